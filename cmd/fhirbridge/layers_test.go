@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/fhirbridge/fhirbridge"
+
+// TestLayering keeps the architecture of GUIDE §2 true: fhir imports
+// nothing of ours; mapping imports only fhir and mapping; connectors never
+// import each other or batch/cmd; nothing imports cmd.
+func TestLayering(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go tool not on PATH")
+	}
+	out, err := exec.Command("go", "list", "-deps", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	type pkg struct {
+		ImportPath string
+		Imports    []string
+	}
+	rules := []struct {
+		pkg     string // prefix of the importing package
+		allowed []string
+	}{
+		{"fhir", []string{"fhir"}},
+		{"mapping", []string{"fhir", "mapping"}},
+		{"connectors", []string{"fhir", "mapping", "connectors"}},
+		{"batch", []string{"fhir", "mapping", "connectors", "batch"}},
+		{"fixtures", nil},
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	checked := 0
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel, ok := strings.CutPrefix(p.ImportPath, module+"/")
+		if !ok {
+			continue
+		}
+		checked++
+		for _, imp := range p.Imports {
+			impRel, ours := strings.CutPrefix(imp, module+"/")
+			if !ours {
+				continue
+			}
+			if strings.HasPrefix(impRel, "cmd") {
+				t.Errorf("%s imports %s: nothing may import cmd", rel, impRel)
+			}
+			for _, r := range rules {
+				if !underPkg(rel, r.pkg) {
+					continue
+				}
+				okImp := false
+				for _, a := range r.allowed {
+					if underPkg(impRel, a) {
+						okImp = true
+					}
+				}
+				if !okImp {
+					t.Errorf("%s imports %s: not allowed by the layering", rel, impRel)
+				}
+			}
+			if strings.HasPrefix(rel, "connectors/") && strings.HasPrefix(impRel, "connectors/") {
+				a, b := vendorOf(rel), vendorOf(impRel)
+				if a != "" && b != "" && a != b && a != "internal" && b != "internal" && a != "all" {
+					t.Errorf("connector %s imports connector %s", rel, impRel)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("go list returned none of our packages")
+	}
+}
+
+func underPkg(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
+
+func vendorOf(p string) string {
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}

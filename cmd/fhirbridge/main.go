@@ -1,0 +1,49 @@
+// Command fhirbridge connects an EHR's FHIR R4 feed to telehealth vendors:
+// declarative mappings turn FHIR resources into each vendor's records and
+// vendor records back into FHIR. Run `fhirbridge --help` for the commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit status for errors already reported.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	root := newRoot()
+	if err := root.Execute(); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "fhirbridge:", err)
+		os.Exit(2)
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fhirbridge",
+		Short: "FHIR R4 bridge to telehealth vendors",
+		Long: `fhirbridge maps FHIR R4 Patient, Appointment and Encounter resources into the
+formats of telehealth vendors (tuOtempO, Teladoc Health Solo, TytoCare, Bandyer,
+VSee Clinic) with declarative YAML mappings, and maps what vendors send back
+(cancellation files, reports) into FHIR.
+
+Start with:
+  fhirbridge mappings                      # the shipped mappings
+  fhirbridge mappings show tuotempo/export # one of them, as a starting point
+  fhirbridge map --mapping tuotempo/export --in bundle.json --format csv`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newMapCmd(), newCheckCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
+	return root
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cheggaaa/pb/v3"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/batch/mapjob"
+)
+
+func newMapCmd() *cobra.Command {
+	var (
+		mappingSpec, in, out, format, delim string
+		params                              []string
+		workers                             int
+		crlf, quiet                         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "map --mapping NAME|FILE --in FILE|- [--out FILE] [--format ndjson|csv|json] [--param k=v]...",
+		Short: "Map FHIR resources to vendor records, or a vendor file back to FHIR",
+		Long: `map runs one mapping over a whole input.
+
+A forward mapping (FHIR → vendor) reads one resource, a Bundle (any type) or
+NDJSON (one resource or Bundle per line, streamed: memory stays flat on any
+size) and maps every resource of the mapping's source type; references are
+resolved inside each Bundle. A reverse mapping (vendor → FHIR) reads the
+vendor's file: CSV with a header row of the vendor's column names (delimiter
+, ; | or TAB detected; CRLF or LF) or NDJSON records.
+
+A record that fails is reported on stderr with its place in the input
+(line N, Bundle.entry[i]) and the others still map; the exit status is 1 when
+any record failed, 2 when the run could not start. Errors never show values
+from the records.
+
+Output: NDJSON (one record per line), CSV (header of the vendor's column
+names; the default for row mappings; an empty run still writes the header)
+or JSON (one array).`,
+		Example: `  fhirbridge map --mapping tuotempo/export --in fixtures/demo/appointments.json --param timezone=Europe/Madrid
+  fhirbridge map --mapping solo/patient --in patients.ndjson --out solo.ndjson
+  fhirbridge map --mapping tuotempo/cancellation --in cancellations.csv
+  fhirbridge map --mapping ./my-export.yaml --in - --format json < bundle.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if mappingSpec == "" || in == "" {
+				return errors.New("map needs --mapping and --in (see fhirbridge map --help)")
+			}
+			pm, err := parseParams(params)
+			if err != nil {
+				return err
+			}
+			m, err := loadMapping(mappingSpec, pm)
+			if err != nil {
+				return err
+			}
+			r, size, closeIn, err := openInput(in, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			defer closeIn()
+			w, commit, err := openOutput(out, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			d, err := delimiter(delim)
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			opt := mapjob.Options{
+				Mapping: m, In: r, Out: w, Format: mapjob.Format(format), Workers: workers,
+				Delimiter: d, CRLF: crlf,
+				OnError: func(e *mapjob.RecordError) { fmt.Fprintln(stderr, "error:", e) },
+			}
+			bar := progressBar(size, quiet, stderr)
+			if bar != nil {
+				opt.OnProgress = func(n int64) { bar.SetCurrent(n) }
+			}
+			st, runErr := mapjob.Run(cmd.Context(), opt)
+			if bar != nil {
+				bar.SetCurrent(size)
+				bar.Finish()
+			}
+			if cerr := commit(runErr == nil || errors.Is(runErr, mapjob.ErrRecordsFailed)); cerr != nil && runErr == nil {
+				runErr = cerr
+			}
+			if !quiet {
+				fmt.Fprintf(stderr, "%s: %d read, %d written, %d skipped, %d failed\n", m.Name(), st.Read, st.Written, st.Skipped, st.Failed)
+			}
+			if errors.Is(runErr, mapjob.ErrRecordsFailed) {
+				return exitError{code: 1}
+			}
+			return runErr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&mappingSpec, "mapping", "", "shipped mapping name (see `fhirbridge mappings`) or path of a mapping file")
+	f.StringVar(&in, "in", "", "input file, or - for standard input")
+	f.StringVar(&out, "out", "", "output file (written to a temporary name, then renamed); default standard output")
+	f.StringVar(&format, "format", "", "output format: ndjson, csv or json (default: csv for row mappings, else ndjson)")
+	f.StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE of the mapping (repeatable), e.g. timezone=Europe/Madrid")
+	f.IntVar(&workers, "workers", 0, "records mapped in parallel (default: the number of CPUs)")
+	f.StringVar(&delim, "delimiter", ",", "CSV output delimiter: , ; | or tab")
+	f.BoolVar(&crlf, "crlf", false, "CSV output with CRLF line endings")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary line")
+	return cmd
+}
+
+func delimiter(s string) (rune, error) {
+	switch s {
+	case ",", ";", "|":
+		return rune(s[0]), nil
+	case "tab", "\\t", "\t":
+		return '\t', nil
+	}
+	return 0, fmt.Errorf("--delimiter %q: want , ; | or tab", s)
+}
+
+// openInput opens FILE or standard input; size is 0 when unknown.
+func openInput(path string, stdin io.Reader) (io.Reader, int64, func(), error) {
+	if path == "-" {
+		return stdin, 0, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("opening input: %w", err)
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	return f, size, func() { f.Close() }, nil
+}
+
+// openOutput writes FILE through a temporary file renamed on success, so
+// a reader never sees half an output; commit(false) removes it.
+func openOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
+	if path == "" || path == "-" {
+		return stdout, func(bool) error { return nil }, nil
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		// /dev/null and other special files are written in place
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening output: %w", err)
+		}
+		return f, func(bool) error { return f.Close() }, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating output: %w", err)
+	}
+	return tmp, func(ok bool) error {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return nil
+		}
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return fmt.Errorf("writing output: %w", err)
+		}
+		if err := tmp.Close(); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("writing output: %w", err)
+		}
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("renaming output into place: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// progressBar shows bytes read when stderr is a terminal and the input
+// size is known.
+func progressBar(size int64, quiet bool, stderr io.Writer) *pb.ProgressBar {
+	if quiet || size <= 0 {
+		return nil
+	}
+	f, ok := stderr.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	bar := pb.New64(size).Set(pb.Bytes, true).SetWriter(stderr)
+	return bar.Start()
+}

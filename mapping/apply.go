@@ -1,0 +1,393 @@
+package mapping
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
+)
+
+// ErrDirection is returned by Apply on a reverse mapping and by Reverse on
+// a forward one.
+var ErrDirection = errors.New("mapping used in the wrong direction")
+
+// errNotObject is returned when a record or resource is not a JSON object.
+var errNotObject = errors.New("input is not a JSON object")
+
+// run is the state of one record's evaluation; one is allocated per record.
+type run struct {
+	m   *Mapping
+	env fhirpath.Env
+	rc  runCtx
+}
+
+// Apply maps one FHIR resource to one vendor record (a JSON object). It
+// returns (nil, nil) when res is not of the mapping's source type or the
+// mapping's `when` is false. r resolves references for resolve() and may
+// be nil. Errors are *FieldError and never contain data values. Apply is
+// safe for concurrent use.
+func (m *Mapping) Apply(res *fhir.Value, r fhir.Resolver) (*fhir.Value, error) {
+	if m.dir != Forward {
+		return nil, ErrDirection
+	}
+	if res == nil || res.Kind != fhir.Object {
+		return nil, errNotObject
+	}
+	if res.ResourceType() != m.source {
+		return nil, nil
+	}
+	return m.record(res, r, nil)
+}
+
+// Reverse maps one vendor record (a JSON object whose members are the
+// vendor's field or column names) to one FHIR resource of ResourceType.
+// It returns (nil, nil) when the mapping's `when` is false. Errors are
+// *FieldError. Reverse is safe for concurrent use.
+func (m *Mapping) Reverse(rec *fhir.Value) (*fhir.Value, error) {
+	if m.dir != Reverse {
+		return nil, ErrDirection
+	}
+	if rec == nil || rec.Kind != fhir.Object {
+		return nil, errNotObject
+	}
+	out := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 1, len(m.fields)+1)}
+	out.Members[0] = fhir.Member{Key: "resourceType", Value: fhir.NewString(m.resource)}
+	return m.record(rec, nil, out)
+}
+
+// record evaluates vars, when and fields over root into out (a new object
+// when nil).
+func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out *fhir.Value) (*fhir.Value, error) {
+	st := &run{m: m}
+	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r}
+	st.rc.env = &st.env
+	focus := fhirpath.Collection{fhirpath.ItemOf(root)}
+	if len(m.vars) > 0 {
+		vars := make(map[string]fhirpath.Collection, len(m.paramVars)+len(m.vars))
+		for k, v := range m.paramVars {
+			vars[k] = v
+		}
+		st.env.Vars = vars
+		for _, v := range m.vars {
+			c, err := v.expr.Eval(&st.env, focus)
+			if err != nil {
+				return nil, m.fieldErr("%"+v.name, v.text, "evaluating var", err)
+			}
+			vars[v.name] = c
+		}
+	}
+	if m.when != nil {
+		ok, err := st.test(m.when, focus)
+		if err != nil {
+			return nil, m.fieldErr("when", m.when.String(), "evaluating when", err)
+		}
+		if !ok {
+			return nil, nil
+		}
+	}
+	if out == nil {
+		out = &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 0, len(m.fields))}
+	}
+	if err := st.fill(out, m.fields, focus); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (m *Mapping) fieldErr(field, expr, reason string, err error) *FieldError {
+	return &FieldError{Mapping: m.name, Field: field, Expr: expr, Reason: reason, Err: err}
+}
+
+var errNotSingleBool = errors.New("condition gives more than one item")
+
+// test evaluates a condition: empty is false, a single boolean is itself,
+// any other single item is true.
+func (st *run) test(e *fhirpath.Expr, focus fhirpath.Collection) (bool, error) {
+	c, err := e.Eval(&st.env, focus)
+	if err != nil {
+		return false, err
+	}
+	switch len(c) {
+	case 0:
+		return false, nil
+	case 1:
+		if b, ok := c[0].AsBool(); ok {
+			return b, nil
+		}
+		return true, nil
+	}
+	return false, errNotSingleBool
+}
+
+// fill evaluates nodes with focus and stores their values into obj.
+func (st *run) fill(obj *fhir.Value, nodes []*node, focus fhirpath.Collection) error {
+	for _, n := range nodes {
+		v, err := st.value(n, focus)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			continue
+		}
+		if n.path == nil {
+			obj.Members = append(obj.Members, fhir.Member{Key: n.key, Value: v})
+			continue
+		}
+		if err := setPath(obj, n.path, v); err != nil {
+			return st.m.fieldErr(n.field, "", "building target", err)
+		}
+	}
+	return nil
+}
+
+// value produces the value of node n, or nil when it is absent.
+func (st *run) value(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
+	if n.when != nil {
+		ok, err := st.test(n.when, focus)
+		if err != nil {
+			return nil, st.m.fieldErr(n.field, n.when.String(), "evaluating when", err)
+		}
+		if !ok {
+			return nil, nil
+		}
+	}
+	var v *fhir.Value
+	var err error
+	switch n.kind {
+	case kScalar:
+		v, err = st.scalar(n, focus)
+	case kObject:
+		v, err = st.object(n, focus)
+	case kEach:
+		v, err = st.each(n, focus)
+	case kItems:
+		v, err = st.itemsArray(n, focus)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v == nil && n.def != nil {
+		v = n.def
+	}
+	if n.required && isEmpty(v) {
+		return nil, st.m.fieldErr(n.field, n.exprText, "required field is empty", nil)
+	}
+	return v, nil
+}
+
+// isEmpty reports whether v is absent, null, "", [] or {}.
+func isEmpty(v *fhir.Value) bool {
+	if v == nil {
+		return true
+	}
+	switch v.Kind {
+	case fhir.Null:
+		return true
+	case fhir.String:
+		return v.Str == ""
+	case fhir.Array:
+		return len(v.Items) == 0
+	case fhir.Object:
+		return len(v.Members) == 0
+	}
+	return false
+}
+
+// sourceVals evaluates a scalar node's source into one JSON value per item.
+func (st *run) sourceVals(n *node, focus fhirpath.Collection) ([]*fhir.Value, error) {
+	switch {
+	case n.value != nil:
+		return []*fhir.Value{n.value}, nil
+	case n.concat != nil:
+		var buf []byte
+		for _, e := range n.concat {
+			c, err := e.Eval(&st.env, focus)
+			if err != nil {
+				return nil, st.m.fieldErr(n.field, e.String(), "evaluating concat", err)
+			}
+			for _, it := range c {
+				if s, ok := it.AsString(); ok {
+					buf = append(buf, s...)
+				}
+			}
+		}
+		if len(buf) == 0 {
+			return nil, nil
+		}
+		return []*fhir.Value{fhir.NewString(string(buf))}, nil
+	case n.from != nil:
+		c, err := n.from.Eval(&st.env, focus)
+		if err != nil {
+			return nil, st.m.fieldErr(n.field, n.exprText, "evaluating expression", err)
+		}
+		return itemsJSON(c, n.first), nil
+	}
+	return itemsJSON(focus, n.first), nil
+}
+
+// itemsJSON converts a collection to JSON values.
+func itemsJSON(c fhirpath.Collection, first bool) []*fhir.Value {
+	if first && len(c) > 1 {
+		c = c[:1]
+	}
+	out := make([]*fhir.Value, len(c))
+	for i, it := range c {
+		out[i] = it.JSON()
+	}
+	return out
+}
+
+var errMany = errors.New("expression gives more than one item; use first: true or a join transform")
+
+// scalar produces a scalar (or, with type: array, an array) field.
+func (st *run) scalar(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
+	vals, err := st.sourceVals(n, focus)
+	if err != nil {
+		return nil, err
+	}
+	return st.finish(n, vals, focus)
+}
+
+// finish runs the transforms of n over vals and shapes the result.
+func (st *run) finish(n *node, vals []*fhir.Value, focus fhirpath.Collection) (*fhir.Value, error) {
+	if len(n.steps) > 0 {
+		st.rc.focus = focus
+		for _, s := range n.steps {
+			var err error
+			if vals, err = s.apply(vals, &st.rc); err != nil {
+				return nil, st.m.fieldErr(n.field, n.exprText, "transform "+s.name, err)
+			}
+		}
+	}
+	if n.typ == "array" {
+		arr := &fhir.Value{Kind: fhir.Array, Items: make([]*fhir.Value, 0, len(vals))}
+		for _, v := range vals {
+			if !isEmpty(v) {
+				arr.Items = append(arr.Items, v)
+			}
+		}
+		if len(arr.Items) == 0 && n.omitEmpty {
+			return nil, nil
+		}
+		return arr, nil
+	}
+	switch len(vals) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, st.m.fieldErr(n.field, n.exprText, "", errMany)
+	}
+	v := vals[0]
+	if v == nil || v.Kind == fhir.Null || (v.Kind == fhir.String && v.Str == "") {
+		return nil, nil
+	}
+	if n.typ != "" {
+		c, err := coerce(v, n.typ)
+		if err != nil {
+			return nil, st.m.fieldErr(n.field, n.exprText, "type "+n.typ, err)
+		}
+		v = c
+	}
+	return v, nil
+}
+
+// object produces a nested object field.
+func (st *run) object(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
+	if n.from != nil {
+		c, err := n.from.Eval(&st.env, focus)
+		if err != nil {
+			return nil, st.m.fieldErr(n.field, n.exprText, "evaluating expression", err)
+		}
+		if len(c) == 0 {
+			return nil, nil
+		}
+		focus = c
+	}
+	obj := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 0, len(n.fields))}
+	if err := st.fill(obj, n.fields, focus); err != nil {
+		return nil, err
+	}
+	if len(obj.Members) == 0 {
+		return nil, nil
+	}
+	return obj, nil
+}
+
+// each produces an array with one element per item of n.each.
+func (st *run) each(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
+	c, err := n.each.Eval(&st.env, focus)
+	if err != nil {
+		return nil, st.m.fieldErr(n.field, n.each.String(), "evaluating each", err)
+	}
+	arr := &fhir.Value{Kind: fhir.Array, Items: make([]*fhir.Value, 0, len(c))}
+	for i := range c {
+		sub := c[i : i+1 : i+1]
+		var v *fhir.Value
+		if n.fields != nil {
+			obj := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 0, len(n.fields))}
+			if err := st.fill(obj, n.fields, sub); err != nil {
+				return nil, err
+			}
+			if len(obj.Members) > 0 {
+				v = obj
+			}
+		} else {
+			vals, err := st.sourceVals(n, sub)
+			if err != nil {
+				return nil, err
+			}
+			if v, err = st.finish(n, vals, sub); err != nil {
+				return nil, err
+			}
+		}
+		if v != nil {
+			arr.Items = append(arr.Items, v)
+		}
+	}
+	if len(arr.Items) == 0 && n.omitEmpty {
+		return nil, nil
+	}
+	return arr, nil
+}
+
+// itemsArray produces a fixed-position array; absent entries are null.
+func (st *run) itemsArray(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
+	arr := &fhir.Value{Kind: fhir.Array, Items: make([]*fhir.Value, len(n.items))}
+	present := false
+	for i, it := range n.items {
+		v, err := st.value(it, focus)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			v = &fhir.Value{Kind: fhir.Null}
+		} else {
+			present = true
+		}
+		arr.Items[i] = v
+	}
+	if !present && n.omitEmpty {
+		return nil, nil
+	}
+	return arr, nil
+}
+
+// CheckHeader verifies that a reverse CSV mapping's declared columns are all
+// present in header; it names the first missing column.
+func (m *Mapping) CheckHeader(header []string) error {
+	for _, want := range m.columns {
+		found := false
+		for _, h := range header {
+			if h == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return errors.New("mapping " + m.name + ": missing column " + strconv.Quote(want))
+		}
+	}
+	return nil
+}
