@@ -61,9 +61,6 @@ func DecodeString(s string, opt DecodeOptions) (*Value, error) {
 		d.max = DefaultMaxDepth
 	}
 	d.root = opt.Root
-	if d.root == "" {
-		d.root = "$"
-	}
 	d.skipSpace()
 	v := d.value(0)
 	if d.err != nil {
@@ -123,7 +120,11 @@ func (d *decoder) pathString() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(d.root)
+	root := d.root
+	if root == "" {
+		root = guessRoot(d.s)
+	}
+	b.WriteString(root)
 	for _, st := range d.path {
 		if st.index >= 0 {
 			b.WriteByte('[')
@@ -135,6 +136,50 @@ func (d *decoder) pathString() string {
 		}
 	}
 	return b.String()
+}
+
+// guessRoot returns the resourceType member of the top-level object of s
+// when it is a plain name, else "$". It runs only when reporting an error,
+// over a document that may be malformed after that member.
+func guessRoot(s string) string {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			j := i + 1
+			for j < len(s) && s[j] != '"' {
+				if s[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(s) {
+				return "$"
+			}
+			if depth == 1 && s[i+1:j] == "resourceType" {
+				rest := strings.TrimLeft(s[j+1:], " \t\r\n")
+				rest, ok := strings.CutPrefix(rest, ":")
+				rest = strings.TrimLeft(rest, " \t\r\n")
+				if !ok || !strings.HasPrefix(rest, `"`) {
+					return "$"
+				}
+				end := strings.IndexByte(rest[1:], '"')
+				if end < 0 {
+					return "$"
+				}
+				if name := rest[1 : 1+end]; safeKey(name) == name && name[0] >= 'A' && name[0] <= 'Z' {
+					return name
+				}
+				return "$"
+			}
+			i = j
+		}
+	}
+	return "$"
 }
 
 // safeKey keeps a key in an error path only when it looks like a FHIR

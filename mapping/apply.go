@@ -303,6 +303,9 @@ func (st *run) object(n *node, focus fhirpath.Collection) (*fhir.Value, error) {
 		if len(c) == 0 {
 			return nil, nil
 		}
+		if n.first {
+			c = c[:1]
+		}
 		focus = c
 	}
 	obj := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 0, len(n.fields))}

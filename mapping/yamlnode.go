@@ -37,6 +37,14 @@ func (d *dec) parseYAML(src []byte) (ast.Node, error) {
 // errAt returns a LoadError at n.
 func (d *dec) errAt(n ast.Node, msg string) *LoadError {
 	e := &LoadError{File: d.file, Msg: msg}
+	switch t := unwrap(n).(type) {
+	case *ast.MappingNode:
+		if len(t.Values) > 0 {
+			n = t.Values[0].Key
+		}
+	case *ast.MappingValueNode:
+		n = t.Key
+	}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
 			e.Line, e.Col = tk.Position.Line, tk.Position.Column

@@ -227,6 +227,7 @@ func TestHeaderErrors(t *testing.T) {
 		{"duplicate column", "a,b,a\n", ReadOptions{}, ErrHeader, "column 3 duplicates column 1"},
 		{"bare quote", "a,b\"c\n", ReadOptions{}, ErrBareQuote, "line 1"},
 		{"invalid UTF-8", "a,\xff\n", ReadOptions{}, ErrInvalidUTF8, "field 2"},
+		{"invalid UTF-8 that would be valid joined", "\xd2,\xa0\n", ReadOptions{}, ErrInvalidUTF8, "field 1"},
 		{"bad encoding", "a\n", ReadOptions{Encoding: "latin-9"}, ErrOption, "encoding"},
 		{"bad delimiter", "a\n", ReadOptions{Delimiter: '"'}, ErrOption, "delimiter"},
 		{"non-ASCII delimiter", "a\n", ReadOptions{Delimiter: '§'}, ErrOption, "delimiter"},
@@ -596,8 +597,6 @@ func TestInteropGocsv(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := append([][]string{cols}, roundTripRows...)
-		// encoding/csv turns a CR inside a quoted field into... nothing
-		// special; it only normalises CRLF, which the rows do not hold.
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("%+v: gocsv rows (-want +got):\n%s", opt, d)
 		}
@@ -698,7 +697,14 @@ func FuzzReader(f *testing.F) {
 			good = append(good, values(rec.Value))
 		}
 
-		// What was read writes back and reads again unchanged.
+		// What was read writes back and reads again unchanged, except that
+		// a CR just before a line break inside a quoted field reads back
+		// as part of a CRLF line break, that is as LF (as encoding/csv).
+		for _, vals := range good {
+			for i := range vals {
+				vals[i] = strings.ReplaceAll(vals[i], "\r\n", "\n")
+			}
+		}
 		var buf bytes.Buffer
 		w := NewWriter(&buf, header, WriteOptions{Delimiter: r.Delimiter(), Encoding: opt.Encoding})
 		for _, vals := range good {

@@ -224,9 +224,8 @@ func (r *Reader) Next() (Record, error) {
 // from Windows-1252 or checked as UTF-8; r.ends is updated to index it.
 func (r *Reader) recordText(line int) (string, error) {
 	if !r.cp1252 {
-		if utf8.Valid(r.recBuf) {
-			return string(r.recBuf), nil
-		}
+		// Field by field: bytes of two fields may join into a valid
+		// sequence when the buffer is checked as a whole.
 		prev := 0
 		for i, end := range r.ends {
 			if !utf8.Valid(r.recBuf[prev:end]) {
@@ -234,7 +233,7 @@ func (r *Reader) recordText(line int) (string, error) {
 			}
 			prev = end
 		}
-		return "", &RecordError{Line: line, Msg: ErrInvalidUTF8.Error(), Err: ErrInvalidUTF8}
+		return string(r.recBuf), nil
 	}
 	out := r.decodeBuf[:0]
 	prev := 0

@@ -92,16 +92,12 @@ func lex(src string) ([]token, error) {
 			if i < len(src) && src[i] == 'T' {
 				i++
 				j := i
-				for i < len(src) && isDateChar(src[i]) {
-					i++
-				}
+				i = scanDate(src, i)
 				toks = append(toks, token{kind: tTime, text: src[j:i], col: colOf(src, start)})
 				break
 			}
 			j := i
-			for i < len(src) && isDateChar(src[i]) {
-				i++
-			}
+			i = scanDate(src, i)
 			if i == j {
 				return nil, errAt(src, start, "invalid date literal")
 			}
@@ -165,7 +161,19 @@ func isIdentStart(c byte) bool {
 func isIdentPart(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
 
 func isDateChar(c byte) bool {
-	return (c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == '.' || c == '+' || c == 'Z'
+	return (c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == '+' || c == 'Z'
+}
+
+// scanDate advances over a date/time literal body starting at i.
+func scanDate(src string, i int) int {
+	for i < len(src) {
+		if isDateChar(src[i]) || (src[i] == '.' && i+1 < len(src) && src[i+1] >= '0' && src[i+1] <= '9') {
+			i++
+			continue
+		}
+		break
+	}
+	return i
 }
 
 // unquote reads a quoted string or backtick identifier starting at src[i],

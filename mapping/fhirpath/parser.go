@@ -103,9 +103,6 @@ func (p *parser) expr(min int) (*ast, error) {
 		if prec < 0 || prec <= min-1 || prec < min {
 			return left, nil
 		}
-		if t.kind == tIdent && p.toks[p.pos+1].kind == tOp && p.toks[p.pos+1].text == "(" {
-			return left, nil // e.g. a function named like an operator keyword
-		}
 		p.next()
 		if t.text == "is" || t.text == "as" {
 			name, err := p.typeSpec()

@@ -127,6 +127,9 @@ func (it Item) AsString() (string, bool) {
 		}
 		return formatDec(p.f), true
 	case kQty:
+		if _, ok := calendarUCUM[p.s]; ok {
+			return formatDec(p.f) + " " + p.s, true
+		}
 		return formatDec(p.f) + " '" + p.s + "'", true
 	}
 	return "", false
@@ -249,7 +252,8 @@ var elementTypes = map[string]string{
 	"patient": "Reference", "managingOrganization": "Reference", "performer": "Reference",
 	"maritalStatus": "CodeableConcept", "category": "CodeableConcept", "type": "CodeableConcept",
 	"photo": "Attachment", "contact": "BackboneElement", "communication": "BackboneElement",
-	"link": "BackboneElement", "referenceRange": "BackboneElement", "component": "BackboneElement",
+	"link": "BackboneElement", "gender": "code", "status": "code", "use": "code",
+	"url": "uri", "system": "uri", "language": "code", "active": "boolean", "referenceRange": "BackboneElement", "component": "BackboneElement",
 }
 
 // dateElements gives the FHIR temporal type of common string elements.

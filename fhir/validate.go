@@ -1,0 +1,241 @@
+package fhir
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/fhir/go/fhirversion"
+	"github.com/google/fhir/go/jsonformat"
+)
+
+// maxValidateRounds bounds how often Validate strips the elements
+// google/fhir rejected while parsing and parses again, so that rules it
+// checks only after a clean parse (required elements, reference types) are
+// reported together with format errors.
+const maxValidateRounds = 3
+
+var (
+	unmarshallerOnce sync.Once
+	unmarshaller     *jsonformat.Unmarshaller
+	unmarshallerErr  error
+)
+
+// r4 returns the shared validating R4 unmarshaller; it is safe for
+// concurrent use (it holds only configuration).
+func r4() (*jsonformat.Unmarshaller, error) {
+	unmarshallerOnce.Do(func() {
+		unmarshaller, unmarshallerErr = jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+		if unmarshaller != nil {
+			unmarshaller.MaxNestingDepth = DefaultMaxDepth
+		}
+	})
+	return unmarshaller, unmarshallerErr
+}
+
+// Validate checks res against the FHIR R4 structure definitions (via
+// github.com/google/fhir/go) and returns every problem found, or nil when
+// res is valid. Checked: unknown elements, primitive formats (dates, ids,
+// codes of required bindings, …), required elements, reference target
+// types, and for a Bundle its structure (see ValidateBundle).
+//
+// path prefixes every issue expression; give "" for a top-level resource,
+// or e.g. "Bundle.entry[1].resource" for a resource inside a Bundle, which
+// yields expressions such as "Bundle.entry[1].resource.Appointment.status".
+//
+// Issue texts come from a fixed vocabulary and never quote the resource.
+func Validate(res *Value, path string) *OperationOutcome {
+	if res == nil || res.Kind != Object {
+		return (*OperationOutcome)(nil).Add(CodeStructure, path, "a resource must be a JSON object")
+	}
+	rt := res.ResourceType()
+	if rt == "" {
+		return (*OperationOutcome)(nil).Add(CodeStructure, joinPath(path, "resourceType"), "resourceType is missing or not a string")
+	}
+	if rt == "Bundle" {
+		return validateBundle(res, path)
+	}
+	return validateResource(res, path)
+}
+
+// validateResource runs google/fhir over one resource that is not a Bundle.
+func validateResource(res *Value, path string) *OperationOutcome {
+	u, err := r4()
+	if err != nil {
+		return (*OperationOutcome)(nil).Add(CodeException, path, "the R4 validator is unavailable")
+	}
+	var oo *OperationOutcome
+	seen := map[string]bool{}
+	add := func(is Issue) {
+		key := is.Code + "\x00" + strings.Join(is.Expression, ",") + "\x00" + is.Diagnostics
+		if !seen[key] {
+			seen[key] = true
+			oo = oo.Merge(&OperationOutcome{Issues: []Issue{is}})
+		}
+	}
+	cur := res
+	dropped := map[string]bool{} // elements stripped in earlier rounds
+	for round := 0; round < maxValidateRounds; round++ {
+		rep := &collector{}
+		_, err := u.UnmarshalWithErrorReporter(cur.JSON(), rep)
+		for _, p := range rep.problems {
+			if p.code == CodeRequired && dropped[p.element] {
+				continue // missing only because it was stripped
+			}
+			add(p.issue(path))
+		}
+		if err == nil {
+			break
+		}
+		probs := unmarshalProblems(err)
+		drop := map[string]bool{}
+		for _, p := range probs {
+			add(p.issue(path))
+			if strings.Contains(p.element, ".") {
+				drop[p.element] = true
+				dropped[p.element] = true
+				// a stripped array item leaves its array required-empty
+				if base, _, ok := strings.Cut(p.element[strings.LastIndexByte(p.element, '.')+1:], "["); ok {
+					dropped[p.element[:strings.LastIndexByte(p.element, '.')+1]+base] = true
+				}
+			}
+		}
+		next, removed := removePaths(cur, drop)
+		if removed == 0 {
+			break
+		}
+		// Parse again without the rejected elements: google/fhir checks
+		// required elements only after a clean parse. Indexes of later
+		// items in an array that lost an item shift in this round.
+		cur = next
+	}
+	return oo
+}
+
+// collector is a google/fhir ErrorReporter that keeps sanitised problems.
+type collector struct{ problems []problem }
+
+func (c *collector) ReportValidationError(elementPath string, err error) error {
+	ps := unmarshalProblems(err)
+	if len(ps) == 0 {
+		ps = []problem{{element: sanitizePath(elementPath), code: CodeInvalid, text: "invalid value"}}
+	}
+	c.problems = append(c.problems, ps...)
+	return nil
+}
+
+func (c *collector) ReportValidationWarning(string, error) error { return nil }
+
+// problem is one google/fhir finding reduced to an element path and a rule
+// from a fixed vocabulary.
+type problem struct {
+	element string // path as google/fhir writes it, starting with the resource type
+	code    string
+	text    string
+}
+
+func (p problem) issue(prefix string) Issue {
+	is := Issue{Severity: SeverityError, Code: p.code, Diagnostics: p.text}
+	if e := joinPath(prefix, p.element); e != "" {
+		is.Expression = []string{e}
+	}
+	return is
+}
+
+func joinPath(prefix, p string) string {
+	switch {
+	case prefix == "":
+		return p
+	case p == "":
+		return prefix
+	}
+	return prefix + "." + p
+}
+
+// unmarshalProblems reads google/fhir's UnmarshalError and
+// UnmarshalErrorList (an internal package, so by reflection on their
+// exported fields Path, Details and Diagnostics). Diagnostics may hold
+// values and is used only for unknown element names that look like names.
+func unmarshalProblems(err error) []problem {
+	if err == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(err)
+	if rv.Kind() == reflect.Slice {
+		var out []problem
+		for i := 0; i < rv.Len(); i++ {
+			if p, ok := oneProblem(rv.Index(i)); ok {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	if p, ok := oneProblem(rv); ok {
+		return []problem{p}
+	}
+	return []problem{{code: CodeProcessing, text: "the resource could not be validated"}}
+}
+
+func oneProblem(rv reflect.Value) (problem, bool) {
+	if rv.Kind() == reflect.Interface {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return problem{}, false
+	}
+	s := rv.Elem()
+	f := func(name string) string {
+		if v := s.FieldByName(name); v.IsValid() && v.Kind() == reflect.String {
+			return v.String()
+		}
+		return ""
+	}
+	if !s.FieldByName("Details").IsValid() {
+		return problem{}, false
+	}
+	p := problem{element: sanitizePath(f("Path"))}
+	p.code, p.text = describe(f("Details"))
+	switch f("Details") {
+	case "unknown field":
+		p.element = joinPath(p.element, quotedName(f("Diagnostics")))
+	default:
+		if name, ok := strings.CutPrefix(f("Details"), "missing required field "); ok {
+			p.element = joinPath(p.element, quotedName(name))
+		}
+	}
+	return p, true
+}
+
+// quotedName unquotes a Go-quoted element name and keeps it only when it
+// looks like a FHIR element name.
+func quotedName(q string) string {
+	s, err := strconv.Unquote(q)
+	if err != nil {
+		return "?"
+	}
+	return safeKey(s)
+}
+
+// sanitizePath keeps a google/fhir element path only when every step looks
+// like an element name with optional [index]; anything else becomes "?".
+func sanitizePath(p string) string {
+	if p == "" {
+		return ""
+	}
+	steps := strings.Split(p, ".")
+	for i, st := range steps {
+		name, idx, hasIdx := strings.Cut(st, "[")
+		if hasIdx {
+			n, ok := strings.CutSuffix(idx, "]")
+			if _, err := strconv.Atoi(n); !ok || err != nil {
+				steps[i] = "?"
+				continue
+			}
+		}
+		if safeKey(name) != name {
+			steps[i] = "?"
+		}
+	}
+	return strings.Join(steps, ".")
+}

@@ -1,0 +1,188 @@
+// Package casetest runs a mapping's test cases, kept as data in a
+// `<stem>.cases.yaml` file beside the mapping `<stem>.yaml`:
+//
+//	cases:
+//	  - name: booked appointment in Madrid
+//	    params: {timezone: Europe/Madrid}
+//	    input: {resourceType: Appointment, id: a1, ...}
+//	    expect: [{APP_LID: a1}]
+//	  - name: refuses a missing id
+//	    input: {resourceType: Appointment}
+//	    error: "field APP_LID"
+//
+// A forward case's input is a FHIR resource or a Bundle (every entry of the
+// mapping's source type is mapped, and references resolve within the
+// Bundle); a reverse case's input is one vendor record object or a list of
+// them. expect lists the output records in order; error is a substring of
+// the expected error.
+package casetest
+
+import (
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Result is the outcome of one case.
+type Result struct {
+	Name string
+	Pass bool
+	// Diff lists field-level differences, each as
+	// `PATH: want X, got Y` with a JSON path such as [0].APP_DATE.
+	Diff []string
+	// Err is the error the mapping returned (loading or applying), if any.
+	Err error
+}
+
+// Case is one parsed test case.
+type Case struct {
+	Name   string
+	Params map[string]string
+	Input  *fhir.Value
+	Expect []*fhir.Value
+	Error  string // expected error substring; "" expects success
+}
+
+// MappingPath returns the mapping file beside a cases file:
+// "x/foo.cases.yaml" → "x/foo.yaml".
+func MappingPath(casesPath string) string {
+	return strings.TrimSuffix(casesPath, ".cases.yaml") + ".yaml"
+}
+
+// Run loads the cases at casesPath and the mapping beside it, runs every
+// case and returns one Result per case. The error reports an unreadable or
+// malformed cases file.
+func Run(fsys fs.FS, casesPath string) ([]Result, error) {
+	cases, err := Parse(fsys, casesPath)
+	if err != nil {
+		return nil, err
+	}
+	mp := MappingPath(casesPath)
+	out := make([]Result, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, runCase(fsys, mp, c))
+	}
+	return out, nil
+}
+
+func runCase(fsys fs.FS, mp string, c Case) Result {
+	r := Result{Name: c.Name}
+	got, err := apply(fsys, mp, c)
+	r.Err = err
+	if c.Error != "" {
+		r.Pass = err != nil && strings.Contains(err.Error(), c.Error)
+		if err == nil {
+			r.Diff = []string{"error: want " + strconv.Quote(c.Error) + ", got success"}
+		} else if !r.Pass {
+			r.Diff = []string{"error: want " + strconv.Quote(c.Error) + ", got " + strconv.Quote(err.Error())}
+		}
+		return r
+	}
+	if err != nil {
+		r.Diff = []string{"error: want success, got " + strconv.Quote(err.Error())}
+		return r
+	}
+	r.Diff = Diff(fhir.NewArray(c.Expect...), fhir.NewArray(got...))
+	r.Pass = len(r.Diff) == 0
+	return r
+}
+
+// apply loads the mapping with the case's params and maps its input.
+func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
+	m, err := mapping.Load(fsys, mp, c.Params)
+	if err != nil {
+		return nil, err
+	}
+	var inputs []*fhir.Value
+	var res fhir.Resolver
+	switch {
+	case c.Input.Kind == fhir.Array:
+		inputs = c.Input.Items
+	case m.Direction() == mapping.Forward && c.Input.ResourceType() == "Bundle" && m.SourceType() != "Bundle":
+		idx := indexBundle(c.Input)
+		res = idx
+		for _, e := range c.Input.Get("entry").Items {
+			if r := e.Get("resource"); r != nil {
+				inputs = append(inputs, r)
+			}
+		}
+	default:
+		inputs = []*fhir.Value{c.Input}
+	}
+	var out []*fhir.Value
+	for _, in := range inputs {
+		var v *fhir.Value
+		if m.Direction() == mapping.Reverse {
+			v, err = m.Reverse(in)
+		} else {
+			v, err = m.Apply(in, res)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// bundleIndex resolves references by fullUrl and by Type/id within one Bundle.
+type bundleIndex map[string]*fhir.Value
+
+func indexBundle(b *fhir.Value) bundleIndex {
+	idx := bundleIndex{}
+	for _, e := range b.Get("entry").Items {
+		r := e.Get("resource")
+		if r == nil {
+			continue
+		}
+		if u := e.GetString("fullUrl"); u != "" {
+			idx[u] = r
+		}
+		if id := r.GetString("id"); id != "" {
+			idx[r.ResourceType()+"/"+id] = r
+		}
+	}
+	return idx
+}
+
+// Resolve implements fhir.Resolver.
+func (b bundleIndex) Resolve(ref string) *fhir.Value {
+	if r, ok := b[ref]; ok {
+		return r
+	}
+	// an absolute URL whose tail is Type/id
+	parts := strings.Split(ref, "/")
+	if n := len(parts); n >= 2 {
+		return b[parts[n-2]+"/"+parts[n-1]]
+	}
+	return nil
+}
+
+// Parse reads a cases file strictly.
+func Parse(fsys fs.FS, casesPath string) ([]Case, error) {
+	src, err := fs.ReadFile(fsys, casesPath)
+	if err != nil {
+		return nil, &mapping.LoadError{File: casesPath, Msg: "reading cases: " + err.Error()}
+	}
+	d := &dec{file: casesPath}
+	f, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		var ye yaml.Error
+		if errors.As(err, &ye) && ye.GetToken() != nil {
+			return nil, d.errAt(ye.GetToken().Position.Line, ye.GetToken().Position.Column, ye.GetMessage())
+		}
+		return nil, d.errAt(0, 0, "invalid YAML")
+	}
+	if len(f.Docs) != 1 || f.Docs[0].Body == nil {
+		return nil, d.errAt(1, 1, "expected one YAML document")
+	}
+	return d.cases(f.Docs[0].Body)
+}

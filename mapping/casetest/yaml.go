@@ -1,0 +1,190 @@
+package casetest
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// dec decodes the cases file AST strictly.
+type dec struct{ file string }
+
+func (d *dec) errAt(line, col int, msg string) error {
+	return &mapping.LoadError{File: d.file, Line: line, Col: col, Msg: msg}
+}
+
+func (d *dec) errNode(n ast.Node, msg string) error {
+	if n != nil && n.GetToken() != nil {
+		p := n.GetToken().Position
+		return d.errAt(p.Line, p.Column, msg)
+	}
+	return d.errAt(0, 0, msg)
+}
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch t := n.(type) {
+		case *ast.AnchorNode:
+			n = t.Value
+		case *ast.TagNode:
+			n = t.Value
+		default:
+			return n
+		}
+	}
+}
+
+func pairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
+	switch t := unwrap(n).(type) {
+	case *ast.MappingNode:
+		return t.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{t}, true
+	}
+	return nil, false
+}
+
+func keyOf(kv *ast.MappingValueNode) string {
+	k := unwrap(kv.Key)
+	if s, ok := k.(*ast.StringNode); ok {
+		return s.Value
+	}
+	return k.GetToken().Value
+}
+
+func (d *dec) cases(body ast.Node) ([]Case, error) {
+	ps, ok := pairs(body)
+	if !ok || len(ps) != 1 || keyOf(ps[0]) != "cases" {
+		return nil, d.errNode(body, "a cases file is a mapping with the single key cases")
+	}
+	list, ok := unwrap(ps[0].Value).(*ast.SequenceNode)
+	if !ok {
+		return nil, d.errNode(ps[0].Value, "cases must be a list")
+	}
+	var out []Case
+	for _, e := range list.Values {
+		c, err := d.oneCase(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (d *dec) oneCase(e ast.Node) (Case, error) {
+	var c Case
+	ps, ok := pairs(e)
+	if !ok {
+		return c, d.errNode(e, "a case must be a mapping")
+	}
+	for _, kv := range ps {
+		v := kv.Value
+		var err error
+		switch k := keyOf(kv); k {
+		case "name", "description", "error":
+			var val *fhir.Value
+			if val, err = d.value(v); err == nil && val.Kind != fhir.String {
+				err = d.errNode(v, k+" must be a string")
+			}
+			if k == "name" {
+				c.Name = val.Str
+			} else if k == "error" {
+				c.Error = val.Str
+			}
+		case "params":
+			c.Params, err = d.params(v)
+		case "input":
+			c.Input, err = d.value(v)
+		case "expect":
+			var val *fhir.Value
+			if val, err = d.value(v); err == nil && val.Kind != fhir.Array {
+				err = d.errNode(v, "expect must be a list of records")
+			} else if err == nil {
+				c.Expect = val.Items
+			}
+		default:
+			err = d.errNode(kv.Key, "unknown key "+strconv.Quote(k)+" in case")
+		}
+		if err != nil {
+			return c, err
+		}
+	}
+	switch {
+	case c.Name == "":
+		return c, d.errNode(e, "case has no name")
+	case c.Input == nil:
+		return c, d.errNode(e, "case "+strconv.Quote(c.Name)+" has no input")
+	case c.Error != "" && c.Expect != nil:
+		return c, d.errNode(e, "case "+strconv.Quote(c.Name)+" has both expect and error")
+	}
+	return c, nil
+}
+
+func (d *dec) params(n ast.Node) (map[string]string, error) {
+	v, err := d.value(n)
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind != fhir.Object {
+		return nil, d.errNode(n, "params must be a mapping")
+	}
+	out := map[string]string{}
+	for _, m := range v.Members {
+		if m.Value.Kind == fhir.Object || m.Value.Kind == fhir.Array || m.Value.Kind == fhir.Null {
+			return nil, d.errNode(n, "param "+strconv.Quote(m.Key)+" must be a scalar")
+		}
+		out[m.Key] = m.Value.Str
+	}
+	return out, nil
+}
+
+// value converts YAML to a JSON value, keeping key order and numbers.
+func (d *dec) value(n ast.Node) (*fhir.Value, error) {
+	switch t := unwrap(n).(type) {
+	case nil, *ast.NullNode:
+		return &fhir.Value{Kind: fhir.Null}, nil
+	case *ast.StringNode:
+		return fhir.NewString(t.Value), nil
+	case *ast.LiteralNode:
+		return fhir.NewString(t.Value.Value), nil
+	case *ast.BoolNode:
+		return fhir.NewBool(t.Value), nil
+	case *ast.IntegerNode:
+		switch v := t.Value.(type) {
+		case int64:
+			return fhir.NewNumber(strconv.FormatInt(v, 10)), nil
+		case uint64:
+			return fhir.NewNumber(strconv.FormatUint(v, 10)), nil
+		}
+	case *ast.FloatNode:
+		if !math.IsInf(t.Value, 0) && !math.IsNaN(t.Value) {
+			return fhir.NewNumber(strconv.FormatFloat(t.Value, 'g', -1, 64)), nil
+		}
+	case *ast.SequenceNode:
+		arr := fhir.NewArray()
+		for _, it := range t.Values {
+			v, err := d.value(it)
+			if err != nil {
+				return nil, err
+			}
+			arr.Items = append(arr.Items, v)
+		}
+		return arr, nil
+	case *ast.MappingNode, *ast.MappingValueNode:
+		ps, _ := pairs(t)
+		obj := fhir.NewObject()
+		for _, kv := range ps {
+			v, err := d.value(kv.Value)
+			if err != nil {
+				return nil, err
+			}
+			obj.Members = append(obj.Members, fhir.Member{Key: keyOf(kv), Value: v})
+		}
+		return obj, nil
+	}
+	return nil, d.errNode(n, "unsupported YAML value")
+}

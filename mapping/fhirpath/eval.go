@@ -1,0 +1,250 @@
+package fhirpath
+
+import (
+	"sync"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// Options configures Compile.
+type Options struct {
+	// Vars lists the names allowed after % besides the built-ins.
+	Vars []string
+}
+
+// Env is the evaluation environment of one Eval call.
+type Env struct {
+	Resource *fhir.Value          // %resource / %rootResource
+	Vars     map[string]Collection // %name
+	Resolver fhir.Resolver         // for resolve(); nil = nothing resolves
+}
+
+// Expr is a compiled FHIRPath expression. It is immutable and safe for
+// concurrent use.
+type Expr struct {
+	src  string
+	root node
+}
+
+// String returns the source text.
+func (e *Expr) String() string { return e.src }
+
+// node is one compiled sub-expression.
+type node func(c *ctx, focus Collection) (Collection, error)
+
+// ctx is the per-Eval state.
+type ctx struct {
+	env     *Env
+	context Collection // %context
+	this    Item
+	index   int
+	total   Collection
+	chunk   []Item // arena for small result slices
+	depth   int
+}
+
+var ctxPool = sync.Pool{New: func() any { return new(ctx) }}
+
+// maxDepth bounds recursion (repeat, descendants, nested calls).
+const maxDepth = 200
+
+// Eval evaluates e with input as the focus (%context).
+func (e *Expr) Eval(env *Env, input Collection) (Collection, error) {
+	if env == nil {
+		env = &Env{}
+	}
+	c := ctxPool.Get().(*ctx)
+	*c = ctx{env: env, context: input}
+	if len(input) == 1 {
+		c.this = input[0]
+	}
+	out, err := e.root(c, input)
+	*c = ctx{}
+	ctxPool.Put(c)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// alloc returns a zero-length slice with capacity n carved from the arena.
+// Its capacity is capped so appends never clobber a neighbour.
+func (c *ctx) alloc(n int) Collection {
+	if n > 32 {
+		return make(Collection, 0, n)
+	}
+	if len(c.chunk)+n > cap(c.chunk) {
+		c.chunk = make([]Item, 0, 64)
+	}
+	l := len(c.chunk)
+	c.chunk = c.chunk[:l+n]
+	return c.chunk[l : l : l+n]
+}
+
+// one returns a collection holding it.
+func (c *ctx) one(it Item) Collection {
+	out := c.alloc(1)
+	return append(out, it)
+}
+
+var (
+	trueColl  = Collection{Boolean(true)}
+	falseColl = Collection{Boolean(false)}
+)
+
+func boolColl(b bool) Collection {
+	if b {
+		return trueColl
+	}
+	return falseColl
+}
+
+// singleton returns the only item of col; ok is false when empty; an error
+// when there is more than one.
+func singleton(col Collection, what string) (Item, bool, error) {
+	switch len(col) {
+	case 0:
+		return Item{}, false, nil
+	case 1:
+		return col[0], true, nil
+	}
+	return Item{}, false, evalError(what + " expects a single item but got a collection")
+}
+
+// boolOf reads a collection as a boolean in condition position: empty is
+// unknown, a single boolean is itself, any other single item is true.
+func boolOf(col Collection, what string) (val, known bool, err error) {
+	it, ok, err := singleton(col, what)
+	if err != nil || !ok {
+		return false, false, err
+	}
+	if b, ok := it.AsBool(); ok {
+		return b, true, nil
+	}
+	return true, true, nil
+}
+
+// children appends the child elements named name of it.
+func children(out Collection, it Item, name string) Collection {
+	v := it.n
+	if v == nil {
+		return out
+	}
+	if v.Kind != fhir.Object {
+		if name == "extension" || name == "id" {
+			if ext := primitiveExt(it); ext != nil {
+				return children(out, Item{n: ext, idx: -1, typ: "Element"}, name)
+			}
+		}
+		return out
+	}
+	for i := range v.Members {
+		m := &v.Members[i]
+		if m.Key == name {
+			return appendValue(out, v, m, "")
+		}
+		if len(m.Key) > len(name) && m.Key[:len(name)] == name && m.Key[len(name)] >= 'A' && m.Key[len(name)] <= 'Z' {
+			if t, ok := choiceTypes[m.Key[len(name):]]; ok {
+				return appendValue(out, v, m, t)
+			}
+		}
+	}
+	return out
+}
+
+// primitiveExt finds the "_name" sibling of a primitive element.
+func primitiveExt(it Item) *fhir.Value {
+	if it.parent == nil || it.key == "" {
+		return nil
+	}
+	ext := it.parent.Get("_" + it.key)
+	if ext == nil {
+		return nil
+	}
+	if it.idx >= 0 {
+		if ext.Kind != fhir.Array || int(it.idx) >= len(ext.Items) {
+			return nil
+		}
+		return ext.Items[it.idx]
+	}
+	return ext
+}
+
+func appendValue(out Collection, parent *fhir.Value, m *fhir.Member, typ string) Collection {
+	v := m.Value
+	if v.Kind == fhir.Array {
+		for j, e := range v.Items {
+			if e.Kind == fhir.Null {
+				continue
+			}
+			out = append(out, childItem(parent, m.Key, e, typ, j))
+		}
+		return out
+	}
+	if v.Kind == fhir.Null {
+		return out
+	}
+	return append(out, childItem(parent, m.Key, v, typ, -1))
+}
+
+func childItem(parent *fhir.Value, key string, v *fhir.Value, typ string, idx int) Item {
+	if typ == "" && v.Kind == fhir.Object {
+		typ = v.ResourceType()
+	}
+	return Item{n: v, parent: parent, key: key, typ: typ, idx: int32(idx)}
+}
+
+// countChildren counts what children would append.
+func countChildren(it Item, name string) int {
+	v := it.n
+	if v == nil || v.Kind != fhir.Object {
+		if v != nil && (name == "extension" || name == "id") {
+			return 4
+		}
+		return 0
+	}
+	for i := range v.Members {
+		m := &v.Members[i]
+		if m.Key == name || (len(m.Key) > len(name) && m.Key[:len(name)] == name && m.Key[len(name)] >= 'A' && m.Key[len(name)] <= 'Z') {
+			if m.Value.Kind == fhir.Array {
+				return len(m.Value.Items)
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// navigate returns the children named name of every item in focus.
+func navigate(c *ctx, focus Collection, name string) Collection {
+	n := 0
+	for i := range focus {
+		n += countChildren(focus[i], name)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := c.alloc(n)
+	for i := range focus {
+		out = children(out, focus[i], name)
+	}
+	return out
+}
+
+// choiceTypes maps choice suffixes to FHIR type names.
+var choiceTypes = map[string]string{
+	"Base64Binary": "base64Binary", "Boolean": "boolean", "Canonical": "canonical", "Code": "code",
+	"Date": "date", "DateTime": "dateTime", "Decimal": "decimal", "Id": "id", "Instant": "instant",
+	"Integer": "integer", "Markdown": "markdown", "Oid": "oid", "PositiveInt": "positiveInt",
+	"String": "string", "Time": "time", "UnsignedInt": "unsignedInt", "Uri": "uri", "Url": "url",
+	"Uuid": "uuid", "Address": "Address", "Age": "Age", "Annotation": "Annotation",
+	"Attachment": "Attachment", "CodeableConcept": "CodeableConcept", "Coding": "Coding",
+	"ContactPoint": "ContactPoint", "Count": "Count", "Distance": "Distance", "Duration": "Duration",
+	"HumanName": "HumanName", "Identifier": "Identifier", "Money": "Money", "Period": "Period",
+	"Quantity": "Quantity", "Range": "Range", "Ratio": "Ratio", "Reference": "Reference",
+	"SampledData": "SampledData", "Signature": "Signature", "Timing": "Timing",
+	"ContactDetail": "ContactDetail", "Contributor": "Contributor", "DataRequirement": "DataRequirement",
+	"Expression": "Expression", "ParameterDefinition": "ParameterDefinition",
+	"RelatedArtifact": "RelatedArtifact", "TriggerDefinition": "TriggerDefinition",
+	"UsageContext": "UsageContext", "Dosage": "Dosage", "Meta": "Meta",
+}
