@@ -29,6 +29,25 @@ func validateBundle(v *Value, path string) *OperationOutcome {
 		}
 		oo = oo.Merge(Validate(e.Resource, joinPath(path, e.Path()+".resource")))
 	}
+	return dedupe(oo)
+}
+
+// dedupe drops issues equal to an earlier one (google/fhir and the Bundle
+// rules both report a missing Bundle.type, for instance).
+func dedupe(oo *OperationOutcome) *OperationOutcome {
+	if oo == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	out := oo.Issues[:0]
+	for _, is := range oo.Issues {
+		key := is.Code + "\x00" + strings.Join(is.Expression, ",") + "\x00" + is.Diagnostics
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, is)
+		}
+	}
+	oo.Issues = out
 	return oo
 }
 
@@ -36,7 +55,7 @@ func validateBundle(v *Value, path string) *OperationOutcome {
 func bundleShell(v *Value) *Value {
 	c := &Value{Kind: Object}
 	for _, m := range v.Members {
-		if m.Key != "entry" || m.Value.Kind != Array {
+		if m.Key != "entry" || m.Value == nil || m.Value.Kind != Array {
 			c.Members = append(c.Members, m)
 			continue
 		}
@@ -126,11 +145,14 @@ func resourceRequired(typ, method string) bool {
 // checkRefs reports every "reference" string under v that names a
 // urn:uuid or urn:oid the Bundle does not hold.
 func checkRefs(b *Bundle, v *Value, path string, oo **OperationOutcome) {
+	if v == nil {
+		return
+	}
 	switch v.Kind {
 	case Object:
 		for _, m := range v.Members {
 			p := path + "." + safeKey(m.Key)
-			if m.Key == "reference" && m.Value.Kind == String {
+			if m.Key == "reference" && m.Value != nil && m.Value.Kind == String {
 				ref := m.Value.Str
 				if (strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:")) && b.find("", ref) < 0 {
 					*oo = (*oo).Add(CodeNotFound, p, "unresolved reference")

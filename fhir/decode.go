@@ -33,6 +33,7 @@ type SyntaxError struct {
 	Msg    string // what is wrong
 }
 
+// Error gives line, column, path and the problem, never a value.
 func (e *SyntaxError) Error() string {
 	if e.Path != "" {
 		return fmt.Sprintf("line %d col %d (%s): %s", e.Line, e.Col, e.Path, e.Msg)
@@ -182,15 +183,16 @@ func guessRoot(s string) string {
 	return "$"
 }
 
-// safeKey keeps a key in an error path only when it looks like a FHIR
-// element name; anything else could carry data and is shown as "?".
+// safeKey keeps a key in an error path only when it has the syntax of a
+// FHIR element name (a letter or '_', then letters, digits and '_', at most
+// 64 bytes); anything else could carry data and is shown as "?".
 func safeKey(k string) string {
 	if k == "" || len(k) > 64 {
 		return "?"
 	}
 	for i := 0; i < len(k); i++ {
 		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
 			return "?"
 		}
 	}

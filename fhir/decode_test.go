@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // secret is a value every hostile case carries, so a test can check that
@@ -27,7 +28,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"invalid UTF-8", "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"" + secret + "\xff\"}]}", "Patient.name[0].family", "invalid UTF-8"},
 		{"bad escape", `{"resourceType":"Patient","id":"` + secret + `\x"}`, "Patient.id", "invalid escape"},
 		{"lone surrogate", `{"resourceType":"Patient","id":"` + secret + `\ud800"}`, "Patient.id", "surrogate"},
-		{"bad number", `{"resourceType":"Patient","multipleBirthInteger":01}`, "Patient.multipleBirthInteger", ""},
+		{"bad number", `{"resourceType":"Patient","multipleBirthInteger":01}`, "", "expected ','"},
 		{"number without digits", `{"resourceType":"Patient","x":1.e5}`, "Patient.x", "no digits"},
 		{"unterminated", `{"resourceType":"Patient","id":"` + secret, "Patient.id", "unterminated"},
 		{"control character", "{\"resourceType\":\"Patient\",\"id\":\"" + secret + "\n\"}", "Patient.id", "control character"},
@@ -80,7 +81,7 @@ func TestDecodeAccepts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("(-want +got)\n%s", diff)
 			}
 			again, err := Decode(got.JSON(), DecodeOptions{})

@@ -71,6 +71,7 @@ type EntryError struct {
 	Err   error  // a *SyntaxError, *OperationOutcome or *LineTooLongError
 }
 
+// Error names the entry and the problem, never a value.
 func (e *EntryError) Error() string { return "reading " + e.Path + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -81,6 +82,7 @@ type LineTooLongError struct {
 	Line, Max int
 }
 
+// Error names the line and the limit.
 func (e *LineTooLongError) Error() string {
 	return fmt.Sprintf("line %d is longer than the limit of %d bytes", e.Line, e.Max)
 }

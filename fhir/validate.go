@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,6 +80,7 @@ func validateResource(res *Value, path string) *OperationOutcome {
 	for round := 0; round < maxValidateRounds; round++ {
 		rep := &collector{}
 		_, err := u.UnmarshalWithErrorReporter(cur.JSON(), rep)
+		sortProblems(rep.problems)
 		for _, p := range rep.problems {
 			if p.code == CodeRequired && dropped[p.element] {
 				continue // missing only because it was stripped
@@ -89,6 +91,7 @@ func validateResource(res *Value, path string) *OperationOutcome {
 			break
 		}
 		probs := unmarshalProblems(err)
+		sortProblems(probs)
 		drop := map[string]bool{}
 		for _, p := range probs {
 			add(p.issue(path))
@@ -113,9 +116,21 @@ func validateResource(res *Value, path string) *OperationOutcome {
 	return oo
 }
 
+// sortProblems orders problems by path and rule: google/fhir walks JSON
+// objects in map order, and outcomes should not change from run to run.
+func sortProblems(ps []problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].element != ps[j].element {
+			return ps[i].element < ps[j].element
+		}
+		return ps[i].text < ps[j].text
+	})
+}
+
 // collector is a google/fhir ErrorReporter that keeps sanitised problems.
 type collector struct{ problems []problem }
 
+// ReportValidationError keeps the sanitised problems of err.
 func (c *collector) ReportValidationError(elementPath string, err error) error {
 	ps := unmarshalProblems(err)
 	if len(ps) == 0 {
@@ -125,6 +140,7 @@ func (c *collector) ReportValidationError(elementPath string, err error) error {
 	return nil
 }
 
+// ReportValidationWarning ignores warnings.
 func (c *collector) ReportValidationWarning(string, error) error { return nil }
 
 // problem is one google/fhir finding reduced to an element path and a rule

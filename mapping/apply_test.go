@@ -63,6 +63,14 @@ fields:
     each: name
     from: family
     transform: [upper]
+  - target: allGiven
+    each: name.given
+    transform: [lower]
+  - target: pair
+    omit_empty: true
+    items:
+      - from: nothing
+      - from: nada
   - target: address
     from: address.first()
     fields:
@@ -103,7 +111,7 @@ func TestApplyJSON(t *testing.T) {
 	}
 	want := `{"id":"p1","meta":{"clinic":"C1","kind":"patient","version":2},"full":"Ana García",` +
 		`"names":[{"family":"García","given":["Ana","María"]},{"family":"Old","given":["X"]}],` +
-		`"families":["GARCÍA","OLD"],"address":{"line":["Calle 1",""],"city":"Madrid"},"empty":[],` +
+		`"families":["GARCÍA","OLD"],"allGiven":["ana","maría","x"],"address":{"line":["Calle 1",""],"city":"Madrid"},"empty":[],` +
 		`"coded":{"coding":[null,{"code":"x"}]},"flagged":true}`
 	if got := string(out.JSON()); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -1,12 +1,15 @@
 package mapping
 
 import (
+	"errors"
 	"io/fs"
 	"strconv"
+	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 )
 
 // compiler holds what compiling one mapping file needs.
@@ -17,6 +20,7 @@ type compiler struct {
 	params  map[string]string // resolved parameter values
 	vars    []string          // names usable after % at this point
 	pathTgt bool              // targets are paths (json output, reverse)
+	row     bool              // forward row output: scalar fields only
 }
 
 // nodeKind is the shape of a field.
@@ -59,9 +63,27 @@ func (c *compiler) expr(n ast.Node, what string) (*fhirpath.Expr, string, error)
 	}
 	e, err := fhirpath.Compile(s, fhirpath.Options{Vars: c.vars})
 	if err != nil {
-		return nil, "", c.errAt(n, what+": "+err.Error())
+		return nil, "", c.exprErr(n, what, err)
 	}
 	return e, s, nil
+}
+
+// exprErr locates a FHIRPath compile error inside the YAML scalar at n.
+func (c *compiler) exprErr(n ast.Node, what string, err error) error {
+	le := c.errAt(n, what+": "+err.Error())
+	le.Err = err
+	var fe *fhirpath.Error
+	if !errors.As(err, &fe) {
+		return le
+	}
+	le.Msg = what + ": " + strings.TrimPrefix(fe.Err.Error(), "fhirpath: ") + ": " + fe.Msg
+	if sn, ok := unwrap(n).(*ast.StringNode); ok && le.Line > 0 && !strings.ContainsAny(sn.Value, "\n\\") {
+		le.Col += fe.Col - 1
+		if t := sn.GetToken().Type; t == token.DoubleQuoteType || t == token.SingleQuoteType {
+			le.Col++
+		}
+	}
+	return le
 }
 
 var nodeTypes = map[string]bool{"string": true, "boolean": true, "integer": true, "number": true, "object": true, "array": true}
@@ -193,6 +215,9 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 	}
 	if err := c.nodeChildren(nd, fieldsN, itemsN, transformN); err != nil {
 		return nil, nil, err
+	}
+	if c.row && (nd.kind != kScalar || nd.typ == "object" || nd.typ == "array") {
+		return nil, nil, c.errAt(e, "row output takes scalar fields only (no fields, each, items, or type object/array)")
 	}
 	return nd, targetAt, nil
 }

@@ -30,7 +30,11 @@ type LoadError struct {
 	File      string
 	Line, Col int
 	Msg       string
+	Err       error // underlying error (e.g. a *fhirpath.Error), or nil
 }
+
+// Unwrap returns the underlying error.
+func (e *LoadError) Unwrap() error { return e.Err }
 
 // Error formats the error as file:line:col: msg.
 func (e *LoadError) Error() string {

@@ -17,35 +17,6 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-// Mapping is a compiled mapping file. It is immutable and safe for
-// concurrent use.
-type Mapping struct {
-	name, desc       string
-	version          int
-	dir              Direction
-	source, resource string
-	output, input    string
-	columns          []string
-	targets          []string
-	vars             []mvar
-	when             *fhirpath.Expr
-	fields           []*node
-	paramVars        map[string]fhirpath.Collection // shared, read-only
-}
-
-// mvar is one compiled `vars` entry.
-type mvar struct {
-	name string
-	expr *fhirpath.Expr
-	text string
-}
-
-// paramSpec is one declared parameter.
-type paramSpec struct {
-	def      *string
-	required bool
-}
-
 // Load reads the mapping file at file in fsys and compiles it with the
 // given run-time parameters. Lookup CSV files are read from fsys relative
 // to the mapping file. Errors in the file are *LoadError.
@@ -180,6 +151,7 @@ func (c *compiler) header(m *Mapping, body, dirN, outN ast.Node) error {
 		}
 	}
 	c.pathTgt = m.output == "json"
+	c.row = !c.pathTgt
 	return nil
 }
 
@@ -274,37 +246,3 @@ func (c *compiler) compileVars(m *Mapping, n ast.Node) error {
 	}
 	return nil
 }
-
-// Name returns the mapping's name.
-func (m *Mapping) Name() string { return m.name }
-
-// Version returns the mapping's version.
-func (m *Mapping) Version() int { return m.version }
-
-// Description returns the mapping's description.
-func (m *Mapping) Description() string { return m.desc }
-
-// Direction returns Forward or Reverse.
-func (m *Mapping) Direction() Direction { return m.dir }
-
-// SourceType returns the FHIR resource type a forward mapping reads, or the
-// vendor record name of a reverse mapping.
-func (m *Mapping) SourceType() string { return m.source }
-
-// ResourceType returns the FHIR resource type a reverse mapping produces
-// ("" for forward mappings).
-func (m *Mapping) ResourceType() string { return m.resource }
-
-// Output returns "row" or "json" for forward mappings, "json" for reverse.
-func (m *Mapping) Output() string { return m.output }
-
-// Input returns "csv" or "json" for reverse mappings, "" for forward.
-func (m *Mapping) Input() string { return m.input }
-
-// Columns returns the top-level targets in order (the CSV header of a row
-// output). The caller must not modify the slice.
-func (m *Mapping) Columns() []string { return m.targets }
-
-// InputColumns returns the expected CSV header of a reverse mapping
-// (`columns:`), or nil when not declared.
-func (m *Mapping) InputColumns() []string { return m.columns }

@@ -13,7 +13,7 @@ func TestLoadErrors(t *testing.T) {
 	fsys := fstest.MapFS{"m/codes.csv": {Data: []byte("code,status\nA,booked\n")}}
 	tests := []struct {
 		name, src, want string
-		params         map[string]string
+		params          map[string]string
 	}{
 		{"unknown top key", head + "colour: red\nfields: []\n", "m.yaml:4:1: unknown key \"colour\" in mapping", nil},
 		{"unknown field key", head + "fields:\n  - target: A\n    from: id\n    colour: red\n", "m.yaml:7:5: unknown key \"colour\" in field", nil},
@@ -27,8 +27,10 @@ func TestLoadErrors(t *testing.T) {
 		{"bad zone", head + "fields:\n  - target: A\n    from: id\n    transform:\n      - datetime: {layout: dd/MM/yyyy, zone: Mars/Olympus}\n", "m.yaml:8:46: unknown time zone \"Mars/Olympus\"", nil},
 		{"bad zone param", head + "params:\n  tz: {default: Nowhere/Land}\nfields:\n  - target: A\n    from: id\n    transform:\n      - datetime: {layout: dd/MM/yyyy, zone: \"%tz\"}\n", "m.yaml:10:46: unknown time zone \"Nowhere/Land\"", nil},
 		{"bad layout", head + "fields:\n  - target: A\n    from: id\n    transform:\n      - datetime: {layout: dd/MM/yyyy Q}\n", "m.yaml:8:28: layout: ", nil},
-		{"unknown function", head + "fields:\n  - target: A\n    from: name.frobnicate()\n", "m.yaml:6:11: from: ", nil},
-		{"unknown variable", head + "fields:\n  - target: A\n    from: \"%nobody.id\"\n", "m.yaml:6:11: from: ", nil},
+		{"unknown function", head + "fields:\n  - target: A\n    from: name.frobnicate()\n", "m.yaml:6:16: from: unknown function", nil},
+		{"unknown function quoted", head + "fields:\n  - target: A\n    from: \"name.where(x).frob()\"\n", "m.yaml:6:26: from: unknown function", nil},
+		{"syntax error", head + "fields:\n  - target: A\n    when: \"a and\"\n", "m.yaml:6:17: when: syntax error", nil},
+		{"unknown variable", head + "fields:\n  - target: A\n    from: \"%nobody.id\"\n", "m.yaml:6:12: from: unknown variable", nil},
 		{"duplicate target", head + "fields:\n  - target: A\n    from: id\n  - target: A\n    value: x\n", "m.yaml:7:13: duplicate target \"A\"", nil},
 		{"missing source", head + "fields:\n  - target: A\n    required: true\n", "m.yaml:5:5: field \"A\" has no source", nil},
 		{"two sources", head + "fields:\n  - target: A\n    from: id\n    value: x\n", "m.yaml:5:5: field \"A\" has more than one source: ", nil},
@@ -44,6 +46,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown param", head + "fields: []\n", "m.yaml: unknown parameter \"tz\"", map[string]string{"tz": "UTC"}},
 		{"required param", head + "params:\n  room: {required: true}\nfields: []\n", "m.yaml: missing required parameter \"room\"", nil},
 		{"reverse without resource", "name: t/x\nversion: 1\nsource: row\ndirection: reverse\nfields: []\n", "m.yaml:1:1: a reverse mapping needs resource", nil},
+		{"row structure", head + "fields:\n  - target: A\n    each: name\n", "m.yaml:5:5: row output takes scalar fields only", nil},
 		{"value not scalar", head + "fields:\n  - target: A\n    value: [1, 2]\n", "m.yaml:6:12: value must be a string, number or boolean", nil},
 	}
 	for _, tt := range tests {

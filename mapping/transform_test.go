@@ -12,7 +12,7 @@ import (
 // (from: v) and the given transform list written in YAML flow style.
 func applyOne(t *testing.T, transform, input string, extra string) (string, error) {
 	t.Helper()
-	src := head + "params:\n  tz: {default: Europe/Madrid}\nfields:\n  - target: A\n    from: v\n" + extra + "    transform: " + transform + "\n"
+	src := head + "output: json\nparams:\n  tz: {default: Europe/Madrid}\nfields:\n  - target: A\n    from: v\n" + extra + "    transform: " + transform + "\n"
 	fsys := fstest.MapFS{"m/codes.csv": {Data: []byte("code,label,status\nA,x,booked\nC,y,cancelled\n")}}
 	m, err := Parse("m.yaml", []byte(src), fsys, "m", nil)
 	if err != nil {

@@ -170,7 +170,7 @@ func forwardChunk(opt Options, s *sink, c *chunk) {
 			c.errs = append(c.errs, &RecordError{Where: where, Err: fmt.Errorf("reading JSON: %w", err)})
 			continue
 		}
-		for _, r := range resources(doc) {
+		for _, r := range resources(doc, opt.Strict) {
 			if r.err != nil {
 				c.st.Read++
 				c.errs = append(c.errs, &RecordError{Where: where + r.where, Err: r.err})

@@ -40,6 +40,10 @@ type Options struct {
 	// Delimiter of CSV output (default ',') and CRLF line endings.
 	Delimiter rune
 	CRLF      bool
+	// Strict validates every input document against FHIR R4 before
+	// mapping (see fhir.Validate); invalid resources are reported with
+	// every problem and its element path, and not mapped.
+	Strict bool
 	// OnError receives each failed record, in input order. Its error says
 	// where (line, entry) and what, never a value from the record.
 	OnError func(err *RecordError)

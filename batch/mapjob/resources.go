@@ -2,6 +2,8 @@ package mapjob
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -19,27 +21,81 @@ var noRefs = fhir.ResolverFunc(func(string) *fhir.Value { return nil })
 
 // resources lists the resources of doc: doc itself, or the entries of a
 // Bundle (nested Bundles are not expanded: a Bundle is also a resource).
-func resources(doc *fhir.Value) []found {
+// With strict, doc is validated against R4 first: an invalid resource, a
+// Bundle-level problem or any problem in a transaction Bundle (all or
+// nothing) fails what it touches, with every issue and its element path.
+func resources(doc *fhir.Value, strict bool) []found {
 	if doc.Kind != fhir.Object {
 		return []found{{err: fmt.Errorf("a %s where a FHIR resource was expected", doc.Kind)}}
 	}
 	if doc.ResourceType() == "" {
 		return []found{{err: fmt.Errorf("no resourceType: not a FHIR resource")}}
 	}
+	var oo *fhir.OperationOutcome
+	if strict {
+		oo = fhir.Validate(doc, "")
+	}
 	if doc.ResourceType() != "Bundle" {
+		if oo.HasErrors() {
+			return []found{{err: oo}}
+		}
 		return []found{{res: doc, env: noRefs}}
 	}
 	b, err := fhir.ParseBundle(doc)
 	if err != nil {
 		return []found{{err: fmt.Errorf("reading Bundle: %w", err)}}
 	}
+	var byEntry map[int]*fhir.OperationOutcome
+	if oo.HasErrors() {
+		var whole *fhir.OperationOutcome
+		byEntry, whole = splitByEntry(oo)
+		if whole != nil || b.Type == "transaction" {
+			return []found{{err: fmt.Errorf("%s Bundle refused as a whole: %w", b.Type, oo)}}
+		}
+	}
 	out := make([]found, 0, len(b.Entries))
 	for i := range b.Entries {
 		e := &b.Entries[i]
+		if bad := byEntry[i]; bad != nil {
+			out = append(out, found{where: ": " + e.Path(), err: bad})
+			continue
+		}
 		if e.Resource == nil {
 			continue
 		}
 		out = append(out, found{res: e.Resource, env: b.ResolverFor(i), where: ": " + e.Path()})
 	}
 	return out
+}
+
+// splitByEntry sorts the issues of a Bundle's outcome by the entry their
+// expression points into; issues about the Bundle itself go to whole.
+func splitByEntry(oo *fhir.OperationOutcome) (map[int]*fhir.OperationOutcome, *fhir.OperationOutcome) {
+	by := map[int]*fhir.OperationOutcome{}
+	var whole *fhir.OperationOutcome
+	for _, is := range oo.Issues {
+		i := -1
+		for _, ex := range is.Expression {
+			if rest, ok := strings.CutPrefix(ex, "Bundle.entry["); ok {
+				if j := strings.IndexByte(rest, ']'); j > 0 {
+					if n, err := strconv.Atoi(rest[:j]); err == nil {
+						i = n
+						break
+					}
+				}
+			}
+		}
+		if i < 0 {
+			if whole == nil {
+				whole = &fhir.OperationOutcome{}
+			}
+			whole.Issues = append(whole.Issues, is)
+			continue
+		}
+		if by[i] == nil {
+			by[i] = &fhir.OperationOutcome{}
+		}
+		by[i].Issues = append(by[i].Issues, is)
+	}
+	return by, whole
 }

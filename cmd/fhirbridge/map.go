@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/cheggaaa/pb/v3"
 	"github.com/mattn/go-isatty"
@@ -19,7 +20,7 @@ func newMapCmd() *cobra.Command {
 		mappingSpec, in, out, format, delim string
 		params                              []string
 		workers                             int
-		crlf, quiet                         bool
+		crlf, quiet, strict                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "map --mapping NAME|FILE --in FILE|- [--out FILE] [--format ndjson|csv|json] [--param k=v]...",
@@ -74,8 +75,10 @@ or JSON (one array).`,
 			stderr := cmd.ErrOrStderr()
 			opt := mapjob.Options{
 				Mapping: m, In: r, Out: w, Format: mapjob.Format(format), Workers: workers,
-				Delimiter: d, CRLF: crlf,
-				OnError: func(e *mapjob.RecordError) { fmt.Fprintln(stderr, "error:", e) },
+				Delimiter: d, CRLF: crlf, Strict: strict,
+				OnError: func(e *mapjob.RecordError) {
+					fmt.Fprintln(stderr, "error:", strings.ReplaceAll(e.Error(), "\n", "\n    "))
+				},
 			}
 			bar := progressBar(size, quiet, stderr)
 			if bar != nil {
@@ -107,6 +110,7 @@ or JSON (one array).`,
 	f.IntVar(&workers, "workers", 0, "records mapped in parallel (default: the number of CPUs)")
 	f.StringVar(&delim, "delimiter", ",", "CSV output delimiter: , ; | or tab")
 	f.BoolVar(&crlf, "crlf", false, "CSV output with CRLF line endings")
+	f.BoolVar(&strict, "strict", false, "validate every input resource against FHIR R4 first (slower); invalid ones are reported with every problem, not mapped")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress bar and no summary line")
 	return cmd
 }

@@ -42,11 +42,11 @@ type Result struct {
 
 // Case is one parsed test case.
 type Case struct {
-	Name   string
-	Params map[string]string
-	Input  *fhir.Value
-	Expect []*fhir.Value
-	Error  string // expected error substring; "" expects success
+	Name   string            // case name, shown in results
+	Params map[string]string // mapping parameters for this case
+	Input  *fhir.Value       // resource, Bundle, record or list of records
+	Expect []*fhir.Value     // expected output records in order
+	Error  string            // expected error substring; "" expects success
 }
 
 // MappingPath returns the mapping file beside a cases file:
@@ -99,29 +99,36 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	var inputs []*fhir.Value
-	var res fhir.Resolver
+	type job struct {
+		in  *fhir.Value
+		res fhir.Resolver
+	}
+	var jobs []job
 	switch {
 	case c.Input.Kind == fhir.Array:
-		inputs = c.Input.Items
+		for _, in := range c.Input.Items {
+			jobs = append(jobs, job{in: in})
+		}
 	case m.Direction() == mapping.Forward && c.Input.ResourceType() == "Bundle" && m.SourceType() != "Bundle":
-		idx := indexBundle(c.Input)
-		res = idx
-		for _, e := range c.Input.Get("entry").Items {
-			if r := e.Get("resource"); r != nil {
-				inputs = append(inputs, r)
+		b, err := fhir.ParseBundle(c.Input)
+		if err != nil {
+			return nil, err
+		}
+		for i, e := range b.Entries {
+			if e.Resource != nil {
+				jobs = append(jobs, job{in: e.Resource, res: b.ResolverFor(i)})
 			}
 		}
 	default:
-		inputs = []*fhir.Value{c.Input}
+		jobs = []job{{in: c.Input}}
 	}
 	var out []*fhir.Value
-	for _, in := range inputs {
+	for _, j := range jobs {
 		var v *fhir.Value
 		if m.Direction() == mapping.Reverse {
-			v, err = m.Reverse(in)
+			v, err = m.Reverse(j.in)
 		} else {
-			v, err = m.Apply(in, res)
+			v, err = m.Apply(j.in, j.res)
 		}
 		if err != nil {
 			return nil, err
@@ -131,39 +138,6 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 		}
 	}
 	return out, nil
-}
-
-// bundleIndex resolves references by fullUrl and by Type/id within one Bundle.
-type bundleIndex map[string]*fhir.Value
-
-func indexBundle(b *fhir.Value) bundleIndex {
-	idx := bundleIndex{}
-	for _, e := range b.Get("entry").Items {
-		r := e.Get("resource")
-		if r == nil {
-			continue
-		}
-		if u := e.GetString("fullUrl"); u != "" {
-			idx[u] = r
-		}
-		if id := r.GetString("id"); id != "" {
-			idx[r.ResourceType()+"/"+id] = r
-		}
-	}
-	return idx
-}
-
-// Resolve implements fhir.Resolver.
-func (b bundleIndex) Resolve(ref string) *fhir.Value {
-	if r, ok := b[ref]; ok {
-		return r
-	}
-	// an absolute URL whose tail is Type/id
-	parts := strings.Split(ref, "/")
-	if n := len(parts); n >= 2 {
-		return b[parts[n-2]+"/"+parts[n-1]]
-	}
-	return nil
 }
 
 // Parse reads a cases file strictly.

@@ -17,6 +17,14 @@ func (d *dec) errAt(line, col int, msg string) error {
 }
 
 func (d *dec) errNode(n ast.Node, msg string) error {
+	switch t := unwrap(n).(type) {
+	case *ast.MappingNode:
+		if len(t.Values) > 0 {
+			n = t.Values[0].Key
+		}
+	case *ast.MappingValueNode:
+		n = t.Key
+	}
 	if n != nil && n.GetToken() != nil {
 		p := n.GetToken().Position
 		return d.errAt(p.Line, p.Column, msg)

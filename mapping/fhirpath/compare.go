@@ -41,7 +41,7 @@ var unitScale = map[string]struct {
 	f   float64
 }{
 	"g": {"g", 1}, "mg": {"g", 1e-3}, "kg": {"g", 1e3}, "ug": {"g", 1e-6},
-	"m": {"m", 1}, "cm": {"m", 1e-2}, "mm": {"m", 1e-3}, "km": {"m", 1e3},
+	"m": {"m", 1}, "[in_i]": {"m", 0.0254}, "[ft_i]": {"m", 0.3048}, "[lb_av]": {"g", 453.59237}, "cm": {"m", 1e-2}, "mm": {"m", 1e-3}, "km": {"m", 1e3},
 	"L": {"L", 1}, "mL": {"L", 1e-3}, "dL": {"L", 1e-1},
 	"s": {"s", 1}, "ms": {"s", 1e-3}, "min": {"s", 60}, "h": {"s", 3600}, "d": {"s", 86400}, "wk": {"s", 604800},
 	"second": {"s", 1}, "millisecond": {"s", 1e-3}, "minute": {"s", 60}, "hour": {"s", 3600}, "day": {"s", 86400}, "week": {"s", 604800},
@@ -119,6 +119,9 @@ func equalItems(a, b Item) (eq, ok bool) {
 		av, au := qtyNorm(a)
 		bv, bu := qtyNorm(b)
 		if au != bu {
+			if calendarPair(au, bu) {
+				return false, false
+			}
 			return false, true
 		}
 		return math.Abs(av-bv) <= 1e-12*math.Max(math.Abs(av), math.Abs(bv)), true
@@ -227,4 +230,10 @@ func cmp3(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// calendarPair reports a calendar year/month against the UCUM a/mo, whose
+// equality is undefined.
+func calendarPair(a, b string) bool {
+	return (a == "year" && b == "a") || (a == "a" && b == "year") || (a == "month" && b == "mo") || (a == "mo" && b == "month")
 }

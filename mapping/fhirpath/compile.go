@@ -103,8 +103,12 @@ func (cp *compiler) compile(a *ast) (node, error) {
 				p.i = -p.i
 			case kDec, kQty:
 				p.f = -p.f
-				if p.k == kDec {
-					p.s = ""
+				if p.k == kDec && p.s != "" {
+					if p.s[0] == '-' {
+						p.s = p.s[1:]
+					} else {
+						p.s = "-" + p.s
+					}
 				}
 			default:
 				return nil, evalError("unary minus needs a number")
@@ -126,6 +130,9 @@ func (cp *compiler) compile(a *ast) (node, error) {
 		src, err := cp.compile(a.args[0])
 		if err != nil {
 			return nil, err
+		}
+		if !knownType(a.args[1].name) {
+			return nil, cp.errf(a.args[1].col, ErrSyntax, "unknown type "+a.args[1].name)
 		}
 		return typeOpNode(a.name, src, a.args[1].name), nil
 	case aBinary:
@@ -217,14 +224,22 @@ func (cp *compiler) call(a *ast) (node, error) {
 			if !ok {
 				return nil, cp.errf(arg.col, ErrSyntax, "expected a type name in "+a.name+"()")
 			}
+			if !knownType(tn) {
+				return nil, cp.errf(arg.col, ErrSyntax, "unknown type "+tn)
+			}
 			cl.typeName = tn
 			continue
+		}
+		desc := false
+		if a.name == "sort" && arg.kind == aUnary && arg.name == "-" {
+			desc, arg = true, arg.args[0] // sort(-key) sorts descending
 		}
 		n, err := cp.compile(arg)
 		if err != nil {
 			return nil, err
 		}
 		cl.args = append(cl.args, n)
+		cl.desc = append(cl.desc, desc)
 	}
 	fn := def.fn
 	if src == nil {

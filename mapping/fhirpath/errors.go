@@ -27,6 +27,7 @@ type Error struct {
 	Err error  // ErrSyntax, ErrUnknownFunction or ErrUnknownVariable
 }
 
+// Error formats the error with its column.
 func (e *Error) Error() string { return fmt.Sprintf("%v at column %d: %s", e.Err, e.Col, e.Msg) }
 
 // Unwrap returns the sentinel.

@@ -14,7 +14,7 @@ type Options struct {
 
 // Env is the evaluation environment of one Eval call.
 type Env struct {
-	Resource *fhir.Value          // %resource / %rootResource
+	Resource *fhir.Value           // %resource / %rootResource
 	Vars     map[string]Collection // %name
 	Resolver fhir.Resolver         // for resolve(); nil = nothing resolves
 }
@@ -40,6 +40,7 @@ type ctx struct {
 	index   int
 	total   Collection
 	chunk   []Item // arena for small result slices
+	chunks  int    // chunks allocated so far
 	depth   int
 }
 
@@ -74,7 +75,16 @@ func (c *ctx) alloc(n int) Collection {
 		return make(Collection, 0, n)
 	}
 	if len(c.chunk)+n > cap(c.chunk) {
-		c.chunk = make([]Item, 0, 64)
+		// chunks grow 2, 8, 32 so that simple paths allocate little
+		size := 32
+		switch c.chunks {
+		case 0:
+			size = 2
+		case 1:
+			size = 8
+		}
+		c.chunks++
+		c.chunk = make([]Item, 0, max(size, n))
 	}
 	l := len(c.chunk)
 	c.chunk = c.chunk[:l+n]
@@ -138,18 +148,30 @@ func children(out Collection, it Item, name string) Collection {
 		}
 		return out
 	}
+	if m, typ := findMember(v, name); m != nil {
+		return appendValue(out, v, m, typ)
+	}
+	return out
+}
+
+// findMember finds the member of object v named name, or a choice member
+// name+Type, returning the choice's FHIR type.
+func findMember(v *fhir.Value, name string) (*fhir.Member, string) {
 	for i := range v.Members {
 		m := &v.Members[i]
-		if m.Key == name {
-			return appendValue(out, v, m, "")
+		if len(m.Key) < len(name) || m.Key[:len(name)] != name {
+			continue
 		}
-		if len(m.Key) > len(name) && m.Key[:len(name)] == name && m.Key[len(name)] >= 'A' && m.Key[len(name)] <= 'Z' {
+		if len(m.Key) == len(name) {
+			return m, ""
+		}
+		if c := m.Key[len(name)]; c >= 'A' && c <= 'Z' {
 			if t, ok := choiceTypes[m.Key[len(name):]]; ok {
-				return appendValue(out, v, m, t)
+				return m, t
 			}
 		}
 	}
-	return out
+	return nil, ""
 }
 
 // primitiveExt finds the "_name" sibling of a primitive element.
@@ -174,7 +196,7 @@ func appendValue(out Collection, parent *fhir.Value, m *fhir.Member, typ string)
 	v := m.Value
 	if v.Kind == fhir.Array {
 		for j, e := range v.Items {
-			if e.Kind == fhir.Null {
+			if e.Kind == fhir.Null && !hasPrimitiveExt(parent, m.Key, j) {
 				continue
 			}
 			out = append(out, childItem(parent, m.Key, e, typ, j))
@@ -217,6 +239,18 @@ func countChildren(it Item, name string) int {
 
 // navigate returns the children named name of every item in focus.
 func navigate(c *ctx, focus Collection, name string) Collection {
+	if len(focus) == 1 && focus[0].n != nil && focus[0].n.Kind == fhir.Object {
+		v := focus[0].n
+		m, typ := findMember(v, name)
+		if m == nil {
+			return nil
+		}
+		n := 1
+		if m.Value.Kind == fhir.Array {
+			n = len(m.Value.Items)
+		}
+		return appendValue(c.alloc(n), v, m, typ)
+	}
 	n := 0
 	for i := range focus {
 		n += countChildren(focus[i], name)
@@ -247,4 +281,11 @@ var choiceTypes = map[string]string{
 	"Expression": "Expression", "ParameterDefinition": "ParameterDefinition",
 	"RelatedArtifact": "RelatedArtifact", "TriggerDefinition": "TriggerDefinition",
 	"UsageContext": "UsageContext", "Dosage": "Dosage", "Meta": "Meta",
+}
+
+// hasPrimitiveExt reports whether a null array entry carries an extension
+// in the "_key" sibling array.
+func hasPrimitiveExt(parent *fhir.Value, key string, j int) bool {
+	ext := parent.Get("_" + key)
+	return ext != nil && ext.Kind == fhir.Array && j < len(ext.Items) && ext.Items[j].Kind == fhir.Object
 }

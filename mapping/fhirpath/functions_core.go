@@ -9,6 +9,7 @@ type call struct {
 	name     string
 	args     []node
 	typeName string // for is/as/ofType
+	desc     []bool // per argument: sort descending
 }
 
 // fnImpl evaluates a function over its input; outer is the focus the call
@@ -253,9 +254,12 @@ func init() {
 		if err != nil || !ok {
 			return nil, err
 		}
-		return boolColl(isType(it, cl.typeName)), nil
+		return boolColl(isTypeOrSub(it, cl.typeName)), nil
 	}}
 	functions["as"] = funcDef{min: 1, max: 1, typeArg: true, fn: func(c *ctx, in, _ Collection, cl *call) (Collection, error) {
+		if len(in) > 1 {
+			return nil, evalError("as() expects a single item")
+		}
 		var out Collection
 		for _, it := range in {
 			if isType(it, cl.typeName) {
@@ -385,10 +389,10 @@ func init() {
 		return boolColl(!b), nil
 	})
 	register("hasValue", 0, 0, func(c *ctx, in, _ Collection, _ *call) (Collection, error) {
-		return boolColl(len(in) == 1 && in[0].n != nil && in[0].n.Kind != 5 && in[0].n.Kind != 4), nil
+		return boolColl(len(in) == 1 && in[0].n != nil && in[0].n.Kind != 5 && in[0].n.Kind != 4 && in[0].n.Kind != 0), nil
 	})
 	register("getValue", 0, 0, func(c *ctx, in, _ Collection, _ *call) (Collection, error) {
-		if len(in) == 1 && in[0].n != nil && in[0].n.Kind != 5 && in[0].n.Kind != 4 {
+		if len(in) == 1 && in[0].n != nil && in[0].n.Kind != 5 && in[0].n.Kind != 4 && in[0].n.Kind != 0 {
 			return c.one(in[0].prim()), nil
 		}
 		return nil, nil

@@ -86,7 +86,9 @@ func init() {
 	})
 	strFn("upper", 0, func(c *ctx, s string, _ []string) (Collection, error) { return c.one(String(strings.ToUpper(s))), nil })
 	strFn("lower", 0, func(c *ctx, s string, _ []string) (Collection, error) { return c.one(String(strings.ToLower(s))), nil })
-	strFn("trim", 0, func(c *ctx, s string, _ []string) (Collection, error) { return c.one(String(strings.TrimSpace(s))), nil })
+	strFn("trim", 0, func(c *ctx, s string, _ []string) (Collection, error) {
+		return c.one(String(strings.TrimSpace(s))), nil
+	})
 	strFn("length", 0, func(c *ctx, s string, _ []string) (Collection, error) {
 		return c.one(Integer(int64(utf8.RuneCountInString(s)))), nil
 	})
@@ -108,6 +110,9 @@ func init() {
 		return boolColl(r.MatchString(s)), nil
 	})
 	strFn("replaceMatches", 2, func(c *ctx, s string, a []string) (Collection, error) {
+		if a[0] == "" {
+			return c.one(String(s)), nil
+		}
 		r, err := compileRegex(a[0])
 		if err != nil {
 			return nil, err

@@ -10,16 +10,16 @@ import (
 type tokKind uint8
 
 const (
-	tEOF tokKind = iota
-	tIdent        // identifier or keyword; text holds the name
-	tDelimIdent   // `backtick identifier`; text holds the unescaped name
-	tString       // 'string'; text holds the unescaped value
-	tNumber       // 12 or 1.5
-	tDate         // @2014-01-01, @2014-01-01T10:00, text without '@'
-	tTime         // @T10:00, text without "@T"
-	tExtConst     // %name, %`name` or %'name'; text holds the name
-	tSpecial      // $this, $index, $total; text holds "this"...
-	tOp           // punctuation and operators
+	tEOF        tokKind = iota
+	tIdent              // identifier or keyword; text holds the name
+	tDelimIdent         // `backtick identifier`; text holds the unescaped name
+	tString             // 'string'; text holds the unescaped value
+	tNumber             // 12 or 1.5
+	tDate               // @2014-01-01, @2014-01-01T10:00, text without '@'
+	tTime               // @T10:00, text without "@T"
+	tExtConst           // %name, %`name` or %'name'; text holds the name
+	tSpecial            // $this, $index, $total; text holds "this"...
+	tOp                 // punctuation and operators
 )
 
 // token is one lexeme with its 1-based column.

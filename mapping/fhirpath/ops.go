@@ -356,10 +356,10 @@ func typeOpNode(op string, src node, typeName string) node {
 		if err != nil || !ok {
 			return nil, err
 		}
-		m := isType(it, typeName)
 		if op == "is" {
-			return boolColl(m), nil
+			return boolColl(isTypeOrSub(it, typeName)), nil
 		}
+		m := isType(it, typeName)
 		if m {
 			return c.one(it), nil
 		}
@@ -388,14 +388,6 @@ func isType(it Item, name string) bool {
 	}
 	// FHIR specialisations of primitive and general types
 	switch name {
-	case "string":
-		return tn == "code" || tn == "id" || tn == "markdown" || tn == "uri"
-	case "uri":
-		return tn == "url" || tn == "canonical" || tn == "oid" || tn == "uuid"
-	case "integer":
-		return tn == "positiveInt" || tn == "unsignedInt"
-	case "dateTime":
-		return false
 	case "Resource", "DomainResource":
 		return it.n != nil && it.n.ResourceType() != ""
 	case "Element":
@@ -404,6 +396,42 @@ func isType(it Item, name string) bool {
 		return tn == "BackboneElement"
 	case "Quantity":
 		return tn == "Age" || tn == "Duration" || tn == "Distance" || tn == "Count" || tn == "SimpleQuantity"
+	}
+	return false
+}
+
+// primitiveTypes are the FHIR and System type names accepted in lower case.
+var primitiveTypes = map[string]bool{
+	"boolean": true, "string": true, "integer": true, "decimal": true, "date": true, "dateTime": true,
+	"time": true, "instant": true, "code": true, "id": true, "uri": true, "url": true, "canonical": true,
+	"oid": true, "uuid": true, "markdown": true, "base64Binary": true, "positiveInt": true,
+	"unsignedInt": true, "xhtml": true,
+}
+
+// knownType accepts capitalised type names and the FHIR primitive names.
+func knownType(name string) bool {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name != "" && (name[0] < 'a' || primitiveTypes[name])
+}
+
+// isTypeOrSub is isType extended to FHIR primitive specialisations
+// (code, id, markdown are strings; url, canonical, oid, uuid are uris).
+func isTypeOrSub(it Item, name string) bool {
+	if isType(it, name) {
+		return true
+	}
+	if it.k != kNode || strings.HasPrefix(name, "System.") {
+		return false
+	}
+	switch tn, n := it.TypeName(), strings.TrimPrefix(name, "FHIR."); n {
+	case "string":
+		return tn == "code" || tn == "id" || tn == "markdown"
+	case "uri":
+		return tn == "url" || tn == "canonical" || tn == "oid" || tn == "uuid"
+	case "integer":
+		return tn == "positiveInt" || tn == "unsignedInt"
 	}
 	return false
 }

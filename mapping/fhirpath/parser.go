@@ -8,16 +8,16 @@ import (
 type astKind uint8
 
 const (
-	aLit    astKind = iota // literal; lit holds the value (empty for {})
-	aIdent                 // member or type name at term position
-	aMember                // args[0].name
-	aCall                  // function name(args[1:]) on args[0] (nil = term position)
-	aIndex                 // args[0][args[1]]
-	aBinary                // args[0] name args[1]
-	aUnary                 // name ("-" or "+") args[0]
-	aVar                   // %name
-	aSpecial               // $this, $index, $total
-	aTypeOp                // args[0] is/as typeName
+	aLit     astKind = iota // literal; lit holds the value (empty for {})
+	aIdent                  // member or type name at term position
+	aMember                 // args[0].name
+	aCall                   // function name(args[1:]) on args[0] (nil = term position)
+	aIndex                  // args[0][args[1]]
+	aBinary                 // args[0] name args[1]
+	aUnary                  // name ("-" or "+") args[0]
+	aVar                    // %name
+	aSpecial                // $this, $index, $total
+	aTypeOp                 // args[0] is/as typeName
 )
 
 // ast is one parsed node.
@@ -56,7 +56,7 @@ func parse(src string) (*ast, error) {
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
-func (p *parser) next() token  { t := p.toks[p.pos]; p.pos++; return t }
+func (p *parser) next() token { t := p.toks[p.pos]; p.pos++; return t }
 
 func (p *parser) errTok(t token, msg string) error {
 	return &Error{Col: t.col, Msg: msg, Err: ErrSyntax}
@@ -105,11 +105,12 @@ func (p *parser) expr(min int) (*ast, error) {
 		}
 		p.next()
 		if t.text == "is" || t.text == "as" {
+			tcol := p.peek().col
 			name, err := p.typeSpec()
 			if err != nil {
 				return nil, err
 			}
-			left = &ast{kind: aTypeOp, name: t.text, args: []*ast{left, {kind: aIdent, name: name, col: t.col}}, col: t.col}
+			left = &ast{kind: aTypeOp, name: t.text, args: []*ast{left, {kind: aIdent, name: name, col: tcol}}, col: t.col}
 			continue
 		}
 		right, err := p.expr(prec + 1)

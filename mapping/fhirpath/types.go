@@ -98,9 +98,12 @@ func (it Item) TypeName() string {
 		if t := dateElements[it.key]; t != "" {
 			return t
 		}
+		if t := elementTypes[it.key]; t != "" && t[0] >= 'a' {
+			return t
+		}
 		return "string"
 	case fhir.Object:
-		if t := elementTypes[it.key]; t != "" {
+		if t := elementTypes[it.key]; t != "" && t[0] < 'a' {
 			return t
 		}
 		return "Element"
@@ -127,10 +130,14 @@ func (it Item) AsString() (string, bool) {
 		}
 		return formatDec(p.f), true
 	case kQty:
-		if _, ok := calendarUCUM[p.s]; ok {
-			return formatDec(p.f) + " " + p.s, true
+		num := formatDec(p.f)
+		if p.key != "" {
+			num = p.key // value text kept by lowBoundary/highBoundary
 		}
-		return formatDec(p.f) + " '" + p.s + "'", true
+		if _, ok := calendarUCUM[p.s]; ok {
+			return num + " " + p.s, true
+		}
+		return num + " '" + p.s + "'", true
 	}
 	return "", false
 }
