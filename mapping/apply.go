@@ -36,7 +36,27 @@ func (m *Mapping) Apply(res *fhir.Value, r fhir.Resolver) (*fhir.Value, error) {
 	if res.ResourceType() != m.source {
 		return nil, nil
 	}
-	return m.record(res, r, nil)
+	return m.record(res, r, nil, nil)
+}
+
+// BundleVar is the name of the built-in variable (%bundle) holding the
+// Bundle a resource came in, so a mapping can reach resources that point
+// at it (e.g. the Encounter of an Appointment). It is empty outside a Bundle.
+const BundleVar = "bundle"
+
+// ApplyIn is Apply for a resource that came in bundle (a Bundle resource,
+// or nil): %bundle is bound to it.
+func (m *Mapping) ApplyIn(res *fhir.Value, r fhir.Resolver, bundle *fhir.Value) (*fhir.Value, error) {
+	if m.dir != Forward {
+		return nil, ErrDirection
+	}
+	if res == nil || res.Kind != fhir.Object {
+		return nil, errNotObject
+	}
+	if res.ResourceType() != m.source {
+		return nil, nil
+	}
+	return m.record(res, r, nil, bundle)
 }
 
 // Reverse maps one vendor record (a JSON object whose members are the
@@ -52,20 +72,23 @@ func (m *Mapping) Reverse(rec *fhir.Value) (*fhir.Value, error) {
 	}
 	out := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 1, len(m.fields)+1)}
 	out.Members[0] = fhir.Member{Key: "resourceType", Value: fhir.NewString(m.resource)}
-	return m.record(rec, nil, out)
+	return m.record(rec, nil, out, nil)
 }
 
 // record evaluates vars, when and fields over root into out (a new object
 // when nil).
-func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out *fhir.Value) (*fhir.Value, error) {
+func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Value) (*fhir.Value, error) {
 	st := &run{m: m}
 	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r}
 	st.rc.env = &st.env
 	focus := fhirpath.Collection{fhirpath.ItemOf(root)}
-	if len(m.vars) > 0 {
+	if len(m.vars) > 0 || bundle != nil {
 		vars := make(map[string]fhirpath.Collection, len(m.paramVars)+len(m.vars))
 		for k, v := range m.paramVars {
 			vars[k] = v
+		}
+		if bundle != nil {
+			vars[BundleVar] = fhirpath.Collection{fhirpath.ItemOf(bundle)}
 		}
 		st.env.Vars = vars
 		for _, v := range m.vars {

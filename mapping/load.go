@@ -193,6 +193,12 @@ func (c *compiler) compileParams(m *Mapping, n ast.Node, given map[string]string
 		return &LoadError{File: c.file, Msg: "unknown parameter " + strconv.Quote(unknown[0])}
 	}
 	m.paramVars = map[string]fhirpath.Collection{}
+	if specs[BundleVar] != nil {
+		return &LoadError{File: c.file, Msg: "parameter " + strconv.Quote(BundleVar) + " is reserved for the enclosing Bundle"}
+	}
+	// %bundle: the Bundle the resource came in, empty when none
+	m.paramVars[BundleVar] = nil
+	c.vars = append(c.vars, BundleVar)
 	for _, name := range order {
 		sp := specs[name]
 		if _, ok := c.params[name]; !ok {

@@ -181,7 +181,7 @@ func forwardChunk(opt Options, s *sink, c *chunk) {
 				continue
 			}
 			c.st.Read++
-			rec, err := m.Apply(r.res, r.env)
+			rec, err := m.ApplyIn(r.res, r.env, r.bdl)
 			if err != nil {
 				c.errs = append(c.errs, &RecordError{Where: where + r.where, Err: err})
 				continue

@@ -13,6 +13,7 @@ import (
 type found struct {
 	res   *fhir.Value
 	env   fhir.Resolver
+	bdl   *fhir.Value // the enclosing Bundle, for %bundle
 	where string // suffix locating it in the document: ": Bundle.entry[3]"
 	err   error
 }
@@ -63,7 +64,7 @@ func resources(doc *fhir.Value, strict bool) []found {
 		if e.Resource == nil {
 			continue
 		}
-		out = append(out, found{res: e.Resource, env: b.ResolverFor(i), where: ": " + e.Path()})
+		out = append(out, found{res: e.Resource, env: b.ResolverFor(i), bdl: doc, where: ": " + e.Path()})
 	}
 	return out
 }

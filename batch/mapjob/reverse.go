@@ -37,6 +37,9 @@ func runReverse(ctx context.Context, opt Options, s *sink) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("reading the CSV header: %w", err)
 	}
+	if err := opt.Mapping.CheckHeader(fr.Header()); err != nil {
+		return Stats{}, fmt.Errorf("the CSV header does not fit mapping %s: %w", opt.Mapping.Name(), err)
+	}
 	return pipeline(ctx, opt, s, func(emit func(*chunk) bool) error {
 		c := &chunk{}
 		for {

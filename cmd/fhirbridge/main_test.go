@@ -140,7 +140,7 @@ func TestMapUnknownMappingAndBadParam(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code = run(t, "", "map", "--mapping", "tuotempo/export", "--in", "-", "--param", "timezone=Mars/Olympus")
-	if code != 2 || !strings.Contains(stderr, "timezone") {
+	if code != 2 || !strings.Contains(stderr, "unknown time zone") {
 		t.Errorf("a bad time zone must be refused at load: exit %d, stderr %q", code, stderr)
 	}
 	_, stderr, code = run(t, "", "map", "--mapping", "tuotempo/export", "--in", "-", "--param", "colour=blue")

@@ -100,8 +100,9 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 		return nil, err
 	}
 	type job struct {
-		in  *fhir.Value
-		res fhir.Resolver
+		in     *fhir.Value
+		res    fhir.Resolver
+		bundle *fhir.Value
 	}
 	var jobs []job
 	switch {
@@ -116,7 +117,7 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 		}
 		for i, e := range b.Entries {
 			if e.Resource != nil {
-				jobs = append(jobs, job{in: e.Resource, res: b.ResolverFor(i)})
+				jobs = append(jobs, job{in: e.Resource, res: b.ResolverFor(i), bundle: c.Input})
 			}
 		}
 	default:
@@ -128,7 +129,7 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 		if m.Direction() == mapping.Reverse {
 			v, err = m.Reverse(j.in)
 		} else {
-			v, err = m.Apply(j.in, j.res)
+			v, err = m.ApplyIn(j.in, j.res, j.bundle)
 		}
 		if err != nil {
 			return nil, err
