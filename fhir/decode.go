@@ -17,6 +17,9 @@ const DefaultMaxDepth = 64
 type DecodeOptions struct {
 	// MaxDepth caps the nesting of arrays and objects (DefaultMaxDepth when 0).
 	MaxDepth int
+	// Arena, when set, supplies the memory of the decoded Values (see
+	// Arena); without it each call allocates its own.
+	Arena *Arena
 	// Root names the top of the document in error paths (default: the
 	// resourceType when one can be read, else "$").
 	Root string
@@ -57,7 +60,12 @@ func Decode(data []byte, opt DecodeOptions) (*Value, error) {
 
 // DecodeString is Decode over a string; the Value shares its memory.
 func DecodeString(s string, opt DecodeOptions) (*Value, error) {
-	d := decoder{s: s, max: opt.MaxDepth}
+	a := opt.Arena
+	if a == nil {
+		a = &Arena{}
+	}
+	d := decoder{s: s, max: opt.MaxDepth, a: a, path: a.path[:0]}
+	defer func() { a.path = d.path[:0] }()
 	if d.max <= 0 {
 		d.max = DefaultMaxDepth
 	}
@@ -83,7 +91,7 @@ type decoder struct {
 	err  *SyntaxError
 	// stack of the keys and indexes above the current value, for paths
 	path []pathStep
-	slab []Value
+	a    *Arena
 }
 
 type pathStep struct {
@@ -92,12 +100,7 @@ type pathStep struct {
 }
 
 func (d *decoder) alloc() *Value {
-	if len(d.slab) == 0 {
-		d.slab = make([]Value, 64)
-	}
-	v := &d.slab[0]
-	d.slab = d.slab[1:]
-	return v
+	return &d.a.values.take(1)[0]
 }
 
 func (d *decoder) fail(msg string) {
@@ -263,7 +266,8 @@ func (d *decoder) object(depth int) *Value {
 		d.pos++
 		return v
 	}
-	members := make([]Member, 0, 8)
+	base := len(d.a.mstack)
+	defer func() { d.a.mstack = d.a.mstack[:base] }()
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.s) || d.s[d.pos] != '"' {
@@ -275,8 +279,8 @@ func (d *decoder) object(depth int) *Value {
 		if !ok {
 			return nil
 		}
-		for i := range members {
-			k := members[i].Key
+		for i := range d.a.mstack[base:] {
+			k := d.a.mstack[base+i].Key
 			if len(k) == len(key) && (k == key || strings.EqualFold(k, key)) {
 				d.pos = keyPos
 				d.path = append(d.path, pathStep{key: key, index: -1})
@@ -301,7 +305,7 @@ func (d *decoder) object(depth int) *Value {
 			return nil
 		}
 		d.path = d.path[:len(d.path)-1]
-		members = append(members, Member{Key: key, Value: val})
+		d.a.mstack = append(d.a.mstack, Member{Key: key, Value: val})
 		d.skipSpace()
 		if d.pos >= len(d.s) {
 			d.fail("unexpected end of JSON inside an object")
@@ -313,7 +317,8 @@ func (d *decoder) object(depth int) *Value {
 		}
 		if d.s[d.pos] == '}' {
 			d.pos++
-			v.Members = members
+			v.Members = d.a.members.take(len(d.a.mstack) - base)
+			copy(v.Members, d.a.mstack[base:])
 			return v
 		}
 		d.fail("expected ',' or '}' in an object")
@@ -335,16 +340,17 @@ func (d *decoder) array(depth int) *Value {
 		v.Items = []*Value{}
 		return v
 	}
-	items := make([]*Value, 0, 4)
+	base := len(d.a.istack)
+	defer func() { d.a.istack = d.a.istack[:base] }()
 	for {
 		d.skipSpace()
-		d.path = append(d.path, pathStep{index: len(items)})
+		d.path = append(d.path, pathStep{index: len(d.a.istack) - base})
 		it := d.value(depth)
 		if d.err != nil {
 			return nil
 		}
 		d.path = d.path[:len(d.path)-1]
-		items = append(items, it)
+		d.a.istack = append(d.a.istack, it)
 		d.skipSpace()
 		if d.pos >= len(d.s) {
 			d.fail("unexpected end of JSON inside an array")
@@ -356,7 +362,8 @@ func (d *decoder) array(depth int) *Value {
 		}
 		if d.s[d.pos] == ']' {
 			d.pos++
-			v.Items = items
+			v.Items = d.a.items.take(len(d.a.istack) - base)
+			copy(v.Items, d.a.istack[base:])
 			return v
 		}
 		d.fail("expected ',' or ']' in an array")

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
@@ -13,6 +14,11 @@ var ErrDirection = errors.New("mapping used in the wrong direction")
 
 // errNotObject is returned when a record or resource is not a JSON object.
 var errNotObject = errors.New("input is not a JSON object")
+
+// arenaPool recycles the FHIRPath result memory of one record's
+// evaluation: a record's output holds no collection, so once it is built
+// the arena is reset and reused by the next record.
+var arenaPool = sync.Pool{New: func() any { return new(fhirpath.Arena) }}
 
 // run is the state of one record's evaluation; one is allocated per record.
 type run struct {
@@ -79,7 +85,9 @@ func (m *Mapping) Reverse(rec *fhir.Value) (*fhir.Value, error) {
 // when nil).
 func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Value) (*fhir.Value, error) {
 	st := &run{m: m}
-	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r}
+	arena := arenaPool.Get().(*fhirpath.Arena)
+	defer func() { arena.Reset(); arenaPool.Put(arena) }()
+	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r, Arena: arena}
 	st.rc.env = &st.env
 	focus := fhirpath.Collection{fhirpath.ItemOf(root)}
 	if len(m.vars) > 0 || bundle != nil {

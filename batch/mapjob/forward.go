@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -151,10 +152,22 @@ func readLines(br *bufio.Reader, progress func(int64), emit func(*chunk) bool) e
 	}
 }
 
+// arenas recycle the decoded trees: once a line's records are encoded
+// into the chunk's output nothing refers to its tree any more.
+var arenas = sync.Pool{New: func() any { return new(fhir.Arena) }}
+
 // forwardChunk decodes and maps every unit of c.
 func forwardChunk(opt Options, s *sink, c *chunk) {
 	m := opt.Mapping
+	arena := arenas.Get().(*fhir.Arena)
+	defer arenas.Put(arena)
+	if n := len(c.units); n > 0 && c.out == nil {
+		// output records are about the size of their input: grow once
+		last := c.units[n-1].text
+		c.out = make([]byte, 0, min(len(last)*n, 4<<20))
+	}
 	for _, u := range c.units {
+		arena.Reset()
 		where := u.where
 		if where == "" {
 			where = "line " + strconv.Itoa(u.line)
@@ -164,7 +177,7 @@ func forwardChunk(opt Options, s *sink, c *chunk) {
 			c.errs = append(c.errs, &RecordError{Where: where, Err: u.err})
 			continue
 		}
-		doc, err := fhir.DecodeString(u.text, fhir.DecodeOptions{})
+		doc, err := fhir.DecodeString(u.text, fhir.DecodeOptions{Arena: arena})
 		if err != nil {
 			c.st.Read++
 			c.errs = append(c.errs, &RecordError{Where: where, Err: fmt.Errorf("reading JSON: %w", err)})

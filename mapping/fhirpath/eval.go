@@ -17,6 +17,11 @@ type Env struct {
 	Resource *fhir.Value           // %resource / %rootResource
 	Vars     map[string]Collection // %name
 	Resolver fhir.Resolver         // for resolve(); nil = nothing resolves
+	// Arena, when set, supplies the memory of result collections, so that
+	// many evaluations over one record allocate almost nothing. Results
+	// then live only until Arena.Reset; an Env with an Arena must not be
+	// used by two goroutines at once.
+	Arena *Arena
 }
 
 // Expr is a compiled FHIRPath expression. It is immutable and safe for
@@ -71,6 +76,9 @@ func (e *Expr) Eval(env *Env, input Collection) (Collection, error) {
 // alloc returns a zero-length slice with capacity n carved from the arena.
 // Its capacity is capped so appends never clobber a neighbour.
 func (c *ctx) alloc(n int) Collection {
+	if c.env.Arena != nil {
+		return c.env.Arena.alloc(n)
+	}
 	if n > 32 {
 		return make(Collection, 0, n)
 	}
