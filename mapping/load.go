@@ -2,7 +2,8 @@
 // file per flow maps FHIR resources to vendor records (forward) or vendor
 // records to FHIR resources (reverse). A file is read strictly, every
 // FHIRPath expression and transform is compiled once by Load, and the
-// resulting *Mapping is applied many times, concurrently. See LANGUAGE.md.
+// resulting *Mapping is applied many times, concurrently. The language
+// reference is the section "The mapping language" of the README.
 //
 // The package has no network or OS access: files come through io/fs.
 package mapping
