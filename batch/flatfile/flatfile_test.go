@@ -699,10 +699,14 @@ func FuzzReader(f *testing.F) {
 
 		// What was read writes back and reads again unchanged, except that
 		// a CR just before a line break inside a quoted field reads back
-		// as part of a CRLF line break, that is as LF (as encoding/csv).
+		// as part of a CRLF line break, that is as LF (as encoding/csv);
+		// a run of CRs before LF shrinks by one per read, so normalise
+		// all of them.
 		for _, vals := range good {
 			for i := range vals {
-				vals[i] = strings.ReplaceAll(vals[i], "\r\n", "\n")
+				for strings.Contains(vals[i], "\r\n") {
+					vals[i] = strings.ReplaceAll(vals[i], "\r\n", "\n")
+				}
 			}
 		}
 		var buf bytes.Buffer
