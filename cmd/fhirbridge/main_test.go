@@ -220,3 +220,32 @@ func copyShipped(t *testing.T, name, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestMapOutFileIsAtomicAndReadable(t *testing.T) {
+	root := repoRoot(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "export.csv")
+	_, stderr, code := run(t, "", "map", "--mapping", "tuotempo/export", "--in", filepath.Join(root, "fixtures", "demo", "appointments.json"), "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm()&0o044 == 0 {
+		t.Errorf("output mode %v: a file for another system to pick up must be readable beyond its owner", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+	// a run that cannot start leaves no file at all
+	missing := filepath.Join(dir, "never.csv")
+	if _, _, code := run(t, "", "map", "--mapping", "tuotempo/export", "--in", filepath.Join(dir, "no-such-input.json"), "--out", missing); code != 2 {
+		t.Errorf("exit %d for a missing input, want 2", code)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("an output file was created for a run that could not start")
+	}
+}

@@ -155,8 +155,17 @@ func openOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, 
 		}
 		return f, func(bool) error { return f.Close() }, nil
 	}
+	mode := os.FileMode(0o644) // as os.Create would (before the umask); keep an existing file's
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
+		return nil, nil, fmt.Errorf("creating output: %w", err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return nil, nil, fmt.Errorf("creating output: %w", err)
 	}
 	return tmp, func(ok bool) error {
