@@ -33,16 +33,7 @@ type run struct {
 // be nil. Errors are *FieldError and never contain data values. Apply is
 // safe for concurrent use.
 func (m *Mapping) Apply(res *fhir.Value, r fhir.Resolver) (*fhir.Value, error) {
-	if m.dir != Forward {
-		return nil, ErrDirection
-	}
-	if res == nil || res.Kind != fhir.Object {
-		return nil, errNotObject
-	}
-	if res.ResourceType() != m.source {
-		return nil, nil
-	}
-	return m.record(res, r, nil, nil)
+	return m.ApplyIn(res, r, nil)
 }
 
 // BundleVar is the name of the built-in variable (%bundle) holding the

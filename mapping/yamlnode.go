@@ -249,3 +249,15 @@ func (d *dec) value(n ast.Node) (*fhir.Value, error) {
 	}
 	return nil, d.errAt(n, "unsupported YAML value")
 }
+
+// YAMLValue converts a YAML node of file (a test-case input, say) to a JSON
+// value the way mapping files are read: key order kept, numbers as numbers,
+// aliases refused. A failure is a *LoadError with the node's line and column.
+func YAMLValue(file string, n ast.Node) (*fhir.Value, error) {
+	d := &dec{file: file}
+	v, err := d.value(n)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

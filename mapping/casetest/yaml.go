@@ -1,7 +1,6 @@
 package casetest
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -150,49 +149,5 @@ func (d *dec) params(n ast.Node) (map[string]string, error) {
 	return out, nil
 }
 
-// value converts YAML to a JSON value, keeping key order and numbers.
-func (d *dec) value(n ast.Node) (*fhir.Value, error) {
-	switch t := unwrap(n).(type) {
-	case nil, *ast.NullNode:
-		return &fhir.Value{Kind: fhir.Null}, nil
-	case *ast.StringNode:
-		return fhir.NewString(t.Value), nil
-	case *ast.LiteralNode:
-		return fhir.NewString(t.Value.Value), nil
-	case *ast.BoolNode:
-		return fhir.NewBool(t.Value), nil
-	case *ast.IntegerNode:
-		switch v := t.Value.(type) {
-		case int64:
-			return fhir.NewNumber(strconv.FormatInt(v, 10)), nil
-		case uint64:
-			return fhir.NewNumber(strconv.FormatUint(v, 10)), nil
-		}
-	case *ast.FloatNode:
-		if !math.IsInf(t.Value, 0) && !math.IsNaN(t.Value) {
-			return fhir.NewNumber(strconv.FormatFloat(t.Value, 'g', -1, 64)), nil
-		}
-	case *ast.SequenceNode:
-		arr := fhir.NewArray()
-		for _, it := range t.Values {
-			v, err := d.value(it)
-			if err != nil {
-				return nil, err
-			}
-			arr.Items = append(arr.Items, v)
-		}
-		return arr, nil
-	case *ast.MappingNode, *ast.MappingValueNode:
-		ps, _ := pairs(t)
-		obj := fhir.NewObject()
-		for _, kv := range ps {
-			v, err := d.value(kv.Value)
-			if err != nil {
-				return nil, err
-			}
-			obj.Members = append(obj.Members, fhir.Member{Key: keyOf(kv), Value: v})
-		}
-		return obj, nil
-	}
-	return nil, d.errNode(n, "unsupported YAML value")
-}
+// value converts YAML to a JSON value as mapping files are read.
+func (d *dec) value(n ast.Node) (*fhir.Value, error) { return mapping.YAMLValue(d.file, n) }
