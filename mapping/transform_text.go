@@ -3,11 +3,11 @@ package mapping
 import (
 	"errors"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping/csvsafe"
 	"github.com/goccy/go-yaml/ast"
 )
 
@@ -91,22 +91,18 @@ func digits(s string) string {
 	return string(b)
 }
 
-// csvEscape defuses spreadsheet formula injection (OWASP "CSV Injection"):
+// csvEscape defuses spreadsheet formula injection with csvsafe.Escape:
 // text starting with = + - @ TAB or CR gets a leading apostrophe, unless
-// the whole text is a number such as -12.5 or +34600111222.
+// the whole text is a plain number such as -12.5 or +34600111222.
 type csvEscape struct{}
 
 func (csvEscape) apply(in []*fhir.Value, _ *runCtx) ([]*fhir.Value, error) {
 	for i, v := range in {
-		if v.Kind != fhir.String || v.Str == "" {
+		if v.Kind != fhir.String {
 			continue
 		}
-		switch v.Str[0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			if _, err := strconv.ParseFloat(v.Str, 64); err == nil && v.Str[0] != '\t' && v.Str[0] != '\r' {
-				continue
-			}
-			in[i] = fhir.NewString("'" + v.Str)
+		if e := csvsafe.Escape(v.Str); len(e) != len(v.Str) {
+			in[i] = fhir.NewString(e)
 		}
 	}
 	return in, nil

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping/csvsafe"
 )
 
 // The quoting styles of WriteOptions.Quote.
@@ -47,7 +48,7 @@ type WriteOptions struct {
 	Lossy bool
 	// Quote is QuoteMinimal (the default, also for "") or QuoteAll.
 	Quote string
-	// EscapeFormulas applies EscapeFormula to every string value, so a
+	// EscapeFormulas applies csvsafe.Escape to every string value, so a
 	// spreadsheet does not evaluate cells as formulas. Numbers and the
 	// header are left alone.
 	EscapeFormulas bool
@@ -165,7 +166,7 @@ func (w *Writer) Write(rec *fhir.Value) error {
 			case fhir.String:
 				text = v.Str
 				if w.escape {
-					text = EscapeFormula(text)
+					text = csvsafe.Escape(text)
 				}
 			case fhir.Number, fhir.Bool:
 				text = v.Str

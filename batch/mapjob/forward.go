@@ -54,14 +54,22 @@ func runForward(ctx context.Context, opt Options, s *sink) (Stats, error) {
 	}, work)
 }
 
-// peekLine returns the first line without consuming it (up to the
-// buffer's size).
+// peekLine returns the first line that is not blank without consuming
+// anything (up to the buffer's size): leading blank lines are left for
+// the readers, which count them as lines.
 func peekLine(br *bufio.Reader) ([]byte, error) {
 	for n := 4096; ; n *= 2 {
 		if n > br.Size() {
 			n = br.Size()
 		}
 		b, err := br.Peek(n)
+		for {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 || len(bytes.TrimSpace(b[:i])) > 0 {
+				break
+			}
+			b = b[i+1:]
+		}
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			return b[:i], nil
 		}
@@ -190,6 +198,7 @@ func forwardChunk(opt Options, s *sink, c *chunk) {
 				continue
 			}
 			if r.res.ResourceType() != m.SourceType() {
+				c.st.Read++ // considered, like a record skipped by `when`
 				c.st.Skipped++
 				continue
 			}

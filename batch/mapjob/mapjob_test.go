@@ -43,7 +43,7 @@ version: 1
 direction: forward
 source: Patient
 output: row
-when: "active != false"
+when: "active.exists().not() or active = true"
 fields:
   - target: ID
     from: id
@@ -445,7 +445,7 @@ func TestStrict(t *testing.T) {
 		if diff := cmp.Diff([]string{"input: Bundle.entry[4]"}, r.where()); diff != "" {
 			t.Fatalf("error locations (-want +got):\n%s", diff)
 		}
-		if msg := r.errs[0].Error(); !strings.Contains(msg, "Bundle.entry[4].resource.status") {
+		if msg := r.errs[0].Error(); !strings.Contains(msg, "Bundle.entry[4].resource.Appointment.status") {
 			t.Errorf("error %q does not give the element path of the problem", msg)
 		}
 		if diff := cmp.Diff([]string{"a1", "a3"}, ids(jsonLines(t, r.out), "APP_LID")); diff != "" {
@@ -459,7 +459,7 @@ func TestStrict(t *testing.T) {
 		if diff := cmp.Diff([]string{"input"}, r.where()); diff != "" {
 			t.Fatalf("error locations (-want +got):\n%s", diff)
 		}
-		if msg := r.errs[0].Error(); !strings.Contains(msg, "transaction") || !strings.Contains(msg, "Bundle.entry[4].resource.status") {
+		if msg := r.errs[0].Error(); !strings.Contains(msg, "transaction") || !strings.Contains(msg, "Bundle.entry[4].resource.Appointment.status") {
 			t.Errorf("error %q should refuse the transaction and name the element path", msg)
 		}
 		if r.out != "" {

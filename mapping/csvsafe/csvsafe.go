@@ -1,14 +1,14 @@
-package flatfile
+// Package csvsafe holds the one rule fhirbridge uses against spreadsheet
+// formula injection in flat files (OWASP "CSV Injection"), shared by the
+// mapping engine's csv_escape transform and the flat-file writer.
+package csvsafe
 
-// EscapeFormula neutralises spreadsheet formula injection (OWASP "CSV
+// Escape neutralises spreadsheet formula injection (OWASP "CSV
 // Injection"): text starting with '=', '+', '-', '@', TAB or CR gets a
 // leading single quote, so a spreadsheet shows it as text instead of
 // evaluating it. Plain numbers are left alone: a value matching
 // ^[+-]?[0-9]+([.,][0-9]+)?$ (such as -12.5 or +34) is returned as it is.
-//
-// The rule lives here so that the mapping engine's csv_escape transform can
-// share it without importing the batch packages; it depends on nothing.
-func EscapeFormula(s string) string {
+func Escape(s string) string {
 	if s == "" {
 		return s
 	}
