@@ -167,6 +167,12 @@ func NewReader(r io.Reader, opt ReadOptions) (*Reader, error) {
 		if name == "" {
 			return nil, fmt.Errorf("%w: column %d is empty", ErrHeader, i+1)
 		}
+		if strings.ContainsRune(name, '\ufeff') || i == 0 && strings.HasPrefix(name, "\u00ef\u00bb\u00bf") {
+			// a second byte order mark, one inside a name, or a UTF-8 one
+			// read as Windows-1252 text: the file was concatenated or
+			// re-encoded wrongly, and such a name matches nothing
+			return nil, fmt.Errorf("%w: column %d holds a stray byte order mark (U+FEFF)", ErrHeader, i+1)
+		}
 		if j, dup := seen[name]; dup {
 			return nil, fmt.Errorf("%w: column %d duplicates column %d", ErrHeader, i+1, j+1)
 		}
