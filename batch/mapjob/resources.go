@@ -14,7 +14,7 @@ type found struct {
 	res   *fhir.Value
 	env   fhir.Resolver
 	bdl   *fhir.Value // the enclosing Bundle, for %bundle
-	where string // suffix locating it in the document: ": Bundle.entry[3]"
+	where string      // suffix locating it in the document: ": Bundle.entry[3]"
 	err   error
 }
 
