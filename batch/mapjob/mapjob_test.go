@@ -190,15 +190,15 @@ func TestBadLines(t *testing.T) {
 		"",             // 2 blank
 		`{"resourceType":"Patient","id":"bad","name":[{"family":"x"}`, // 3 malformed (unclosed)
 		`{"resourceType":"Patient","id":"a","id":"b"}`,                // 4 duplicate key
-		patient("ok2"),                                                // 5
-		`["resourceType","Patient"]`,                                  // 6 not an object
+		patient("ok2"),               // 5
+		`["resourceType","Patient"]`, // 6 not an object
 		`{"resourceType":"Observation","id":"obs1","status":"final"}`, // 7 other type: skipped
-		`{"id":"no-type"}`,                                            // 8 no resourceType
-		"   \t",                                                       // 9 blank (white space)
-		patient("ok3"),                                                // 10
-		`{"resourceType":"Patient","name":[{"family":"noid"}]}`,       // 11 mapping fails: required id
-		`42`,                                                          // 12 not an object
-		patient("ok4"),                                                // 13
+		`{"id":"no-type"}`, // 8 no resourceType
+		"   \t",            // 9 blank (white space)
+		patient("ok3"),     // 10
+		`{"resourceType":"Patient","name":[{"family":"noid"}]}`, // 11 mapping fails: required id
+		`42`,           // 12 not an object
+		patient("ok4"), // 13
 		`{"resourceType":"Patient","id":"this-id-is-longer-than-twenty"}`, // 14 truncate refuse
 		patient("ok5"), // 15
 	}
@@ -638,15 +638,15 @@ const cancellationHeader = "APP_LID;USER_LANDLINE_PHONE;USER_MOBILE_PHONE;USER_E
 func TestReverseCSV(t *testing.T) {
 	m := shippedMapping(t, "tuotempo/cancellation", nil)
 	rows := []string{
-		"\ufeff" + cancellationHeader, // 1, with a BOM
+		"\ufeff" + cancellationHeader,                    // 1, with a BOM
 		"appt-1;;+34600000001;;prac-1;CANCELLED by USER", // 2
-		`appt-2;"+34 910`, // 3: a quoted field with a line break…
-		`000 001";;;prac-1;APPROVED`, // 4: …ends here
-		"",                           // 5 blank
-		"appt-3;;;;prac-1;RESCHEDULED", // 6: unknown status
-		`appt-4;;;;"prac-1"x;PENDING`,  // 7: malformed quote
-		"appt-5;;;prac-1;PENDING",      // 8: a field missing
-		"appt-6;;;;prac-1;CANCELLED by ADMIN", // 9
+		`appt-2;"+34 910`,                                // 3: a quoted field with a line break…
+		`000 001";;;prac-1;APPROVED`,                     // 4: …ends here
+		"",                                               // 5 blank
+		"appt-3;;;;prac-1;RESCHEDULED",                   // 6: unknown status
+		`appt-4;;;;"prac-1"x;PENDING`,                    // 7: malformed quote
+		"appt-5;;;prac-1;PENDING",                        // 8: a field missing
+		"appt-6;;;;prac-1;CANCELLED by ADMIN",            // 9
 	}
 	in := strings.Join(rows, "\r\n") + "\r\n"
 	for _, workers := range []int{1, 3} {
@@ -734,10 +734,10 @@ func TestReverseNDJSON(t *testing.T) {
 	m := shippedMapping(t, "tuotempo/cancellation", nil)
 	in := strings.Join([]string{
 		`{"APP_LID":"a1","STATUS":"CANCELLED by USER"}`, // 1
-		``, // 2
-		`{"APP_LID":"a2","STATUS":"APPROVED"`, // 3 malformed
-		`{"APP_LID":"a3","STATUS":"MAYBE"}`,   // 4 unknown status
-		`{"APP_LID":"","STATUS":"PENDING"}`,   // 5 no id
+		``,                                        // 2
+		`{"APP_LID":"a2","STATUS":"APPROVED"`,     // 3 malformed
+		`{"APP_LID":"a3","STATUS":"MAYBE"}`,       // 4 unknown status
+		`{"APP_LID":"","STATUS":"PENDING"}`,       // 5 no id
 		`{"APP_LID":" a6 ","STATUS":" PENDING "}`, // 6
 	}, "\n")
 	r := run(t, Options{Mapping: m, In: strings.NewReader(in), Workers: 2}) // no trailing newline
@@ -775,14 +775,14 @@ func TestNoPHIInErrors(t *testing.T) {
 		{"forward", fwd, false, strings.Join([]string{
 			patient("ok"),
 			`{"resourceType":"Patient","id":"` + c + `","name":[{"family":"` + c + `"}],"telecom":[{"value":"` + c + `"}],`, // malformed
-			`{"resourceType":"Patient","id":"` + c + `","id":"` + c + `"}`,                                              // duplicate key
-			`{"resourceType":"Patient","` + c + `":1,"` + c + `":2}`,                                                    // duplicate key that is data
-			`{"resourceType":"Patient","id":"x","name":[{"family":"` + c + `"}],"birthDate":"` + c + `"}`,              // bad date
-			`{"resourceType":"Patient","name":[{"family":"` + c + `"}],"telecom":[{"value":"` + c + `"}]}`,             // no id
-			`{"resourceType":"` + c + `","id":"` + c + `"}`,                                                             // unknown type: skipped
-			`"` + c + `"`,                                                                                               // not an object
-			`{"resourceType":"Patient","id":"bad\u00zz` + c + `"}`,                                                      // bad escape
-			`{"resourceType":"Patient","id":"x","name":[{"family":"` + c + "\xff" + `"}]}`,                              // invalid UTF-8
+			`{"resourceType":"Patient","id":"` + c + `","id":"` + c + `"}`,                                                  // duplicate key
+			`{"resourceType":"Patient","` + c + `":1,"` + c + `":2}`,                                                        // duplicate key that is data
+			`{"resourceType":"Patient","id":"x","name":[{"family":"` + c + `"}],"birthDate":"` + c + `"}`,                   // bad date
+			`{"resourceType":"Patient","name":[{"family":"` + c + `"}],"telecom":[{"value":"` + c + `"}]}`,                  // no id
+			`{"resourceType":"` + c + `","id":"` + c + `"}`,                                                                 // unknown type: skipped
+			`"` + c + `"`, // not an object
+			`{"resourceType":"Patient","id":"bad\u00zz` + c + `"}`,                         // bad escape
+			`{"resourceType":"Patient","id":"x","name":[{"family":"` + c + "\xff" + `"}]}`, // invalid UTF-8
 		}, "\n") + "\n", 8},
 		{"strict", fwd, true, strings.Join([]string{
 			patient("ok"),
@@ -808,7 +808,7 @@ func TestNoPHIInErrors(t *testing.T) {
 			c + ";;;;;APPROVED;" + c,                            // field count
 			c + `;"` + c + `"` + c + ";;;;APPROVED",             // bad quote
 			longID + ";;;;;APPROVED",                            // id too long
-			c + ";;;;;\"" + c, // unclosed quote to the end
+			c + ";;;;;\"" + c,                                   // unclosed quote to the end
 		}, "\n"), 5},
 		{"reverse ndjson", rev, false, strings.Join([]string{
 			`{"APP_LID":"` + c + `","STATUS":"` + c + `"}`,

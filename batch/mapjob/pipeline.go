@@ -36,11 +36,12 @@ func pipeline(ctx context.Context, opt Options, sink *sink, produce func(emit fu
 	defer cancel()
 	jobs := make(chan *chunk, opt.Workers*2)
 	done := make(chan *chunk, opt.Workers*2)
-	var prodErr error
+	// the producer's error; read only once it has certainly finished
+	prodErr := make(chan error, 1)
 	go func() {
 		defer close(jobs)
 		seq := 0
-		prodErr = produce(func(c *chunk) bool {
+		prodErr <- produce(func(c *chunk) bool {
 			c.seq = seq
 			seq++
 			select {
@@ -102,8 +103,11 @@ func pipeline(ctx context.Context, opt Options, sink *sink, produce func(emit fu
 	if werr != nil {
 		return st, werr
 	}
-	if prodErr != nil {
-		return st, prodErr
+	if err := ctx.Err(); err != nil {
+		// the producer may still be blocked in a read; it ends with it
+		return st, err
 	}
-	return st, ctx.Err()
+	// not cancelled: the workers stopped because jobs was closed, so the
+	// producer has returned and its error is waiting
+	return st, <-prodErr
 }
