@@ -25,6 +25,9 @@ const MaxDocument = 1 << 30
 // entries resolve references within their Bundle.
 func runForward(ctx context.Context, opt Options, s *sink) (Stats, error) {
 	br := bufio.NewReaderSize(opt.In, 1<<20)
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		br.Discard(3) // a UTF-8 byte order mark, as Windows tools write
+	}
 	first, err := peekLine(br)
 	if err != nil {
 		return Stats{}, err

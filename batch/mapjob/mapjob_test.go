@@ -834,3 +834,17 @@ func TestNoPHIInErrors(t *testing.T) {
 		})
 	}
 }
+
+// A file saved by a Windows tool starts with a UTF-8 byte order mark; it
+// must read like any other NDJSON, with the right line numbers.
+func TestForwardBOM(t *testing.T) {
+	m := parse(t, patientIDs)
+	in := "\xef\xbb\xbf" + patient("a") + "\n{bad\n" + patient("b") + "\n"
+	var out bytes.Buffer
+	var errs []string
+	st, err := Run(context.Background(), Options{Mapping: m, In: strings.NewReader(in), Out: &out,
+		OnError: func(e *RecordError) { errs = append(errs, e.Where) }})
+	if !errors.Is(err, ErrRecordsFailed) || st.Written != 2 || len(errs) != 1 || errs[0] != "line 2" {
+		t.Errorf("err %v, stats %+v, errors at %v; want 2 written and line 2 failed", err, st, errs)
+	}
+}
