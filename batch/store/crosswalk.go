@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// valueHash is how identifier values are kept: the hex SHA-256 of the
+// value, so that an MRN never sits in a column in clear.
+func valueHash(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:])
+}
+
+// FindByIdentifier returns the id of the resource of type typ that claimed
+// the identifier system|value, or [ErrNotFound].
+func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (id string, err error) {
+	err = tx.s.row(ctx, tx.tx, "finding "+typ+" by identifier",
+		`SELECT resource_id FROM identifiers WHERE type = ? AND system = ? AND value_hash = ?`,
+		[]any{typ, system, valueHash(value)}, &id)
+	return id, err
+}
+
+// ClaimIdentifier binds the identifier system|value of type typ to id unless
+// another resource holds it already, and returns the id that holds it now.
+// The database's unique constraint decides: of any number of concurrent
+// callers exactly one wins and all of them see the winner's id (on
+// PostgreSQL a loser waits for the winner's transaction to end). A caller
+// whose id lost should answer with the winner (conditional create match).
+func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string) (winnerID string, err error) {
+	op := "claiming " + typ + " identifier"
+	h := valueHash(value)
+	if _, err := tx.exec(ctx, op, `INSERT INTO identifiers (type, system, value_hash, resource_id, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, typ, system, h, id, tx.s.ts(tx.s.now())); err != nil {
+		return "", err
+	}
+	err = tx.s.row(ctx, tx.tx, op, `SELECT resource_id FROM identifiers WHERE type = ? AND system = ? AND value_hash = ?`,
+		[]any{typ, system, h}, &winnerID)
+	return winnerID, err
+}
+
+// LinkVendorID records that FHIR resource typ/fhirID is vendorID at vendor.
+// Each FHIR id has at most one vendor id per vendor and type, and the other
+// way round. Linking the same pair again is a no-op; linking either side to
+// something else is [ErrConflict].
+func (tx *Tx) LinkVendorID(ctx context.Context, vendor, typ, fhirID, vendorID string) error {
+	op := "linking " + vendor + " id to " + typ + "/" + fhirID
+	if _, err := tx.exec(ctx, op, `INSERT INTO crosswalk (vendor, type, fhir_id, vendor_id, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, vendor, typ, fhirID, vendorID, tx.s.ts(tx.s.now())); err != nil {
+		return err
+	}
+	var have string
+	err := tx.s.row(ctx, tx.tx, op, `SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`,
+		[]any{vendor, typ, fhirID}, &have)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// The vendor id is linked to another FHIR id.
+		return fmt.Errorf("%s: vendor id already linked to another resource: %w", op, ErrConflict)
+	case err != nil:
+		return err
+	case have != vendorID:
+		return fmt.Errorf("%s: resource already linked to another vendor id: %w", op, ErrConflict)
+	}
+	return nil
+}
+
+// VendorID returns the id vendor uses for FHIR resource typ/fhirID as seen
+// by this transaction, or [ErrNotFound].
+func (tx *Tx) VendorID(ctx context.Context, vendor, typ, fhirID string) (string, error) {
+	return tx.s.vendorID(ctx, tx.tx, vendor, typ, fhirID)
+}
+
+// VendorID returns the id vendor uses for FHIR resource typ/fhirID, or
+// [ErrNotFound].
+func (s *Store) VendorID(ctx context.Context, vendor, typ, fhirID string) (string, error) {
+	return s.vendorID(ctx, s.db, vendor, typ, fhirID)
+}
+
+func (s *Store) vendorID(ctx context.Context, q querier, vendor, typ, fhirID string) (id string, err error) {
+	err = s.row(ctx, q, "looking up "+vendor+" id of "+typ+"/"+fhirID,
+		`SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`,
+		[]any{vendor, typ, fhirID}, &id)
+	return id, err
+}
+
+// FHIRID returns the FHIR id of the resource of type typ that vendor knows
+// as vendorID (for what vendors report back), or [ErrNotFound].
+func (s *Store) FHIRID(ctx context.Context, vendor, typ, vendorID string) (id string, err error) {
+	// The vendor id is the vendor's, not a patient value, but keep it out of
+	// the error all the same: the FHIR id is what we own.
+	err = s.row(ctx, s.db, "looking up "+typ+" by "+vendor+" id",
+		`SELECT fhir_id FROM crosswalk WHERE vendor = ? AND type = ? AND vendor_id = ?`,
+		[]any{vendor, typ, vendorID}, &id)
+	return id, err
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Tx is one store transaction, valid only inside the function passed to
+// [Store.InTx]. It is not safe for concurrent use.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// InTx runs fn in one transaction and commits it if fn returns nil. It
+// returns nil only after COMMIT succeeded, which on both dialects means the
+// data is on stable storage (SQLite synchronous=FULL, PostgreSQL
+// synchronous_commit=on): the caller may acknowledge it.
+//
+// If fn returns an error or panics, the transaction is rolled back and the
+// error (or panic) is passed on unchanged, so callers can return their own
+// sentinel to abort, for example on a duplicate request. Failures to begin or
+// commit match [ErrUnavailable] when the database cannot take writes now.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.classify("beginning transaction", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = sqlTx.Rollback() // nothing to report: the caller gets fn's error
+		}
+	}()
+	if err := fn(&Tx{s: s, tx: sqlTx}); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		committed = true // database/sql refuses a rollback after a commit attempt
+		return s.classify("committing transaction", err)
+	}
+	committed = true
+	return nil
+}
+
+// querier is what reads need from *sql.DB and *sql.Tx alike.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// exec runs a write inside the transaction.
+func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, tx.s.rebind(query), args...)
+	if err != nil {
+		return nil, tx.s.classify(op, err)
+	}
+	return res, nil
+}
+
+// row scans one row, mapping sql.ErrNoRows to ErrNotFound.
+func (s *Store) row(ctx context.Context, q querier, op, query string, args []any, dest ...any) error {
+	err := q.QueryRowContext(ctx, s.rebind(query), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return s.classify(op, err)
+}

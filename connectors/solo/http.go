@@ -1,0 +1,173 @@
+package solo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/connectors"
+)
+
+// MaxRetryAfter caps the wait a vendor can ask for with Retry-After.
+const MaxRetryAfter = time.Hour
+
+// maxResponse bounds how much of an answer is read.
+const maxResponse = 1 << 20
+
+// now is the clock used to turn a Retry-After date into a wait; tests
+// replace it.
+var now = time.Now
+
+// StatusError is a non-2xx answer from Solo. It carries only what is safe
+// to log: the status, the vendor's error code when it sent one, and the
+// names of Solo fields its message mentions — never the message itself,
+// which may echo submitted values.
+type StatusError struct {
+	Method, Path string
+	Status       int
+	// Code is the vendor's error code, when the answer had one.
+	Code string
+	// Fields are the known Solo field names the vendor's message mentions.
+	Fields []string
+}
+
+// Error describes the answer: status, method, path, code and field names.
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "solo answered %d %s to %s %s", e.Status, http.StatusText(e.Status), e.Method, e.Path)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " (code %s)", e.Code)
+	}
+	if len(e.Fields) > 0 {
+		fmt.Fprintf(&b, " (fields: %s)", strings.Join(e.Fields, ", "))
+	}
+	return b.String()
+}
+
+// call sends one request to path (already escaped) and returns the status
+// and answer body. Transport failures come back classified Transient;
+// non-2xx answers come back as a classified *StatusError.
+func (c *Connector) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	u := *c.base
+	u.Path += path
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", method, path, err))
+	}
+	req.Header.Set("Api-Key", c.key.Reveal())
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL; keep the cause only
+		}
+		return 0, nil, connectors.Transiently(fmt.Errorf("sending %s %s: %w", method, path, err), 0)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return 0, nil, connectors.Transiently(fmt.Errorf("reading answer to %s %s: %w", method, path, err), 0)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, data, nil
+	}
+	return resp.StatusCode, data, classify(method, path, resp, data)
+}
+
+// classify turns a non-2xx answer into a classified error (GUIDE §3.5).
+func classify(method, path string, resp *http.Response, body []byte) error {
+	se := &StatusError{Method: method, Path: path, Status: resp.StatusCode}
+	se.Code, se.Fields = vendorReason(body)
+	s := resp.StatusCode
+	switch {
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return connectors.NeedsReconnect(se)
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+		return connectors.Transiently(se, retryAfter(resp.Header.Get("Retry-After")))
+	default: // 3xx (redirects are not followed), 400, 404, 409, 422 …
+		return connectors.Permanently(se)
+	}
+}
+
+// retryAfter parses a Retry-After value, delta-seconds or HTTP-date, into
+// a wait capped at MaxRetryAfter; 0 when absent, invalid or past.
+func retryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now())
+	}
+	return min(max(d, 0), MaxRetryAfter)
+}
+
+var (
+	codePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	wordPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*`)
+)
+
+// soloFields is the vocabulary of Solo request fields a vendor message may
+// name; only these words are ever reported, so no submitted value can be.
+var soloFields = map[string]bool{}
+
+func init() {
+	for _, f := range strings.Fields(`id mrn accountNumber name use family firstName middleName
+		lastName alias birthDate gender maritalStatus telecom system value contact
+		preferredLanguage race ethnicity address city apartment country state postalcode
+		line active deceased deceasedAt familyMember isLinkedByEmail sharedEmailGroup
+		groupType groupName date reasons duration waitingRoom externalId episodeOfCareId status`) {
+		soloFields[f] = true
+	}
+}
+
+// vendorReason extracts the safe part of Solo's {"error":{"message","code"}}.
+func vendorReason(body []byte) (code string, fields []string) {
+	var doc struct {
+		Error struct {
+			Message string `json:"message"`
+			Code    any    `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return "", nil
+	}
+	if doc.Error.Code != nil {
+		if c := fmt.Sprint(doc.Error.Code); codePattern.MatchString(c) {
+			code = c
+		}
+	}
+	for _, w := range wordPattern.FindAllString(doc.Error.Message, -1) {
+		if soloFields[w] && !slices.Contains(fields, w) {
+			fields = append(fields, w)
+		}
+	}
+	return code, fields
+}
