@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// Errors a Backend wraps (with %w) to tell the server how to answer. Their
+// messages, and those of the errors wrapping them, are never sent to the
+// client nor logged, since a storage error may quote stored values; only
+// the class is.
+var (
+	// ErrUnavailable means the request could not be committed now (store
+	// down, disk full); nothing was committed. The server answers 503 with
+	// Retry-After so the sender retries.
+	ErrUnavailable = errors.New("backend unavailable")
+	// ErrRefused means a business rule or a mapping refused the request;
+	// nothing was committed. The server answers 422. When the error chain
+	// holds a *fhir.OperationOutcome (whose texts are value-free by
+	// contract) it is returned to the client; otherwise a fixed text is.
+	ErrRefused = errors.New("refused by a business rule")
+	// ErrConflict means the request conflicts with the stored state (for
+	// example a concurrent update of the same resource). The server answers
+	// 409.
+	ErrConflict = errors.New("conflict with the stored state")
+	// ErrNotFound means the resource does not exist. The server answers 404.
+	ErrNotFound = errors.New("resource not found")
+	// ErrDuplicate means Request.Key was already committed (a concurrent
+	// twin of this request won the race); nothing new was committed. The
+	// server then answers with the stored response from Seen.
+	ErrDuplicate = errors.New("request already committed")
+)
+
+// Backend stores what the endpoint accepts. The server validates every
+// request before calling Commit, so a Backend sees only well-formed FHIR
+// of the configured types. All methods are called concurrently from many
+// requests and must honour ctx cancellation.
+type Backend interface {
+	// Commit applies the entries of one request atomically (all or
+	// nothing) and returns one EntryResult per entry, in order. When
+	// req.Key is not empty Commit must, in the same transaction, store the
+	// response given by req.Response under req.Key (so that Seen returns
+	// it after a crash between commit and reply), and must fail with
+	// ErrDuplicate when the key is already stored. Errors wrap
+	// ErrUnavailable, ErrRefused, ErrConflict or ErrNotFound; any other
+	// error is answered 500.
+	Commit(ctx context.Context, req *Request) (*Result, error)
+	// Read returns the current version of a resource as FHIR JSON and its
+	// version number (≥ 1), or an error wrapping ErrNotFound.
+	Read(ctx context.Context, typ, id string) (body []byte, version int, err error)
+	// Seen returns the response stored under key by an earlier Commit
+	// (idempotency), or ok=false when there is none.
+	Seen(ctx context.Context, key string) (status int, body []byte, ok bool, err error)
+	// Ready reports whether the backend can take requests (/readyz).
+	Ready(ctx context.Context) error
+}
+
+// Kinds of Request.
+const (
+	KindTransaction = "transaction" // a transaction Bundle: all entries or none
+	KindBatch       = "batch"       // one entry of a batch Bundle
+	KindSingle      = "single"      // POST /fhir/{type} or PUT /fhir/{type}/{id}
+)
+
+// Request is what one Commit applies.
+type Request struct {
+	// Key identifies the request for idempotency: "identifier:" +
+	// Bundle.identifier system|value, or "sha256:" + the hex SHA-256 of
+	// the body (with the method and URL for single creates); a batch
+	// entry has its Bundle's key + "#entry/" + index. Empty means the
+	// request is not recorded (PUT, which is idempotent by itself).
+	Key string
+	// Kind is KindTransaction, KindBatch or KindSingle.
+	Kind string
+	// Entries are the entries to apply, in Bundle order (one for batch and
+	// single requests).
+	Entries []Entry
+	// Response renders the response the server will send for res: the
+	// HTTP status and body to store under Key. It is deterministic and
+	// cheap; Commit calls it inside its transaction, after assigning ids.
+	Response func(res *Result) (status int, body []byte)
+}
+
+// Entry is one resource to store.
+type Entry struct {
+	// Method is "POST" (create) or "PUT" (update or create with a client id).
+	Method string
+	// Type is the resource type; ID the resource id (PUT), "" for POST.
+	Type, ID string
+	// IfNoneExist is the conditional-create query ("identifier=sys|val"),
+	// from the If-None-Exist header or entry.request.ifNoneExist; "" when
+	// the create is unconditional. A match is reported with Created false.
+	IfNoneExist string
+	// Resource is the validated resource; shared, must not be modified.
+	Resource *fhir.Value
+	// FullURL is the Bundle entry's fullUrl ("urn:uuid:…"), which other
+	// entries of a transaction may reference; the Backend rewrites those
+	// references to the ids it assigns.
+	FullURL string
+	// Index is the position of the entry in its Bundle (0 for single).
+	Index int
+}
+
+// Result is the outcome of one Commit.
+type Result struct {
+	// Entries holds one result per Request entry, in order.
+	Entries []EntryResult
+}
+
+// EntryResult is the stored state of one entry.
+type EntryResult struct {
+	// ID and Version identify the stored resource version.
+	ID      string
+	Version int
+	// Created is true when a new resource was created, false when an
+	// existing one was updated or matched a conditional create.
+	Created bool
+	// Status overrides the HTTP status of the entry (0: 201 when Created,
+	// else 200).
+	Status int
+	// Outcome optionally carries value-free warnings or information.
+	Outcome *fhir.OperationOutcome
+	// LastModified is when the version was stored; zero when unknown.
+	LastModified time.Time
+}
+
+// status returns the HTTP status of the entry.
+func (e *EntryResult) status() int {
+	switch {
+	case e.Status != 0:
+		return e.Status
+	case e.Created:
+		return 201
+	}
+	return 200
+}

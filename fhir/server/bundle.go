@@ -1,0 +1,150 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// postBundle serves POST /fhir: a transaction or batch Bundle.
+func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
+	data, e := h.readBody(w, r)
+	if e != nil {
+		h.writeError(w, e)
+		return
+	}
+	v, e := h.decode(data, "Bundle")
+	if e != nil {
+		h.writeError(w, e)
+		return
+	}
+	typ := v.GetString("type")
+	if typ != KindTransaction && typ != KindBatch {
+		h.writeError(w, newError(http.StatusBadRequest, reasonInvalid, "not-supported", "Bundle.type",
+			"only transaction and batch Bundles can be posted to the base URL"))
+		return
+	}
+	if ev := v.Get("entry"); ev != nil && ev.Kind == fhir.Array && len(ev.Items) > h.opt.MaxEntries {
+		h.writeError(w, newError(http.StatusRequestEntityTooLarge, reasonTooManyEntries, "too-costly",
+			"Bundle.entry", "the Bundle has more entries than the server accepts in one request"))
+		return
+	}
+	b, err := fhir.ParseBundle(v)
+	if err != nil {
+		h.writeError(w, newError(http.StatusBadRequest, reasonInvalid, fhir.CodeStructure, "Bundle",
+			"not a Bundle"))
+		return
+	}
+	whole, per := splitByEntry(fhir.Validate(v, ""))
+	entries := make([]Entry, len(b.Entries))
+	for i := range b.Entries {
+		var oo *fhir.OperationOutcome
+		entries[i], oo = h.checkEntry(&b.Entries[i])
+		per[i] = per[i].Merge(oo)
+	}
+	key := bundleKey(v, data)
+	if typ == KindTransaction {
+		h.transaction(w, r, key, entries, whole, per)
+		return
+	}
+	if whole.HasErrors() {
+		h.writeError(w, &apiError{status: http.StatusBadRequest, reason: reasonInvalid, oo: whole})
+		return
+	}
+	h.batch(w, r, key, entries, per)
+}
+
+// bundleKey is the idempotency key of a Bundle: its identifier when it
+// has one (system|value), else the SHA-256 of the body.
+func bundleKey(v *fhir.Value, body []byte) string {
+	if id := v.Get("identifier"); id != nil {
+		if val := id.GetString("value"); val != "" {
+			return "identifier:" + id.GetString("system") + "|" + val
+		}
+	}
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// checkEntry turns a Bundle entry into an Entry and reports what this
+// server cannot do with it: methods other than POST and PUT, unserved
+// types, a request.url that does not match the resource.
+func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcome) {
+	p := be.Path()
+	e := Entry{Method: be.Method, FullURL: be.FullURL, Resource: be.Resource, Index: be.Index}
+	if be.Value != nil {
+		e.IfNoneExist = be.Value.Get("request").GetString("ifNoneExist")
+	}
+	var oo *fhir.OperationOutcome
+	if be.Method != "POST" && be.Method != "PUT" {
+		return e, oo.Add("not-supported", p+".request.method",
+			"only POST (create) and PUT (update) entries are supported")
+	}
+	if be.Resource == nil {
+		return e, oo.Add(fhir.CodeRequired, p+".resource", "this Bundle entry needs a resource")
+	}
+	e.Type = be.Resource.ResourceType()
+	if !h.types[e.Type] {
+		return e, oo.Add("not-supported", p+".resource", "resource type not supported by this server")
+	}
+	url, _, _ := strings.Cut(be.URL, "?")
+	if strings.Contains(be.URL, "?") && be.Method == "PUT" {
+		return e, oo.Add("not-supported", p+".request.url", "conditional update is not supported")
+	}
+	switch be.Method {
+	case "POST":
+		if url != e.Type {
+			oo = oo.Add(fhir.CodeInvalid, p+".request.url", "request.url must be the resource type")
+		}
+	case "PUT":
+		e.ID = be.Resource.GetString("id")
+		if url != e.Type+"/"+e.ID || !validID(e.ID) {
+			oo = oo.Add(fhir.CodeInvalid, p+".request.url",
+				"request.url must be the resource type and the resource id")
+		}
+	}
+	return e, oo
+}
+
+// splitByEntry sorts issues into those of the Bundle itself and those of
+// each entry ("Bundle.entry[N]…").
+func splitByEntry(oo *fhir.OperationOutcome) (whole *fhir.OperationOutcome, per map[int]*fhir.OperationOutcome) {
+	per = map[int]*fhir.OperationOutcome{}
+	if oo == nil {
+		return nil, per
+	}
+	for _, is := range oo.Issues {
+		i := -1
+		if len(is.Expression) > 0 {
+			i = entryIndex(is.Expression[0])
+		}
+		one := &fhir.OperationOutcome{Issues: []fhir.Issue{is}}
+		if i < 0 {
+			whole = whole.Merge(one)
+		} else {
+			per[i] = per[i].Merge(one)
+		}
+	}
+	return whole, per
+}
+
+// entryIndex returns N of a path starting "Bundle.entry[N]", or -1.
+func entryIndex(path string) int {
+	rest, ok := strings.CutPrefix(path, "Bundle.entry[")
+	if !ok {
+		return -1
+	}
+	j := strings.IndexByte(rest, ']')
+	if j < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(rest[:j])
+	if err != nil {
+		return -1
+	}
+	return n
+}

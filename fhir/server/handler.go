@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// Route names, used as metric labels and in log lines instead of the URL
+// (which may carry ids or query values).
+const (
+	routeBundle   = "bundle"   // POST /fhir
+	routeType     = "type"     // POST /fhir/{type}
+	routeInstance = "instance" // GET|PUT /fhir/{type}/{id}
+	routeMetadata = "metadata" // GET /fhir/metadata
+	routeHealthz  = "healthz"
+	routeReadyz   = "readyz"
+	routeMetrics  = "metrics"
+	routeUnknown  = "unknown"
+)
+
+// handler is the http.Handler New returns.
+type handler struct {
+	b       Backend
+	opt     Options
+	types   map[string]bool
+	tokens  tokenSet
+	auth    bool
+	log     *slog.Logger
+	m       *metrics
+	metricH http.Handler
+	capStmt []byte
+}
+
+// New returns the FHIR endpoint serving b under /fhir, plus /healthz,
+// /readyz and /metrics. See the package documentation for the routes.
+// Malformed token hashes in opt.Tokens are logged and match nothing.
+func New(b Backend, opt Options) http.Handler {
+	opt = opt.withDefaults()
+	h := &handler{b: b, opt: opt, log: opt.Logger, types: map[string]bool{}}
+	for _, t := range opt.Types {
+		h.types[t] = true
+	}
+	var bad []int
+	h.tokens, bad = newTokenSet(opt.Tokens)
+	h.auth = len(opt.Tokens) > 0
+	for _, i := range bad {
+		h.log.Error("ignoring a malformed bearer token hash", "index", i)
+	}
+	h.m = newMetrics(opt.Registry)
+	h.metricH = h.m.handler()
+	h.capStmt = capabilityStatement(opt.Types, h.auth, opt.Now())
+	return h
+}
+
+// recorder captures the status and size of a response.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	size   int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(p)
+	r.size += n
+	return n, err
+}
+
+// ServeHTTP routes, authenticates, recovers panics, logs and measures.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	route := routeUnknown
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			// The panic value may hold request data: log only the stack.
+			h.log.Error("panic serving a request", "route", route, "stack", string(debug.Stack()))
+			if rec.status == 0 {
+				h.writeError(rec, newError(http.StatusInternalServerError, "", fhir.CodeException, "",
+					"internal error"))
+			}
+		}
+		d := time.Since(start)
+		h.m.observe(route, rec.status, d)
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", safeMethod(r.Method)), slog.String("route", route),
+			slog.Int("status", rec.status), slog.Int64("in_bytes", max(r.ContentLength, -1)),
+			slog.Int("out_bytes", rec.size), slog.Duration("duration", d))
+	}()
+	route = h.route(rec, r)
+}
+
+// safeMethod returns the method when it is a standard one, else "other".
+func safeMethod(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS":
+		return m
+	}
+	return "other"
+}
+
+// route dispatches r and returns the route name.
+func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
+	switch r.URL.Path {
+	case "/healthz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+		return routeHealthz
+	case "/readyz":
+		h.ready(w, r)
+		return routeReadyz
+	case "/metrics":
+		h.metricH.ServeHTTP(w, r)
+		return routeMetrics
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/fhir")
+	if !ok || rest != "" && rest[0] != '/' {
+		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "no such route"))
+		return routeUnknown
+	}
+	segs := strings.Split(strings.Trim(rest, "/"), "/")
+	if len(segs) == 1 && segs[0] == "" {
+		segs = nil
+	}
+	switch {
+	case len(segs) == 1 && segs[0] == "metadata":
+		if h.allow(w, r, "GET", "HEAD") {
+			h.metadata(w)
+		}
+		return routeMetadata
+	case len(segs) == 0:
+		if h.allow(w, r, "POST") && h.authorized(w, r) {
+			h.postBundle(w, r)
+		}
+		return routeBundle
+	case len(segs) == 1:
+		if h.knownType(w, segs[0]) && h.allow(w, r, "POST") && h.authorized(w, r) {
+			h.create(w, r, segs[0])
+		}
+		return routeType
+	case len(segs) == 2:
+		if !h.knownType(w, segs[0]) || !h.allow(w, r, "GET", "HEAD", "PUT") || !h.authorized(w, r) {
+			return routeInstance
+		}
+		if r.Method == "PUT" {
+			h.update(w, r, segs[0], segs[1])
+		} else {
+			h.read(w, r, segs[0], segs[1])
+		}
+		return routeInstance
+	}
+	h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "no such route"))
+	return routeUnknown
+}
+
+// allow answers 405 with an Allow header unless r uses one of methods.
+func (h *handler) allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	h.writeError(w, newError(http.StatusMethodNotAllowed, "", "not-supported", "",
+		"this interaction is not supported on this URL"))
+	return false
+}
+
+// knownType answers 404 unless typ is a served resource type. The type
+// is not echoed: an unknown one could be anything.
+func (h *handler) knownType(w http.ResponseWriter, typ string) bool {
+	if h.types[typ] {
+		return true
+	}
+	h.writeError(w, newError(http.StatusNotFound, "", "not-supported", "",
+		"resource type not supported by this server"))
+	return false
+}
+
+// authorized checks the bearer token when tokens are configured, else 401.
+func (h *handler) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if !h.auth {
+		return true
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fhirbridge"`)
+		h.writeError(w, newError(http.StatusUnauthorized, "", "login", "", "a bearer token is required"))
+		return false
+	}
+	if !h.tokens.match(strings.TrimSpace(token)) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="fhirbridge", error="invalid_token"`)
+		h.writeError(w, newError(http.StatusUnauthorized, "", "login", "", "the bearer token is not valid"))
+		return false
+	}
+	return true
+}
+
+// ready answers /readyz from Backend.Ready.
+func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.b.Ready(ctx); err != nil {
+		h.log.Warn("not ready", "class", errClass(err))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// writeError sends e as an OperationOutcome and counts a rejected body.
+func (h *handler) writeError(w http.ResponseWriter, e *apiError) {
+	if e.reason != "" {
+		h.m.reject(e.reason)
+	}
+	if e.status == http.StatusServiceUnavailable {
+		secs := int((h.opt.RetryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, e.status, e.oo.JSON())
+}
+
+// writeJSON sends a FHIR JSON body.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/fhir+json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// capabilityStatement renders the CapabilityStatement of the server: the
+// served types with exactly the interactions implemented (read, create,
+// conditional create, update; no search, history, delete or patch), and
+// the transaction and batch system interactions.
+func capabilityStatement(types []string, auth bool, now time.Time) []byte {
+	str := fhir.NewString
+	obj := func(kv ...any) *fhir.Value {
+		o := fhir.NewObject()
+		for i := 0; i < len(kv); i += 2 {
+			o.Set(kv[i].(string), kv[i+1].(*fhir.Value))
+		}
+		return o
+	}
+	codes := func(cs ...string) *fhir.Value {
+		items := make([]*fhir.Value, len(cs))
+		for i, c := range cs {
+			items[i] = obj("code", str(c))
+		}
+		return fhir.NewArray(items...)
+	}
+	res := make([]*fhir.Value, len(types))
+	for i, t := range types {
+		res[i] = obj(
+			"type", str(t),
+			"interaction", codes("read", "update", "create"),
+			"versioning", str("versioned"),
+			"readHistory", fhir.NewBool(false),
+			"updateCreate", fhir.NewBool(true),
+			"conditionalCreate", fhir.NewBool(true),
+			"conditionalRead", str("not-supported"),
+			"conditionalUpdate", fhir.NewBool(false),
+			"conditionalDelete", str("not-supported"),
+		)
+	}
+	rest := obj("mode", str("server"))
+	if auth {
+		rest.Set("security", obj("description",
+			str("Every request except metadata needs an OAuth 2.0 bearer token (RFC 6750) issued by the operator.")))
+	} else {
+		rest.Set("security", obj("description",
+			str("No authentication is configured: the server must only listen on loopback.")))
+	}
+	rest.Set("resource", fhir.NewArray(res...))
+	rest.Set("interaction", codes("transaction", "batch"))
+	cs := obj(
+		"resourceType", str("CapabilityStatement"),
+		"status", str("active"),
+		"date", str(now.UTC().Format(time.RFC3339)),
+		"kind", str("instance"),
+		"software", obj("name", str("fhirbridge")),
+		"implementation", obj("description", str("fhirbridge FHIR endpoint"), "url", str("/fhir")),
+		"fhirVersion", str("4.0.1"),
+		"format", fhir.NewArray(str("application/fhir+json"), str("json")),
+		"rest", fhir.NewArray(rest),
+	)
+	return cs.JSON()
+}
+
+// metadata serves GET /fhir/metadata.
+func (h *handler) metadata(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, h.capStmt)
+}
