@@ -1,25 +1,38 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
 func newCheckCmd() *cobra.Command {
 	var (
-		files  []string
-		params []string
+		files      []string
+		params     []string
+		configFile string
 	)
 	cmd := &cobra.Command{
-		Use:   "check [--mapping FILE]... [FILE]...",
-		Short: "Validate mapping files without running them",
+		Use:   "check [--config FILE] [--mapping FILE]... [FILE]...",
+		Short: "Validate a config and mapping files without starting anything",
 		Long: `check loads and compiles each mapping file (YAML syntax, unknown keys, FHIRPath
 expressions, functions the engine lacks, transforms and their arguments,
 lookup code maps, parameters) and prints every problem as file:line:col.
-With no file it checks every shipped mapping. Exit status 1 when any fails.`,
+With no file it checks every shipped mapping.
+
+With --config it validates the serve configuration too (strict YAML with
+line:col, FHIRBRIDGE_* environment overrides applied, secrets resolved but
+never printed) and every route: its mapping loads with the route's params,
+its resource type is the mapping's source, its FHIRPath condition compiles
+and its connector is configured. Exit status 1 when anything fails.`,
 		Example: `  fhirbridge check --mapping my-export.yaml
   fhirbridge check mappings/*.yaml --param timezone=America/New_York`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -27,11 +40,21 @@ With no file it checks every shipped mapping. Exit status 1 when any fails.`,
 			if err != nil {
 				return err
 			}
+			failed := 0
+			if configFile != "" {
+				if err := checkConfig(configFile); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
+					return exitError{code: 1}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s\n", configFile)
+				if len(files)+len(args) == 0 {
+					return nil
+				}
+			}
 			targets := append(append([]string{}, files...), args...)
 			if len(targets) == 0 {
 				targets = shipped.Names()
 			}
-			failed := 0
 			for _, t := range targets {
 				if _, err := loadMapping(t, pm); err != nil {
 					failed++
@@ -47,7 +70,45 @@ With no file it checks every shipped mapping. Exit status 1 when any fails.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&configFile, "config", "", "serve configuration file to validate (with its routes and mappings)")
 	cmd.Flags().StringArrayVar(&files, "mapping", nil, "mapping file or shipped name to check (repeatable)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE used while compiling (repeatable)")
 	return cmd
+}
+
+// checkConfig loads a serve configuration and checks each route against
+// its mapping and connector, reporting every problem at once.
+func checkConfig(path string) error {
+	c, err := config.Load(path, os.Environ())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, r := range c.Routes {
+		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
+		spec := r.Mapping
+		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
+			spec = filepath.Join(c.Dir(), spec)
+		}
+		m, err := loadMapping(spec, r.Params)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: mapping: %w", where, err))
+		} else if m.Direction() != mapping.Forward || m.SourceType() != r.Resource {
+			errs = append(errs, fmt.Errorf("%s: mapping %s maps %s, not the route's resource %s", where, m.Name(), m.SourceType(), r.Resource))
+		}
+		if r.When != "" {
+			if _, err := fhirpath.Compile(r.When, fhirpath.Options{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s: when: %w", where, err))
+			}
+		}
+		switch r.Connector {
+		case "solo":
+			if c.Connectors.Solo == nil {
+				errs = append(errs, fmt.Errorf("%s: connector solo is not configured (connectors.solo)", where))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s: unknown connector %q (known: solo)", where, r.Connector))
+		}
+	}
+	return errors.Join(errs...)
 }

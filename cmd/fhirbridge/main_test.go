@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
@@ -247,5 +248,45 @@ func TestMapOutFileIsAtomicAndReadable(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Errorf("an output file was created for a run that could not start")
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "fixtures", "config", "fhirbridge.example.yaml")
+	t.Setenv("SOLO_API_KEY", "CANARY-KEY-31")
+	out, stderr, code := run(t, "", "check", "--config", example)
+	if code != 0 || !strings.HasPrefix(out, "ok  ") {
+		t.Fatalf("the example config must pass: exit %d\n%s", code, stderr)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`connectors:
+  solo: {base_url: "https://s.example", api_key: {env: SOLO_API_KEY}}
+routes:
+  - {name: r1, resource: Appointment, mapping: solo/patient, connector: solo}
+  - {name: r2, resource: Patient, mapping: solo/patient, connector: tyto}
+  - {name: r3, resource: Patient, when: "name.frobnicate()", mapping: solo/patient, connector: solo}
+`), 0o600)
+	_, stderr, code = run(t, "", "check", "--config", bad)
+	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): unknown connector", "routes[2] (r3): when:", "frobnicate"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("check --config output lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 || strings.Contains(stderr+out, "CANARY") {
+		t.Errorf("exit %d; the secret must never print", code)
+	}
+}
+
+func TestTokenNew(t *testing.T) {
+	out, _, code := run(t, "", "token", "new")
+	if code != 0 {
+		t.Fatal("token new failed")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	tok := lines[0][strings.LastIndex(lines[0], " ")+1:]
+	want := "- sha256:" + string(server.HashToken(tok))
+	if len(tok) != 43 || strings.TrimSpace(lines[len(lines)-1]) != want {
+		t.Errorf("token %q and config line %q do not match", tok, lines[len(lines)-1])
 	}
 }

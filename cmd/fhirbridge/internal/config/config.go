@@ -1,0 +1,216 @@
+// Package config is the typed, strict configuration of `fhirbridge serve`:
+// a YAML file whose every key can be overridden by an environment variable
+// FHIRBRIDGE_<PATH> (the key path upper-cased, levels joined by "__":
+// connectors.solo.base_url → FHIRBRIDGE_CONNECTORS__SOLO__BASE_URL).
+// Secrets are never written in the file: they name an environment variable
+// or a file, and always print redacted.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the whole configuration. Zero values take the documented
+// defaults (see Defaults).
+type Config struct {
+	// DataDir holds the embedded SQLite database and other state.
+	DataDir string `yaml:"data_dir"`
+	// Server is the FHIR endpoint.
+	Server Server `yaml:"server"`
+	// Database selects the store.
+	Database Database `yaml:"database"`
+	// Connectors configures each vendor connector by name.
+	Connectors Connectors `yaml:"connectors"`
+	// Routes choose which flows each incoming resource feeds.
+	Routes []Route `yaml:"routes"`
+
+	dir string // folder of the config file, for relative paths
+}
+
+// Server configures the HTTP endpoint.
+type Server struct {
+	// Listen is host:port (default 127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// BodyLimit caps a request body in bytes, also after decompression
+	// (default 10 MiB).
+	BodyLimit int64 `yaml:"body_limit"`
+	// Tokens are the accepted bearer tokens as "sha256:<hex>" (printed by
+	// `fhirbridge token new`). With none, the server only listens on loopback.
+	Tokens []string `yaml:"tokens"`
+	// TLS enables HTTPS, and mutual TLS with ClientCAFile.
+	TLS TLS `yaml:"tls"`
+}
+
+// TLS names the certificate files.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Database selects the store: empty or sqlite://PATH for the embedded
+// SQLite file (default DATA_DIR/fhirbridge.db), postgres://… for PostgreSQL.
+type Database struct {
+	URL string `yaml:"url"`
+}
+
+// Connectors holds one section per vendor; absent means not configured.
+type Connectors struct {
+	Solo *Solo `yaml:"solo"`
+}
+
+// Solo configures the Teladoc Health Solo connector.
+type Solo struct {
+	// BaseURL of the Solo API, e.g. https://demo.visitnow.org.
+	BaseURL string `yaml:"base_url"`
+	// APIKey is sent as the Api-Key header.
+	APIKey Secret `yaml:"api_key"`
+	// Timeout of one call (default 30s).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Route feeds resources of one type, optionally filtered by a FHIRPath
+// condition, through a mapping to a connector.
+type Route struct {
+	Name      string            `yaml:"name"`
+	Resource  string            `yaml:"resource"`
+	When      string            `yaml:"when"`
+	Mapping   string            `yaml:"mapping"`
+	Connector string            `yaml:"connector"`
+	Params    map[string]string `yaml:"params"`
+}
+
+// Duration is a time.Duration written as "30s", "5m".
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. 30s, 5m)", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults are the values used when the file or the environment give none.
+var Defaults = Config{
+	DataDir: "fhirbridge-data",
+	Server:  Server{Listen: "127.0.0.1:8080", BodyLimit: 10 << 20},
+}
+
+// Load reads path (or only the defaults and the environment when path is
+// ""), applies FHIRBRIDGE_* overrides from env, fills defaults and
+// validates. YAML errors carry the file's line and column.
+func Load(path string, env []string) (*Config, error) {
+	var c Config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+			return nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+		}
+		c.dir = filepath.Dir(path)
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return nil, err
+	}
+	c.fillDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) fillDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = Defaults.DataDir
+	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = Defaults.Server.Listen
+	}
+	if c.Server.BodyLimit == 0 {
+		c.Server.BodyLimit = Defaults.Server.BodyLimit
+	}
+	if c.Database.URL == "" {
+		c.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db")
+	}
+	if s := c.Connectors.Solo; s != nil && s.Timeout == 0 {
+		s.Timeout = Duration(30 * time.Second)
+	}
+}
+
+// Dir is the folder of the config file ("" without one): relative paths
+// in the config (mapping files) are resolved against it.
+func (c *Config) Dir() string { return c.dir }
+
+// Validate checks what can be checked without the mappings and
+// connectors: addresses, the loopback rule, URLs, token format, routes.
+func (c *Config) Validate() error {
+	var errs []error
+	host, _, err := net.SplitHostPort(c.Server.Listen)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("server.listen %q: want host:port", c.Server.Listen))
+	} else if len(c.Server.Tokens) == 0 && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("server.listen %q: with no server.tokens the server only listens on loopback (127.0.0.1, ::1, localhost); add a token (fhirbridge token new) to listen elsewhere", c.Server.Listen))
+	}
+	if c.Server.BodyLimit < 1024 {
+		errs = append(errs, fmt.Errorf("server.body_limit %d: at least 1024 bytes", c.Server.BodyLimit))
+	}
+	for i, t := range c.Server.Tokens {
+		if h, ok := strings.CutPrefix(t, "sha256:"); !ok || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
+			errs = append(errs, fmt.Errorf("server.tokens[%d]: want sha256:<64 hex digits> as printed by fhirbridge token new", i))
+		}
+	}
+	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
+		errs = append(errs, errors.New("server.tls: cert_file and key_file go together"))
+	}
+	if c.Server.TLS.ClientCAFile != "" && c.Server.TLS.CertFile == "" {
+		errs = append(errs, errors.New("server.tls.client_ca_file (mutual TLS) needs cert_file and key_file"))
+	}
+	if u := c.Database.URL; !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		errs = append(errs, errors.New("database.url: want sqlite://PATH or postgres://…"))
+	}
+	if s := c.Connectors.Solo; s != nil {
+		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("connectors.solo.base_url: want an http(s) URL"))
+		}
+		if !s.APIKey.Set() {
+			errs = append(errs, errors.New("connectors.solo.api_key: missing (api_key: {env: NAME} or {file: PATH}, or FHIRBRIDGE_CONNECTORS__SOLO__API_KEY)"))
+		}
+	}
+	names := map[string]bool{}
+	for i, r := range c.Routes {
+		switch {
+		case r.Name == "" || r.Resource == "" || r.Mapping == "" || r.Connector == "":
+			errs = append(errs, fmt.Errorf("routes[%d]: name, resource, mapping and connector are required", i))
+		case names[r.Name]:
+			errs = append(errs, fmt.Errorf("routes[%d]: duplicate name %q", i, r.Name))
+		}
+		names[r.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

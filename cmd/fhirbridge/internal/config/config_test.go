@@ -1,0 +1,102 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fhirbridge.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const token = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+
+func TestDefaultsWithoutFile(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Listen != "127.0.0.1:8080" || c.Database.URL != "sqlite://fhirbridge-data/fhirbridge.db" || c.Server.BodyLimit != 10<<20 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	t.Setenv("SOLO_KEY_FOR_TEST", "from-env-ref")
+	p := write(t, "connectors:\n  solo:\n    base_url: https://solo.example\n    api_key: {env: SOLO_KEY_FOR_TEST}\n")
+	c, err := Load(p, []string{
+		"FHIRBRIDGE_CONNECTORS__SOLO__BASE_URL=https://override.example",
+		"FHIRBRIDGE_SERVER__LISTEN=0.0.0.0:9443",
+		"FHIRBRIDGE_SERVER__TOKENS=" + token,
+		"FHIRBRIDGE_SERVER__BODY_LIMIT=2048",
+		"FHIRBRIDGE_CONNECTORS__SOLO__TIMEOUT=5s",
+		"PATH=/usr/bin",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Connectors.Solo
+	if s.BaseURL != "https://override.example" || c.Server.Listen != "0.0.0.0:9443" || len(c.Server.Tokens) != 1 || c.Server.BodyLimit != 2048 || time.Duration(s.Timeout) != 5*time.Second {
+		t.Errorf("overrides not applied: %+v %+v", c.Server, s)
+	}
+	if s.APIKey.Reveal() != "from-env-ref" || s.APIKey.Source() != "env SOLO_KEY_FOR_TEST" {
+		t.Errorf("secret from {env:} not resolved")
+	}
+	// a section absent from the file is created by an override
+	c, err = Load("", []string{"FHIRBRIDGE_CONNECTORS__SOLO__BASE_URL=https://x.example", "FHIRBRIDGE_CONNECTORS__SOLO__API_KEY=k-123"})
+	if err != nil || c.Connectors.Solo == nil || c.Connectors.Solo.APIKey.Reveal() != "k-123" {
+		t.Fatalf("override-only connector: %v", err)
+	}
+}
+
+func TestSecretsPrintRedacted(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("CANARY-SECRET-77\n"), 0o600)
+	p := write(t, "connectors:\n  solo:\n    base_url: https://solo.example\n    api_key: {file: "+keyFile+"}\n")
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Connectors.Solo.APIKey.Reveal() != "CANARY-SECRET-77" {
+		t.Fatalf("file secret not read")
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		if out := fmt.Sprintf(verb, c.Connectors.Solo); strings.Contains(out, "CANARY") {
+			t.Errorf("%s printed the secret: %s", verb, out)
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"unknown key, with its line", "server:\n  listen: 127.0.0.1:1\n  colour: blue\n", "[3:3]"},
+		{"a secret written in the file", "connectors:\n  solo:\n    base_url: https://s.example\n    api_key: plain-text\n", "values are not written in the config file"},
+		{"no token off loopback", "server:\n  listen: 0.0.0.0:8080\n", "only listens on loopback"},
+		{"malformed token hash", "server:\n  tokens: [abc]\n", "server.tokens[0]"},
+		{"bad database url", "database:\n  url: mysql://x\n", "database.url"},
+		{"route without mapping", "routes:\n  - {name: r1, resource: Patient, connector: solo}\n", "routes[0]"},
+		{"bad duration", "connectors:\n  solo:\n    base_url: https://s.example\n    timeout: soon\n", "invalid duration"},
+		{"mutual TLS without a certificate", "server:\n  tls: {client_ca_file: ca.pem}\n", "client_ca_file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load(write(t, c.src), nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+	if _, err := Load("", []string{"FHIRBRIDGE_SERVER__LISTN=x"}); err == nil || !strings.Contains(err.Error(), "FHIRBRIDGE_SERVER__LISTN") {
+		t.Errorf("a misspelt override must be refused: %v", err)
+	}
+}
