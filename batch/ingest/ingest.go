@@ -1,0 +1,205 @@
+// Package ingest is the bridge's server.Backend: it stores what the FHIR
+// endpoint accepts in the durable store and, in the same transaction, hands
+// every new resource version to a Router that queues its deliveries, so a
+// resource is acknowledged only once it and its deliveries are durable.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/fhir/server"
+)
+
+// Router queues the deliveries of one stored resource version inside the
+// ingest transaction (for example one job per matching route).
+type Router interface {
+	Route(ctx context.Context, tx *store.Tx, typ, id string, version int, res *fhir.Value) error
+}
+
+// Backend implements server.Backend over a store.
+type Backend struct {
+	Store  *store.Store
+	Router Router // nil: store only
+	// NewID makes ids for created resources (default: random UUIDs).
+	NewID func() string
+	// Now stamps LastModified (default time.Now).
+	Now func() time.Time
+}
+
+var _ server.Backend = (*Backend)(nil)
+
+// Commit stores the entries of req atomically; see server.Backend.
+func (b *Backend) Commit(ctx context.Context, req *server.Request) (*server.Result, error) {
+	var res *server.Result
+	err := b.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if res, err = b.apply(ctx, tx, req); err != nil {
+			return err
+		}
+		if req.Key == "" || req.Response == nil {
+			return nil
+		}
+		status, body := req.Response(res)
+		if _, _, dup, err := tx.RememberRequest(ctx, req.Key, status, body); err != nil {
+			return fmt.Errorf("remembering the request: %w", err)
+		} else if dup {
+			return server.ErrDuplicate
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return res, nil
+}
+
+// apply assigns ids, resolves conditional creates, rewrites references
+// between entries and stores each resource.
+func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) (*server.Result, error) {
+	now := time.Now
+	if b.Now != nil {
+		now = b.Now
+	}
+	out := &server.Result{Entries: make([]server.EntryResult, len(req.Entries))}
+	ids := make([]string, len(req.Entries))
+	matched := make([]bool, len(req.Entries))
+	refs := map[string]string{} // fullUrl → Type/id
+	for i, e := range req.Entries {
+		id := e.ID
+		if e.Method == "POST" || id == "" {
+			id = b.newID()
+		}
+		if e.IfNoneExist != "" {
+			system, value, err := identifierQuery(e.IfNoneExist)
+			if err != nil {
+				return nil, err
+			}
+			winner, err := tx.ClaimIdentifier(ctx, e.Type, system, value, id)
+			if err != nil {
+				return nil, fmt.Errorf("conditional create of %s: %w", e.Type, err)
+			}
+			matched[i] = winner != id
+			id = winner
+		}
+		ids[i] = id
+		if e.FullURL != "" {
+			refs[e.FullURL] = e.Type + "/" + id
+		}
+	}
+	for i, e := range req.Entries {
+		id := ids[i]
+		if matched[i] {
+			_, version, err := tx.GetResource(ctx, e.Type, id)
+			if err != nil {
+				return nil, fmt.Errorf("reading the matched %s: %w", e.Type, err)
+			}
+			out.Entries[i] = server.EntryResult{ID: id, Version: version, Status: 200}
+			continue
+		}
+		_, _, err := tx.GetResource(ctx, e.Type, id)
+		existed := err == nil
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("reading %s: %w", e.Type, err)
+		}
+		res := withID(rewrite(e.Resource, refs), id)
+		version, changed, err := tx.PutResource(ctx, e.Type, id, res.JSON())
+		if err != nil {
+			return nil, fmt.Errorf("storing %s: %w", e.Type, err)
+		}
+		if !existed {
+			var idents []*fhir.Value
+			if v := res.Get("identifier"); v != nil && v.Kind == fhir.Array {
+				idents = v.Items
+			}
+			for _, ident := range idents {
+				if sys, val := ident.GetString("system"), ident.GetString("value"); sys != "" && val != "" {
+					if _, err := tx.ClaimIdentifier(ctx, e.Type, sys, val, id); err != nil {
+						return nil, fmt.Errorf("indexing %s identifiers: %w", e.Type, err)
+					}
+				}
+			}
+		}
+		if changed && b.Router != nil {
+			if err := b.Router.Route(ctx, tx, e.Type, id, version, res); err != nil {
+				return nil, fmt.Errorf("queueing deliveries of %s: %w", e.Type, err)
+			}
+		}
+		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: now().UTC()}
+	}
+	return out, nil
+}
+
+// Read returns the current version of a resource.
+func (b *Backend) Read(ctx context.Context, typ, id string) ([]byte, int, error) {
+	body, v, err := b.Store.GetResource(ctx, typ, id)
+	if err != nil {
+		return nil, 0, classify(err)
+	}
+	return body, v, nil
+}
+
+// Seen returns the response stored under key.
+func (b *Backend) Seen(ctx context.Context, key string) (int, []byte, bool, error) {
+	status, body, err := b.Store.Request(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil, false, nil
+	}
+	if err != nil {
+		return 0, nil, false, classify(err)
+	}
+	return status, body, true, nil
+}
+
+// Ready pings the store.
+func (b *Backend) Ready(ctx context.Context) error {
+	if err := b.Store.DB().PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: store: %w", server.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// classify maps store errors onto the server's classes.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, server.ErrDuplicate), errors.Is(err, server.ErrRefused):
+		return err
+	case errors.Is(err, store.ErrUnavailable):
+		return fmt.Errorf("%w: %w", server.ErrUnavailable, err)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %w", server.ErrNotFound, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %w", server.ErrConflict, err)
+	}
+	return err
+}
+
+// identifierQuery reads the If-None-Exist query the bridge supports:
+// identifier=system|value.
+func identifierQuery(q string) (system, value string, err error) {
+	v, ok := strings.CutPrefix(q, "identifier=")
+	sys, val, ok2 := strings.Cut(v, "|")
+	if !ok || !ok2 || sys == "" || val == "" || strings.ContainsAny(v, "&,") {
+		return "", "", fmt.Errorf("%w: If-None-Exist supports identifier=system|value only", server.ErrRefused)
+	}
+	return sys, val, nil
+}
+
+func (b *Backend) newID() string {
+	if b.NewID != nil {
+		return b.NewID()
+	}
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
