@@ -44,6 +44,6 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newMapCmd(), newValidateCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
+	root.AddCommand(newMapCmd(), newValidateCmd(), newServeCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
 	return root
 }

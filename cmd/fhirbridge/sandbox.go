@@ -1,0 +1,47 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
+)
+
+func newSandboxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run a vendor simulator (for demos and tests)",
+	}
+	var listen, apiKey string
+	solo := &cobra.Command{
+		Use:   "solo [--listen ADDR] [--api-key KEY]",
+		Short: "Run the Teladoc Health Solo simulator",
+		Long: `solo runs a simulator of the Solo REST API (patients, appointments, waiting
+rooms) that enforces the spec's documented rules: the Api-Key header, deceasedAt
+exactly when deceased, appointment duration within [1, 86400], a known waiting
+room, 404 for unknown ids. Point connectors.solo.base_url at the address it
+prints. It keeps no data between runs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sim := solosim.New(solosim.Options{APIKey: apiKey})
+			url, err := sim.Start(listen)
+			if err != nil {
+				return err
+			}
+			defer sim.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "Solo simulator on %s (Api-Key %q); Ctrl-C stops it\n", url, apiKey)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			<-ctx.Done()
+			return nil
+		},
+	}
+	solo.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
+	solo.Flags().StringVar(&apiKey, "api-key", "test-key", "the Api-Key the simulator accepts")
+	cmd.AddCommand(solo)
+	return cmd
+}

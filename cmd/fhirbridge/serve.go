@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/batch/ingest"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/fhir/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "serve [--config FILE]",
+		Short: "Run the FHIR endpoint that EHR interface engines post to",
+		Long: `serve runs the FHIR R4 endpoint under /fhir (POST /fhir with a transaction
+or batch Bundle; POST/PUT/GET /fhir/{type}[/{id}]; /fhir/metadata), with
+/healthz, /readyz and /metrics beside it. What it acknowledges is durable:
+a 200/201 is sent only after the store's commit (SQLite with
+synchronous=FULL, or PostgreSQL).
+
+With no --config it runs on the embedded defaults: SQLite in ./fhirbridge-data,
+listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
+may name the file instead of --config. Every key can be overridden by an
+environment variable (see the README's configuration reference).
+
+SIGINT or SIGTERM stops it gracefully: new connections are refused and
+requests in flight finish (up to 30 s).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile == "" {
+				configFile = os.Getenv("FHIRBRIDGE_CONFIG")
+			}
+			c, err := config.Load(configFile, os.Environ())
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, c, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil)
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
+	return cmd
+}
+
+// serve runs until ctx ends. ready, when set, receives the address it
+// listens on.
+func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(addr string)) error {
+	if strings.HasPrefix(c.Database.URL, "sqlite://") {
+		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(c.Database.URL, "sqlite://")), 0o750); err != nil {
+			return fmt.Errorf("creating the data directory: %w", err)
+		}
+	}
+	st, err := store.Open(ctx, c.Database.URL)
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+	var tokens []server.TokenHash
+	for _, t := range c.Server.Tokens {
+		h, err := server.ParseTokenHash(strings.TrimPrefix(t, "sha256:"))
+		if err != nil {
+			return fmt.Errorf("server.tokens: %w", err)
+		}
+		tokens = append(tokens, h)
+	}
+	reg := prometheus.NewRegistry()
+	h := server.New(&ingest.Backend{Store: st}, server.Options{
+		BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
+	})
+	srv := server.NewHTTPServer(c.Server.Listen, h)
+	if c.Server.TLS.CertFile != "" {
+		tc, err := tlsConfig(c.Server.TLS)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = tc
+	}
+	ln, err := net.Listen("tcp", c.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Server.Listen, err)
+	}
+	if len(tokens) == 0 {
+		log.Warn("no bearer token configured: listening on loopback only", "addr", ln.Addr().String())
+	} else {
+		log.Info("listening", "addr", ln.Addr().String(), "tokens", len(tokens), "tls", c.Server.TLS.CertFile != "")
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, c.Server.TLS.CertFile, c.Server.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// tlsConfig requires client certificates signed by ClientCAFile when set
+// (mutual TLS).
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("server.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("server.tls.client_ca_file: no PEM certificate in it")
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
