@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
@@ -82,8 +83,23 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		}
 		tokens = append(tokens, h)
 	}
+	if err := delivery.Init(ctx, st); err != nil {
+		return fmt.Errorf("preparing the delivery queue: %w", err)
+	}
+	fl, router, err := flows(c)
+	if err != nil {
+		return err
+	}
+	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("starting delivery: %w", err)
+	}
+	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runCtx) }()
+	defer func() { stopRunner(); <-runnerDone }()
 	reg := prometheus.NewRegistry()
-	h := server.New(&ingest.Backend{Store: st}, server.Options{
+	h := server.New(&ingest.Backend{Store: st, Router: router}, server.Options{
 		BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
 	})
 	srv := server.NewHTTPServer(c.Server.Listen, h)
@@ -101,7 +117,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if len(tokens) == 0 {
 		log.Warn("no bearer token configured: listening on loopback only", "addr", ln.Addr().String())
 	} else {
-		log.Info("listening", "addr", ln.Addr().String(), "tokens", len(tokens), "tls", c.Server.TLS.CertFile != "")
+		log.Info("listening", "addr", ln.Addr().String(), "tokens", len(tokens), "tls", c.Server.TLS.CertFile != "", "routes", len(router.Routes))
 	}
 	if ready != nil {
 		ready(ln.Addr().String())

@@ -5,13 +5,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
 // TestServeEndToEnd starts serve on the embedded defaults (SQLite in a
@@ -76,4 +79,77 @@ func TestServeEndToEnd(t *testing.T) {
 func readFile(p string) (string, error) {
 	b, err := os.ReadFile(p)
 	return string(b), err
+}
+
+// TestServeDeliversToSolo runs the whole flow: the demo Bundle posted to
+// serve is stored, routed, mapped and delivered to the Solo simulator —
+// the Patient first, then its Appointments under the Patient's Solo id —
+// and the ids Solo returns land in the crosswalk.
+func TestServeDeliversToSolo(t *testing.T) {
+	sim := solosim.New(solosim.Options{APIKey: "k-e2e", WaitingRooms: []string{"General Practice", "Telehealth"}})
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	t.Setenv("E2E_SOLO_KEY", "k-e2e")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "fhirbridge.yaml")
+	os.WriteFile(cfg, []byte(`data_dir: `+dir+`
+server: {listen: "127.0.0.1:0"}
+connectors:
+  solo: {base_url: "`+simSrv.URL+`", api_key: {env: E2E_SOLO_KEY}}
+routes:
+  - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
+  - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
+`), 0o600)
+	c, err := config.Load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs strings.Builder
+	var mu sync.Mutex
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)), func(a string) { addrc <- a })
+	}()
+	base := "http://" + <-addrc
+	bundle, _ := readFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
+	resp, err := http.Post(base+"/fhir", "application/fhir+json", strings.NewReader(bundle))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && (len(sim.Patients()) < 1 || len(sim.Appointments()) < 2) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(sim.Patients()) != 1 || len(sim.Appointments()) != 2 {
+		mu.Lock()
+		t.Logf("log:\n%s", logs.String())
+		mu.Unlock()
+		t.Fatalf("Solo received %d patients and %d appointments, want 1 and 2", len(sim.Patients()), len(sim.Appointments()))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, canary := range []string{"Ejemplo", "Lucía", "600 000 001", "lucia.ejemplo", "MRN-DEMO-0001", "k-e2e"} {
+		if strings.Contains(logs.String(), canary) {
+			t.Errorf("the log carries a patient value or the API key (%q)", canary)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -1,0 +1,113 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+)
+
+// claimed is a job a worker holds.
+type claimed struct {
+	Job
+	id        int64
+	attempts  int // after this claim's increment
+	retryBase int
+}
+
+// claim leases the due jobs of vendor's flows, as many as vendor has free
+// slots. A job is due when it is pending and its time has come, or in
+// flight with an expired lease (its worker died), and no earlier version
+// of the same resource in the same flow is still pending or in flight.
+// Claiming counts an attempt, so that a job re-claimed after a crash is
+// never Fresh.
+func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
+	n := r.slots(vendor)
+	if n == 0 {
+		return nil, nil
+	}
+	flows := r.dests[vendor]
+	now := micros(r.opt.Clock())
+	var out []claimed
+	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		out = out[:0]
+		args := make([]any, 0, len(flows)+8)
+		for _, f := range flows {
+			args = append(args, f)
+		}
+		args = append(args, StatePending, now, StateInFlight, now, StatePending, StateInFlight, n)
+		q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base FROM delivery_jobs j
+			WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
+			  AND ((state = ? AND run_at <= ?) OR (state = ? AND lease_until <= ?))
+			  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
+			      WHERE p.resource_type = j.resource_type AND p.resource_id = j.resource_id
+			        AND p.flow = j.flow AND p.version < j.version AND p.state IN (?, ?))
+			ORDER BY run_at, id LIMIT ?`
+		if tx.Dialect() == "postgres" {
+			q += " FOR UPDATE SKIP LOCKED"
+		}
+		rows, err := tx.SQL().QueryContext(ctx, rebind(tx.Dialect(), q), args...)
+		if err != nil {
+			return dbErr(err)
+		}
+		for rows.Next() {
+			var c claimed
+			if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase); err != nil {
+				rows.Close()
+				return dbErr(err)
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(err)
+		}
+		lease := micros(r.opt.Clock().Add(r.opt.Lease))
+		for i := range out {
+			out[i].attempts++
+			if _, err := tx.SQL().ExecContext(ctx, rebind(tx.Dialect(), `UPDATE delivery_jobs
+				SET state = ?, attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?`),
+				StateInFlight, out[i].attempts, lease, now, out[i].id); err != nil {
+				return dbErr(err)
+			}
+		}
+		return nil
+	})
+	r.unreserve(vendor, n-len(out))
+	if err != nil {
+		return nil, fmt.Errorf("claiming %s delivery jobs: %w", vendor, err)
+	}
+	return out, nil
+}
+
+// reschedule puts a held job back to pending, due at runAt, with reason.
+// uncount gives back the attempt its claim counted (a job that waited for
+// its parent never reached the connector).
+func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, reason string, uncount bool) error {
+	attempts := c.attempts
+	if uncount {
+		attempts--
+	}
+	return r.setState(ctx, nil, c, StatePending, attempts, runAt, reason)
+}
+
+// setState moves a held job to state, in tx when given. Only the holder
+// may do it: the update is guarded on the job still being in flight.
+func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state string, attempts int, runAt time.Time, reason string) error {
+	now := micros(r.opt.Clock())
+	q := rebind(r.st.Dialect(), `UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0,
+		last_error = ?, updated_at = ? WHERE id = ? AND state = ?`)
+	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight}
+	var err error
+	if tx != nil {
+		_, err = tx.SQL().ExecContext(ctx, q, args...)
+	} else {
+		_, err = r.st.DB().ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("setting delivery job %d %s: %w", c.id, state, dbErr(err))
+	}
+	return nil
+}

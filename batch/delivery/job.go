@@ -1,0 +1,161 @@
+// Package delivery is fhirbridge's outbound queue: one job per (flow,
+// resource type, id, version), enqueued in the transaction that stores the
+// resource, and a [Runner] whose workers map each stored version and hand it
+// to the flow's connector until the vendor accepts it, refuses it for good
+// (dead letter) or an operator discards it.
+//
+// The queue lives in the store's database, in a table of its own
+// (delivery_jobs, created by [Init] on SQLite and PostgreSQL alike). Jobs
+// are leased while a worker holds them, so a job whose worker died is
+// claimed again once its lease expires; a re-claimed job is never Fresh, so
+// the connector looks the record up before creating it again.
+//
+// Ordering: a job waits while an earlier version of the same resource in
+// the same flow is pending or in flight, and a job whose flow names a
+// Parent type waits (without spending attempts) until that parent has a
+// vendor id in the crosswalk, so an Appointment waits for its Patient.
+//
+// Nothing here logs or returns patient values: errors name flows, resource
+// types, our ids, states and the connectors' classified reasons.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+)
+
+// Job states. Pending, InFlight and DeadLetter are not terminal.
+const (
+	StatePending    = store.StatusPending    // waiting for its time, its turn or its parent
+	StateInFlight   = store.StatusInFlight   // a worker holds the lease
+	StateDeadLetter = store.StatusDeadLetter // refused for good; awaits Retry or Discard
+	StateDelivered  = store.StatusDelivered  // the vendor accepted it (or nothing was to be sent)
+	StateDiscarded  = "discarded"            // an operator gave it up
+)
+
+// Errors callers may branch on with errors.Is.
+var (
+	// ErrNotFound: no job has the given id.
+	ErrNotFound = errors.New("delivery job not found")
+	// ErrState: the job's state does not allow the operation (e.g.
+	// discarding a delivered job, or one a worker holds).
+	ErrState = errors.New("delivery job state does not allow this")
+)
+
+// Job names one delivery to make: the given version of a stored resource
+// through a flow.
+type Job struct {
+	// Flow is the flow name, a key of the Runner's flows, e.g. "solo/patient".
+	Flow string
+	// ResourceType and ResourceID name the stored FHIR resource.
+	ResourceType, ResourceID string
+	// Version is the stored version to deliver (from store.Tx.PutResource).
+	Version int
+}
+
+// Key is the job's idempotency key, "type/id/version" (Delivery.Key).
+func (j Job) Key() string {
+	return j.ResourceType + "/" + j.ResourceID + "/" + strconv.Itoa(j.Version)
+}
+
+// Enqueue adds job j inside the caller's store transaction, so that the job
+// exists exactly when the transaction that stored the resource commits.
+// Enqueueing the same (flow, type, id, version) again is a no-op.
+func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
+	op := "enqueueing " + j.Flow + " delivery of " + j.ResourceType + "/" + j.ResourceID
+	if j.Flow == "" || j.ResourceType == "" || j.ResourceID == "" || j.Version < 1 {
+		return fmt.Errorf("%s: flow, type, id and a version >= 1 are required", op)
+	}
+	now := micros(time.Now())
+	_, err := tx.SQL().ExecContext(ctx, rebind(tx.Dialect(), `INSERT INTO delivery_jobs
+		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
+		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, dbErr(err))
+	}
+	return nil
+}
+
+// Init creates the delivery table and its indexes in st's database when
+// missing. It is idempotent; [NewRunner] calls it, and a process that only
+// enqueues must call it once at start-up.
+func Init(ctx context.Context, st *store.Store) error {
+	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if st.Dialect() == "postgres" {
+		id = "BIGSERIAL PRIMARY KEY"
+	}
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS delivery_jobs (
+			id            ` + id + `,
+			flow          TEXT    NOT NULL,
+			resource_type TEXT    NOT NULL,
+			resource_id   TEXT    NOT NULL,
+			version       INTEGER NOT NULL,
+			state         TEXT    NOT NULL,
+			attempts      INTEGER NOT NULL,
+			retry_base    INTEGER NOT NULL,
+			run_at        BIGINT  NOT NULL,
+			lease_until   BIGINT  NOT NULL,
+			last_error    TEXT    NOT NULL,
+			created_at    BIGINT  NOT NULL,
+			updated_at    BIGINT  NOT NULL,
+			UNIQUE (flow, resource_type, resource_id, version)
+		)`,
+		`CREATE INDEX IF NOT EXISTS delivery_jobs_ready ON delivery_jobs (state, run_at)`,
+		`CREATE INDEX IF NOT EXISTS delivery_jobs_resource ON delivery_jobs (resource_type, resource_id, flow, version)`,
+	}
+	for _, q := range stmts {
+		if _, err := st.DB().ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("creating delivery table: %w", dbErr(err))
+		}
+	}
+	return nil
+}
+
+// rebind rewrites '?' placeholders to $1, $2, … for PostgreSQL. Queries
+// here never hold a literal '?'.
+func rebind(dialect, q string) string {
+	if dialect != "postgres" {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// micros is the stored form of an instant: Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// dbError hides a driver's message (PostgreSQL's can quote values) behind
+// a fixed text; Unwrap gives the driver error.
+type dbError struct{ err error }
+
+// Error implements error.
+func (e *dbError) Error() string { return "database error (is the delivery queue initialised?)" }
+
+// Unwrap returns the driver error.
+func (e *dbError) Unwrap() error { return e.err }
+
+// dbErr wraps a database error so that its text carries no stored value;
+// context errors pass through.
+func dbErr(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &dbError{err: err}
+}

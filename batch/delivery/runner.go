@@ -1,0 +1,236 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/mapping"
+)
+
+// Flow is one route to a vendor: the mapping that builds the vendor record
+// and the connector that sends it.
+type Flow struct {
+	// Mapping maps the stored FHIR resource to the vendor record.
+	Mapping *mapping.Mapping
+	// Connector delivers the record.
+	Connector connectors.Connector
+	// Vendor names the destination: the crosswalk's vendor, and the unit
+	// of concurrency limits and of the circuit breaker.
+	Vendor string
+	// Parent is the resource type that must be delivered to Vendor before
+	// this flow's resources (e.g. "Patient" for appointments): its vendor
+	// id becomes Delivery.Parent, and until the crosswalk has it the job
+	// waits without spending attempts. "" when none.
+	Parent string
+}
+
+// Options tune a Runner; zero fields take the defaults named.
+type Options struct {
+	// Concurrency is the most jobs in flight per destination (4).
+	Concurrency int
+	// MaxAttempts is how many transient failures a job may have in a
+	// round before it is dead-lettered (10). Reconnect failures never
+	// dead-letter.
+	MaxAttempts int
+	// BackoffBase and BackoffMax bound the exponential backoff (1s, 10m):
+	// retry n waits a uniformly random time in [0, min(BackoffMax,
+	// BackoffBase·2^(n-1))] (full jitter), and never less than the
+	// vendor's Retry-After.
+	BackoffBase, BackoffMax time.Duration
+	// MaxRetryAfter caps a vendor's Retry-After (1h).
+	MaxRetryAfter time.Duration
+	// WaitDelay is how long a job waiting for its parent sleeps (BackoffBase).
+	WaitDelay time.Duration
+	// BreakerThreshold consecutive transient or reconnect failures open a
+	// destination's circuit (5) for BreakerCooldown (30s); then one probe
+	// job at a time is let through until one succeeds.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// PollInterval is how often the queue is checked for due jobs (1s).
+	PollInterval time.Duration
+	// Lease is how long a claimed job is held before another worker may
+	// claim it again (5m); AttemptTimeout bounds one Deliver call (2m) and
+	// must be shorter.
+	Lease, AttemptTimeout time.Duration
+	// Clock returns the current time (time.Now).
+	Clock func() time.Time
+	// Jitter returns a uniformly random duration in [0, max] (math/rand).
+	Jitter func(max time.Duration) time.Duration
+	// OnRetry, when set, is called with every retry scheduled (for
+	// metrics and tests). It must not block.
+	OnRetry func(RetryEvent)
+	// Logger receives PHI-free operational messages (discarded when nil).
+	Logger *slog.Logger
+}
+
+// RetryEvent describes one retry the Runner scheduled.
+type RetryEvent struct {
+	JobID   int64
+	Flow    string
+	Attempt int              // the failed attempt, 1-based within the round
+	Class   connectors.Class // Transient or Reconnect
+	// Cap is the backoff bound of this attempt, Delay the wait chosen and
+	// RetryAfter what the vendor asked for (0 if nothing).
+	Cap, Delay, RetryAfter time.Duration
+}
+
+// Runner runs the delivery workers of a store. Build it with NewRunner and
+// call Run.
+type Runner struct {
+	st    *store.Store
+	q     *Queue
+	flows map[string]Flow
+	dests map[string][]string // vendor → flow names, sorted
+	opt   Options
+	cb    *breaker
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[string]int // vendor → jobs held
+}
+
+// NewRunner checks flows, creates the queue table if missing (see Init)
+// and returns a runner. Every flow needs a Mapping, a Connector and a
+// Vendor.
+func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
+	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{}}
+	for name, f := range flows {
+		if f.Mapping == nil || f.Connector == nil || f.Vendor == "" {
+			return nil, fmt.Errorf("configuring delivery flow %q: mapping, connector and vendor are required", name)
+		}
+		r.dests[f.Vendor] = append(r.dests[f.Vendor], name)
+	}
+	for _, names := range r.dests {
+		sort.Strings(names)
+	}
+	r.opt = withDefaults(opt)
+	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
+	r.log = r.opt.Logger
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if err := Init(ctx, st); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func withDefaults(o Options) Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.BreakerThreshold <= 0 {
+		o.BreakerThreshold = 5
+	}
+	def(&o.BackoffBase, time.Second)
+	def(&o.BackoffMax, 10*time.Minute)
+	def(&o.MaxRetryAfter, time.Hour)
+	def(&o.WaitDelay, o.BackoffBase)
+	def(&o.BreakerCooldown, 30*time.Second)
+	def(&o.PollInterval, time.Second)
+	def(&o.Lease, 5*time.Minute)
+	def(&o.AttemptTimeout, 2*time.Minute)
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = uniform
+	}
+	return o
+}
+
+// Queue returns the operator view of the runner's queue.
+func (r *Runner) Queue() *Queue { return r.q }
+
+// Run claims and delivers due jobs until ctx is done, then waits for the
+// jobs in hand to finish (an interrupted one returns to pending) and
+// returns ctx's error.
+func (r *Runner) Run(ctx context.Context) error {
+	done := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(r.opt.PollInterval)
+	defer tick.Stop()
+	for {
+		for vendor := range r.dests {
+			jobs, err := r.claim(ctx, vendor)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r.log.Warn("claiming delivery jobs", "vendor", vendor, "err", err)
+				continue
+			}
+			for _, c := range jobs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r.work(ctx, c)
+					r.release(vendor)
+					select {
+					case done <- struct{}{}:
+					default:
+					}
+				}()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		case <-done:
+		}
+	}
+}
+
+// slots reserves up to the free worker slots of vendor, respecting its
+// circuit, and returns how many were reserved.
+func (r *Runner) slots(vendor string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	free := r.opt.Concurrency - r.inflight[vendor]
+	switch r.cb.state(vendor, r.opt.Clock()) {
+	case circuitOpen:
+		free = 0
+	case circuitProbe:
+		free = min(free, 1-r.inflight[vendor])
+	}
+	free = max(free, 0)
+	r.inflight[vendor] += free
+	return free
+}
+
+// unreserve gives back n unused slots of vendor.
+func (r *Runner) unreserve(vendor string, n int) {
+	r.mu.Lock()
+	r.inflight[vendor] -= n
+	r.mu.Unlock()
+}
+
+// release frees the slot of a finished job.
+func (r *Runner) release(vendor string) { r.unreserve(vendor, 1) }
+
+// sanitise shortens a classified reason for the job row and the message
+// log; connectors, mappings and the store already keep values out of it.
+func sanitise(err error) string {
+	s := strings.ToValidUTF8(err.Error(), "?")
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}

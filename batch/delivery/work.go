@@ -1,0 +1,170 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// errWait marks a job that cannot be sent yet (its parent is not
+// delivered); it is rescheduled without spending an attempt.
+var errWait = errors.New("waiting")
+
+// work makes one attempt at a held job and records the outcome.
+func (r *Runner) work(ctx context.Context, c claimed) {
+	flow := r.flows[c.Flow]
+	d, body, err := r.prepare(ctx, c, flow)
+	if err == nil && d.Body == nil && d.Op != connectors.Cancel {
+		err = r.finish(ctx, c, flow, d, nil, connectors.Result{}, "skipped: nothing to send")
+	} else if err == nil {
+		actx, cancel := context.WithTimeout(ctx, r.opt.AttemptTimeout)
+		var res connectors.Result
+		res, err = flow.Connector.Deliver(actx, d)
+		cancel()
+		if err == nil {
+			r.cb.success(flow.Vendor)
+			err = r.finish(ctx, c, flow, d, body, res, "ok")
+			if err != nil { // the vendor has it: a re-claim after the lease looks it up
+				r.log.Warn("recording delivery", "job", c.id, "flow", c.Flow, "err", err)
+				return
+			}
+		} else if ctx.Err() == nil {
+			err = r.failed(ctx, c, flow, err)
+		}
+	} else if errors.Is(err, errWait) {
+		err = r.reschedule(ctx, c, r.opt.Clock().Add(r.opt.WaitDelay), sanitise(err), true)
+	} else if ctx.Err() == nil {
+		err = r.deadLetter(ctx, c, flow, err)
+	}
+	if ctx.Err() != nil { // shutting down: hand the job back, due now
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = r.reschedule(bg, c, r.opt.Clock(), "interrupted by shutdown", false)
+	}
+	if err != nil {
+		r.log.Warn("recording delivery outcome", "job", c.id, "flow", c.Flow, "err", err)
+	}
+}
+
+// prepare loads the job's resource version, finds the vendor ids it needs
+// and maps it. Errors are permanent except errWait and store failures.
+func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.Delivery, []byte, error) {
+	// the connector dispatches on the kind of record, which is the name of
+	// the mapping that built it (solo/patient), not the site's route name
+	d := connectors.Delivery{Flow: flow.Mapping.Name(), Key: c.Key(), ResourceType: c.ResourceType, ResourceID: c.ResourceID,
+		Fresh: c.attempts == 1}
+	res, err := r.load(ctx, c.ResourceType, c.ResourceID, c.Version)
+	if err != nil {
+		return d, nil, err
+	}
+	if flow.Parent != "" {
+		pid := parentRef(res, flow.Parent)
+		if pid == "" {
+			return d, nil, fmt.Errorf("no %s reference to deliver under", flow.Parent)
+		}
+		d.Parent, err = r.st.VendorID(ctx, flow.Vendor, flow.Parent, pid)
+		if errors.Is(err, store.ErrNotFound) {
+			return d, nil, fmt.Errorf("%w for %s/%s to be delivered", errWait, flow.Parent, pid)
+		} else if err != nil {
+			return d, nil, fmt.Errorf("%w: %w", errWait, err)
+		}
+	}
+	d.VendorID, err = r.st.VendorID(ctx, flow.Vendor, c.ResourceType, c.ResourceID)
+	cancelled := c.ResourceType == "Appointment" && res.GetString("status") == "cancelled"
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		d.Op = connectors.Create
+		if cancelled { // never sent, now cancelled: nothing to tell the vendor
+			return d, nil, nil
+		}
+	case err != nil:
+		return d, nil, fmt.Errorf("%w: %w", errWait, err)
+	case cancelled:
+		d.Op = connectors.Cancel
+	default:
+		d.Op = connectors.Update
+	}
+	resolve := fhir.ResolverFunc(func(ref string) *fhir.Value {
+		typ, id := splitRef(ref)
+		v, _ := r.load(ctx, typ, id, 0)
+		return v
+	})
+	d.Body, err = flow.Mapping.Apply(res, resolve)
+	if err != nil {
+		return d, nil, fmt.Errorf("mapping %s/%s: %w", c.ResourceType, c.ResourceID, err)
+	}
+	if d.Body == nil {
+		return d, nil, nil
+	}
+	return d, d.Body.JSON(), nil
+}
+
+// load returns version (0: current) of typ/id, decoded.
+func (r *Runner) load(ctx context.Context, typ, id string, version int) (*fhir.Value, error) {
+	if typ == "" || id == "" {
+		return nil, store.ErrNotFound
+	}
+	var body []byte
+	if version == 0 {
+		b, _, err := r.st.GetResource(ctx, typ, id)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	} else {
+		hist, err := r.st.History(ctx, typ, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", errWait, err)
+		}
+		for _, v := range hist {
+			if v.Version == version {
+				body = v.Body
+			}
+		}
+		if body == nil {
+			return nil, fmt.Errorf("version %d of %s/%s is not stored", version, typ, id)
+		}
+	}
+	v, err := fhir.DecodeString(string(body), fhir.DecodeOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("stored %s/%s is not readable JSON", typ, id)
+	}
+	return v, nil
+}
+
+// parentRef returns the id of the first reference to a resource of type
+// typ among participant.actor, subject, patient and beneficiary.
+func parentRef(res *fhir.Value, typ string) string {
+	var refs []*fhir.Value
+	if p := res.Get("participant"); p != nil {
+		for _, it := range p.Items {
+			refs = append(refs, it.Get("actor"))
+		}
+	}
+	refs = append(refs, res.Get("subject"), res.Get("patient"), res.Get("beneficiary"))
+	for _, ref := range refs {
+		if t, id := splitRef(ref.GetString("reference")); t == typ && id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+// splitRef returns the type and id of a relative or absolute literal
+// reference ("Patient/1", "https://x/fhir/Patient/1/_history/2").
+func splitRef(ref string) (typ, id string) {
+	if i := strings.Index(ref, "/_history/"); i >= 0 {
+		ref = ref[:i]
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) < 2 {
+		return "", ""
+	}
+	return parts[len(parts)-2], parts[len(parts)-1]
+}
