@@ -153,3 +153,27 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestDemoAndDeliveries(t *testing.T) {
+	out, stderr, code := run(t, "", "demo", "--keep")
+	if code != 0 || !strings.Contains(out, "All delivered.") || !strings.Contains(out, "Solo patient SPID") {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	// the kept folder holds a config; deliveries reads the same store
+	i := strings.Index(out, "(SQLite in ")
+	dir := strings.Fields(out[i+len("(SQLite in "):])[0]
+	dir = strings.TrimSuffix(dir, "),")
+	defer os.RemoveAll(dir)
+	os.Setenv("SOLO_DEMO_API_KEY", "demo-key")
+	list, stderr, code := run(t, "", "deliveries", "list", "--config", filepath.Join(dir, "fhirbridge.yaml"))
+	if code != 0 || strings.Count(list, "delivered") != 3 {
+		t.Errorf("deliveries list: exit %d\n%s%s", code, list, stderr)
+	}
+	show, _, code := run(t, "", "deliveries", "show", "1", "--config", filepath.Join(dir, "fhirbridge.yaml"))
+	if code != 0 || !strings.Contains(show, "state:      delivered") {
+		t.Errorf("deliveries show 1:\n%s", show)
+	}
+	if _, _, code := run(t, "", "deliveries", "discard", "1", "--config", filepath.Join(dir, "fhirbridge.yaml")); code == 0 {
+		t.Errorf("discarding a delivered job must fail")
+	}
+}
