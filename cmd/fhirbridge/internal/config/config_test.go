@@ -100,3 +100,24 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("a misspelt override must be refused: %v", err)
 	}
 }
+
+// FuzzConfig: any file content is refused or accepted, never a panic, and
+// an accepted config passed validation.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte("server:\n  listen: 127.0.0.1:1\n"))
+	f.Add([]byte("connectors:\n  solo: {base_url: https://s.example, api_key: {file: /nonexistent}}\nroutes: [{name: a, resource: Patient, mapping: m, connector: solo}]\n"))
+	f.Add([]byte("&a [*a, *a]"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Skip()
+		}
+		c, err := Load(p, nil)
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("Load accepted a config that does not validate: %v", verr)
+			}
+		}
+	})
+}
