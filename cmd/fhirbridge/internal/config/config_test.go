@@ -99,6 +99,9 @@ func TestRefusals(t *testing.T) {
 	if _, err := Load("", []string{"FHIRBRIDGE_SERVER__LISTN=x"}); err == nil || !strings.Contains(err.Error(), "FHIRBRIDGE_SERVER__LISTN") {
 		t.Errorf("a misspelt override must be refused: %v", err)
 	}
+	if _, err := Load("", []string{"FHIRBRIDGE_REQUIRE_POSTGRES=1", "FHIRBRIDGE_CONFIG=x"}); err != nil {
+		t.Errorf("a variable outside every config section is not ours to refuse: %v", err)
+	}
 }
 
 // FuzzConfig: any file content is refused or accepted, never a panic, and

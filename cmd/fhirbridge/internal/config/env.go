@@ -16,8 +16,9 @@ const EnvPrefix = "FHIRBRIDGE_"
 // path upper-cased with "__" between levels. Lists of scalars take a
 // comma-separated value; a section that is absent (a connector) is
 // created by its first override. An unknown variable is an error, so a
-// typo does not silently leave a default in place. Routes, a list of
-// sections, are set in the file only.
+// typo under a known section does not silently leave a default in place. Routes, a list of
+// sections, are set in the file only. Variables whose first level names
+// no section are ignored: other tools share the prefix.
 func applyEnv(c *Config, env []string) error {
 	known := map[string]reflect.Value{}
 	var unknown []string
@@ -29,7 +30,12 @@ func applyEnv(c *Config, env []string) error {
 		path := strings.Split(strings.TrimPrefix(k, EnvPrefix), "__")
 		f, err := field(reflect.ValueOf(c).Elem(), path)
 		if err != nil {
-			unknown = append(unknown, k)
+			// a misspelt key under a known section is an error; a variable
+			// outside every section (FHIRBRIDGE_REQUIRE_POSTGRES, say) is
+			// someone else's and left alone
+			if _, serr := field(reflect.ValueOf(&Config{}).Elem(), path[:1]); serr == nil {
+				unknown = append(unknown, k)
+			}
 			continue
 		}
 		known[k] = f
