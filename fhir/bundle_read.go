@@ -14,7 +14,7 @@ func readBundle(v *Value, opt ReadOptions, fn func(Entry) error) error {
 	}
 	bad := map[int]*OperationOutcome{}
 	if opt.Strict {
-		whole, perEntry := splitByEntry(Validate(v, ""))
+		whole, perEntry := Validate(v, "").ByEntry()
 		bad = perEntry
 		if whole != nil {
 			if err := report(opt, -1, "Bundle", whole); err != nil {
@@ -65,9 +65,10 @@ func readBundle(v *Value, opt ReadOptions, fn func(Entry) error) error {
 	return nil
 }
 
-// splitByEntry sorts the issues of a Bundle outcome into those of the
-// Bundle itself and those of each top-level entry.
-func splitByEntry(oo *OperationOutcome) (whole *OperationOutcome, perEntry map[int]*OperationOutcome) {
+// ByEntry sorts the issues of a Bundle's outcome into those of the Bundle
+// itself and those of each top-level entry (by the "Bundle.entry[N]" that
+// starts an issue's first expression). It is nil-safe.
+func (oo *OperationOutcome) ByEntry() (whole *OperationOutcome, perEntry map[int]*OperationOutcome) {
 	perEntry = map[int]*OperationOutcome{}
 	if oo == nil {
 		return nil, perEntry

@@ -2,8 +2,6 @@ package mapjob
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -49,7 +47,7 @@ func resources(doc *fhir.Value, strict bool) []found {
 	var byEntry map[int]*fhir.OperationOutcome
 	if oo.HasErrors() {
 		var whole *fhir.OperationOutcome
-		byEntry, whole = splitByEntry(oo)
+		whole, byEntry = oo.ByEntry()
 		if whole != nil || b.Type == "transaction" {
 			return []found{{err: fmt.Errorf("%s Bundle refused as a whole: %w", b.Type, oo)}}
 		}
@@ -67,36 +65,4 @@ func resources(doc *fhir.Value, strict bool) []found {
 		out = append(out, found{res: e.Resource, env: b.ResolverFor(i), bdl: doc, where: ": " + e.Path()})
 	}
 	return out
-}
-
-// splitByEntry sorts the issues of a Bundle's outcome by the entry their
-// expression points into; issues about the Bundle itself go to whole.
-func splitByEntry(oo *fhir.OperationOutcome) (map[int]*fhir.OperationOutcome, *fhir.OperationOutcome) {
-	by := map[int]*fhir.OperationOutcome{}
-	var whole *fhir.OperationOutcome
-	for _, is := range oo.Issues {
-		i := -1
-		for _, ex := range is.Expression {
-			if rest, ok := strings.CutPrefix(ex, "Bundle.entry["); ok {
-				if j := strings.IndexByte(rest, ']'); j > 0 {
-					if n, err := strconv.Atoi(rest[:j]); err == nil {
-						i = n
-						break
-					}
-				}
-			}
-		}
-		if i < 0 {
-			if whole == nil {
-				whole = &fhir.OperationOutcome{}
-			}
-			whole.Issues = append(whole.Issues, is)
-			continue
-		}
-		if by[i] == nil {
-			by[i] = &fhir.OperationOutcome{}
-		}
-		by[i].Issues = append(by[i].Issues, is)
-	}
-	return by, whole
 }

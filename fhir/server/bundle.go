@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -39,7 +38,7 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 			"not a Bundle"))
 		return
 	}
-	whole, per := splitByEntry(fhir.Validate(v, ""))
+	whole, per := fhir.Validate(v, "").ByEntry()
 	entries := make([]Entry, len(b.Entries))
 	for i := range b.Entries {
 		var oo *fhir.OperationOutcome
@@ -108,43 +107,4 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 		}
 	}
 	return e, oo
-}
-
-// splitByEntry sorts issues into those of the Bundle itself and those of
-// each entry ("Bundle.entry[N]…").
-func splitByEntry(oo *fhir.OperationOutcome) (whole *fhir.OperationOutcome, per map[int]*fhir.OperationOutcome) {
-	per = map[int]*fhir.OperationOutcome{}
-	if oo == nil {
-		return nil, per
-	}
-	for _, is := range oo.Issues {
-		i := -1
-		if len(is.Expression) > 0 {
-			i = entryIndex(is.Expression[0])
-		}
-		one := &fhir.OperationOutcome{Issues: []fhir.Issue{is}}
-		if i < 0 {
-			whole = whole.Merge(one)
-		} else {
-			per[i] = per[i].Merge(one)
-		}
-	}
-	return whole, per
-}
-
-// entryIndex returns N of a path starting "Bundle.entry[N]", or -1.
-func entryIndex(path string) int {
-	rest, ok := strings.CutPrefix(path, "Bundle.entry[")
-	if !ok {
-		return -1
-	}
-	j := strings.IndexByte(rest, ']')
-	if j < 0 {
-		return -1
-	}
-	n, err := strconv.Atoi(rest[:j])
-	if err != nil {
-		return -1
-	}
-	return n
 }
