@@ -63,18 +63,11 @@ routes:
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			addrc := make(chan string, 1)
-			done := make(chan error, 1)
-			go func() {
-				done <- serve(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
-			}()
-			var base string
-			select {
-			case a := <-addrc:
-				base = "http://" + a
-			case err := <-done:
+			addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
 				return err
 			}
+			base := "http://" + addr
 			fmt.Fprintf(out, "bridge on %s (SQLite in %s), Solo simulator on %s\n\n", base, dir, simSrv.URL)
 			bundle, err := fs.ReadFile(fixtures.Demo, "demo/appointments.json")
 			if err != nil {

@@ -164,3 +164,18 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// startServe runs serve in the background and returns the address it
+// listens on and the channel its result arrives on once ctx ends (for the
+// demo and tests).
+func startServe(ctx context.Context, c *config.Config, log *slog.Logger) (addr string, done <-chan error, err error) {
+	addrc := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, c, log, func(a string) { addrc <- a }) }()
+	select {
+	case a := <-addrc:
+		return a, errc, nil
+	case err := <-errc:
+		return "", nil, err
+	}
+}

@@ -29,20 +29,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
-	}()
-	var base string
-	select {
-	case a := <-addrc:
-		base = "http://" + a
-	case err := <-done:
+	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
 		t.Fatalf("serve ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
 	}
+	base := "http://" + addr
 	bundle, err := readFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,12 +99,11 @@ routes:
 	defer cancel()
 	var logs strings.Builder
 	var mu sync.Mutex
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)), func(a string) { addrc <- a })
-	}()
-	base := "http://" + <-addrc
+	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + addr
 	bundle, _ := readFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
 	resp, err := http.Post(base+"/fhir", "application/fhir+json", strings.NewReader(bundle))
 	if err != nil || resp.StatusCode != 200 {
