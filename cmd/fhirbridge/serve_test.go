@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,29 @@ routes:
 		t.Logf("log:\n%s", logs.String())
 		mu.Unlock()
 		t.Fatalf("Solo received %d patients and %d appointments, want 1 and 2", len(sim.Patients()), len(sim.Appointments()))
+	}
+	// the Solo ids and the visit link are visible on the stored Appointment
+	var stored string
+	for time.Now().Before(deadline) && !strings.Contains(stored, "urn:fhirbridge:solo:visitUrl") {
+		r, err := http.Get(base + "/fhir/Appointment/appt-demo-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		stored = string(b)
+		time.Sleep(50 * time.Millisecond)
+	}
+	var said, visit string
+	for _, a := range sim.Appointments() {
+		if a.ExternalID == "appt-demo-1" {
+			said, visit = strconv.Itoa(a.SAID), a.VisitURL
+		}
+	}
+	for _, want := range []string{`"system":"urn:fhirbridge:solo:id","value":"` + said + `"`, `"url":"urn:fhirbridge:solo:visitUrl","valueString":"` + visit + `"`} {
+		if !strings.Contains(stored, want) {
+			t.Errorf("the stored Appointment lacks %s:\n%s", want, stored)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
