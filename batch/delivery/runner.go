@@ -119,6 +119,20 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 	if err := Init(ctx, st); err != nil {
 		return nil, err
 	}
+	if st.Dialect() == "sqlite" {
+		// An SQLite store belongs to one process: jobs still in flight
+		// were claimed by a run that died (kill -9, power loss). Their
+		// lease can end now rather than after Options.Lease; the
+		// connector looks up before creating, so a redelivery is safe.
+		// (With PostgreSQL other instances may hold live leases.)
+		res, err := st.DB().ExecContext(ctx, `UPDATE delivery_jobs SET lease_until = 0 WHERE state = ?`, StateInFlight)
+		if err != nil {
+			return nil, fmt.Errorf("recovering jobs of a previous run: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			r.log.Warn("recovered delivery jobs left in flight by a previous run", "jobs", n)
+		}
+	}
 	return r, nil
 }
 
