@@ -99,6 +99,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	defer func() { stopRunner(); <-runnerDone }()
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(delivery.NewCollector(st))
 	h := server.New(&ingest.Backend{Store: st, Router: router}, server.Options{
 		BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
 	})

@@ -144,6 +144,15 @@ routes:
 			t.Errorf("the stored Appointment lacks %s:\n%s", want, stored)
 		}
 	}
+	r, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(metrics), `fhirbridge_delivery_jobs{flow="solo-appointments",state="delivered"} 2`) {
+		t.Errorf("/metrics lacks the queue depth by flow and state:\n%s", metrics)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve: %v", err)
