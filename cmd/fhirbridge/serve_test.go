@@ -200,3 +200,77 @@ func TestDemoAndDeliveries(t *testing.T) {
 		t.Errorf("discarding a delivered job must fail")
 	}
 }
+
+// TestConcurrentSamePatientOneVendorCreate (RELIABILITY 5, end to end):
+// eight interface-engine threads post the same Patient at once with
+// If-None-Exist; the bridge stores one, and Solo sees one create.
+func TestConcurrentSamePatientOneVendorCreate(t *testing.T) {
+	sim := solosim.New(solosim.Options{APIKey: "k-8"})
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	t.Setenv("E2E8_SOLO_KEY", "k-8")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "fhirbridge.yaml")
+	os.WriteFile(cfg, []byte(`data_dir: `+dir+`
+server: {listen: "127.0.0.1:0"}
+connectors:
+  solo: {base_url: "`+simSrv.URL+`", api_key: {env: E2E8_SOLO_KEY}}
+routes:
+  - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
+`), 0o600)
+	c, err := config.Load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// bodies differ in white space only, so request idempotency does not mask the race
+			body := `{"resourceType":"Patient","identifier":[{"system":"urn:mrn","value":"SAME-1"}],"name":[{"use":"official","family":"Uno"}]` + strings.Repeat(" ", i) + `}`
+			req, _ := http.NewRequest("POST", "http://"+addr+"/fhir/Patient", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/fhir+json")
+			req.Header.Set("If-None-Exist", "identifier=urn:mrn|SAME-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}(i)
+	}
+	wg.Wait()
+	created := 0
+	for _, code := range codes {
+		if code == 201 {
+			created++
+		} else if code != 200 {
+			t.Errorf("status %d", code)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && len(sim.Patients()) == 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // a second create, if any, would land by now
+	posts := 0
+	for _, r := range sim.Requests() {
+		if r.Method == "POST" && r.Path == "/qapi/v1/patients" {
+			posts++
+		}
+	}
+	if created != 1 || len(sim.Patients()) != 1 || posts != 1 {
+		t.Errorf("%d created at the bridge, %d patients and %d creates at Solo; want 1, 1, 1", created, len(sim.Patients()), posts)
+	}
+	cancel()
+	<-done
+}
