@@ -37,7 +37,9 @@ func apptJSON(id, patient string) string {
 // env is a store, a Solo simulator behind httptest and a runner wired to both.
 type env struct {
 	t      *testing.T
+	url    string
 	st     *store.Store
+	flows  map[string]Flow
 	sim    *solosim.Sim
 	r      *Runner
 	logs   *syncBuf
@@ -63,11 +65,16 @@ func load(t *testing.T, name string, params map[string]string) *mapping.Mapping 
 	return m
 }
 
+// storeURL names a fresh, empty store for t: an SQLite file, or a new
+// PostgreSQL database while TestPostgres runs the suite.
+var storeURL = func(t *testing.T) string { return filepath.Join(t.TempDir(), "fhirbridge.db") }
+
 // newEnv builds the pieces; connector timeout is short for the timeout test.
 func newEnv(t *testing.T, opt Options) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "fhirbridge.db"))
+	url := storeURL(t)
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +103,7 @@ func newEnv(t *testing.T, opt Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, sim: sim, r: r, logs: logs}
+	e := &env{t: t, url: url, st: st, flows: flows, sim: sim, r: r, logs: logs}
 	t.Cleanup(func() {
 		e.stop()
 		if strings.Contains(logs.String(), canary) || strings.Contains(logs.String(), "555-0100") {
