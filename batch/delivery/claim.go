@@ -33,36 +33,28 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	var out []claimed
 	err := r.st.InTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
-		args := make([]any, 0, len(flows)+8)
-		for _, f := range flows {
-			args = append(args, f)
-		}
-		args = append(args, StatePending, now, StateInFlight, now, StatePending, StateInFlight, n)
-		q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base FROM delivery_jobs j
-			WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
-			  AND ((state = ? AND run_at <= ?) OR (state = ? AND lease_until <= ?))
-			  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
-			      WHERE p.resource_type = j.resource_type AND p.resource_id = j.resource_id
-			        AND p.flow = j.flow AND p.version < j.version AND p.state IN (?, ?))
-			ORDER BY run_at, id LIMIT ?`
-		if tx.Dialect() == "postgres" {
-			q += " FOR UPDATE SKIP LOCKED"
-		}
-		rows, err := tx.SQL().QueryContext(ctx, rebind(tx.Dialect(), q), args...)
+		// Due pending jobs and in-flight jobs whose lease expired are read
+		// by two queries, each ordered by run_at, id and merged here: with
+		// a single state per query the (state, run_at) index yields rows in
+		// order, so the database stops after n claimable rows instead of
+		// checking and sorting every due job of the queue. The merge gives
+		// the same rows as one query over both states.
+		pending, err := r.claimable(ctx, tx, flows, `state = ? AND run_at <= ?`, StatePending, now, n)
 		if err != nil {
-			return dbErr(err)
+			return err
 		}
-		for rows.Next() {
-			var c claimed
-			if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase); err != nil {
-				rows.Close()
-				return dbErr(err)
+		expired, err := r.claimable(ctx, tx, flows, `state = ? AND lease_until <= ?`, StateInFlight, now, n)
+		if err != nil {
+			return err
+		}
+		for len(out) < n && (len(pending) > 0 || len(expired) > 0) {
+			if len(expired) == 0 || (len(pending) > 0 && pending[0].before(expired[0])) {
+				out = append(out, pending[0].claimed)
+				pending = pending[1:]
+			} else {
+				out = append(out, expired[0].claimed)
+				expired = expired[1:]
 			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return dbErr(err)
 		}
 		lease := micros(r.opt.Clock().Add(r.opt.Lease))
 		for i := range out {
@@ -78,6 +70,55 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	r.unreserve(vendor, n-len(out))
 	if err != nil {
 		return nil, fmt.Errorf("claiming %s delivery jobs: %w", vendor, err)
+	}
+	return out, nil
+}
+
+// candidate is a claimable job with its sort key.
+type candidate struct {
+	claimed
+	runAt int64
+}
+
+// before reports whether c sorts before d (ORDER BY run_at, id).
+func (c candidate) before(d candidate) bool {
+	return c.runAt < d.runAt || (c.runAt == d.runAt && c.id < d.id)
+}
+
+// claimable reads up to n jobs of flows matching cond (with its two
+// arguments state and at) whose earlier versions in the same flow are
+// neither pending nor in flight, ordered by run_at, id.
+func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, cond string, state string, at int64, n int) ([]candidate, error) {
+	args := make([]any, 0, len(flows)+5)
+	for _, f := range flows {
+		args = append(args, f)
+	}
+	args = append(args, state, at, StatePending, StateInFlight, n)
+	q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base, run_at FROM delivery_jobs j
+		WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
+		  AND ` + cond + `
+		  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
+		      WHERE p.resource_type = j.resource_type AND p.resource_id = j.resource_id
+		        AND p.flow = j.flow AND p.version < j.version AND p.state IN (?, ?))
+		ORDER BY run_at, id LIMIT ?`
+	if tx.Dialect() == "postgres" {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := tx.SQL().QueryContext(ctx, rebind(tx.Dialect(), q), args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase, &c.runAt); err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
 	}
 	return out, nil
 }

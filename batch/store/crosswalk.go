@@ -19,7 +19,7 @@ func valueHash(value string) string {
 // the identifier system|value, or [ErrNotFound].
 func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (id string, err error) {
 	err = tx.s.row(ctx, tx.tx, "finding "+typ+" by identifier",
-		`SELECT resource_id FROM identifiers WHERE type = ? AND system = ? AND value_hash = ?`,
+		qFindIdentifier,
 		[]any{typ, system, valueHash(value)}, &id)
 	return id, err
 }
@@ -33,11 +33,10 @@ func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (
 func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string) (winnerID string, err error) {
 	op := "claiming " + typ + " identifier"
 	h := valueHash(value)
-	if _, err := tx.exec(ctx, op, `INSERT INTO identifiers (type, system, value_hash, resource_id, created_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, typ, system, h, id, tx.s.ts(tx.s.now())); err != nil {
+	if _, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, tx.s.ts(tx.s.now())); err != nil {
 		return "", err
 	}
-	err = tx.s.row(ctx, tx.tx, op, `SELECT resource_id FROM identifiers WHERE type = ? AND system = ? AND value_hash = ?`,
+	err = tx.s.row(ctx, tx.tx, op, qFindIdentifier,
 		[]any{typ, system, h}, &winnerID)
 	return winnerID, err
 }
@@ -48,12 +47,11 @@ func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string
 // something else is [ErrConflict].
 func (tx *Tx) LinkVendorID(ctx context.Context, vendor, typ, fhirID, vendorID string) error {
 	op := "linking " + vendor + " id to " + typ + "/" + fhirID
-	if _, err := tx.exec(ctx, op, `INSERT INTO crosswalk (vendor, type, fhir_id, vendor_id, created_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, vendor, typ, fhirID, vendorID, tx.s.ts(tx.s.now())); err != nil {
+	if _, err := tx.exec(ctx, op, qLinkVendorID, vendor, typ, fhirID, vendorID, tx.s.ts(tx.s.now())); err != nil {
 		return err
 	}
 	var have string
-	err := tx.s.row(ctx, tx.tx, op, `SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`,
+	err := tx.s.row(ctx, tx.tx, op, qVendorID,
 		[]any{vendor, typ, fhirID}, &have)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -81,7 +79,7 @@ func (s *Store) VendorID(ctx context.Context, vendor, typ, fhirID string) (strin
 
 func (s *Store) vendorID(ctx context.Context, q querier, vendor, typ, fhirID string) (id string, err error) {
 	err = s.row(ctx, q, "looking up "+vendor+" id of "+typ+"/"+fhirID,
-		`SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`,
+		qVendorID,
 		[]any{vendor, typ, fhirID}, &id)
 	return id, err
 }

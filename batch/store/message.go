@@ -64,9 +64,7 @@ func (tx *Tx) LogMessage(ctx context.Context, m Message) (int64, error) {
 		m.At = tx.s.now()
 	}
 	var id int64
-	err := tx.s.row(ctx, tx.tx, op, `INSERT INTO messages
-		(at, direction, kind, resource_type, resource_id, vendor, status, outcome, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := tx.s.row(ctx, tx.tx, op, qInsertMessage,
 		[]any{tx.s.ts(m.At), string(m.Direction), m.Kind, m.ResourceType, m.ResourceID, m.Vendor, m.Status, m.Outcome, m.Body},
 		&id)
 	return id, err
@@ -76,7 +74,7 @@ func (tx *Tx) LogMessage(ctx context.Context, m Message) (int64, error) {
 // [ErrNotFound].
 func (tx *Tx) SetMessageStatus(ctx context.Context, id int64, status, outcome string) error {
 	op := fmt.Sprintf("updating message %d", id)
-	res, err := tx.exec(ctx, op, `UPDATE messages SET status = ?, outcome = ? WHERE id = ?`, status, outcome, id)
+	res, err := tx.exec(ctx, op, qSetMessageStatus, status, outcome, id)
 	if err != nil {
 		return err
 	}

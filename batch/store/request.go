@@ -29,8 +29,7 @@ func (tx *Tx) RememberRequest(ctx context.Context, key string, status int, respo
 	if response == nil {
 		response = []byte{}
 	}
-	res, err := tx.exec(ctx, op, `INSERT INTO requests (key, status, response, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, key, status, response, tx.s.ts(tx.s.now()))
+	res, err := tx.exec(ctx, op, qRememberRequest, key, status, response, tx.s.ts(tx.s.now()))
 	if err != nil {
 		return 0, nil, false, err
 	}
@@ -39,7 +38,7 @@ func (tx *Tx) RememberRequest(ctx context.Context, key string, status int, respo
 	} else if n == 1 {
 		return status, response, false, nil
 	}
-	if err := tx.s.row(ctx, tx.tx, op, `SELECT status, response FROM requests WHERE key = ?`,
+	if err := tx.s.row(ctx, tx.tx, op, qRequest,
 		[]any{key}, &firstStatus, &firstResponse); err != nil {
 		return 0, nil, false, err
 	}
@@ -50,7 +49,7 @@ func (tx *Tx) RememberRequest(ctx context.Context, key string, status int, respo
 // key, or [ErrNotFound]. Use it for a cheap check before processing; the
 // authoritative check is [Tx.RememberRequest] in the processing transaction.
 func (s *Store) Request(ctx context.Context, key string) (status int, response []byte, err error) {
-	err = s.row(ctx, s.db, "looking up request", `SELECT status, response FROM requests WHERE key = ?`,
+	err = s.row(ctx, s.db, "looking up request", qRequest,
 		[]any{key}, &status, &response)
 	return status, response, err
 }

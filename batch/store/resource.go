@@ -37,13 +37,12 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 	now := tx.s.ts(tx.s.now())
 	// Insert a placeholder so that the row exists and can be locked: two
 	// concurrent first writers then serialize on it instead of colliding.
-	if _, err := tx.exec(ctx, op, `INSERT INTO resources (type, id, version, sha256, updated_at)
-		VALUES (?, ?, 0, '', ?) ON CONFLICT DO NOTHING`, typ, id, now); err != nil {
+	if _, err := tx.exec(ctx, op, qPutPlaceholder, typ, id, now); err != nil {
 		return 0, false, err
 	}
 	var cur int
 	var curSum string
-	if err := tx.s.row(ctx, tx.tx, op, `SELECT version, sha256 FROM resources WHERE type = ? AND id = ?`+tx.s.forUpdate(),
+	if err := tx.s.row(ctx, tx.tx, op, qCurrentVersion+tx.s.forUpdate(),
 		[]any{typ, id}, &cur, &curSum); err != nil {
 		return 0, false, err
 	}
@@ -51,12 +50,10 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 		return cur, false, nil
 	}
 	next := cur + 1
-	if _, err := tx.exec(ctx, op, `INSERT INTO resource_versions (type, id, version, sha256, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, typ, id, next, sum, body, now); err != nil {
+	if _, err := tx.exec(ctx, op, qInsertVersion, typ, id, next, sum, body, now); err != nil {
 		return 0, false, err
 	}
-	if _, err := tx.exec(ctx, op, `UPDATE resources SET version = ?, sha256 = ?, updated_at = ?
-		WHERE type = ? AND id = ?`, next, sum, now, typ, id); err != nil {
+	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, typ, id); err != nil {
 		return 0, false, err
 	}
 	return next, true, nil
@@ -77,10 +74,7 @@ func (s *Store) GetResource(ctx context.Context, typ, id string) (body []byte, v
 func (s *Store) getResource(ctx context.Context, q querier, typ, id string) ([]byte, int, error) {
 	var body []byte
 	var version int
-	err := s.row(ctx, q, "reading "+typ+"/"+id, `SELECT v.body, v.version
-		FROM resources r JOIN resource_versions v
-		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
-		WHERE r.type = ? AND r.id = ?`, []any{typ, id}, &body, &version)
+	err := s.row(ctx, q, "reading "+typ+"/"+id, qGetResource, []any{typ, id}, &body, &version)
 	if err != nil {
 		return nil, 0, err
 	}

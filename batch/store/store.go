@@ -53,6 +53,9 @@ type Store struct {
 	db      *sql.DB
 	dialect dialect
 	now     func() time.Time
+	// stmts holds the hot queries prepared on db, keyed by their text
+	// before rebinding; filled once by Open, read-only afterwards.
+	stmts map[string]*sql.Stmt
 }
 
 // sqliteBusyTimeout is how long a SQLite writer waits for the write lock
@@ -92,6 +95,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.db.Close()
 		return nil, err
 	}
+	s.prepare(ctx)
 	return s, nil
 }
 
@@ -129,6 +133,7 @@ func openSQLite(url string) (*sql.DB, error) {
 
 // Close releases the store's connections. Committed data is already durable.
 func (s *Store) Close() error {
+	s.closeStmts()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)
 	}

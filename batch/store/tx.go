@@ -53,7 +53,13 @@ type querier interface {
 
 // exec runs a write inside the transaction.
 func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
-	res, err := tx.tx.ExecContext(ctx, tx.s.rebind(query), args...)
+	var res sql.Result
+	var err error
+	if st := tx.txStmt(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(ctx, tx.s.rebind(query), args...)
+	}
 	if err != nil {
 		return nil, tx.s.classify(op, err)
 	}
@@ -61,8 +67,17 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 }
 
 // row scans one row, mapping sql.ErrNoRows to ErrNotFound.
+// A query prepared in [Store.prepare] runs as its prepared statement.
 func (s *Store) row(ctx context.Context, q querier, op, query string, args []any, dest ...any) error {
-	err := q.QueryRowContext(ctx, s.rebind(query), args...).Scan(dest...)
+	var r *sql.Row
+	if st := s.stmts[query]; st == nil {
+		r = q.QueryRowContext(ctx, s.rebind(query), args...)
+	} else if tx, ok := q.(*sql.Tx); ok {
+		r = tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	} else {
+		r = st.QueryRowContext(ctx, args...)
+	}
+	err := r.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
