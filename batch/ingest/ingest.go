@@ -104,16 +104,13 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			out.Entries[i] = server.EntryResult{ID: id, Version: version, Status: 200}
 			continue
 		}
-		_, _, err := tx.GetResource(ctx, e.Type, id)
-		existed := err == nil
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("reading %s: %w", e.Type, err)
-		}
 		res := withID(rewrite(e.Resource, refs), id)
 		version, changed, err := tx.PutResource(ctx, e.Type, id, res.JSON())
 		if err != nil {
 			return nil, fmt.Errorf("storing %s: %w", e.Type, err)
 		}
+		// Versions count from 1: a first version just written is a create.
+		existed := !(changed && version == 1)
 		if !existed {
 			var idents []*fhir.Value
 			if v := res.Get("identifier"); v != nil && v.Kind == fhir.Array {

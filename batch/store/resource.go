@@ -1,13 +1,15 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 // Version is one stored version of a resource.
@@ -112,24 +114,83 @@ func (s *Store) History(ctx context.Context, typ, id string) ([]Version, error) 
 // re-encoded with sorted keys, no insignificant whitespace, numbers kept
 // verbatim, and meta.versionId / meta.lastUpdated removed.
 func canonicalHash(body []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
-		// The decoder's message can quote the body: report the kind only.
+	v, err := fhir.Decode(body, fhir.DecodeOptions{})
+	if err != nil || v.Kind != fhir.Object {
+		// The decoder's message names no value, but the kind is enough.
 		return "", ErrInvalidBody
 	}
-	if meta, ok := obj["meta"].(map[string]any); ok {
-		delete(meta, "versionId")
-		delete(meta, "lastUpdated")
-		if len(meta) == 0 {
-			delete(obj, "meta")
+	buf := appendCanonical(make([]byte, 0, len(body)), v, true)
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// appendCanonical appends v as compact JSON with object keys sorted and,
+// at the top (top), meta.versionId and meta.lastUpdated left out (and meta
+// itself when nothing else is in it). Strings are escaped as encoding/json
+// escapes them, HTML characters included, so the hashes equal those of the
+// earlier encoding/json implementation kept in the tests.
+func appendCanonical(dst []byte, v *fhir.Value, top bool) []byte {
+	switch v.Kind {
+	case fhir.String:
+		return appendHTMLSafe(dst, v.Str)
+	case fhir.Array:
+		dst = append(dst, '[')
+		for i, it := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendCanonical(dst, it, false)
+		}
+		return append(dst, ']')
+	case fhir.Object:
+		members := slices.Clone(v.Members)
+		slices.SortFunc(members, func(a, b fhir.Member) int { return strings.Compare(a.Key, b.Key) })
+		dst = append(dst, '{')
+		first := true
+		for _, m := range members {
+			val := m.Value
+			if top && m.Key == "meta" && val.Kind == fhir.Object {
+				kept := &fhir.Value{Kind: fhir.Object}
+				for _, mm := range val.Members {
+					if mm.Key != "versionId" && mm.Key != "lastUpdated" {
+						kept.Members = append(kept.Members, mm)
+					}
+				}
+				if len(kept.Members) == 0 {
+					continue
+				}
+				val = kept
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendHTMLSafe(dst, m.Key)
+			dst = append(dst, ':')
+			dst = appendCanonical(dst, val, false)
+		}
+		return append(dst, '}')
+	default:
+		return v.AppendJSON(dst)
+	}
+}
+
+// appendHTMLSafe quotes s like encoding/json: <, > and & as \u escapes.
+func appendHTMLSafe(dst []byte, s string) []byte {
+	start := len(dst)
+	dst = fhir.AppendQuoted(dst, s)
+	if !strings.ContainsAny(s, "<>&") {
+		return dst
+	}
+	quoted := string(dst[start:])
+	dst = dst[:start]
+	for i := 0; i < len(quoted); i++ {
+		switch c := quoted[i]; c {
+		case '<', '>', '&':
+			dst = append(dst, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+		default:
+			dst = append(dst, c)
 		}
 	}
-	canon, err := json.Marshal(obj)
-	if err != nil {
-		return "", ErrInvalidBody
-	}
-	sum := sha256.Sum256(canon)
-	return hex.EncodeToString(sum[:]), nil
+	return dst
 }

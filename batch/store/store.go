@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,14 @@ type Store struct {
 	// stmts holds the hot queries prepared on db, keyed by their text
 	// before rebinding; filled once by Open, read-only afterwards.
 	stmts map[string]*sql.Stmt
+
+	// On SQLite, the group-commit writer (see group.go): InTx sends to
+	// writes; Close closes closing and waits for writerDone.
+	writes     chan *writeReq
+	closing    chan struct{}
+	writerDone chan struct{}
+	group      groupStats
+	closeOnce  sync.Once // Close may be called twice
 }
 
 // sqliteBusyTimeout is how long a SQLite writer waits for the write lock
@@ -96,6 +105,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s.prepare(ctx)
+	if s.dialect == sqliteDialect {
+		s.startWriter()
+	}
 	return s, nil
 }
 
@@ -133,6 +145,7 @@ func openSQLite(url string) (*sql.DB, error) {
 
 // Close releases the store's connections. Committed data is already durable.
 func (s *Store) Close() error {
+	s.stopWriter()
 	s.closeStmts()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)

@@ -23,7 +23,17 @@ type Tx struct {
 // error (or panic) is passed on unchanged, so callers can return their own
 // sentinel to abort, for example on a duplicate request. Failures to begin or
 // commit match [ErrUnavailable] when the database cannot take writes now.
+//
+// On SQLite, concurrent calls are committed together (group commit, see
+// group.go): fn then runs in the store's writer goroutine, under a
+// savepoint of a transaction it may share with other calls, so fn must not
+// call InTx itself. Statements inside fn are not interrupted by ctx (an
+// interrupted SQLite write would roll back the whole shared transaction);
+// a ctx already done when fn's turn comes skips fn.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if s.writes != nil {
+		return s.groupTx(ctx, fn)
+	}
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.classify("beginning transaction", err)
@@ -55,6 +65,7 @@ type querier interface {
 func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
 	var err error
+	ctx = tx.s.stmtCtx(ctx)
 	if st := tx.txStmt(ctx, query); st != nil {
 		res, err = st.ExecContext(ctx, args...)
 	} else {
@@ -71,8 +82,12 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 func (s *Store) row(ctx context.Context, q querier, op, query string, args []any, dest ...any) error {
 	var r *sql.Row
 	if st := s.stmts[query]; st == nil {
+		if _, ok := q.(*sql.Tx); ok {
+			ctx = s.stmtCtx(ctx)
+		}
 		r = q.QueryRowContext(ctx, s.rebind(query), args...)
 	} else if tx, ok := q.(*sql.Tx); ok {
+		ctx = s.stmtCtx(ctx)
 		r = tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	} else {
 		r = st.QueryRowContext(ctx, args...)
@@ -82,4 +97,15 @@ func (s *Store) row(ctx context.Context, q querier, op, query string, args []any
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
 	return s.classify(op, err)
+}
+
+// stmtCtx is the context for a statement inside a transaction: on SQLite
+// it is not cancellable, because SQLite answers an interrupted write by
+// rolling back the whole transaction, which under group commit other
+// callers share.
+func (s *Store) stmtCtx(ctx context.Context) context.Context {
+	if s.dialect == sqliteDialect {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
