@@ -15,6 +15,7 @@ type claimed struct {
 	id        int64
 	attempts  int // after this claim's increment
 	retryBase int
+	createdAt int64 // when the job was enqueued, µs since the epoch
 }
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free
@@ -94,7 +95,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 		args = append(args, f)
 	}
 	args = append(args, state, at, StatePending, StateInFlight, n)
-	q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base, run_at FROM delivery_jobs j
+	q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base, run_at, created_at FROM delivery_jobs j
 		WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
 		  AND ` + cond + `
 		  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
@@ -112,7 +113,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase, &c.runAt); err != nil {
+		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt); err != nil {
 			return nil, dbErr(err)
 		}
 		out = append(out, c)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
@@ -97,6 +99,16 @@ func TestTransient503ThenRecovery(t *testing.T) {
 	}
 	if len(e.jobs(StateDeadLetter)) != 0 {
 		t.Error("a transient failure was dead-lettered")
+	}
+	attempts := e.r.metrics.attempts
+	if got := testutil.ToFloat64(attempts.WithLabelValues("solo", solo.FlowPatient, outcomeDelivered)); got != float64(len(ids)) {
+		t.Errorf("delivered attempts metric = %v, want %d", got, len(ids))
+	}
+	if got := testutil.ToFloat64(attempts.WithLabelValues("solo", solo.FlowPatient, outcomeRetry)); got != float64(len(events)) {
+		t.Errorf("retry attempts metric = %v, want %d (one per retry event)", got, len(events))
+	}
+	if n := testutil.CollectAndCount(e.r.Metrics(), "fhirbridge_delivery_latency_seconds"); n != 1 {
+		t.Errorf("latency histogram series = %d, want 1", n)
 	}
 }
 

@@ -61,3 +61,61 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// Outcomes of one delivery attempt, the outcome label of
+// fhirbridge_delivery_attempts_total.
+const (
+	outcomeDelivered  = "delivered"   // the vendor accepted the record
+	outcomeSkipped    = "skipped"     // the mapping produced nothing to send
+	outcomeRetry      = "retry"       // transient or reconnect failure, rescheduled
+	outcomeDeadLetter = "dead_letter" // permanent failure, or out of attempts
+	outcomeWaiting    = "waiting"     // the parent resource is not delivered yet
+)
+
+// attemptMetrics are the Runner's own metrics, counted as attempts end.
+// Labels are vendor, flow and outcome names only.
+type attemptMetrics struct {
+	attempts *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	latency  *prometheus.HistogramVec
+}
+
+func newAttemptMetrics() *attemptMetrics {
+	return &attemptMetrics{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_delivery_attempts_total",
+			Help: "Delivery attempts by vendor, flow and outcome (delivered, skipped, retry, dead_letter, waiting).",
+		}, []string{"vendor", "flow", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fhirbridge_delivery_vendor_call_seconds",
+			Help:    "Duration of one call to the vendor's API, by vendor and flow.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14), // 5 ms to 41 s
+		}, []string{"vendor", "flow"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "fhirbridge_delivery_latency_seconds",
+			Help:    "Time from a resource's acceptance (job enqueued) to its delivery, by vendor and flow.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 18), // 10 ms to 22 min
+		}, []string{"vendor", "flow"}),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *attemptMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.attempts.Describe(ch)
+	m.duration.Describe(ch)
+	m.latency.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *attemptMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.attempts.Collect(ch)
+	m.duration.Collect(ch)
+	m.latency.Collect(ch)
+}
+
+// Metrics returns the runner's attempt metrics for a Prometheus registry:
+// fhirbridge_delivery_attempts_total{vendor,flow,outcome},
+// fhirbridge_delivery_vendor_call_seconds{vendor,flow} and
+// fhirbridge_delivery_latency_seconds{vendor,flow}. Register it next to a
+// [Collector], which reports the queue itself.
+func (r *Runner) Metrics() prometheus.Collector { return r.metrics }

@@ -40,17 +40,18 @@ func (r *Runner) finish(ctx context.Context, c claimed, flow Flow, d connectors.
 	return nil
 }
 
-// failed classifies a Deliver error and reschedules or dead-letters.
-func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) error {
+// failed classifies a Deliver error and reschedules or dead-letters; it
+// returns which of the two it did (outcomeRetry or outcomeDeadLetter).
+func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) (string, error) {
 	class, retryAfter := connectors.Classify(err)
 	now := r.opt.Clock()
 	if class == connectors.Permanent {
-		return r.deadLetter(ctx, c, flow, err)
+		return outcomeDeadLetter, r.deadLetter(ctx, c, flow, err)
 	}
 	open := r.cb.failure(flow.Vendor, now, class == connectors.Reconnect)
 	n := c.attempts - c.retryBase
 	if class == connectors.Transient && n >= r.opt.MaxAttempts {
-		return r.deadLetter(ctx, c, flow, fmt.Errorf("gave up after %d attempts: %w", n, err))
+		return outcomeDeadLetter, r.deadLetter(ctx, c, flow, fmt.Errorf("gave up after %d attempts: %w", n, err))
 	}
 	limit := backoffCap(r.opt.BackoffBase, r.opt.BackoffMax, n)
 	delay := r.opt.Jitter(limit)
@@ -64,7 +65,7 @@ func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) er
 	}
 	r.log.Info("delivery retry scheduled", "job", c.id, "flow", c.Flow, "attempt", n, "class", class.String(),
 		"delay", delay, "circuit_open", open)
-	return r.reschedule(ctx, c, now.Add(delay), sanitise(err), false)
+	return outcomeRetry, r.reschedule(ctx, c, now.Add(delay), sanitise(err), false)
 }
 
 // deadLetter parks a job for an operator with its reason.

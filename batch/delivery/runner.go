@@ -91,6 +91,8 @@ type Runner struct {
 	opt   Options
 	cb    *breaker
 	log   *slog.Logger
+	// metrics counts attempts as they end (see Metrics).
+	metrics *attemptMetrics
 
 	mu       sync.Mutex
 	inflight map[string]int // vendor → jobs held
@@ -100,7 +102,7 @@ type Runner struct {
 // and returns a runner. Every flow needs a Mapping, a Connector and a
 // Vendor.
 func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
-	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{}}
+	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{}, metrics: newAttemptMetrics()}
 	for name, f := range flows {
 		if f.Mapping == nil || f.Connector == nil || f.Vendor == "" {
 			return nil, fmt.Errorf("configuring delivery flow %q: mapping, connector and vendor are required", name)

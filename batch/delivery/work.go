@@ -20,27 +20,40 @@ var errWait = errors.New("waiting")
 func (r *Runner) work(ctx context.Context, c claimed) {
 	flow := r.flows[c.Flow]
 	d, body, err := r.prepare(ctx, c, flow)
+	count := func(outcome string) {
+		r.metrics.attempts.WithLabelValues(flow.Vendor, c.Flow, outcome).Inc()
+	}
 	if err == nil && d.Body == nil && d.Op != connectors.Cancel {
 		err = r.finish(ctx, c, flow, d, nil, connectors.Result{}, "skipped: nothing to send")
+		count(outcomeSkipped)
 	} else if err == nil {
 		actx, cancel := context.WithTimeout(ctx, r.opt.AttemptTimeout)
 		var res connectors.Result
+		start := time.Now()
 		res, err = flow.Connector.Deliver(actx, d)
+		r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(time.Since(start).Seconds())
 		cancel()
 		if err == nil {
 			r.cb.success(flow.Vendor)
+			count(outcomeDelivered)
+			r.metrics.latency.WithLabelValues(flow.Vendor, c.Flow).Observe(
+				max(time.Since(time.UnixMicro(c.createdAt)).Seconds(), 0)) // created_at is wall time (Enqueue)
 			err = r.finish(ctx, c, flow, d, body, res, "ok")
 			if err != nil { // the vendor has it: a re-claim after the lease looks it up
 				r.log.Warn("recording delivery", "job", c.id, "flow", c.Flow, "err", err)
 				return
 			}
 		} else if ctx.Err() == nil {
-			err = r.failed(ctx, c, flow, err)
+			var outcome string
+			outcome, err = r.failed(ctx, c, flow, err)
+			count(outcome)
 		}
 	} else if errors.Is(err, errWait) {
 		err = r.reschedule(ctx, c, r.opt.Clock().Add(r.opt.WaitDelay), sanitise(err), true)
+		count(outcomeWaiting)
 	} else if ctx.Err() == nil {
 		err = r.deadLetter(ctx, c, flow, err)
+		count(outcomeDeadLetter)
 	}
 	if ctx.Err() != nil { // shutting down: hand the job back, due now
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

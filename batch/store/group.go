@@ -190,3 +190,10 @@ func runMember(r *writeReq, tx *Tx) (res writeResult) {
 	}()
 	return writeResult{err: r.fn(tx)}
 }
+
+// GroupCommits reports how many SQLite group commits the store made and how
+// many InTx calls they carried (members/groups is the mean group size);
+// both are zero on PostgreSQL.
+func (s *Store) GroupCommits() (groups, members int64) {
+	return s.group.groups.Load(), s.group.members.Load()
+}

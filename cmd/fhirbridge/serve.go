@@ -99,7 +99,15 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	defer func() { stopRunner(); <-runnerDone }()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(delivery.NewCollector(st))
+	reg.MustRegister(delivery.NewCollector(st), runner.Metrics(),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "fhirbridge_store_group_commits_total",
+			Help: "SQLite commits, each carrying one or more concurrent store transactions (group commit).",
+		}, func() float64 { g, _ := st.GroupCommits(); return float64(g) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "fhirbridge_store_grouped_transactions_total",
+			Help: "Store transactions committed through SQLite group commits.",
+		}, func() float64 { _, m := st.GroupCommits(); return float64(m) }))
 	h := server.New(&ingest.Backend{Store: st, Router: router}, server.Options{
 		BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
 	})

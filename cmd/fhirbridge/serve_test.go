@@ -150,8 +150,16 @@ routes:
 	}
 	metrics, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	if !strings.Contains(string(metrics), `fhirbridge_delivery_jobs{flow="solo-appointments",state="delivered"} 2`) {
-		t.Errorf("/metrics lacks the queue depth by flow and state:\n%s", metrics)
+	for _, want := range []string{
+		`fhirbridge_delivery_jobs{flow="solo-appointments",state="delivered"} 2`,
+		`fhirbridge_delivery_attempts_total{flow="solo-appointments",outcome="delivered",vendor="solo"} 2`,
+		`fhirbridge_delivery_latency_seconds_count{flow="solo-patients",vendor="solo"}`,
+		`fhirbridge_delivery_vendor_call_seconds_count{flow="solo-patients",vendor="solo"}`,
+		`fhirbridge_store_group_commits_total`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
