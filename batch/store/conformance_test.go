@@ -39,6 +39,7 @@ func runConformance(t *testing.T, h harness) {
 
 	t.Run("Versioning", func(t *testing.T) { testVersioning(t, fresh(t)) })
 	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, fresh(t)) })
+	t.Run("Current", func(t *testing.T) { testCurrent(t, fresh(t)) })
 	t.Run("ClaimIdentifierRace", func(t *testing.T) { testClaimRace(t, fresh(t)) })
 	t.Run("LinkVendorID", func(t *testing.T) { testLinkVendorID(t, fresh(t)) })
 	t.Run("RememberRequest", func(t *testing.T) { testRememberRequest(t, fresh(t)) })
@@ -239,5 +240,38 @@ func testClaimRace(t *testing.T, s *Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testCurrent: Current lists the newest version of each resource of one
+// type, in id order, and stops at fn's error.
+func testCurrent(t *testing.T, s *Store) {
+	ctx := context.Background()
+	for _, p := range []struct{ typ, id, body string }{
+		{"Appointment", "b", `{"resourceType":"Appointment","status":"booked"}`},
+		{"Appointment", "a", `{"resourceType":"Appointment","status":"booked"}`},
+		{"Appointment", "b", `{"resourceType":"Appointment","status":"cancelled"}`},
+		{"Patient", "p", `{"resourceType":"Patient"}`},
+	} {
+		if _, _, err := putTx(s, p.typ, p.id, []byte(p.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := s.Current(ctx, "Appointment", func(id string, version int, body []byte) error {
+		got = append(got, fmt.Sprintf("%s v%d %s", id, version, body))
+		return nil
+	})
+	want := []string{
+		`a v1 {"resourceType":"Appointment","status":"booked"}`,
+		`b v2 {"resourceType":"Appointment","status":"cancelled"}`,
+	}
+	if err != nil || !cmp.Equal(got, want) {
+		t.Errorf("Current = %v, %v; want %v", got, err, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.Current(ctx, "Appointment", func(string, int, []byte) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("Current with a failing fn: %v after %d calls, want stop after 1", err, n)
 	}
 }

@@ -194,3 +194,34 @@ func appendHTMLSafe(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// Current calls fn with the current version of every stored resource of
+// typ, in id order, and stops at the first error fn returns (passed on
+// unchanged). fn may read the store but must not call InTx: on SQLite the
+// rows stay open while fn runs.
+func (s *Store) Current(ctx context.Context, typ string, fn func(id string, version int, body []byte) error) error {
+	op := "listing " + typ + " resources"
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT r.id, v.version, v.body
+		FROM resources r JOIN resource_versions v
+		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
+		WHERE r.type = ? AND r.version > 0 ORDER BY r.id`), typ)
+	if err != nil {
+		return s.classify(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var version int
+		var body []byte
+		if err := rows.Scan(&id, &version, &body); err != nil {
+			return s.classify(op, err)
+		}
+		if err := fn(id, version, body); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.classify(op, err)
+	}
+	return nil
+}
