@@ -18,3 +18,10 @@ func (s *Store) DB() *sql.DB { return s.db }
 
 // Dialect names the SQL flavour of the store: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.String() }
+
+// Rebind turns a query written with ? placeholders into the dialect's
+// ($1, $2, … on PostgreSQL), for packages with their own tables.
+func (s *Store) Rebind(query string) string { return s.rebind(query) }
+
+// Rebind is [Store.Rebind] for the transaction's store.
+func (tx *Tx) Rebind(query string) string { return tx.s.rebind(query) }

@@ -1,0 +1,205 @@
+// Package ledger is the file ledger: one row per file fhirbridge wrote
+// (exports) or read (inbound cancellation files, reports), with its size,
+// SHA-256, rows applied and refused and the outcome. Inbound processing
+// records a file in the same store transaction that applies its rows, so
+// a file is processed exactly once across restarts, and the same content
+// arriving again under another name is recognised by its hash.
+//
+// The ledger holds paths, hashes, counts and outcome codes, never file
+// contents or patient values.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+)
+
+// Direction tells exports from imports.
+type Direction string
+
+// The directions.
+const (
+	Out Direction = "out" // a file fhirbridge wrote
+	In  Direction = "in"  // a file fhirbridge read
+)
+
+// Outcomes of a ledger entry.
+const (
+	OutcomeOK        = "ok"        // every row applied, or the export uploaded
+	OutcomePartial   = "partial"   // some rows refused (file moved to error/)
+	OutcomeFailed    = "failed"    // nothing applied or uploaded
+	OutcomeDuplicate = "duplicate" // same content as an earlier inbound file
+)
+
+// Entry is one file in the ledger.
+type Entry struct {
+	ID        int64
+	Direction Direction
+	// Job names the configured job that handled the file, e.g.
+	// "tuotempo-export" or "tuotempo-cancellations".
+	Job string
+	// Path is the file's name on its remote, relative to the remote's base.
+	Path   string
+	Size   int64
+	SHA256 string // hex
+	// RowsOK and RowsFailed count data rows applied (or written) and refused.
+	RowsOK, RowsFailed int
+	Outcome            string
+	// Detail is a short reason or summary without patient values
+	// ("3 rows refused: lines 4, 9, 12").
+	Detail string
+	At     time.Time // when the entry was recorded (UTC)
+}
+
+// ErrNotFound is returned by lookups that find no entry.
+var ErrNotFound = errors.New("no such ledger entry")
+
+// Init creates the ledger table if missing; safe to call from several
+// instances at once.
+func Init(ctx context.Context, st *store.Store) error {
+	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if st.Dialect() == "postgres" {
+		id = "BIGSERIAL PRIMARY KEY"
+	}
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS file_ledger (
+			id          ` + id + `,
+			direction   TEXT    NOT NULL,
+			job         TEXT    NOT NULL,
+			path        TEXT    NOT NULL,
+			size        BIGINT  NOT NULL,
+			sha256      TEXT    NOT NULL,
+			rows_ok     INTEGER NOT NULL,
+			rows_failed INTEGER NOT NULL,
+			outcome     TEXT    NOT NULL,
+			detail      TEXT    NOT NULL,
+			at          BIGINT  NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS file_ledger_hash ON file_ledger (direction, job, sha256)`,
+		`CREATE INDEX IF NOT EXISTS file_ledger_path ON file_ledger (direction, job, path)`,
+	} {
+		if _, err := st.DB().ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("creating file ledger: %w", err)
+		}
+	}
+	return nil
+}
+
+// Record adds e inside the caller's transaction and returns its id; e.At
+// zero means now.
+func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
+	if e.Direction != In && e.Direction != Out || e.Job == "" || e.Path == "" {
+		return 0, fmt.Errorf("recording file in ledger: direction, job and path are required")
+	}
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	var id int64
+	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`INSERT INTO file_ledger
+		(direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		string(e.Direction), e.Job, e.Path, e.Size, e.SHA256, e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("recording %s in ledger: %w", e.Path, err)
+	}
+	return id, nil
+}
+
+// ByHash returns the earliest entry of job and direction whose content
+// hash is sha256 and whose outcome is not failed (content that was
+// processed), or ErrNotFound.
+func ByHash(ctx context.Context, tx *store.Tx, dir Direction, job, sha256 string) (Entry, error) {
+	return one(ctx, tx, `direction = ? AND job = ? AND sha256 = ? AND outcome <> ?`,
+		string(dir), job, sha256, OutcomeFailed)
+}
+
+// ByPath returns the latest entry of job and direction for path, or
+// ErrNotFound.
+func ByPath(ctx context.Context, tx *store.Tx, dir Direction, job, path string) (Entry, error) {
+	return one(ctx, tx, `direction = ? AND job = ? AND path = ? ORDER BY id DESC`,
+		string(dir), job, path)
+}
+
+// Filter selects entries for List; zero fields select everything.
+type Filter struct {
+	Direction Direction
+	Job       string
+	Limit     int // newest first; 0 means 100
+}
+
+// List returns entries, newest first.
+func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
+	var where []string
+	var args []any
+	if f.Direction != "" {
+		where = append(where, "direction = ?")
+		args = append(args, string(f.Direction))
+	}
+	if f.Job != "" {
+		where = append(where, "job = ?")
+		args = append(args, f.Job)
+	}
+	q := `SELECT ` + columns + ` FROM file_ledger`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := st.DB().QueryContext(ctx, st.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing file ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing file ledger: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing file ledger: %w", err)
+	}
+	return out, nil
+}
+
+const columns = `id, direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(r scanner) (Entry, error) {
+	var e Entry
+	var dir string
+	var at int64
+	err := r.Scan(&e.ID, &dir, &e.Job, &e.Path, &e.Size, &e.SHA256, &e.RowsOK, &e.RowsFailed, &e.Outcome, &e.Detail, &at)
+	e.Direction = Direction(dir)
+	e.At = time.UnixMicro(at).UTC()
+	return e, err
+}
+
+func one(ctx context.Context, tx *store.Tx, cond string, args ...any) (Entry, error) {
+	q := `SELECT ` + columns + ` FROM file_ledger WHERE ` + cond
+	if !strings.Contains(cond, "ORDER BY") {
+		q += " ORDER BY id"
+	}
+	q += " LIMIT 1"
+	e, err := scan(tx.SQL().QueryRowContext(ctx, tx.Rebind(q), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("reading file ledger: %w", err)
+	}
+	return e, nil
+}
