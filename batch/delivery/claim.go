@@ -60,7 +60,7 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		lease := micros(r.opt.Clock().Add(r.opt.Lease))
 		for i := range out {
 			out[i].attempts++
-			if _, err := tx.SQL().ExecContext(ctx, rebind(tx.Dialect(), `UPDATE delivery_jobs
+			if _, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE delivery_jobs
 				SET state = ?, attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?`),
 				StateInFlight, out[i].attempts, lease, now, out[i].id); err != nil {
 				return dbErr(err)
@@ -105,7 +105,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 	if tx.Dialect() == "postgres" {
 		q += " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := tx.SQL().QueryContext(ctx, rebind(tx.Dialect(), q), args...)
+	rows, err := tx.SQL().QueryContext(ctx, tx.Rebind(q), args...)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -139,7 +139,7 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 // may do it: the update is guarded on the job still being in flight.
 func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state string, attempts int, runAt time.Time, reason string) error {
 	now := micros(r.opt.Clock())
-	q := rebind(r.st.Dialect(), `UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0,
+	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0,
 		last_error = ?, updated_at = ? WHERE id = ? AND state = ?`)
 	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight}
 	var err error

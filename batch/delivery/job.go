@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -73,7 +72,7 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 		return fmt.Errorf("%s: flow, type, id and a version >= 1 are required", op)
 	}
 	now := micros(time.Now())
-	_, err := tx.SQL().ExecContext(ctx, rebind(tx.Dialect(), `INSERT INTO delivery_jobs
+	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
 		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
 		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
@@ -117,25 +116,6 @@ func Init(ctx context.Context, st *store.Store) error {
 		}
 	}
 	return nil
-}
-
-// rebind rewrites '?' placeholders to $1, $2, … for PostgreSQL. Queries
-// here never hold a literal '?'.
-func rebind(dialect, q string) string {
-	if dialect != "postgres" {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(q[i])
-	}
-	return b.String()
 }
 
 // micros is the stored form of an instant: Unix microseconds.

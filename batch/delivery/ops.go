@@ -77,7 +77,7 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]JobInfo, error) {
 	if f.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := q.st.DB().QueryContext(ctx, rebind(q.st.Dialect(), query), args...)
+	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing delivery jobs: %w", dbErr(err))
 	}
@@ -98,7 +98,7 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]JobInfo, error) {
 
 // Show returns job id, or [ErrNotFound].
 func (q *Queue) Show(ctx context.Context, id int64) (JobInfo, error) {
-	row := q.st.DB().QueryRowContext(ctx, rebind(q.st.Dialect(), `SELECT `+jobCols+` FROM delivery_jobs WHERE id = ?`), id)
+	row := q.st.DB().QueryRowContext(ctx, q.st.Rebind(`SELECT `+jobCols+` FROM delivery_jobs WHERE id = ?`), id)
 	j, err := scanJob(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return JobInfo{}, fmt.Errorf("showing delivery job %d: %w", id, ErrNotFound)
@@ -133,7 +133,7 @@ func (q *Queue) Discard(ctx context.Context, id int64) error {
 // job in the wrong state.
 func (q *Queue) transition(ctx context.Context, verb string, id int64, query string, args ...any) error {
 	op := fmt.Sprintf("%s delivery job %d", verb, id)
-	res, err := q.st.DB().ExecContext(ctx, rebind(q.st.Dialect(), query), args...)
+	res, err := q.st.DB().ExecContext(ctx, q.st.Rebind(query), args...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, dbErr(err))
 	}
