@@ -32,6 +32,11 @@ type Config struct {
 	Connectors Connectors `yaml:"connectors"`
 	// Routes choose which flows each incoming resource feeds.
 	Routes []Route `yaml:"routes"`
+	// Mail is the site's SMTP server, for notices (tuOtempO cancellations,
+	// failed exports, files in error/).
+	Mail *Mail `yaml:"mail"`
+	// EHR is where updated resources are pushed back (optional).
+	EHR *EHR `yaml:"ehr"`
 
 	dir string // folder of the config file, for relative paths
 }
@@ -65,7 +70,8 @@ type Database struct {
 
 // Connectors holds one section per vendor; absent means not configured.
 type Connectors struct {
-	Solo *Solo `yaml:"solo"`
+	Solo     *Solo     `yaml:"solo"`
+	TuOtempO *TuOtempO `yaml:"tuotempo"`
 }
 
 // Solo configures the Teladoc Health Solo connector.
@@ -153,6 +159,12 @@ func (c *Config) fillDefaults() {
 	if s := c.Connectors.Solo; s != nil && s.Timeout == 0 {
 		s.Timeout = Duration(30 * time.Second)
 	}
+	if t := c.Connectors.TuOtempO; t != nil {
+		t.fillDefaults()
+	}
+	if m := c.Mail; m != nil && m.Timeout == 0 {
+		m.Timeout = Duration(30 * time.Second)
+	}
 }
 
 // Dir is the folder of the config file ("" without one): relative paths
@@ -194,6 +206,10 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("connectors.solo.api_key: missing (api_key: {env: NAME} or {file: PATH}, or FHIRBRIDGE_CONNECTORS__SOLO__API_KEY)"))
 		}
 	}
+	if t := c.Connectors.TuOtempO; t != nil {
+		errs = append(errs, t.validate(c.Mail != nil)...)
+	}
+	errs = append(errs, c.validateMailEHR()...)
 	names := map[string]bool{}
 	for i, r := range c.Routes {
 		switch {
