@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -28,23 +27,12 @@ pending job back to run now; discard ends a job that must not be sent.`,
 	}
 	cmd.PersistentFlags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
 	withQueue := func(cmd *cobra.Command, fn func(ctx context.Context, q *delivery.Queue) error) error {
-		if configFile == "" {
-			configFile = os.Getenv("FHIRBRIDGE_CONFIG")
-		}
-		c, err := config.Load(configFile, os.Environ())
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		st, err := store.Open(ctx, c.Database.URL)
-		if err != nil {
-			return fmt.Errorf("opening the store: %w", err)
-		}
-		defer st.Close()
-		if err := delivery.Init(ctx, st); err != nil {
-			return err
-		}
-		return fn(ctx, delivery.NewQueue(st))
+		return withStore(cmd, configFile, func(ctx context.Context, _ *config.Config, st *store.Store) error {
+			if err := delivery.Init(ctx, st); err != nil {
+				return err
+			}
+			return fn(ctx, delivery.NewQueue(st))
+		})
 	}
 	var state, flow string
 	var limit int

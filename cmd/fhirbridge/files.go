@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/batch/ledger"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+)
+
+func newFilesCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "files",
+		Short: "The file ledger: exports written and inbound files read",
+		Long: `files shows the ledger of the store that serve uses (the same --config, or
+the embedded defaults): every export written (direction out) and every
+inbound file read (direction in), with its time, job, path, size, SHA-256,
+rows applied and refused, and outcome (ok, partial, failed, duplicate).
+reprocess re-runs one inbound file on purpose.`,
+	}
+	cmd.PersistentFlags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
+	var dir, job string
+	var limit int
+	list := &cobra.Command{
+		Use:   "list [--direction in|out] [--job NAME] [--limit N]",
+		Short: "List ledger entries, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir != "" && dir != string(ledger.In) && dir != string(ledger.Out) {
+				return fmt.Errorf("--direction %q: want in or out", dir)
+			}
+			return withStore(cmd, configFile, func(ctx context.Context, _ *config.Config, st *store.Store) error {
+				if err := ledger.Init(ctx, st); err != nil {
+					return err
+				}
+				entries, err := ledger.List(ctx, st, ledger.Filter{Direction: ledger.Direction(dir), Job: job, Limit: limit})
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME\tDIR\tJOB\tFILE\tROWS OK\tFAILED\tBYTES\tSHA-256\tOUTCOME\tDETAIL")
+				for _, e := range entries {
+					sum := e.SHA256
+					if len(sum) > 12 {
+						sum = sum[:12]
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Direction, e.Job, e.Path,
+						e.RowsOK, e.RowsFailed, e.Size, sum, e.Outcome, e.Detail)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&dir, "direction", "", "only exports (out) or inbound files (in)")
+	list.Flags().StringVar(&job, "job", "", "only this job (the name in the config)")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many entries")
+	cmd.AddCommand(list)
+	return cmd
+}
