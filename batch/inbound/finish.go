@@ -1,0 +1,44 @@
+package inbound
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/fhirbridge/fhirbridge/batch/ledger"
+	"github.com/fhirbridge/fhirbridge/connectors"
+)
+
+// finish moves a processed file to the processed folder (outcome ok) or
+// the error folder (anything else), writes its sidecar report there and
+// removes its done marker. The report is written before the move: if the
+// bridge stops between the two, the file is still in place and the next
+// poll writes both again (the report is rendered from the ledger entry, so
+// it comes out the same).
+func (p *Poller) finish(ctx context.Context, remote connectors.Remote, name string, e ledger.Entry, fr *FileReport) error {
+	dir := p.spec.ErrorDir
+	if e.Outcome == ledger.OutcomeOK {
+		dir = p.spec.ProcessedDir
+	}
+	dest := path.Join(p.spec.Dir, dir, path.Base(name))
+	if _, err := remote.Put(ctx, dest+ReportSuffix, strings.NewReader(renderReport(e))); err != nil {
+		return fmt.Errorf("writing the report of %s: %w", name, err)
+	}
+	if dest != name {
+		if err := remote.Move(ctx, name, dest); err != nil {
+			return fmt.Errorf("moving %s to %s: %w", name, dest, err)
+		}
+		// a file reprocessed out of the error folder leaves its old report
+		if err := remote.Remove(ctx, name+ReportSuffix); err != nil {
+			return fmt.Errorf("removing the old report of %s: %w", name, err)
+		}
+	}
+	fr.MovedTo = dest
+	if p.spec.DoneMarker != "" {
+		if err := remote.Remove(ctx, name+p.spec.DoneMarker); err != nil {
+			return fmt.Errorf("removing the done marker of %s: %w", name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package inbound
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics counts inbound files, rows and EHR pushes for Prometheus:
+// fhirbridge_inbound_files_total{job,outcome},
+// fhirbridge_inbound_rows_total{job,outcome} (outcome ok or failed) and
+// fhirbridge_inbound_ehr_pushes_total{job,outcome} (ok or failed).
+// Labels carry job names and outcome codes only, never patient data. A nil
+// *Metrics counts nothing. Register it once; share it between Pollers.
+type Metrics struct {
+	files, rows, pushes *prometheus.CounterVec
+}
+
+var _ prometheus.Collector = (*Metrics)(nil)
+
+// NewMetrics returns unregistered Metrics.
+func NewMetrics() *Metrics {
+	return &Metrics{
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_inbound_files_total",
+			Help: "Inbound files processed, by job and ledger outcome (ok, partial, failed, duplicate).",
+		}, []string{"job", "outcome"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_inbound_rows_total",
+			Help: "Rows of inbound files, by job and outcome (ok, failed).",
+		}, []string{"job", "outcome"}),
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_inbound_ehr_pushes_total",
+			Help: "Appointment pushes to the EHR, by job and outcome (ok, failed).",
+		}, []string{"job", "outcome"}),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	m.files.Describe(ch)
+	m.rows.Describe(ch)
+	m.pushes.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.files.Collect(ch)
+	m.rows.Collect(ch)
+	m.pushes.Collect(ch)
+}
+
+// file counts one processed file and its rows.
+func (m *Metrics) file(job, outcome string, ok, failed int) {
+	if m == nil {
+		return
+	}
+	m.files.WithLabelValues(job, outcome).Inc()
+	m.rows.WithLabelValues(job, "ok").Add(float64(ok))
+	m.rows.WithLabelValues(job, "failed").Add(float64(failed))
+}
+
+// push counts one EHR push.
+func (m *Metrics) push(job string, ok bool) {
+	if m == nil {
+		return
+	}
+	outcome := "failed"
+	if ok {
+		outcome = "ok"
+	}
+	m.pushes.WithLabelValues(job, outcome).Inc()
+}
