@@ -113,6 +113,9 @@ func (p *Poller) applyRow(ctx context.Context, tx *store.Tx, rec flatfile.Record
 	}
 	note := p.spec.Name + ": " + path.Base(fr.Path) + " line " + strconv.Itoa(rec.Line)
 	next := updated(cur, upd, note)
+	if !differs(cur, next) {
+		return "", nil // already in this state: no version, no note, nothing routed
+	}
 	version, changed, err := tx.PutResource(ctx, "Appointment", id, next.JSON())
 	if err != nil {
 		return "", err
@@ -167,6 +170,21 @@ func updated(cur, upd *fhir.Value, note string) *fhir.Value {
 	ext.Items = append(ext.Items, mine)
 	out.Set("extension", ext)
 	return out
+}
+
+// differs reports whether next changes a field the update owns (status,
+// cancelationReason or another mapped field) compared with cur; the
+// provenance note alone does not count.
+func differs(cur, next *fhir.Value) bool {
+	for _, m := range next.Members {
+		if m.Key == "extension" {
+			continue
+		}
+		if old := cur.Get(m.Key); old == nil || string(old.JSON()) != string(m.Value.JSON()) {
+			return true
+		}
+	}
+	return cur.Get("cancelationReason") != nil && next.Get("cancelationReason") == nil
 }
 
 // without returns members minus the one named key.

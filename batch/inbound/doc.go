@@ -48,8 +48,10 @@
 //	 "valueString": "tuotempo-cancellations: cancellations_1.csv line 4"}
 //
 // replacing an earlier note with the same url, so the resource keeps one.
-// The note names the job, the file and the line, never a patient value.
-// PutResource creates a new version only on change; a changed version is
+// The note names the job, the file's base name and the line, never a
+// patient value. A row that changes neither status nor cancelationReason
+// (the Appointment is in that state already) counts as ok and writes
+// nothing, so re-applying a file adds no versions. A changed version is
 // handed to the Router in the same transaction, so the update flows on
 // (for example to Teladoc Solo) like any other.
 //

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,3 +310,19 @@ func note(a *fhir.Value) string {
 }
 
 func rows(lines ...string) string { return header + strings.Join(lines, "\n") + "\n" }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// setStatus stores a new version of an Appointment with status.
+func setStatus(t testing.TB, e *env, id, status string) {
+	t.Helper()
+	ctx := context.Background()
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		body := `{"resourceType":"Appointment","id":"` + id + `","status":"` + status + `"}`
+		_, _, err := tx.PutResource(ctx, "Appointment", id, []byte(body))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
