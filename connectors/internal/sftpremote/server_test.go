@@ -48,6 +48,7 @@ func newSigner(t *testing.T) ssh.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signerKeys.Store(s, priv)
 	return s
 }
 
