@@ -1,0 +1,104 @@
+package export
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/ledger"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+)
+
+// Init creates the tables exports use (the file ledger and the table of
+// scheduled slots already run) if missing; safe to call from several
+// instances at once.
+func Init(ctx context.Context, st *store.Store) error {
+	if err := ledger.Init(ctx, st); err != nil {
+		return err
+	}
+	_, err := st.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS export_slots (
+		job       TEXT   NOT NULL,
+		slot      TEXT   NOT NULL,
+		ledger_id BIGINT NOT NULL,
+		at        BIGINT NOT NULL,
+		PRIMARY KEY (job, slot)
+	)`)
+	if err != nil {
+		return fmt.Errorf("creating export slot table: %w", err)
+	}
+	return nil
+}
+
+// SlotDone reports whether job has completed the scheduled slot (a key
+// from Slot.Key) — that is, uploaded its file.
+func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, error) {
+	var n int
+	err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT 1 FROM export_slots WHERE job = ? AND slot = ?`), job, slot).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading export slots of %s: %w", job, err)
+	}
+	return true, nil
+}
+
+// record writes the ledger entry of an export, and the slot it ran for
+// when slot is not "", in one transaction.
+func record(ctx context.Context, st *store.Store, e ledger.Entry, slot string) (int64, error) {
+	var id int64
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if id, err = ledger.Record(ctx, tx, e); err != nil {
+			return err
+		}
+		if slot == "" {
+			return nil
+		}
+		_, err = tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO export_slots (job, slot, ledger_id, at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (job, slot) DO NOTHING`), e.Job, slot, id, e.At.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("recording export slot: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("recording export %s of job %s: %w", e.Path, e.Job, err)
+	}
+	return id, nil
+}
+
+// detail summarises refusals for the ledger: counts and ids, no values.
+func detail(c *content, extra string) string {
+	var b strings.Builder
+	b.WriteString(extra)
+	if c == nil || c.nRefuse == 0 {
+		return b.String()
+	}
+	if b.Len() > 0 {
+		b.WriteString("; ")
+	}
+	fmt.Fprintf(&b, "%d refused:", c.nRefuse)
+	const shown = 20
+	for i, r := range c.refused {
+		if i == shown {
+			fmt.Fprintf(&b, " (+%d more)", c.nRefuse-shown)
+			break
+		}
+		b.WriteString(" ")
+		b.WriteString(r.ID)
+	}
+	return b.String()
+}
+
+// ledgerEntry is the ledger row of an export of file.
+func ledgerEntry(job, file string, c *content, outcome, extra string, at time.Time) ledger.Entry {
+	e := ledger.Entry{Direction: ledger.Out, Job: job, Path: file, Outcome: outcome, Detail: detail(c, extra), At: at.UTC()}
+	if c != nil {
+		e.Size, e.SHA256, e.RowsOK, e.RowsFailed = c.size, c.sha256, c.rows, c.nRefuse
+	}
+	return e
+}
