@@ -175,3 +175,24 @@ func TestRegistered(t *testing.T) {
 		t.Error("a foreign config type must be refused")
 	}
 }
+
+// TestConnectorPrintsNoKey: the API key never shows when a Connector, a
+// copy of one, or a struct holding either is printed.
+func TestConnectorPrintsNoKey(t *testing.T) {
+	const key = "k-SECRET-1234567890"
+	c, err := New(Config{BaseURL: "https://solo.example", APIKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := struct {
+		P *Connector
+		V Connector
+	}{c, *c}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		for name, v := range map[string]any{"pointer": c, "copy": *c, "holder": holder} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, key) || strings.Contains(out, fmt.Sprintf("%x", key)) {
+				t.Errorf("%s of the %s shows the key: %s", verb, name, out)
+			}
+		}
+	}
+}

@@ -82,7 +82,9 @@ type Connector struct {
 
 // Format prints the connector for every fmt verb as its base URL only, so
 // %+v and %#v of a Connector (or a struct holding one) never show the key.
-func (c *Connector) Format(f fmt.State, _ rune) {
+// The receiver is a value so that a copied Connector prints the same way:
+// fmt would otherwise print its unexported fields by reflection.
+func (c Connector) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "solo.Connector{%s}", c.base.Redacted())
 }
 
