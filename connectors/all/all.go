@@ -1,0 +1,14 @@
+// Package all links every connector and Remote kind into a program: import
+// it for its side effect (each package registers itself in init), so the
+// registries know "solo", "local", "sftp" and "ftp".
+package all
+
+import (
+	// Remote kinds: connectors.OpenRemote by RemoteConfig.Kind.
+	_ "github.com/fhirbridge/fhirbridge/connectors/internal/ftpremote"
+	_ "github.com/fhirbridge/fhirbridge/connectors/internal/localremote"
+	_ "github.com/fhirbridge/fhirbridge/connectors/internal/sftpremote"
+
+	// Vendor connectors: connectors.Register by name.
+	_ "github.com/fhirbridge/fhirbridge/connectors/solo"
+)
