@@ -2,8 +2,10 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
@@ -12,7 +14,8 @@ import (
 
 // finish moves a processed file to the processed folder (outcome ok) or
 // the error folder (anything else), writes its sidecar report there and
-// removes its done marker. The report is written before the move: if the
+// removes its done marker. A file of the same name already there is kept:
+// the new one is then named "<base>.<ledger id><ext>". The report is written before the move: if the
 // bridge stops between the two, the file is still in place and the next
 // poll writes both again (the report is rendered from the ledger entry, so
 // it comes out the same).
@@ -22,6 +25,16 @@ func (p *Poller) finish(ctx context.Context, remote connectors.Remote, name stri
 		dir = p.spec.ProcessedDir
 	}
 	dest := path.Join(p.spec.Dir, dir, path.Base(name))
+	if dest != name {
+		if _, err := remote.Stat(ctx, dest); err == nil {
+			// a vendor reusing a name: keep the earlier file, name this
+			// one after its ledger entry (the same again on recovery)
+			ext := path.Ext(dest)
+			dest = strings.TrimSuffix(dest, ext) + "." + strconv.FormatInt(e.ID, 10) + ext
+		} else if !errors.Is(err, connectors.ErrNotExist) {
+			return fmt.Errorf("checking %s: %w", dest, err)
+		}
+	}
 	if _, err := remote.Put(ctx, dest+ReportSuffix, strings.NewReader(renderReport(e))); err != nil {
 		return fmt.Errorf("writing the report of %s: %w", name, err)
 	}

@@ -244,3 +244,25 @@ func TestRouted(t *testing.T) {
 		t.Errorf("routed %v, want %v", router.calls, want)
 	}
 }
+
+// TestReusedName: a vendor sending new content under a name it used
+// before gets it applied, and the earlier processed file is kept.
+func TestReusedName(t *testing.T) {
+	e := newEnv(t, Spec{}, Options{}, "a1")
+	e.remote.write("cancellations_x.csv", rows("a1;;;;p;CANCELLED by USER"))
+	e.poll(0)
+	e.poll(2 * time.Minute)
+	e.remote.write("cancellations_x.csv", rows("a1;;;;p;APPROVED"))
+	e.poll(0)
+	rep := e.poll(2 * time.Minute)
+	f := rep.Files[0]
+	if f.Recovered || f.Outcome != ledger.OutcomeOK || f.MovedTo != "processed/cancellations_x.2.csv" {
+		t.Fatalf("%+v", f)
+	}
+	if a, _ := e.appointment("a1"); a.GetString("status") != "booked" || a.Get("cancelationReason") != nil {
+		t.Errorf("second file not applied: %s", a.JSON())
+	}
+	if !strings.Contains(e.remote.content("processed/cancellations_x.csv"), "CANCELLED") {
+		t.Error("the first processed file was overwritten")
+	}
+}

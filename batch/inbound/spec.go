@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -98,6 +99,8 @@ func (s Spec) withDefaults() (Spec, error) {
 type Router interface {
 	Route(ctx context.Context, tx *store.Tx, typ, id string, version int, res *fhir.Value) error
 }
+
+var _ Router = (*delivery.Router)(nil)
 
 // EHR is the EHR's FHIR endpoint that updated Appointments are pushed to.
 type EHR struct {
