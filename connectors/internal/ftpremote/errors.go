@@ -51,5 +51,3 @@ func classify(ctx context.Context, action string, err error) error {
 func badName(action string, err error) error {
 	return connectors.Permanently(fmt.Errorf("%s: %w", action, err))
 }
-
-func errorsIsNotExist(err error) bool { return errors.Is(err, connectors.ErrNotExist) }

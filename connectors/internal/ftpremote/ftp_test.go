@@ -86,7 +86,7 @@ func TestWrongPassword(t *testing.T) {
 	}
 }
 
-// TestFailedPutLeavesOnlyNothing checks on disk that a failed upload
+// TestFailedPutCleansUp checks on disk that a failed upload
 // leaves neither the final file nor (the session being alive) the
 // temporary.
 func TestFailedPutCleansUp(t *testing.T) {

@@ -2,6 +2,7 @@ package ftpremote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -140,7 +141,7 @@ func (r *remote) Remove(ctx context.Context, name string) error {
 		return nil
 	}
 	if replyCode(err) == ftp.StatusFileUnavailable {
-		if _, serr := r.Stat(ctx, clean); serr != nil && errorsIsNotExist(serr) {
+		if _, serr := r.Stat(ctx, clean); serr != nil && errors.Is(serr, connectors.ErrNotExist) {
 			return nil
 		}
 	}
