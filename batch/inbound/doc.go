@@ -28,7 +28,10 @@
 //   - otherwise the rows are applied and the ledger entry recorded, in the
 //     same transaction.
 //
-// Only after the commit is the remote touched: the file moves to
+// Only after the commit is the remote touched. A file whose size changed
+// since it was downloaded stays in place (its new content is applied on a
+// later poll; rows already applied write nothing again). Otherwise it
+// moves to
 // Spec.ProcessedDir when every row applied, else to Spec.ErrorDir; a
 // sidecar `<name>.report.txt` (rendered from the ledger entry, so a
 // recovered move writes the same report) goes beside it, and the done

@@ -30,6 +30,7 @@ type fakeRemote struct {
 	files    map[string]fakeFile
 	clock    *fakeClock
 	failMove int
+	onOpen   func(name string) // called after Open, unlocked
 	moves    []string
 }
 
@@ -114,6 +115,9 @@ func (r *fakeRemote) Open(_ context.Context, name string) (io.ReadCloser, error)
 	f, ok := r.files[name]
 	if !ok {
 		return nil, fmt.Errorf("open %s: %w", name, connectors.ErrNotExist)
+	}
+	if r.onOpen != nil {
+		defer func() { r.mu.Unlock(); r.onOpen(name); r.mu.Lock() }()
 	}
 	return io.NopCloser(bytes.NewReader(f.data)), nil
 }

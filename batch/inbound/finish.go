@@ -12,6 +12,9 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
+// errChanged reports a file whose size changed while it was processed.
+var errChanged = errors.New("the file changed while it was processed; it is left in place")
+
 // finish moves a processed file to the processed folder (outcome ok) or
 // the error folder (anything else), writes its sidecar report there and
 // removes its done marker. A file of the same name already there is kept:
@@ -20,6 +23,13 @@ import (
 // poll writes both again (the report is rendered from the ledger entry, so
 // it comes out the same).
 func (p *Poller) finish(ctx context.Context, remote connectors.Remote, name string, e ledger.Entry, fr *FileReport) error {
+	if info, err := remote.Stat(ctx, name); err != nil {
+		return fmt.Errorf("checking %s before moving it: %w", name, err)
+	} else if info.Size != fr.Size {
+		// written to while processed: leave it; its new content gets a new
+		// hash and is applied again (unchanged rows write nothing)
+		return fmt.Errorf("moving %s: %w", name, errChanged)
+	}
 	dir := p.spec.ErrorDir
 	if e.Outcome == ledger.OutcomeOK {
 		dir = p.spec.ProcessedDir

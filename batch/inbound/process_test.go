@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,33 @@ func TestReusedName(t *testing.T) {
 	}
 	if !strings.Contains(e.remote.content("processed/cancellations_x.csv"), "CANCELLED") {
 		t.Error("the first processed file was overwritten")
+	}
+}
+
+// TestChangedWhileProcessed: a file written to after it was downloaded is
+// not moved; the next polls apply its new rows and then move it.
+func TestChangedWhileProcessed(t *testing.T) {
+	const name = "cancellations_1.csv"
+	e := newEnv(t, Spec{}, Options{}, "a1", "a2")
+	e.remote.write(name, rows("a1;;;;p;CANCELLED by USER"))
+	e.remote.onOpen = func(string) {
+		e.remote.onOpen = nil
+		e.remote.append(name, "a2;;;;p;CANCELLED by ADMIN\n")
+	}
+	e.poll(0)
+	rep := e.poll(2 * time.Minute)
+	if f := rep.Files[0]; !errors.Is(f.Err, errChanged) || !e.remote.has(name) {
+		t.Fatalf("%+v", f)
+	}
+	e.poll(time.Minute)
+	rep = e.poll(time.Minute)
+	if len(rep.Files) != 1 || rep.Files[0].Err != nil || rep.Files[0].RowsOK != 2 || rep.Files[0].Updated != 1 {
+		t.Fatalf("%+v", rep)
+	}
+	if a, v := e.appointment("a1"); v != 2 || a.GetString("status") != "cancelled" {
+		t.Errorf("a1 v%d %s", v, a.GetString("status"))
+	}
+	if a, _ := e.appointment("a2"); a.GetString("status") != "cancelled" {
+		t.Error("the appended row was lost")
 	}
 }
