@@ -23,7 +23,8 @@ type Remote interface {
 	// Put writes r to name so that a reader of the folder never sees a
 	// partial file: it uploads to a temporary name in the same folder,
 	// checks the uploaded size, then renames over name (POSIX rename on
-	// SFTP). It returns the bytes written. On error no file called name
+	// SFTP), creating name's folder when missing. It returns the bytes
+	// written. On error no file called name
 	// is left that was not there before (a leftover temporary may be).
 	Put(ctx context.Context, name string, r io.Reader) (int64, error)
 	// List returns the regular files directly in dir ("" is the base),

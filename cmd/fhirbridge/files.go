@@ -60,6 +60,24 @@ reprocess re-runs one inbound file on purpose.`,
 	list.Flags().StringVar(&dir, "direction", "", "only exports (out) or inbound files (in)")
 	list.Flags().StringVar(&job, "job", "", "only this job (the name in the config)")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many entries")
-	cmd.AddCommand(list)
+	var rjob string
+	re := &cobra.Command{
+		Use:   "reprocess PATH [--job NAME]",
+		Short: "Re-run one inbound file on purpose",
+		Long: `reprocess reads one inbound file again from the tuOtempO remote — PATH as the
+ledger shows it, found also under processed/ or error/ — and applies its rows
+again even though the ledger has it (rows that change nothing write nothing),
+recording a new ledger entry. Use it after fixing what made rows fail (an
+appointment that was missing). --job names the inbound job when several are
+configured.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd, configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
+				return reprocess(ctx, cmd.OutOrStdout(), c, st, rjob, args[0])
+			})
+		},
+	}
+	re.Flags().StringVar(&rjob, "job", "", "the inbound job (the name in connectors.tuotempo.cancellations)")
+	cmd.AddCommand(list, re)
 	return cmd
 }

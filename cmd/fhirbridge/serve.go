@@ -98,7 +98,19 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	defer func() { stopRunner(); <-runnerDone }()
+	feed, err := newFiles(ctx, c, st, router, log)
+	if err != nil {
+		return err
+	}
+	if feed != nil {
+		feedDone := make(chan struct{})
+		go func() { feed.run(runCtx, st); close(feedDone) }()
+		defer func() { stopRunner(); <-feedDone }()
+	}
 	reg := prometheus.NewRegistry()
+	if feed != nil {
+		reg.MustRegister(feed.collectors()...)
+	}
 	reg.MustRegister(delivery.NewCollector(st), runner.Metrics(),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "fhirbridge_store_group_commits_total",

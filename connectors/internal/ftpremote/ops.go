@@ -115,12 +115,7 @@ func (r *remote) Move(ctx context.Context, from, to string) error {
 	}
 	end := r.d.begin(ctx)
 	defer end()
-	if dir := path.Dir(ct); dir != "." {
-		parts := strings.Split(dir, "/")
-		for i := range parts {
-			_ = r.c.MakeDir(r.path(strings.Join(parts[:i+1], "/"))) // exists already, or the rename says why
-		}
-	}
+	r.mkdirs(ct)
 	if err := r.replace(r.path(cf), r.path(ct)); err != nil {
 		return classify(ctx, fmt.Sprintf("moving %s to %s on ftp %s", cf, ct, r.addr), err)
 	}
@@ -146,4 +141,15 @@ func (r *remote) Remove(ctx context.Context, name string) error {
 		}
 	}
 	return classify(ctx, fmt.Sprintf("removing %s from ftp %s", clean, r.addr), err)
+}
+
+// mkdirs creates the folders of name, one MKD per level; a failure means
+// the folder exists already, or the next command says why.
+func (r *remote) mkdirs(name string) {
+	if dir := path.Dir(name); dir != "." {
+		parts := strings.Split(dir, "/")
+		for i := range parts {
+			_ = r.c.MakeDir(r.path(strings.Join(parts[:i+1], "/")))
+		}
+	}
 }

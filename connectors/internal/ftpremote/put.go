@@ -25,6 +25,7 @@ func (r *remote) Put(ctx context.Context, name string, src io.Reader) (int64, er
 	end := r.d.begin(ctx)
 	defer end()
 	tmp, final := r.path(xfer.TempName(clean)), r.path(clean)
+	r.mkdirs(clean)
 	rd := &xfer.Reader{Ctx: ctx, R: src}
 	err = r.c.Stor(tmp, rd)
 	if err == nil {

@@ -20,6 +20,9 @@ func (r *remote) Put(ctx context.Context, name string, src io.Reader) (int64, er
 	action := "writing " + r.where(clean)
 	final := r.path(clean)
 	tmp := r.path(xfer.TempName(clean))
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return 0, classify(action, err)
+	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return 0, classify(action, err)

@@ -149,3 +149,13 @@ func badNames(t *testing.T, r connectors.Remote) {
 		IsClass(t, err, connectors.Permanent)
 	}
 }
+
+// putIntoNewFolder: Put creates the folder of the name (a report written
+// beside a file in error/ before the file moves there).
+func putIntoNewFolder(t *testing.T, r connectors.Remote) {
+	b := Content(1200)
+	MustPut(t, r, "error/deep/x.csv.report.txt", b)
+	if got := ReadAll(t, r, "error/deep/x.csv.report.txt"); !bytes.Equal(got, b) {
+		t.Errorf("file put into a new folder has %d bytes, want %d", len(got), len(b))
+	}
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"PutThenRead", putThenRead},
 		{"PutReplaces", putReplaces},
 		{"MoveIntoNewFolder", moveIntoNewFolder},
+		{"PutIntoNewFolder", putIntoNewFolder},
 		{"RemoveMissing", removeMissing},
 		{"OpenMissing", openMissing},
 		{"FailingReaderLeavesNoFile", failingReaderLeavesNoFile},

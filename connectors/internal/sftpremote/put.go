@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 
 	"github.com/fhirbridge/fhirbridge/connectors/internal/xfer"
 )
@@ -22,6 +23,11 @@ func (r *remote) Put(ctx context.Context, name string, src io.Reader) (int64, er
 	end := r.guard.Begin(ctx)
 	defer end()
 	tmp := r.path(xfer.TempName(clean))
+	if dir := path.Dir(clean); dir != "." {
+		if err := r.c.MkdirAll(r.path(dir)); err != nil {
+			return 0, classify(ctx, action, err)
+		}
+	}
 	rd := &xfer.Reader{Ctx: ctx, R: src}
 	err = r.upload(tmp, rd)
 	if err == nil {

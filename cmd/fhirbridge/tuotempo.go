@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fhirbridge/fhirbridge/batch/export"
+	"github.com/fhirbridge/fhirbridge/batch/inbound"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	_ "github.com/fhirbridge/fhirbridge/connectors/all" // registers the remote kinds
+	"github.com/fhirbridge/fhirbridge/connectors/mail"
+)
+
+// files is the tuOtempO file feed of one site, built from the config: the
+// remote, the export jobs and the inbound pollers, with the mail notices.
+type files struct {
+	site     string
+	remote   connectors.RemoteConfig
+	exports  []exportJob
+	inbound  []inboundJob
+	mailer   *mail.Sender
+	notifyTo []string
+	log      *slog.Logger
+	exportM  *export.Metrics
+	inboundM *inbound.Metrics
+}
+
+type exportJob struct {
+	spec     export.Spec
+	schedule *export.Schedule
+}
+
+type inboundJob struct {
+	poller *inbound.Poller
+	every  time.Duration
+}
+
+// remoteConfig turns the config's remote into the connectors' form.
+func remoteConfig(r config.Remote, base string) connectors.RemoteConfig {
+	rel := func(p string) string {
+		if p != "" && !filepath.IsAbs(p) && base != "" {
+			return filepath.Join(base, p)
+		}
+		return p
+	}
+	dir := r.Dir
+	if r.Kind == "local" {
+		dir = rel(dir)
+	}
+	return connectors.RemoteConfig{
+		Kind: r.Kind, Host: r.Host, Port: r.Port, User: r.User,
+		Password: connectors.Secret(r.Password.Reveal()), KeyFile: rel(r.KeyFile),
+		KeyPassphrase: connectors.Secret(r.KeyPassphrase.Reveal()), KnownHosts: rel(r.KnownHosts),
+		HostKeyFingerprint: r.HostKeyFingerprint, TLS: r.TLS, CAFile: rel(r.CAFile), Dir: dir,
+		Timeout: time.Duration(r.Timeout),
+	}
+}
+
+// exportJobs compiles the configured exports.
+func exportJobs(c *config.Config) ([]exportJob, error) {
+	t := c.Connectors.TuOtempO
+	var jobs []exportJob
+	for i, e := range t.Exports {
+		at := fmt.Sprintf("connectors.tuotempo.exports[%d] (%s)", i, e.Name)
+		params := map[string]string{"timezone": e.TimeZone}
+		for k, v := range e.Params {
+			params[k] = v
+		}
+		spec := e.Mapping
+		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
+			spec = filepath.Join(c.Dir(), spec)
+		}
+		m, err := export.LoadMapping(spec, params)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		sched, err := export.ParseSchedule(e.Schedule, e.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		var delim rune
+		if e.Format.Delimiter != "" {
+			delim = rune(e.Format.Delimiter[0])
+		}
+		s := export.Spec{
+			Name: e.Name, Mapping: m, Params: params,
+			Format:      export.Format{Delimiter: delim, Encoding: e.Format.Encoding, CRLF: e.Format.CRLF, QuoteAll: e.Format.QuoteAll},
+			NamePattern: path.Join(e.Dir, e.File),
+			Window:      export.Window{Before: time.Duration(e.Window.Before), After: time.Duration(e.Window.After)},
+			Location:    sched.Location(),
+		}
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		jobs = append(jobs, exportJob{spec: s, schedule: sched})
+	}
+	return jobs, nil
+}
+
+// newFiles builds the site's file feed; nil when tuOtempO is not
+// configured. router (may be nil) receives the Appointments that inbound
+// files change.
+func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inbound.Router, log *slog.Logger) (*files, error) {
+	t := c.Connectors.TuOtempO
+	if t == nil {
+		return nil, nil
+	}
+	f := &files{site: "tuotempo", remote: remoteConfig(t.Remote, c.Dir()), notifyTo: t.NotifyTo, log: log,
+		exportM: export.NewMetrics(), inboundM: inbound.NewMetrics()}
+	var err error
+	if f.exports, err = exportJobs(c); err != nil {
+		return nil, err
+	}
+	if err := export.Init(ctx, st); err != nil {
+		return nil, err
+	}
+	var ehr *inbound.EHR
+	if e := c.EHR; e != nil {
+		ehr = &inbound.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	}
+	for i, cc := range t.Cancellations {
+		m, err := loadMapping(cc.Mapping, nil)
+		if err != nil {
+			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
+		}
+		p, err := inbound.New(ctx, st, inbound.Spec{Name: cc.Name, Pattern: cc.Pattern, Dir: cc.Dir,
+			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m},
+			inbound.Options{Router: router, EHR: ehr, Metrics: f.inboundM})
+		if err != nil {
+			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
+		}
+		f.inbound = append(f.inbound, inboundJob{poller: p, every: time.Duration(cc.Every)})
+	}
+	if m := c.Mail; m != nil && len(t.NotifyTo) > 0 {
+		f.mailer, err = mail.New(mail.Config{Host: m.Host, Port: m.Port, TLS: m.TLS, CAFile: m.CAFile, User: m.User,
+			Password: connectors.Secret(m.Password.Reveal()), Auth: m.Auth, From: m.From, Timeout: time.Duration(m.Timeout)})
+		if err != nil {
+			return nil, fmt.Errorf("mail: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// open connects to the site's remote.
+func (f *files) open(ctx context.Context) (connectors.Remote, error) {
+	return connectors.OpenRemote(ctx, f.remote)
+}
+
+// collectors are the feed's metrics.
+func (f *files) collectors() []prometheus.Collector {
+	return []prometheus.Collector{f.exportM, f.inboundM}
+}
+
+// run runs the export schedules and the pollers until ctx ends.
+func (f *files) run(ctx context.Context, st *store.Store) {
+	done := make(chan struct{})
+	n := 0
+	for _, j := range f.exports {
+		n++
+		r := &export.Runner{Spec: j.spec, Schedule: j.schedule, Store: st, Open: f.open,
+			Options: export.RunOptions{Metrics: f.exportM, Log: f.log},
+			OnFailure: func(slot export.Slot, res export.Result, err error) {
+				f.log.Error("export failed", "job", j.spec.Name, "slot", slot.Key, "attempts", res.Attempts, "err", err)
+				f.notify(ctx, mail.ExportFailureDigest(mail.ExportFailureSummary{Site: f.site, Job: j.spec.Name,
+					WindowStart: slot.At.Add(-before(j.spec.Window)), WindowEnd: slot.At.Add(after(j.spec.Window)), Attempts: res.Attempts,
+					Reason: reasonCode(err), At: time.Now()}))
+			},
+			OnSuccess: func(slot export.Slot, res export.Result) {
+				f.log.Info("export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
+			},
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				f.log.Error("export schedule stopped", "job", j.spec.Name, "err", err)
+			}
+		}()
+	}
+	for _, j := range f.inbound {
+		n++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			tick := time.NewTicker(j.every)
+			defer tick.Stop()
+			for {
+				f.pollOnce(ctx, j.poller)
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	for range n {
+		<-done
+	}
+}
+
+// pollOnce polls one inbound job and sends its notices.
+func (f *files) pollOnce(ctx context.Context, p *inbound.Poller) {
+	remote, err := f.open(ctx)
+	if err != nil {
+		f.log.Warn("inbound poll: connecting", "job", p.Spec().Name, "err", err)
+		return
+	}
+	defer remote.Close()
+	rep, err := p.Poll(ctx, remote)
+	if err != nil {
+		f.log.Warn("inbound poll", "job", p.Spec().Name, "err", err)
+		return
+	}
+	f.reportInbound(ctx, rep)
+}
+
+// reportInbound logs a poll's files and mails one digest per file.
+func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
+	for _, fr := range rep.Files {
+		f.log.Info("inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
+			"rows_failed", fr.RowsFailed, "cancelled", fr.CancelledCount, "moved_to", fr.MovedTo, "err", fr.Err)
+		if fr.Err != nil || fr.Recovered {
+			continue
+		}
+		if fr.CancelledCount > 0 {
+			lines := make([]int, 0, len(fr.Failed))
+			for _, l := range fr.Failed {
+				lines = append(lines, l.Line)
+			}
+			f.notify(ctx, mail.CancellationDigest(mail.CancellationSummary{Site: f.site, File: fr.Path,
+				Cancelled: fr.CancelledCount, Confirmed: fr.RowsOK - fr.CancelledCount, Failed: fr.RowsFailed,
+				AppointmentIDs: fr.Cancelled, FailedLines: lines, At: time.Now()}))
+		}
+		if fr.RowsFailed > 0 || fr.Outcome != "ok" {
+			fails := make([]mail.LineFailure, 0, len(fr.Failed))
+			for _, l := range fr.Failed {
+				fails = append(fails, mail.LineFailure{Line: l.Line, Reason: l.Reason})
+			}
+			f.notify(ctx, mail.ErrorFileDigest(mail.ErrorFileSummary{Site: f.site, File: fr.Path, MovedTo: fr.MovedTo,
+				Rows: fr.RowsOK + fr.RowsFailed, Failures: fails, At: time.Now()}))
+		}
+	}
+	for _, p := range rep.EHR {
+		if p.Err != nil {
+			f.log.Warn("EHR push failed, retried next poll", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
+		}
+	}
+}
+
+// notify mails a notice to the site's recipients, if any; a failure is
+// logged (the ledger and the logs still hold what happened).
+func (f *files) notify(ctx context.Context, n mail.Notice) {
+	if f.mailer == nil || len(f.notifyTo) == 0 {
+		return
+	}
+	if err := f.mailer.Send(ctx, n.Message(f.notifyTo...)); err != nil {
+		f.log.Error("sending mail notice", "subject", n.Subject, "err", err)
+	}
+}
+
+// reasonCode names an export failure for the notice: a machine code, never
+// a free text that might carry a value.
+func reasonCode(err error) string {
+	switch {
+	case err == nil:
+		return "unknown"
+	case errors.Is(err, connectors.ErrHostKey):
+		return "host_key_mismatch"
+	case errors.Is(err, export.ErrDeadline):
+		return "deadline_passed"
+	}
+	class, _ := connectors.Classify(err)
+	switch class {
+	case connectors.Permanent:
+		return "permanent_failure"
+	case connectors.Reconnect:
+		return "login_refused"
+	}
+	return "transient_failure"
+}
+
+// before and after are a window's spans with the export defaults.
+func before(w export.Window) time.Duration {
+	if w.Before == 0 {
+		return export.DefaultBefore
+	}
+	return w.Before
+}
+
+func after(w export.Window) time.Duration {
+	if w.After == 0 {
+		return export.DefaultAfter
+	}
+	return w.After
+}

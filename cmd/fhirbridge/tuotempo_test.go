@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
+)
+
+// TestTuotempoFileLoop runs the tuOtempO loop end to end on a local
+// folder: the demo Bundle is posted to serve and delivered to Solo;
+// `export tuotempo` writes the export and its manifest; a cancellation file
+// dropped in the folder is taken by serve's poller, cancels the stored
+// Appointment (which flows on to Solo as a cancellation), and the file moves
+// to error/ with its report because one row names an unknown appointment;
+// `files list` shows both files.
+func TestTuotempoFileLoop(t *testing.T) {
+	sim := solosim.New(solosim.Options{APIKey: "k-tuo", WaitingRooms: []string{"General Practice", "Telehealth"}})
+	simSrv := httptest.NewServer(sim)
+	defer simSrv.Close()
+	t.Setenv("TUO_SOLO_KEY", "k-tuo")
+	dir := t.TempDir()
+	drop := filepath.Join(dir, "drop")
+	if err := os.MkdirAll(drop, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "fhirbridge.yaml")
+	os.WriteFile(cfg, []byte(`data_dir: `+dir+`
+server: {listen: "127.0.0.1:0"}
+connectors:
+  solo: {base_url: "`+simSrv.URL+`", api_key: {env: TUO_SOLO_KEY}}
+  tuotempo:
+    remote: {kind: local, dir: `+drop+`}
+    exports:
+      - {name: daily, schedule: "0 6 * * *", timezone: Europe/Madrid, format: {delimiter: ";", crlf: true}}
+    cancellations:
+      - {name: cancels, every: 50ms, min_age: 10ms}
+routes:
+  - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
+  - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
+`), 0o600)
+	c, err := config.Load(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs strings.Builder
+	var mu sync.Mutex
+	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logText := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+	bundle, _ := readFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
+	resp, err := http.Post("http://"+addr+"/fhir", "application/fhir+json", strings.NewReader(bundle))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	waitFor(t, "both appointments at Solo", func() bool { return len(sim.Appointments()) == 2 }, logText)
+
+	// the export, one-shot, at 06:00 Madrid on 1 December: appt-demo-1
+	// (08:30Z that day) is in the window, appt-demo-2 (in March) is not
+	out, errOut, code := run(t, "", "export", "tuotempo", "--config", cfg, "--at", "2026-12-01T06:00")
+	if code != 0 {
+		t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+	}
+	csv, err := os.ReadFile(filepath.Join(drop, "appointments_20261201T0600.csv"))
+	if err != nil {
+		t.Fatalf("export file: %v (stdout %s)", err, out)
+	}
+	lines := strings.Split(strings.TrimRight(string(csv), "\r\n"), "\r\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "APP_LID;") || !strings.HasPrefix(lines[1], "appt-demo-1;") {
+		t.Errorf("export: want a header and appt-demo-1 only, ';' and CRLF:\n%q", csv)
+	}
+	if _, err := os.Stat(filepath.Join(drop, "appointments_20261201T0600.csv.manifest.json")); err != nil {
+		t.Errorf("manifest: %v", err)
+	}
+
+	// the cancellation file comes back
+	cancelCSV := "APP_LID;USER_LANDLINE_PHONE;USER_MOBILE_PHONE;USER_EMAIL;RESOURCE_LID;STATUS\r\n" +
+		"appt-demo-1;;+34600000001;;prac-demo-1;CANCELLED by USER\r\n" +
+		"appt-nobody;;;;prac-demo-1;CANCELLED by ADMIN\r\n"
+	if err := os.WriteFile(filepath.Join(drop, "cancellations_20261201.csv"), []byte(cancelCSV), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the file moved to error/ with its report", func() bool {
+		_, e1 := os.Stat(filepath.Join(drop, "error", "cancellations_20261201.csv"))
+		_, e2 := os.Stat(filepath.Join(drop, "error", "cancellations_20261201.csv.report.txt"))
+		return e1 == nil && e2 == nil
+	}, logText)
+	waitFor(t, "the cancellation at Solo", func() bool {
+		for _, a := range sim.Appointments() {
+			if a.ExternalID == "appt-demo-1" && a.Status == "cancelled" {
+				return true
+			}
+		}
+		return false
+	}, logText)
+	stored, _, code := run(t, "", "files", "list", "--config", cfg)
+	if code != 0 || !strings.Contains(stored, "appointments_20261201T0600.csv") || !strings.Contains(stored, "cancellations_20261201.csv") || !strings.Contains(stored, "partial") {
+		t.Errorf("files list:\n%s", stored)
+	}
+	report, _ := os.ReadFile(filepath.Join(drop, "error", "cancellations_20261201.csv.report.txt"))
+	if !strings.Contains(string(report), "line 3") || strings.Contains(string(report), "+34600000001") {
+		t.Errorf("report must name line 3 and no phone:\n%s", report)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "+34600000001") {
+		t.Error("a phone number from the cancellation file reached the log")
+	}
+}
+
+// waitFor polls cond for up to 20 s; on time-out it fails with what and
+// the log so far.
+func waitFor(t *testing.T, what string, cond func() bool, log func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; log:\n%s", what, log())
+}
