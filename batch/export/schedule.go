@@ -25,10 +25,9 @@ var ErrSchedule = errors.New("invalid schedule")
 // Each run is a Slot named by its nominal local time, which the Runner
 // records so that no slot runs twice. A Schedule is immutable.
 type Schedule struct {
-	expr  string
-	loc   *time.Location
-	spec  *cron.SpecSchedule // evaluated on wall-clock time written as UTC
-	every time.Duration      // @every schedules (no wall clock involved)
+	expr string
+	loc  *time.Location
+	spec *cron.SpecSchedule // evaluated on wall-clock time written as UTC
 }
 
 // Slot is one scheduled run.
@@ -42,9 +41,12 @@ type Slot struct {
 }
 
 // ParseSchedule parses a standard five-field cron expression ("30 2 * * *")
-// or a descriptor (@daily, @hourly, @every 4h) in the IANA zone (e.g.
-// "Europe/Madrid"; "" means UTC). The expression may not carry its own
-// CRON_TZ/TZ prefix: the zone is the separate argument.
+// or a descriptor (@daily, @hourly, @weekly, @monthly, @yearly) in the
+// IANA zone (e.g. "Europe/Madrid"; "" means UTC). The expression may not
+// carry its own CRON_TZ/TZ prefix: the zone is the separate argument.
+// "@every D" is refused: its runs depend on when the bridge started, so
+// slots could not be recognised across restarts ("0 */4 * * *" runs every
+// four hours on the clock).
 func ParseSchedule(expr, zone string) (*Schedule, error) {
 	if strings.Contains(expr, "TZ=") {
 		return nil, fmt.Errorf("%w: give the time zone separately, not in %q", ErrSchedule, expr)
@@ -57,16 +59,12 @@ func ParseSchedule(expr, zone string) (*Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %w", ErrSchedule, expr, err)
 	}
-	s := &Schedule{expr: expr, loc: loc}
-	switch c := sched.(type) {
-	case *cron.SpecSchedule:
-		c.Location = time.UTC
-		s.spec = c
-	case cron.ConstantDelaySchedule:
-		s.every = c.Delay
-	default:
-		return nil, fmt.Errorf("%w: %q: unsupported kind", ErrSchedule, expr)
+	spec, ok := sched.(*cron.SpecSchedule)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q: @every is not anchored to the clock; write a cron expression", ErrSchedule, expr)
 	}
+	spec.Location = time.UTC
+	s := &Schedule{expr: expr, loc: loc, spec: spec}
 	ref := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if s.Next(ref).IsZero() {
 		return nil, fmt.Errorf("%w: %q never fires", ErrSchedule, expr)
@@ -98,10 +96,6 @@ func (s *Schedule) Next(after time.Time) time.Time { return s.NextSlot(after).At
 // NextSlot returns the first slot due strictly after after (the zero Slot
 // when there is none).
 func (s *Schedule) NextSlot(after time.Time) Slot {
-	if s.every > 0 {
-		t := after.Add(s.every).Truncate(time.Second)
-		return Slot{At: t, Key: t.In(s.loc).Format("2006-01-02T15:04:05") + " " + s.loc.String()}
-	}
 	n := s.spec.Next(wall(after, s.loc))
 	for i := 0; i < 10000 && !n.IsZero(); i++ {
 		if t := s.instant(n); t.After(after) {

@@ -58,7 +58,7 @@ func TestScheduleNext(t *testing.T) {
 func TestParseScheduleErrors(t *testing.T) {
 	for _, tc := range []struct{ expr, zone string }{
 		{"", "UTC"}, {"61 * * * *", "UTC"}, {"30 2 * * *", "Mars/Olympus"}, {"30 2 * * *", "Local"},
-		{"CRON_TZ=Europe/Madrid 30 2 * * *", "UTC"}, {"0 0 30 2 *", "UTC"}, {"* * * * * *", "UTC"},
+		{"CRON_TZ=Europe/Madrid 30 2 * * *", "UTC"}, {"0 0 30 2 *", "UTC"}, {"* * * * * *", "UTC"}, {"@every 4h", "UTC"},
 	} {
 		if _, err := ParseSchedule(tc.expr, tc.zone); !errors.Is(err, ErrSchedule) {
 			t.Errorf("ParseSchedule(%q, %q) = %v, want ErrSchedule", tc.expr, tc.zone, err)
