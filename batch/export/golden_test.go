@@ -38,10 +38,7 @@ func TestGolden(t *testing.T) {
 		// not own, as "COLUMN row N"
 		known []string
 	}{
-		{"export", "tuotempo/export", map[string]string{"timezone": "Europe/Madrid"}, "", []string{"appt-08-no-practitioner"},
-			// tuotempo/export cuts names at 50 and then escapes them:
-			// "'=HYPERLINK(...)" ends up 51 characters long
-			[]string{"RESOURCE_NAME row 4"}},
+		{"export", "tuotempo/export", map[string]string{"timezone": "Europe/Madrid"}, "", []string{"appt-08-no-practitioner"}, nil},
 		{"reservations", "tuotempo/reservations", map[string]string{"timezone": "Europe/Madrid", "notes_from": "comment"},
 			"reservations_{time}.csv", []string{"appt-08-no-practitioner"}, nil},
 		{"resources", "tuotempo/resources", map[string]string{"location_lid": "SITE", "location_name": "Hospital Demo"},
