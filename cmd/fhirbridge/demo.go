@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,10 +50,19 @@ install; --keep leaves the data folder for a look with
 server: {listen: "127.0.0.1:0"}
 connectors:
   solo: {base_url: %q, api_key: {env: SOLO_DEMO_API_KEY}}
+  tuotempo:
+    remote: {kind: local, dir: %s/tuotempo}
+    exports:
+      - {name: tuotempo-daily, schedule: "0 6 * * *", timezone: Europe/Madrid, format: {delimiter: ";"}}
+    cancellations:
+      - {name: tuotempo-cancellations, every: 100ms, min_age: 10ms}
 routes:
   - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
   - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
-`, dir, simSrv.URL)
+`, dir, simSrv.URL, dir)
+			if err := os.MkdirAll(filepath.Join(dir, "tuotempo"), 0o750); err != nil {
+				return err
+			}
 			if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 				return err
 			}
@@ -95,12 +105,15 @@ routes:
 			for _, a := range sim.Appointments() {
 				fmt.Fprintf(out, "   Appointment/%s → Solo appointment SAID %d (waiting room %q, duration %d s, visit link %s)\n", a.ExternalID, a.SAID, a.WaitingRoom, a.Duration, a.VisitURL)
 			}
+			if len(sim.Patients()) < 1 || len(sim.Appointments()) < 2 {
+				return fmt.Errorf("deliveries incomplete after 30 s: %d patients and %d appointments at Solo", len(sim.Patients()), len(sim.Appointments()))
+			}
+			if err := demoTuotempo(ctx, out, c, dir, sim); err != nil {
+				return err
+			}
 			cancel()
 			if err := <-done; err != nil {
 				return err
-			}
-			if len(sim.Patients()) < 1 || len(sim.Appointments()) < 2 {
-				return fmt.Errorf("deliveries incomplete after 30 s: %d patients and %d appointments at Solo", len(sim.Patients()), len(sim.Appointments()))
 			}
 			fmt.Fprintln(out, "\nAll delivered. Next: fhirbridge serve --help, and the configuration reference in the README.")
 			return nil

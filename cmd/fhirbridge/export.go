@@ -121,7 +121,7 @@ func runExport(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 		var m json.RawMessage = res.ManifestJSON
 		fmt.Fprintf(out, "\n--- %s (dry run: nothing uploaded, nothing recorded)\n%s\n", res.ManifestFile, m)
 	} else {
-		fmt.Fprintf(out, "%s: uploaded %s (%d rows, %d refused, %d bytes, sha256 %s) and %s\n",
+		fmt.Fprintf(out, "%s: uploaded %s (rows: %d, refused: %d, %d bytes, sha256 %s) and %s\n",
 			j.spec.Name, res.File, res.Rows, res.RefusedCount, res.Size, res.SHA256, res.ManifestFile)
 	}
 	for _, r := range res.Refused {

@@ -190,6 +190,11 @@ func TestDemoAndDeliveries(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "All delivered.") || !strings.Contains(out, "Solo patient SPID") {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
 	}
+	for _, want := range []string{"| appt-demo-1;01/12/2026;09:30;", "line 5: no stored Appointment has this APP_LID", `appt-demo-1 is now "cancelled"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
 	// the kept folder holds a config; deliveries reads the same store
 	i := strings.Index(out, "(SQLite in ")
 	dir := strings.Fields(out[i+len("(SQLite in "):])[0]
@@ -197,7 +202,8 @@ func TestDemoAndDeliveries(t *testing.T) {
 	defer os.RemoveAll(dir)
 	os.Setenv("SOLO_DEMO_API_KEY", "demo-key")
 	list, stderr, code := run(t, "", "deliveries", "list", "--config", filepath.Join(dir, "fhirbridge.yaml"))
-	if code != 0 || strings.Count(list, "delivered") != 3 {
+	// patient, two appointments, and the cancellation of appt-demo-1 from the tuOtempO file
+	if code != 0 || strings.Count(list, "delivered") != 4 {
 		t.Errorf("deliveries list: exit %d\n%s%s", code, list, stderr)
 	}
 	show, _, code := run(t, "", "deliveries", "show", "1", "--config", filepath.Join(dir, "fhirbridge.yaml"))
