@@ -193,6 +193,7 @@ func (c *compiler) compileParams(m *Mapping, n ast.Node, given map[string]string
 		sort.Strings(unknown)
 		return &LoadError{File: c.file, Msg: "unknown parameter " + strconv.Quote(unknown[0])}
 	}
+	m.paramNames = order
 	m.paramVars = map[string]fhirpath.Collection{}
 	if specs[BundleVar] != nil {
 		return &LoadError{File: c.file, Msg: "parameter " + strconv.Quote(BundleVar) + " is reserved for the enclosing Bundle"}

@@ -21,7 +21,11 @@ type Mapping struct {
 	when             *fhirpath.Expr
 	fields           []*node
 	paramVars        map[string]fhirpath.Collection // shared, read-only
+	paramNames       []string                       // declared, in file order
 }
+
+// Params lists the parameters the mapping declares, in file order.
+func (m *Mapping) Params() []string { return append([]string(nil), m.paramNames...) }
 
 // mvar is one compiled `vars` entry.
 type mvar struct {

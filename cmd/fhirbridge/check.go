@@ -32,7 +32,9 @@ With --config it validates the serve configuration too (strict YAML with
 line:col, FHIRBRIDGE_* environment overrides applied, secrets resolved but
 never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
-and its connector is configured. Exit status 1 when anything fails.`,
+and its connector is configured; the tuOtempO export jobs (column-set
+mapping, schedule, time zone, file pattern) and cancellation mappings compile.
+It does not connect to anything. Exit status 1 when anything fails.`,
 		Example: `  fhirbridge check --mapping my-export.yaml
   fhirbridge check mappings/*.yaml --param timezone=America/New_York`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -108,6 +110,20 @@ func checkConfig(path string) error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: unknown connector %q (known: solo)", where, r.Connector))
+		}
+	}
+	if t := c.Connectors.TuOtempO; t != nil {
+		// the export jobs: mapping, schedule, file pattern and format
+		if _, err := exportJobs(c); err != nil {
+			errs = append(errs, err)
+		}
+		for i, cc := range t.Cancellations {
+			m, err := loadMapping(cc.Mapping, nil)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err))
+			} else if m.Direction() != mapping.Reverse {
+				errs = append(errs, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): mapping %s is not a reverse mapping", i, cc.Name, m.Name()))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -164,6 +165,16 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 		return fmt.Errorf("reprocess: connecting: %w", err)
 	}
 	defer remote.Close()
+	// PATH as the ledger shows it: the file has usually moved on since, to
+	// processed/ or error/
+	sp := p.Spec()
+	base := path.Base(file)
+	for _, cand := range []string{file, path.Join(sp.Dir, sp.ProcessedDir, base), path.Join(sp.Dir, sp.ErrorDir, base)} {
+		if _, err := remote.Stat(ctx, cand); err == nil {
+			file = cand
+			break
+		}
+	}
 	rep, err := p.Reprocess(ctx, remote, file)
 	if err != nil {
 		return fmt.Errorf("reprocessing %s: %w", file, err)

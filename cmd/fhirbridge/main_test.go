@@ -254,6 +254,8 @@ func TestMapOutFileIsAtomicAndReadable(t *testing.T) {
 func TestCheckConfig(t *testing.T) {
 	example := filepath.Join(repoRoot(t), "fixtures", "config", "fhirbridge.example.yaml")
 	t.Setenv("SOLO_API_KEY", "CANARY-KEY-31")
+	t.Setenv("SMTP_PASSWORD", "CANARY-SMTP-32")
+	t.Setenv("EHR_TOKEN", "CANARY-EHR-33")
 	out, stderr, code := run(t, "", "check", "--config", example)
 	if code != 0 || !strings.HasPrefix(out, "ok  ") {
 		t.Fatalf("the example config must pass: exit %d\n%s", code, stderr)
@@ -262,13 +264,18 @@ func TestCheckConfig(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte(`connectors:
   solo: {base_url: "https://s.example", api_key: {env: SOLO_API_KEY}}
+  tuotempo:
+    remote: {kind: local, dir: /tmp}
+    exports: [{name: e1, schedule: "61 2 * * *"}, {name: e2, schedule: "0 2 * * *", mapping: solo/patient}]
+    cancellations: [{name: c1, mapping: tuotempo/export}]
 routes:
   - {name: r1, resource: Appointment, mapping: solo/patient, connector: solo}
   - {name: r2, resource: Patient, mapping: solo/patient, connector: tyto}
   - {name: r3, resource: Patient, when: "name.frobnicate()", mapping: solo/patient, connector: solo}
 `), 0o600)
 	_, stderr, code = run(t, "", "check", "--config", bad)
-	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): unknown connector", "routes[2] (r3): when:", "frobnicate"} {
+	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): unknown connector", "routes[2] (r3): when:", "frobnicate",
+		"exports[0] (e1)", "cancellations[0] (c1): mapping tuotempo/export is not a reverse mapping"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("check --config output lacks %q:\n%s", want, stderr)
 		}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,9 +73,9 @@ func exportJobs(c *config.Config) ([]exportJob, error) {
 	var jobs []exportJob
 	for i, e := range t.Exports {
 		at := fmt.Sprintf("connectors.tuotempo.exports[%d] (%s)", i, e.Name)
-		params := map[string]string{"timezone": e.TimeZone}
-		for k, v := range e.Params {
-			params[k] = v
+		params := maps.Clone(e.Params)
+		if params == nil {
+			params = map[string]string{}
 		}
 		spec := e.Mapping
 		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
@@ -82,6 +84,14 @@ func exportJobs(c *config.Config) ([]exportJob, error) {
 		m, err := export.LoadMapping(spec, params)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		// a column set with a timezone parameter writes local dates in the
+		// job's zone unless the job's params say otherwise
+		if _, set := params["timezone"]; !set && slices.Contains(m.Params(), "timezone") {
+			params["timezone"] = e.TimeZone
+			if m, err = export.LoadMapping(spec, params); err != nil {
+				return nil, fmt.Errorf("%s: %w", at, err)
+			}
 		}
 		sched, err := export.ParseSchedule(e.Schedule, e.TimeZone)
 		if err != nil {

@@ -111,6 +111,12 @@ routes:
 	if code != 0 || !strings.Contains(stored, "appointments_20261201T0600.csv") || !strings.Contains(stored, "cancellations_20261201.csv") || !strings.Contains(stored, "partial") {
 		t.Errorf("files list:\n%s", stored)
 	}
+	// re-running the file on purpose applies nothing new (the appointment
+	// is cancelled already) and reports the same refused line
+	re, reErr, code := run(t, "", "files", "reprocess", "cancellations_20261201.csv", "--config", cfg)
+	if !strings.Contains(re, "1 rows applied, 1 refused, 0 appointments updated") || !strings.Contains(re, "line 3:") {
+		t.Errorf("files reprocess: exit %d\n%s\n%s", code, re, reErr)
+	}
 	report, _ := os.ReadFile(filepath.Join(drop, "error", "cancellations_20261201.csv.report.txt"))
 	if !strings.Contains(string(report), "line 3") || strings.Contains(string(report), "+34600000001") {
 		t.Errorf("report must name line 3 and no phone:\n%s", report)
