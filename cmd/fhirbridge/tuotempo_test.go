@@ -28,6 +28,8 @@ func TestTuotempoFileLoop(t *testing.T) {
 	simSrv := httptest.NewServer(sim)
 	defer simSrv.Close()
 	t.Setenv("TUO_SOLO_KEY", "k-tuo")
+	mb := newMailbox(t)
+	mhost, mport, _ := strings.Cut(mb.addr, ":")
 	dir := t.TempDir()
 	drop := filepath.Join(dir, "drop")
 	if err := os.MkdirAll(drop, 0o750); err != nil {
@@ -44,6 +46,8 @@ connectors:
       - {name: daily, schedule: "0 6 * * *", timezone: Europe/Madrid, format: {delimiter: ";", crlf: true}}
     cancellations:
       - {name: cancels, every: 50ms, min_age: 10ms}
+    notify_to: [integration@hospital.example]
+mail: {host: `+mhost+`, port: `+mport+`, tls: none, from: fhirbridge@hospital.example}
 routes:
   - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
   - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
@@ -110,6 +114,18 @@ routes:
 	stored, _, code := run(t, "", "files", "list", "--config", cfg)
 	if code != 0 || !strings.Contains(stored, "appointments_20261201T0600.csv") || !strings.Contains(stored, "cancellations_20261201.csv") || !strings.Contains(stored, "partial") {
 		t.Errorf("files list:\n%s", stored)
+	}
+	// one digest per file: the cancellation notice and the error-file
+	// notice, with ids and line numbers, never the phone of the row
+	waitFor(t, "the mail notices", func() bool { return len(mb.messages()) >= 2 }, logText)
+	time.Sleep(300 * time.Millisecond) // later polls must not mail again
+	msgs := mb.messages()
+	if len(msgs) != 2 {
+		t.Errorf("%d mails for one file, want 2 (the cancellations digest and the error-file notice)", len(msgs))
+	}
+	all := strings.Join(msgs, "\n")
+	if !strings.Contains(all, "appt-demo-1") || strings.Contains(all, "+34600000001") || strings.Contains(all, "600000001") {
+		t.Errorf("mail must list appt-demo-1 and no phone:\n%s", all)
 	}
 	// re-running the file on purpose applies nothing new (the appointment
 	// is cancelled already) and reports the same refused line
