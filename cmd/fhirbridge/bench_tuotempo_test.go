@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,12 @@ import (
 //	FHIRBRIDGE_BENCH_ROWS=100000,1000000 go test ./cmd/fhirbridge -run TestTuotempoSpeed -v -timeout 2h
 //
 // Without it TestTuotempoSpeed runs 2,000 rows in a few seconds.
-const benchRowsEnv = "FHIRBRIDGE_BENCH_ROWS"
+// FHIRBRIDGE_BENCH_PROFILE names a folder that gets, per phase, a CPU
+// profile and a heap profile taken at the phase's peak heap.
+const (
+	benchRowsEnv    = "FHIRBRIDGE_BENCH_ROWS"
+	benchProfileEnv = "FHIRBRIDGE_BENCH_PROFILE"
+)
 
 // benchAt is the export time; the stored Appointments start inside its
 // default window (24 h past to 72 h ahead).
@@ -224,7 +230,7 @@ func (b *bench) export(t testing.TB, name string) phase {
 	spec := b.spec
 	spec.NamePattern = name
 	var res export.Result
-	p := measure(func() {
+	p := measure("export", func() {
 		res, err = export.Run(ctx, b.st, remote, spec, benchAt, export.RunOptions{TempDir: b.tmp})
 	})
 	if err != nil {
@@ -253,7 +259,7 @@ func (b *bench) cancel(t testing.TB, name, status string) phase {
 	}
 	defer remote.Close()
 	var fr *inbound.FileReport
-	p := measure(func() {
+	p := measure("import", func() {
 		for poll := 0; poll < 3 && fr == nil; poll++ {
 			var rep inbound.Report
 			rep, err = b.poller.Poll(ctx, remote)
@@ -383,21 +389,33 @@ type phase struct {
 }
 
 // measure runs fn, sampling the Go heap every 50 ms.
-func measure(fn func()) phase {
+func measure(name string, fn func()) phase {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p := phase{BaseHeapInuse: float64(ms.HeapInuse)}
 	// "5" resets the peak RSS (VmHWM) to the current RSS (proc(5))
 	p.HWMReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	prof := os.Getenv(benchProfileEnv)
+	var profiled float64 // the heap when the last heap profile was written
 	var mu sync.Mutex
 	sample := func() {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		mu.Lock()
+		defer mu.Unlock()
 		p.PeakHeapInuse = max(p.PeakHeapInuse, float64(ms.HeapInuse))
 		p.PeakSys = max(p.PeakSys, float64(ms.Sys))
-		mu.Unlock()
+		if prof != "" && float64(ms.HeapInuse) > 1.2*profiled {
+			profiled = float64(ms.HeapInuse)
+			writeProfile(filepath.Join(prof, name+".heap"), pprof.Lookup("heap").WriteTo)
+		}
+	}
+	if prof != "" {
+		f, err := os.Create(filepath.Join(prof, name+".cpu"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -421,6 +439,17 @@ func measure(fn func()) phase {
 	sample()
 	p.VmHWM = vmHWM()
 	return p
+}
+
+// writeProfile writes a profile to path, ignoring failures (profiles are
+// a diagnostic aid of the benchmark, not part of it).
+func writeProfile(path string, write func(io.Writer, int) error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	_ = write(f, 0)
+	f.Close()
 }
 
 // vmHWM returns the process's peak resident set in bytes, 0 when unknown.

@@ -44,6 +44,6 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
+	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newSoloCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
 	return root
 }

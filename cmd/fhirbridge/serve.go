@@ -120,10 +120,29 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 			Name: "fhirbridge_store_grouped_transactions_total",
 			Help: "Store transactions committed through SQLite group commits.",
 		}, func() float64 { _, m := st.GroupCommits(); return float64(m) }))
-	h := server.New(&ingest.Backend{Store: st, Router: router}, server.Options{
-		BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
-	})
-	srv := server.NewHTTPServer(c.Server.Listen, h)
+	opts := server.Options{BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg}
+	mux := http.NewServeMux()
+	var bg []func(ctx context.Context)
+	env := &serveEnv{Config: c, Store: st, Router: router, Log: log, Registry: reg, Server: &opts,
+		handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) },
+		goFn:   func(fn func(ctx context.Context)) { bg = append(bg, fn) }}
+	for _, ext := range serveExtensions {
+		if err := ext(ctx, env); err != nil {
+			return err
+		}
+	}
+	extDone := make(chan struct{}, len(bg))
+	for _, fn := range bg {
+		go func() { fn(runCtx); extDone <- struct{}{} }()
+	}
+	defer func() {
+		stopRunner()
+		for range bg {
+			<-extDone
+		}
+	}()
+	mux.Handle("/", server.New(&ingest.Backend{Store: st, Router: router}, opts))
+	srv := server.NewHTTPServer(c.Server.Listen, mux)
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)
 		if err != nil {

@@ -21,6 +21,33 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /qapi/v1/appointments/{id}", s.withAppointment(s.getAppointment))
 	m.HandleFunc("PUT /qapi/v1/appointments/{id}", s.withAppointment(s.updateAppointment))
 	m.HandleFunc("GET /qapi/v1/appointments/{id}/video-call-links", s.withAppointment(s.videoLinks))
+	for _, add := range areaRoutes {
+		add(s)
+	}
+}
+
+// areaRoutes are the route sets of the simulator's further areas
+// (episodes, webhooks, reports, ...), each registered from its own file's
+// init with registerArea.
+var areaRoutes []func(*Sim)
+
+// registerArea adds a set of routes to every Sim; called from init.
+func registerArea(routes func(*Sim)) { areaRoutes = append(areaRoutes, routes) }
+
+// area returns the state of one area of s, made by mk on first use. The
+// state's own fields are guarded by s.mu like the rest of the Sim.
+func (s *Sim) area(name string, mk func() any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.areas == nil {
+		s.areas = map[string]any{}
+	}
+	st, ok := s.areas[name]
+	if !ok {
+		st = mk()
+		s.areas[name] = st
+	}
+	return st
 }
 
 func (s *Sim) waitingRooms(w http.ResponseWriter, _ *http.Request) {

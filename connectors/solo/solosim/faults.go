@@ -82,7 +82,7 @@ func (s *Sim) takeFault(r *http.Request) *Fault {
 // ServeHTTP logs the request, applies a matching fault, checks the
 // Api-Key and serves the API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20)) // attachments are up to 5 MB
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	entry := Request{Time: s.opt.Now(), Method: r.Method, Path: r.URL.Path}
 	if len(body) > 0 {

@@ -60,6 +60,7 @@ type Sim struct {
 	appts    []*Appointment
 	nextSPID int
 	nextSAID int
+	areas    map[string]any // state of further areas, see area
 }
 
 // New returns a simulator with no data.

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -82,6 +83,35 @@ type Solo struct {
 	APIKey Secret `yaml:"api_key"`
 	// Timeout of one call (default 30s).
 	Timeout Duration `yaml:"timeout"`
+	// Webhooks receives Solo's events (solo_webhooks.go).
+	Webhooks *SoloWebhooks `yaml:"webhooks"`
+	// Status brings appointment status back to FHIR (solo_webhooks.go).
+	Status *SoloStatus `yaml:"status"`
+	// Links fetches video links after an appointment is created (solo_links.go).
+	Links *SoloLinks `yaml:"links"`
+	// ContextLinks builds context-aware links (solo_context.go).
+	ContextLinks *SoloContextLinks `yaml:"context_links"`
+	// Slots answers FHIR Slot searches from Solo (solo_context.go).
+	Slots *SoloSlots `yaml:"slots"`
+	// Reports imports Solo's CSV reports (solo_reports.go).
+	Reports *SoloReports `yaml:"reports"`
+}
+
+// soloSection is one optional part of the Solo section, in its own file.
+type soloSection interface {
+	fillDefaults()
+	validate() []error
+}
+
+// sections lists the Solo section's optional parts that are set.
+func (s *Solo) sections() []soloSection {
+	var out []soloSection
+	for _, p := range []soloSection{s.Webhooks, s.Status, s.Links, s.ContextLinks, s.Slots, s.Reports} {
+		if p != nil && !reflect.ValueOf(p).IsNil() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Route feeds resources of one type, optionally filtered by a FHIRPath
@@ -156,8 +186,13 @@ func (c *Config) fillDefaults() {
 	if c.Database.URL == "" {
 		c.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db")
 	}
-	if s := c.Connectors.Solo; s != nil && s.Timeout == 0 {
-		s.Timeout = Duration(30 * time.Second)
+	if s := c.Connectors.Solo; s != nil {
+		if s.Timeout == 0 {
+			s.Timeout = Duration(30 * time.Second)
+		}
+		for _, p := range s.sections() {
+			p.fillDefaults()
+		}
 	}
 	if t := c.Connectors.TuOtempO; t != nil {
 		t.fillDefaults()
@@ -204,6 +239,9 @@ func (c *Config) Validate() error {
 		}
 		if !s.APIKey.Set() {
 			errs = append(errs, errors.New("connectors.solo.api_key: missing (api_key: {env: NAME} or {file: PATH}, or FHIRBRIDGE_CONNECTORS__SOLO__API_KEY)"))
+		}
+		for _, p := range s.sections() {
+			errs = append(errs, p.validate()...)
 		}
 	}
 	if t := c.Connectors.TuOtempO; t != nil {
