@@ -7,57 +7,58 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/internal/remotetest"
+	"github.com/fhirbridge/fhirbridge/connectors/sftptest"
 )
 
 func TestConformance(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
+	srv := sftptest.NewServer(t)
 	remotetest.Run(t, func(t *testing.T) connectors.Remote {
-		return mustOpen(t, srv.config(t.TempDir()))
+		return mustOpen(t, srv.RemoteConfig(t.TempDir()))
 	})
 }
 
 func TestAtomicUpload(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
+	srv := sftptest.NewServer(t)
 	dir := t.TempDir()
-	atomicUpload(t, srv.config(dir), dir)
+	atomicUpload(t, srv.RemoteConfig(dir), dir)
 }
 
 func TestCutUploadThenRetry(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
+	srv := sftptest.NewServer(t)
 	dir := t.TempDir()
-	cutUpload(t, srv.config(dir), dir, srv.kill)
+	cutUpload(t, srv.RemoteConfig(dir), dir, srv.CloseClientConnections)
 }
 
 func TestChangedHostKey(t *testing.T) {
-	old := startServer(t, "127.0.0.1:0", newSigner(t), nil)
-	addr := old.addr()
+	old := sftptest.NewServer(t)
+	addr := old.Addr
 	dir := t.TempDir()
-	byFingerprint := old.config(dir)
-	byKnownHosts := old.config(dir)
+	byFingerprint := old.RemoteConfig(dir)
+	byKnownHosts := old.RemoteConfig(dir)
 	byKnownHosts.HostKeyFingerprint = ""
-	byKnownHosts.KnownHosts = writeKnownHosts(t, addr, old.hostKey.PublicKey())
+	byKnownHosts.KnownHosts = writeKnownHosts(t, addr, old.HostKey.PublicKey())
 	mustOpen(t, byKnownHosts).Close() // the pin works while the key is the same
-	old.stop()
+	old.Close()
 
-	srv := startServer(t, addr, newSigner(t), nil) // restarted with a new key
+	srv := sftptest.NewServer(t, sftptest.WithAddr(addr)) // restarted with a new key
 	for name, cfg := range map[string]connectors.RemoteConfig{"fingerprint": byFingerprint, "known_hosts": byKnownHosts} {
 		t.Run(name, func(t *testing.T) {
 			refusedHostKey(t, cfg, dir)
-			if n := srv.logins.Load(); n != 0 {
+			if n := srv.Logins(); n != 0 {
 				t.Errorf("%d credentials were offered to a server with the wrong host key", n)
 			}
 		})
 	}
 	t.Run("host not in known_hosts", func(t *testing.T) {
 		cfg := byKnownHosts
-		cfg.KnownHosts = writeKnownHosts(t, "127.0.0.2:1", srv.hostKey.PublicKey())
+		cfg.KnownHosts = writeKnownHosts(t, "127.0.0.2:1", srv.HostKey.PublicKey())
 		refusedHostKey(t, cfg, dir)
 	})
 }
 
 func TestWrongPassword(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
-	cfg := srv.config(t.TempDir())
+	srv := sftptest.NewServer(t)
+	cfg := srv.RemoteConfig(t.TempDir())
 	cfg.Password = "wrong-" + testPassword
 	_, err := connectors.OpenRemote(remotetest.Ctx(t), cfg)
 	if err == nil {
@@ -78,8 +79,8 @@ func TestWrongPassword(t *testing.T) {
 func TestPublicKeyLogin(t *testing.T) {
 	for _, passphrase := range []string{"", "key-passphrase"} {
 		keyFile, pub := writeUserKey(t, passphrase)
-		srv := startServer(t, "127.0.0.1:0", newSigner(t), pub)
-		cfg := srv.config(t.TempDir())
+		srv := sftptest.NewServer(t, sftptest.WithAuthorizedKey(pub))
+		cfg := srv.RemoteConfig(t.TempDir())
 		cfg.Password = ""
 		cfg.KeyFile = keyFile
 		cfg.KeyPassphrase = connectors.Secret(passphrase)
@@ -97,7 +98,7 @@ func TestPublicKeyLogin(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
+	srv := sftptest.NewServer(t)
 	cases := map[string]func(*connectors.RemoteConfig){
 		"no host key pin":     func(c *connectors.RemoteConfig) { c.HostKeyFingerprint = "" },
 		"bad fingerprint":     func(c *connectors.RemoteConfig) { c.HostKeyFingerprint = "MD5:aa:bb" },
@@ -107,7 +108,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
-			cfg := srv.config(t.TempDir())
+			cfg := srv.RemoteConfig(t.TempDir())
 			mutate(&cfg)
 			_, err := connectors.OpenRemote(remotetest.Ctx(t), cfg)
 			if err == nil {
@@ -116,15 +117,15 @@ func TestConfigErrors(t *testing.T) {
 			remotetest.IsClass(t, err, connectors.Permanent)
 		})
 	}
-	if n := srv.logins.Load(); n != 0 {
+	if n := srv.Logins(); n != 0 {
 		t.Errorf("%d logins attempted with bad configurations", n)
 	}
 }
 
 func TestConnectionRefusedIsTransient(t *testing.T) {
-	srv := startServer(t, "127.0.0.1:0", newSigner(t), nil)
-	cfg := srv.config(t.TempDir())
-	srv.stop()
+	srv := sftptest.NewServer(t)
+	cfg := srv.RemoteConfig(t.TempDir())
+	srv.Close()
 	_, err := connectors.OpenRemote(remotetest.Ctx(t), cfg)
 	if err == nil {
 		t.Fatal("connected to a stopped server")
