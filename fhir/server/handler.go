@@ -18,6 +18,7 @@ const (
 	routeBundle   = "bundle"   // POST /fhir
 	routeType     = "type"     // POST /fhir/{type}
 	routeInstance = "instance" // GET|PUT /fhir/{type}/{id}
+	routeSearch   = "search"   // GET /fhir/{type}?…
 	routeMetadata = "metadata" // GET /fhir/metadata
 	routeHealthz  = "healthz"
 	routeReadyz   = "readyz"
@@ -55,7 +56,7 @@ func New(b Backend, opt Options) http.Handler {
 	}
 	h.m = newMetrics(opt.Registry)
 	h.metricH = h.m.handler()
-	h.capStmt = capabilityStatement(opt.Types, h.auth, opt.Now())
+	h.capStmt = capabilityStatement(opt.Types, opt.Searches, h.auth, opt.Now())
 	return h
 }
 
@@ -152,8 +153,18 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 			h.postBundle(w, r)
 		}
 		return routeBundle
+	case len(segs) == 1 && (r.Method == "GET" || r.Method == "HEAD") && h.opt.Searches[segs[0]].Search != nil:
+		if h.authorized(w, r) {
+			s := h.opt.Searches[segs[0]]
+			h.search(w, r, segs[0], &s)
+		}
+		return routeSearch
 	case len(segs) == 1:
-		if h.knownType(w, segs[0]) && h.allow(w, r, "POST") && h.authorized(w, r) {
+		methods := []string{"POST"}
+		if h.opt.Searches[segs[0]].Search != nil {
+			methods = []string{"GET", "HEAD", "POST"}
+		}
+		if h.knownType(w, segs[0]) && h.allow(w, r, methods...) && h.authorized(w, r) {
 			h.create(w, r, segs[0])
 		}
 		return routeType

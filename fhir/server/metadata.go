@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -9,9 +10,10 @@ import (
 
 // capabilityStatement renders the CapabilityStatement of the server: the
 // served types with exactly the interactions implemented (read, create,
-// conditional create, update; no search, history, delete or patch), and
-// the transaction and batch system interactions.
-func capabilityStatement(types []string, auth bool, now time.Time) []byte {
+// conditional create, update; search-type with its declared parameters
+// only where a Searcher is given; no history, delete or patch), and the
+// transaction and batch system interactions.
+func capabilityStatement(types []string, searches map[string]Searcher, auth bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
 		o := fhir.NewObject()
@@ -40,6 +42,25 @@ func capabilityStatement(types []string, auth bool, now time.Time) []byte {
 			"conditionalUpdate", fhir.NewBool(false),
 			"conditionalDelete", str("not-supported"),
 		)
+		if s, ok := searches[t]; ok && s.Search != nil {
+			addSearch(res[i], s)
+		}
+	}
+	served := map[string]bool{}
+	for _, t := range types {
+		served[t] = true
+	}
+	var searchOnly []string
+	for t, s := range searches {
+		if !served[t] && s.Search != nil {
+			searchOnly = append(searchOnly, t)
+		}
+	}
+	sort.Strings(searchOnly)
+	for _, t := range searchOnly {
+		r := obj("type", str(t), "interaction", fhir.NewArray())
+		addSearch(r, searches[t])
+		res = append(res, r)
 	}
 	rest := obj("mode", str("server"))
 	if auth {
@@ -63,6 +84,28 @@ func capabilityStatement(types []string, auth bool, now time.Time) []byte {
 		"rest", fhir.NewArray(rest),
 	)
 	return cs.JSON()
+}
+
+// addSearch adds the search-type interaction and the declared parameters
+// of s to a rest.resource entry.
+func addSearch(res *fhir.Value, s Searcher) {
+	in := res.Get("interaction")
+	code := fhir.NewObject()
+	code.Set("code", fhir.NewString("search-type"))
+	in.Items = append(in.Items, code)
+	params := make([]*fhir.Value, 0, len(s.Params))
+	for _, p := range s.Params {
+		sp := fhir.NewObject()
+		sp.Set("name", fhir.NewString(p.Name))
+		sp.Set("type", fhir.NewString(p.Type))
+		if p.Documentation != "" {
+			sp.Set("documentation", fhir.NewString(p.Documentation))
+		}
+		params = append(params, sp)
+	}
+	if len(params) > 0 {
+		res.Set("searchParam", fhir.NewArray(params...))
+	}
 }
 
 // metadata serves GET /fhir/metadata.

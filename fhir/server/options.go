@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ type Options struct {
 	// RetryAfter is the delay suggested with a 503 (DefaultRetryAfter when
 	// 0); it is rounded up to whole seconds.
 	RetryAfter time.Duration
+	// Searches answer GET /fhir/{type}?… by resource type (see Searcher);
+	// the CapabilityStatement advertises each with its parameters. Types
+	// without one are not searchable.
+	Searches map[string]Searcher
 }
 
 // withDefaults returns opt with its zero fields set.
@@ -86,6 +91,7 @@ func (opt Options) withDefaults() Options {
 	if opt.RetryAfter <= 0 {
 		opt.RetryAfter = DefaultRetryAfter
 	}
+	opt.Searches = maps.Clone(opt.Searches) // the caller may change its map later
 	return opt
 }
 
