@@ -18,7 +18,7 @@ func valueHash(value string) string {
 // FindByIdentifier returns the id of the resource of type typ that claimed
 // the identifier system|value, or [ErrNotFound].
 func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (id string, err error) {
-	err = tx.s.row(ctx, tx.tx, "finding "+typ+" by identifier",
+	err = tx.s.row(ctx, tx, "finding "+typ+" by identifier",
 		qFindIdentifier,
 		[]any{typ, system, valueHash(value)}, &id)
 	return id, err
@@ -36,7 +36,7 @@ func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string
 	if _, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, tx.s.ts(tx.s.now())); err != nil {
 		return "", err
 	}
-	err = tx.s.row(ctx, tx.tx, op, qFindIdentifier,
+	err = tx.s.row(ctx, tx, op, qFindIdentifier,
 		[]any{typ, system, h}, &winnerID)
 	return winnerID, err
 }
@@ -51,7 +51,7 @@ func (tx *Tx) LinkVendorID(ctx context.Context, vendor, typ, fhirID, vendorID st
 		return err
 	}
 	var have string
-	err := tx.s.row(ctx, tx.tx, op, qVendorID,
+	err := tx.s.row(ctx, tx, op, qVendorID,
 		[]any{vendor, typ, fhirID}, &have)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -68,7 +68,7 @@ func (tx *Tx) LinkVendorID(ctx context.Context, vendor, typ, fhirID, vendorID st
 // VendorID returns the id vendor uses for FHIR resource typ/fhirID as seen
 // by this transaction, or [ErrNotFound].
 func (tx *Tx) VendorID(ctx context.Context, vendor, typ, fhirID string) (string, error) {
-	return tx.s.vendorID(ctx, tx.tx, vendor, typ, fhirID)
+	return tx.s.vendorID(ctx, tx, vendor, typ, fhirID)
 }
 
 // VendorID returns the id vendor uses for FHIR resource typ/fhirID, or

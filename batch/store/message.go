@@ -64,7 +64,7 @@ func (tx *Tx) LogMessage(ctx context.Context, m Message) (int64, error) {
 		m.At = tx.s.now()
 	}
 	var id int64
-	err := tx.s.row(ctx, tx.tx, op, qInsertMessage,
+	err := tx.s.row(ctx, tx, op, qInsertMessage,
 		[]any{tx.s.ts(m.At), string(m.Direction), m.Kind, m.ResourceType, m.ResourceID, m.Vendor, m.Status, m.Outcome, m.Body},
 		&id)
 	return id, err

@@ -38,7 +38,7 @@ func (tx *Tx) RememberRequest(ctx context.Context, key string, status int, respo
 	} else if n == 1 {
 		return status, response, false, nil
 	}
-	if err := tx.s.row(ctx, tx.tx, op, qRequest,
+	if err := tx.s.row(ctx, tx, op, qRequest,
 		[]any{key}, &firstStatus, &firstResponse); err != nil {
 		return 0, nil, false, err
 	}

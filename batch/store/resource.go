@@ -44,7 +44,7 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 	}
 	var cur int
 	var curSum string
-	if err := tx.s.row(ctx, tx.tx, op, qCurrentVersion+tx.s.forUpdate(),
+	if err := tx.s.row(ctx, tx, op, qCurrentVersion+tx.s.forUpdate(),
 		[]any{typ, id}, &cur, &curSum); err != nil {
 		return 0, false, err
 	}
@@ -64,7 +64,7 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 // GetResource returns the current version of typ/id as seen by this
 // transaction, or [ErrNotFound].
 func (tx *Tx) GetResource(ctx context.Context, typ, id string) (body []byte, version int, err error) {
-	return tx.s.getResource(ctx, tx.tx, typ, id)
+	return tx.s.getResource(ctx, tx, typ, id)
 }
 
 // GetResource returns the latest committed version of typ/id, or

@@ -10,8 +10,20 @@ import (
 // Tx is one store transaction, valid only inside the function passed to
 // [Store.InTx]. It is not safe for concurrent use.
 type Tx struct {
-	s  *Store
-	tx *sql.Tx
+	s     *Store
+	tx    *sql.Tx
+	bound map[string]*sql.Stmt // prepared statements bound to tx, see txStmt
+}
+
+// QueryRowContext and QueryContext make a Tx a querier for the store's
+// own reads inside the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext: see QueryRowContext.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // InTx runs fn in one transaction and commits it if fn returns nil. It
@@ -81,15 +93,16 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 // A query prepared in [Store.prepare] runs as its prepared statement.
 func (s *Store) row(ctx context.Context, q querier, op, query string, args []any, dest ...any) error {
 	var r *sql.Row
-	if st := s.stmts[query]; st == nil {
-		if _, ok := q.(*sql.Tx); ok {
-			ctx = s.stmtCtx(ctx)
-		}
-		r = q.QueryRowContext(ctx, s.rebind(query), args...)
-	} else if tx, ok := q.(*sql.Tx); ok {
+	t, inTx := q.(*Tx)
+	if inTx {
 		ctx = s.stmtCtx(ctx)
-		r = tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	} else {
+	}
+	switch st := s.stmts[query]; {
+	case st == nil:
+		r = q.QueryRowContext(ctx, s.rebind(query), args...)
+	case inTx:
+		r = t.txStmt(ctx, query).QueryRowContext(ctx, args...)
+	default:
 		r = st.QueryRowContext(ctx, args...)
 	}
 	err := r.Scan(dest...)
