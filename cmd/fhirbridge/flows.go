@@ -45,7 +45,11 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 				}
 			}
 			f.Connector = soloConn
-			if r.Resource == "Appointment" {
+			if l := c.Connectors.Solo.Links; l != nil {
+				f.Connector = solo.WithVideoLinks(soloConn, solo.VideoLinkOptions{MSTeams: l.MSTeams, TeamsAuthToken: solo.Secret(l.TeamsAuthToken.Reveal())})
+			}
+			switch r.Resource {
+			case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
 				f.Parent = "Patient"
 			}
 		default:

@@ -57,6 +57,14 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 		res, err = c.createAppointment(ctx, d)
 	case d.Flow == FlowAppointment && (d.Op == connectors.Update || d.Op == connectors.Cancel):
 		res, err = c.updateAppointment(ctx, d)
+	case d.Flow == FlowEpisode:
+		res, err = c.deliverEpisode(ctx, d)
+	case d.Flow == FlowEpisodeAssign:
+		res, err = c.deliverEpisodeAssign(ctx, d)
+	case d.Flow == FlowAttachment:
+		res, err = c.deliverAttachment(ctx, d)
+	case d.Flow == FlowQuestionnaireDocument:
+		res, err = c.deliverDocument(ctx, d)
 	default:
 		err = connectors.Permanently(ErrUnsupported)
 	}
