@@ -7,8 +7,7 @@ package solo
 //	                         when the DocumentReference's status is entered-in-error or superseded;
 //	                         otherwise nothing (Solo cannot change an attachment)
 //
-// The mapping (connectors/solo/testdata/attachment.yaml, name
-// solo/attachment) maps a DocumentReference to
+// The shipped mapping solo/attachment maps a DocumentReference to
 //
 //	{"appointment": our Appointment id, "appointmentId": its SAID,
 //	 "status", "fileName", "contentType", "data": base64}

@@ -7,15 +7,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
-	"github.com/fhirbridge/fhirbridge/mapping/casetest"
-)
+	"github.com/fhirbridge/fhirbridge/mapping/shipped"
+	)
 
 var (
 	pdfBytes = []byte("%PDF-1.4\n% canary-attachment\n%%EOF\n")
@@ -181,19 +180,10 @@ func TestDeliverAttachment(t *testing.T) {
 	}
 }
 
-// TestAttachmentMapping runs the cases of testdata/attachment.yaml and
-// delivers a mapped DocumentReference whose bytes are in a Binary.
+// TestAttachmentMapping loads the shipped solo/attachment mapping (its
+// cases run in mapping/shipped) and delivers a mapped DocumentReference whose bytes are in a Binary.
 func TestAttachmentMapping(t *testing.T) {
-	results, err := casetest.Run(os.DirFS("testdata"), "attachment.cases.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range results {
-		if !r.Pass {
-			t.Errorf("case %q: %v %v", r.Name, r.Err, r.Diff)
-		}
-	}
-	m, err := mapping.Load(os.DirFS("testdata"), "attachment.yaml", nil)
+	m, err := mapping.Load(shipped.FS, "solo/attachment.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
