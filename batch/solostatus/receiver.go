@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -38,7 +39,19 @@ type Receiver struct {
 	Notify func()
 	// Log receives the reason of a refusal and event ids; nil discards.
 	Log *slog.Logger
+	// RejectAfter is the least time a refusal takes from the request's
+	// arrival, so that what little work differs between causes does not
+	// show in the answer's timing; 0 means DefaultRejectAfter, negative
+	// none.
+	RejectAfter time.Duration
 }
+
+// DefaultRejectAfter is the least time a refusal takes by default.
+const DefaultRejectAfter = 2 * time.Millisecond
+
+// dummyEvent is parsed in place of a payload that did not decrypt, so that
+// the parse costs about the same either way.
+var dummyEvent = []byte(`{"event":{"type":"appointment:completed","id":"evt-0000000000"},"data":{"appointmentId":5001}}`)
 
 // ServeHTTP checks the token, decrypts and parses the payload, records the
 // event and answers 200 Accepted (also for a replay, which records
@@ -50,15 +63,21 @@ type Receiver struct {
 // and checked in full (solo.DecryptPayload), and the verdicts are combined
 // at the end.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, solo.MaxPayload+1024))
 	got := sha256.Sum256([]byte(r.PathValue(TokenPathValue)))
 	want := sha256.Sum256([]byte(rc.Token.Reveal()))
 	tokenOK := subtle.ConstantTimeCompare(got[:], want[:]) & boolInt(rc.Token != "")
 	payload := unwrap(body)
 	plain, derr := solo.DecryptPayload(rc.Key.Reveal(), payload)
-	ev, perr := ParseEvent(plain)
+	parse := plain
+	if derr != nil {
+		parse = dummyEvent
+	}
+	ev, perr := ParseEvent(parse)
 	if tokenOK != 1 || derr != nil || perr != nil {
 		rc.log().Warn("solo webhook refused", "token_ok", tokenOK == 1, "decrypted", derr == nil, "event_ok", perr == nil, "bytes", len(body))
+		rc.wait(r, start)
 		reply(w, http.StatusBadRequest, Rejected)
 		return
 	}
@@ -73,6 +92,24 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.Notify()
 	}
 	reply(w, http.StatusOK, Accepted)
+}
+
+// wait holds a refusal until RejectAfter has passed since start.
+func (rc *Receiver) wait(r *http.Request, start time.Time) {
+	d := rc.RejectAfter
+	if d == 0 {
+		d = DefaultRejectAfter
+	}
+	left := time.Until(start.Add(d))
+	if left <= 0 {
+		return
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
 }
 
 func (rc *Receiver) log() *slog.Logger {

@@ -63,12 +63,17 @@ func DecryptPayload(key string, payload []byte) ([]byte, error) {
 	iv, good := whDecodePart(payload[whSaltB64Len:whHeaderLen], aes.BlockSize)
 	ok &= good
 	body := payload[whHeaderLen:]
-	ctLen := base64.StdEncoding.DecodedLen(len(body))
-	ctLen = max(aes.BlockSize, ctLen-ctLen%aes.BlockSize)
-	ct := make([]byte, ctLen)
-	n, err := base64.StdEncoding.Decode(ct, body)
-	if err != nil || n != ctLen {
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+	n, err := base64.StdEncoding.Decode(raw, body)
+	if err != nil || n == 0 || n%aes.BlockSize != 0 {
 		ok = 0
+	}
+	// decrypt n bytes rounded up to whole blocks (at least one), whatever
+	// was wrong, so the work depends on the length only
+	ct := make([]byte, max(aes.BlockSize, (len(raw)+aes.BlockSize-1)/aes.BlockSize*aes.BlockSize))
+	copy(ct, raw[:n])
+	if ok == 1 {
+		ct = ct[:n]
 	}
 
 	h := sha256.New()

@@ -136,10 +136,11 @@ func RedactEndpoint(endpoint string) string {
 	if err != nil {
 		return "[unparsable endpoint]"
 	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	dir, _ := whSplitLast(u.Path)
-	u.Path, u.RawPath = dir+"…", ""
-	return u.String()
+	dir, _ := whSplitLast(u.EscapedPath())
+	if dir == "" {
+		dir = "/"
+	}
+	return u.Scheme + "://" + u.Host + dir + "…"
 }
 
 func whSplitLast(p string) (string, string) {
