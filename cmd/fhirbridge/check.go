@@ -19,9 +19,10 @@ func newCheckCmd() *cobra.Command {
 		files      []string
 		params     []string
 		configFile string
+		connect    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check [--config FILE] [--mapping FILE]... [FILE]...",
+		Use:   "check [--config FILE [--connect]] [--mapping FILE]... [FILE]...",
 		Short: "Validate a config and mapping files without starting anything",
 		Long: `check loads and compiles each mapping file (YAML syntax, unknown keys, FHIRPath
 expressions, functions the engine lacks, transforms and their arguments,
@@ -34,13 +35,20 @@ never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
 and its connector is configured; the tuOtempO export jobs (column-set
 mapping, schedule, time zone, file pattern) and cancellation mappings compile.
-It does not connect to anything. Exit status 1 when anything fails.`,
+It does not connect to anything, unless --connect is given: then it also
+lists Solo's waiting rooms and reports every waitingRoom lookup of a Solo
+route (each code-map row, the waiting_room param) and every
+connectors.solo.slots.schedules entry that names no existing room.
+Exit status 1 when anything fails.`,
 		Example: `  fhirbridge check --mapping my-export.yaml
   fhirbridge check mappings/*.yaml --param timezone=America/New_York`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pm, err := parseParams(params)
 			if err != nil {
 				return err
+			}
+			if connect && configFile == "" {
+				return errors.New("--connect needs --config")
 			}
 			failed := 0
 			if configFile != "" {
@@ -49,6 +57,12 @@ It does not connect to anything. Exit status 1 when anything fails.`,
 					return exitError{code: 1}
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s\n", configFile)
+				if connect {
+					if err := checkConnect(cmd.Context(), configFile, cmd.OutOrStdout()); err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), err)
+						return exitError{code: 1}
+					}
+				}
 				if len(files)+len(args) == 0 {
 					return nil
 				}
@@ -73,6 +87,7 @@ It does not connect to anything. Exit status 1 when anything fails.`,
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "serve configuration file to validate (with its routes and mappings)")
+	cmd.Flags().BoolVar(&connect, "connect", false, "with --config: also check the Solo waitingRoom lookups against Solo's waiting rooms (connects to Solo)")
 	cmd.Flags().StringArrayVar(&files, "mapping", nil, "mapping file or shipped name to check (repeatable)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE used while compiling (repeatable)")
 	return cmd
