@@ -40,12 +40,14 @@ type StoreSink struct {
 	Stored, PatientsKept int
 
 	pending []server.Entry
+	ctx     context.Context // of the last Put, for Close
 }
 
 var _ Sink = (*StoreSink)(nil)
 
 // Put validates r and queues it for the next commit.
 func (s *StoreSink) Put(ctx context.Context, r *fhir.Value) error {
+	s.ctx = ctx
 	typ, id := r.ResourceType(), r.GetString("id")
 	if oo := fhir.Validate(r, ""); oo.HasErrors() {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, typ, oo)
@@ -83,7 +85,10 @@ func (s *StoreSink) flush(ctx context.Context) error {
 	return nil
 }
 
-// Close commits what is pending. It uses a background context: Put's
-// context has usually ended by then only when the import failed, and then
-// Close is not called.
-func (s *StoreSink) Close() error { return s.flush(context.Background()) }
+// Close commits what is pending, with the context of the last Put.
+func (s *StoreSink) Close() error {
+	if s.ctx == nil {
+		return nil
+	}
+	return s.flush(s.ctx)
+}
