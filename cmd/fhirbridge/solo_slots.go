@@ -19,7 +19,7 @@ package main
 //     are UTC days. The bounds may be at most max_window apart (default
 //     31 days). Other prefixes (ne, sa, eb, ap) are refused.
 //   - status (token, optional): Solo lists free slots only, so a search
-//     whose status list lacks "free" matches nothing.
+//     whose status list (codes, or system|code) lacks "free" matches nothing.
 //
 // Solo is asked for [lower bound, upper bound + one slot) — its slots must
 // end by "before" — with the slot duration connectors.solo.slots.duration,
@@ -127,7 +127,13 @@ func (ss *slotSearch) search(ctx context.Context, q url.Values) ([]*fhir.Value, 
 	if max := time.Duration(ss.cfg.MaxWindow); to.Sub(from) > max {
 		return nil, badSearch("the start bounds are more than " + max.String() + " apart")
 	}
-	if st := q.Get("status"); st != "" && !slices.Contains(strings.Split(st, ","), "free") {
+	if st := q.Get("status"); st != "" && !slices.ContainsFunc(strings.Split(st, ","), func(tok string) bool {
+		code := tok // code, or system|code
+		if i := strings.LastIndexByte(tok, '|'); i >= 0 {
+			code = tok[i+1:]
+		}
+		return code == "free"
+	}) {
 		return nil, nil
 	}
 	room, ok, err := ss.room(ctx, id)

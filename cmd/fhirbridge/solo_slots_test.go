@@ -90,7 +90,7 @@ connectors:
 		{name: "an hour, one slot booked", query: hour, token: tok, status: 200,
 			starts: []string{"2024-05-01T09:00:00Z", "2024-05-01T09:15:00Z", "2024-05-01T09:45:00Z"}},
 		{name: "the other room, status free, full URL", query: "schedule=" + url.QueryEscape("https://ehr.example/fhir/Schedule/room-2") +
-			"&start=ge2024-05-01T09:00:00Z&start=le2024-05-01T09:30:00Z&status=free", token: tok, status: 200,
+			"&start=ge2024-05-01T09:00:00Z&start=le2024-05-01T09:30:00Z&status=busy," + url.QueryEscape("http://hl7.org/fhir/slotstatus|free"), token: tok, status: 200,
 			starts: []string{"2024-05-01T09:00:00Z", "2024-05-01T09:15:00Z", "2024-05-01T09:30:00Z"}},
 		{name: "a day as eq", query: "schedule=room-2&start=2024-05-01", token: tok, status: 200},
 		{name: "busy only", query: hour + "&status=busy", token: tok, status: 200, starts: nil},
