@@ -14,7 +14,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
-	)
+)
 
 var (
 	pdfBytes = []byte("%PDF-1.4\n% canary-attachment\n%%EOF\n")

@@ -138,6 +138,7 @@ func (s *Sim) getAppointment(w http.ResponseWriter, _ *http.Request, a *Appointm
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": a.SAID, "date": a.Date, "duration": a.Duration, "reasons": a.Reasons,
 		"status": a.Status, "externalId": a.ExternalID, "patient": map[string]any{"id": a.PatientID},
+		"videoCall": s.videoCallOf(a.SAID),
 	})
 }
 
