@@ -6,6 +6,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
@@ -15,6 +16,12 @@ type Route struct {
 	Flow     string
 	Resource string
 	When     *fhirpath.Expr
+	// Check, when set, refuses a resource the flow's vendor would refuse,
+	// at acceptance: its error — an *fhir.OperationOutcome naming the
+	// element and the rule, never a value — is wrapped with
+	// server.ErrRefused, so the endpoint answers 422 with that outcome and
+	// stores nothing.
+	Check func(res *fhir.Value) error
 }
 
 // Router enqueues, inside the ingest transaction, one job per route a
@@ -39,6 +46,11 @@ func (r *Router) Route(ctx context.Context, tx *store.Tx, typ, id string, versio
 			}
 			if b, ok := out[0].AsBool(); !ok || !b {
 				continue
+			}
+		}
+		if rt.Check != nil {
+			if err := rt.Check(res); err != nil {
+				return fmt.Errorf("%w: route %s: %w", server.ErrRefused, rt.Flow, err)
 			}
 		}
 		if err := Enqueue(ctx, tx, Job{Flow: rt.Flow, ResourceType: typ, ResourceID: id, Version: version}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
@@ -33,6 +34,7 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 			}
 		}
 		f := delivery.Flow{Mapping: m, Vendor: r.Connector}
+		var check func(*fhir.Value) error
 		switch r.Connector {
 		case "solo":
 			if c.Connectors.Solo == nil {
@@ -52,11 +54,14 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 			case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
 				f.Parent = "Patient"
 			}
+			if m.Name() == solo.FlowAttachment {
+				check = solo.CheckDocumentReference
+			}
 		default:
 			return nil, nil, fmt.Errorf("routes[%d] (%s): unknown connector %q (known: solo)", i, r.Name, r.Connector)
 		}
 		fl[r.Name] = f
-		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when})
+		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check})
 	}
 	return fl, router, nil
 }

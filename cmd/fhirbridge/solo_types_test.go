@@ -19,8 +19,9 @@ import (
 
 // TestServeAttachmentToSolo: with Solo configured the endpoint takes
 // DocumentReferences, and one that names a delivered Appointment is
-// uploaded to Solo as that appointment's attachment; a GIF is refused
-// before anything reaches Solo and dead-lettered with the reason.
+// uploaded to Solo as that appointment's attachment; a GIF is refused at
+// acceptance with a 422 OperationOutcome saying why, and nothing of it is
+// stored or sent.
 func TestServeAttachmentToSolo(t *testing.T) {
 	sim := solosim.New(solosim.Options{APIKey: "k-att", WaitingRooms: []string{"General Practice", "Telehealth"}})
 	simSrv := httptest.NewServer(sim)
@@ -62,12 +63,12 @@ routes:
 			`","data":"` + data + `","title":"` + id + `"}}],"context":{"related":[{"reference":"Appointment/appt-demo-1"}]}}`
 	}
 	put(t, base+"/fhir/DocumentReference/doc-pdf", doc("doc-pdf", "application/pdf", pdf), 201)
-	put(t, base+"/fhir/DocumentReference/doc-gif", doc("doc-gif", "image/gif", gif), 201)
+	refusal := put(t, base+"/fhir/DocumentReference/doc-gif", doc("doc-gif", "image/gif", gif), 422)
+	if !strings.Contains(refusal, "OperationOutcome") || !strings.Contains(refusal, "image/gif") {
+		t.Errorf("the refusal must be an OperationOutcome naming the type:\n%s", refusal)
+	}
+	send(t, "GET", base+"/fhir/DocumentReference/doc-gif", "", 404)
 	waitFor(t, "the PDF at Solo", func() bool { return len(sim.Attachments()) == 1 }, logText)
-	waitFor(t, "the GIF dead-lettered", func() bool {
-		out, _, _ := run(t, "", "deliveries", "list", "--state", "dlq", "--config", cfg)
-		return strings.Contains(out, "DocumentReference/doc-gif")
-	}, logText)
 	for _, r := range sim.Requests() {
 		if strings.Contains(r.Path, "attachments") && r.Status != 200 {
 			t.Errorf("a refused attachment reached Solo: %s %s → %d", r.Method, r.Path, r.Status)
@@ -82,11 +83,18 @@ routes:
 	}
 }
 
-// post and put send a FHIR body and check the status.
-func post(t *testing.T, url, body string, want int) { t.Helper(); send(t, "POST", url, body, want) }
-func put(t *testing.T, url, body string, want int)  { t.Helper(); send(t, "PUT", url, body, want) }
+// post and put send a FHIR body, check the status and return the answer.
+func post(t *testing.T, url, body string, want int) string {
+	t.Helper()
+	return send(t, "POST", url, body, want)
+}
 
-func send(t *testing.T, method, url, body string, want int) {
+func put(t *testing.T, url, body string, want int) string {
+	t.Helper()
+	return send(t, "PUT", url, body, want)
+}
+
+func send(t *testing.T, method, url, body string, want int) string {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/fhir+json")
@@ -99,4 +107,5 @@ func send(t *testing.T, method, url, body string, want int) {
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s: %d, want %d\n%s", method, url, resp.StatusCode, want, b)
 	}
+	return string(b)
 }

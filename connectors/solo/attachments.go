@@ -318,3 +318,38 @@ func (c *Connector) findAttachment(ctx context.Context, said, name string, size 
 	}
 	return ""
 }
+
+// CheckDocumentReference is the acceptance check of the solo/attachment
+// flow: a DocumentReference whose inline attachment Solo would refuse (a
+// type other than PDF, PNG or JPEG, bytes that do not match the type, more
+// than MaxAttachmentSize) is refused when it arrives, so the interface
+// engine gets the reason at once instead of a dead letter later. A
+// document that carries its bytes in a Binary (url) is checked at delivery,
+// and one that is being retired (entered-in-error, superseded) is not
+// checked at all. The error is an *fhir.OperationOutcome naming the element
+// and the rule (type or size, never the content).
+func CheckDocumentReference(res *fhir.Value) error {
+	switch res.GetString("status") {
+	case "entered-in-error", "superseded":
+		return nil
+	}
+	content := res.Get("content")
+	if content == nil || content.Kind != fhir.Array || len(content.Items) == 0 {
+		return nil
+	}
+	att := content.Items[0].Get("attachment")
+	b64 := att.GetString("data")
+	if b64 == "" {
+		return nil
+	}
+	const where = "DocumentReference.content[0].attachment"
+	data, err := decodeAttachment(b64)
+	if err == nil {
+		_, err = CheckAttachment(att.GetString("contentType"), data)
+	}
+	if err != nil {
+		return (&fhir.OperationOutcome{}).Add(fhir.CodeValue, where,
+			"Teladoc Health Solo takes PDF, PNG or JPEG attachments of at most 5 MB: "+err.Error())
+	}
+	return nil
+}

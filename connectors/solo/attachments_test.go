@@ -212,3 +212,37 @@ func TestAttachmentMapping(t *testing.T) {
 		t.Fatalf("Solo has %+v", atts)
 	}
 }
+
+// TestCheckDocumentReference: the acceptance check refuses what Solo would
+// refuse, says where and why, and passes what it cannot judge yet.
+func TestCheckDocumentReference(t *testing.T) {
+	b64 := func(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+	doc := func(status, ct, data string) string {
+		return `{"resourceType":"DocumentReference","status":"` + status + `","content":[{"attachment":{"contentType":"` + ct + `","data":"` + data + `"}}]}`
+	}
+	cases := []struct {
+		name, body string
+		refused    bool
+	}{
+		{"pdf", doc("current", "application/pdf", b64([]byte("%PDF-1.4 x"))), false},
+		{"png", doc("current", "image/png", b64(pngBytes)), false},
+		{"gif", doc("current", "image/gif", b64([]byte("GIF89a..."))), true},
+		{"png bytes called pdf", doc("current", "application/pdf", b64(pngBytes)), true},
+		{"over 5 MB", doc("current", "application/pdf", b64(append([]byte("%PDF-"), make([]byte, MaxAttachmentSize)...))), true},
+		{"not base64", doc("current", "application/pdf", "@@@"), true},
+		{"bytes in a Binary: checked at delivery", `{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"url":"Binary/b1"}}]}`, false},
+		{"retired: not checked", doc("entered-in-error", "image/gif", b64([]byte("GIF89a"))), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckDocumentReference(body(t, c.body))
+			if (err != nil) != c.refused {
+				t.Fatalf("err = %v, refused want %v", err, c.refused)
+			}
+			var oo *fhir.OperationOutcome
+			if c.refused && (!errors.As(err, &oo) || oo.Issues[0].Expression[0] != "DocumentReference.content[0].attachment") {
+				t.Errorf("refusal is not an OperationOutcome at the attachment: %v", err)
+			}
+		})
+	}
+}
