@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
-	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
+	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
