@@ -1,19 +1,11 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
-	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
 // TestTuotempoFileLoop runs the tuOtempO loop end to end on a local
@@ -24,22 +16,11 @@ import (
 // to error/ with its report because one row names an unknown appointment;
 // `files list` shows both files.
 func TestTuotempoFileLoop(t *testing.T) {
-	sim := solosim.New(solosim.Options{APIKey: "k-tuo", WaitingRooms: []string{"General Practice", "Telehealth"}})
-	simSrv := httptest.NewServer(sim)
-	defer simSrv.Close()
-	t.Setenv("TUO_SOLO_KEY", "k-tuo")
 	mb := newMailbox(t)
 	mhost, mport, _ := strings.Cut(mb.addr, ":")
-	dir := t.TempDir()
-	drop := filepath.Join(dir, "drop")
-	if err := os.MkdirAll(drop, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "fhirbridge.yaml")
-	os.WriteFile(cfg, []byte(`data_dir: `+dir+`
-server: {listen: "127.0.0.1:0"}
-connectors:
-  solo: {base_url: "`+simSrv.URL+`", api_key: {env: TUO_SOLO_KEY}}
+	drop := t.TempDir()
+	b := startBridge(t, `connectors:
+  $SOLO
   tuotempo:
     remote: {kind: local, dir: `+drop+`}
     exports:
@@ -48,30 +29,11 @@ connectors:
       - {name: cancels, every: 50ms, min_age: 10ms}
     notify_to: [integration@hospital.example]
 mail: {host: `+mhost+`, port: `+mport+`, tls: none, from: fhirbridge@hospital.example}
-routes:
-  - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
-  - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
-`), 0o600)
-	c, err := config.Load(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs strings.Builder
-	var mu sync.Mutex
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logText := func() string { mu.Lock(); defer mu.Unlock(); return logs.String() }
+`+soloRoutes)
+	sim, cfg, logText := b.Sim, b.Config, b.Log
 	bundle, _ := readFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
-	resp, err := http.Post("http://"+addr+"/fhir", "application/fhir+json", strings.NewReader(bundle))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("POST: %v %v", err, resp)
-	}
-	resp.Body.Close()
-	waitFor(t, "both appointments at Solo", func() bool { return len(sim.Appointments()) == 2 }, logText)
+	post(t, b.Base+"/fhir", bundle, 200)
+	b.Wait("both appointments at Solo", func() bool { return len(sim.Appointments()) == 2 })
 
 	// the export, one-shot, at 06:00 Madrid on 1 December: appt-demo-1
 	// (08:30Z that day) is in the window, appt-demo-2 (in March) is not
@@ -137,15 +99,8 @@ routes:
 	if !strings.Contains(string(report), "line 3") || strings.Contains(string(report), "+34600000001") {
 		t.Errorf("report must name line 3 and no phone:\n%s", report)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("serve: %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if strings.Contains(logs.String(), "+34600000001") {
-		t.Error("a phone number from the cancellation file reached the log")
-	}
+	b.Stop()
+	b.NoCanary("+34600000001", "600000001")
 }
 
 // waitFor polls cond for up to 20 s; on time-out it fails with what and
