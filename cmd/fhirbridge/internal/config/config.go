@@ -158,8 +158,8 @@ func Load(path string, env []string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
-		if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-			return nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+		if err := decode(data, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		c.dir = filepath.Dir(path)
 	}
@@ -267,4 +267,19 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// decode reads the YAML strictly into c. The YAML library panics on some
+// malformed input (a tag on a scalar where a list belongs, found by
+// FuzzConfig); that is reported as an unreadable file, not a crash.
+func decode(data []byte, c *Config) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errors.New("the file is not YAML this configuration can read (check tags, anchors and list syntax)")
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		return errors.New(yaml.FormatError(err, false, true))
+	}
+	return nil
 }
