@@ -45,6 +45,11 @@ type Delivery struct {
 	// Parent is the vendor id of the record this one depends on, e.g. the
 	// Solo patient id an appointment is created under; "" when none.
 	Parent string
+	// Parents holds the vendor ids of every record this one depends on,
+	// keyed by FHIR resource type ("Practitioner", "Location"), for a
+	// record that depends on more than one (Parent's is among them); nil
+	// when none.
+	Parents map[string]string
 	// Fresh is true only when the relay knows this key was never handed
 	// to a connector before (first claim, no earlier attempt). When false
 	// — the zero value, and every retry or re-claim after a crash — the

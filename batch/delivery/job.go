@@ -12,8 +12,9 @@
 //
 // Ordering: a job waits while an earlier version of the same resource in
 // the same flow is pending or in flight, and a job whose flow names a
-// Parent type waits (without spending attempts) until that parent has a
-// vendor id in the crosswalk, so an Appointment waits for its Patient.
+// Parent type (or several, Flow.Parents) waits (without spending attempts)
+// until each parent has a vendor id in the crosswalk, so an Appointment
+// waits for its Patient and a Tyto visit for its Practitioner and Location.
 //
 // Nothing here logs or returns patient values: errors name flows, resource
 // types, our ids, states and the connectors' classified reasons.

@@ -29,6 +29,20 @@ type Flow struct {
 	// id becomes Delivery.Parent, and until the crosswalk has it the job
 	// waits without spending attempts. "" when none.
 	Parent string
+	// Parents are further types delivered to Vendor before this flow's
+	// resources, for a record that depends on several (a Tyto visit needs
+	// its Practitioner and its Location). Each is waited for like Parent,
+	// and the vendor ids of Parent and of every Parents type are handed to
+	// the connector in Delivery.Parents, keyed by type.
+	Parents []string
+}
+
+// CallLogger is an optional ability of a flow's Connector: NewRunner hands
+// it the runner's logger, so that the connector can log each vendor call
+// it makes (flow, our id, method, path template, status — never a value)
+// beside the runner's own lines. It is called before Run, once per flow.
+type CallLogger interface {
+	SetCallLogger(*slog.Logger)
 }
 
 // Options tune a Runner; zero fields take the defaults named.
@@ -109,15 +123,20 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		}
 		r.dests[f.Vendor] = append(r.dests[f.Vendor], name)
 	}
-	for _, names := range r.dests {
-		sort.Strings(names)
-	}
 	r.opt = withDefaults(opt)
-	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
 	r.log = r.opt.Logger
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	for _, f := range flows {
+		if cl, ok := f.Connector.(CallLogger); ok {
+			cl.SetCallLogger(r.log)
+		}
+	}
+	for _, names := range r.dests {
+		sort.Strings(names)
+	}
+	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
 	if err := Init(ctx, st); err != nil {
 		return nil, err
 	}

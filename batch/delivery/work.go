@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,17 +77,24 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 	if err != nil {
 		return d, nil, err
 	}
-	if flow.Parent != "" {
-		pid := parentRef(res, flow.Parent)
+	for _, typ := range flow.parentTypes() {
+		pid := parentRef(res, typ)
 		if pid == "" {
-			return d, nil, fmt.Errorf("no %s reference to deliver under", flow.Parent)
+			return d, nil, fmt.Errorf("no %s reference to deliver under", typ)
 		}
-		d.Parent, err = r.st.VendorID(ctx, flow.Vendor, flow.Parent, pid)
+		vid, err := r.st.VendorID(ctx, flow.Vendor, typ, pid)
 		if errors.Is(err, store.ErrNotFound) {
-			return d, nil, fmt.Errorf("%w for %s/%s to be delivered", errWait, flow.Parent, pid)
+			return d, nil, fmt.Errorf("%w for %s/%s to be delivered", errWait, typ, pid)
 		} else if err != nil {
 			return d, nil, fmt.Errorf("%w: %w", errWait, err)
 		}
+		if typ == flow.Parent {
+			d.Parent = vid
+		}
+		if d.Parents == nil {
+			d.Parents = map[string]string{}
+		}
+		d.Parents[typ] = vid
 	}
 	d.VendorID, err = r.st.VendorID(ctx, flow.Vendor, c.ResourceType, c.ResourceID)
 	cancelled := c.ResourceType == "Appointment" && res.GetString("status") == "cancelled"
@@ -151,16 +159,36 @@ func (r *Runner) load(ctx context.Context, typ, id string, version int) (*fhir.V
 	return v, nil
 }
 
+// parentTypes lists Parent and Parents without repeats, Parent first.
+func (f Flow) parentTypes() []string {
+	var out []string
+	for _, t := range append([]string{f.Parent}, f.Parents...) {
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // parentRef returns the id of the first reference to a resource of type
-// typ among participant.actor, subject, patient and beneficiary.
+// typ among participant.actor (Appointment), participant.individual
+// (Encounter), subject, patient, beneficiary, location.location
+// (Encounter) and location (Device).
 func parentRef(res *fhir.Value, typ string) string {
 	var refs []*fhir.Value
 	if p := res.Get("participant"); p != nil {
 		for _, it := range p.Items {
-			refs = append(refs, it.Get("actor"))
+			refs = append(refs, it.Get("actor"), it.Get("individual"))
 		}
 	}
 	refs = append(refs, res.Get("subject"), res.Get("patient"), res.Get("beneficiary"))
+	if l := res.Get("location"); l != nil && l.Kind == fhir.Array {
+		for _, it := range l.Items {
+			refs = append(refs, it.Get("location"))
+		}
+	} else {
+		refs = append(refs, l)
+	}
 	for _, ref := range refs {
 		if t, id := splitRef(ref.GetString("reference")); t == typ && id != "" {
 			return id
