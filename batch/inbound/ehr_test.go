@@ -99,8 +99,33 @@ func TestEHRPushSurvivesRestart(t *testing.T) {
 	e.poll(0)
 	e.poll(2 * time.Minute)
 	e.p = e.newPoller()
-	rep := e.poll(0)
-	if len(rep.EHR) != 1 || rep.EHR[0].Err != nil {
+	if rep := e.poll(0); len(rep.EHR) != 0 {
+		t.Fatalf("pushed before the backoff ended: %+v", rep.EHR)
+	}
+	rep := e.poll(time.Minute)
+	if len(rep.EHR) != 1 || rep.EHR[0].Err != nil || rep.EHR[0].Attempts != 2 {
 		t.Fatalf("after restart: %+v", rep.EHR)
+	}
+}
+
+// TestEHRPushRefused: an EHR that refuses the Appointment (422) or the
+// token (401) is not asked again until the Appointment changes.
+func TestEHRPushRefused(t *testing.T) {
+	for _, status := range []int{http.StatusUnauthorized, http.StatusUnprocessableEntity} {
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			io.WriteString(w, `{"resourceType":"OperationOutcome"}`)
+		}))
+		defer hs.Close()
+		e := newEnv(t, Spec{}, Options{EHR: &EHR{BaseURL: hs.URL, Token: "t"}}, "a1")
+		e.remote.write("cancellations_1.csv", rows("a1;;;;p;CANCELLED by USER"))
+		e.poll(0)
+		rep := e.poll(2 * time.Minute)
+		if len(rep.EHR) != 1 || rep.EHR[0].Status != status || !rep.EHR[0].Dead || rep.EHR[0].Err == nil {
+			t.Fatalf("status %d: %+v", status, rep.EHR)
+		}
+		if rep = e.poll(24 * time.Hour); len(rep.EHR) != 0 {
+			t.Fatalf("status %d: pushed again: %+v", status, rep.EHR)
+		}
 	}
 }

@@ -37,8 +37,8 @@ func New(ctx context.Context, st *store.Store, spec Spec, opt Options) (*Poller,
 	if err != nil {
 		return nil, err
 	}
-	if opt.EHR != nil && opt.EHR.BaseURL == "" {
-		return nil, fmt.Errorf("configuring inbound job %s: the EHR needs a base url", spec.Name)
+	if err := checkEHR(spec.Name, opt.EHR); err != nil {
+		return nil, err // names the job
 	}
 	if err := Init(ctx, st); err != nil {
 		return nil, err

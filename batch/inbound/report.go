@@ -73,8 +73,13 @@ type PushResult struct {
 	Status int
 	// Attempts counts the tries so far, this one included.
 	Attempts int
-	// Err is nil on success (2xx); the Appointment is retried next poll
-	// otherwise.
+	// Dead is set when the EHR refused the Appointment for good (a 4xx
+	// other than 408 and 429) or it failed too often; it is pushed again
+	// only once it changes again.
+	Dead bool
+	// Err is nil on success (2xx); otherwise the Appointment is retried
+	// with backoff on a later poll (see package batch/ehrpush), unless
+	// dead.
 	Err error
 }
 

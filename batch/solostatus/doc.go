@@ -6,8 +6,9 @@
 // solo/encounter, and stores the updated Appointment (a new version only
 // when something changed) and the visit's Encounter ("solo-visit-<SAID>")
 // in one store transaction, queueing both for the EHR when one is
-// configured. The queue is a table (solo_status_push), so pushes survive
-// restarts; [Syncer.PushDue] sends what is due, with backoff.
+// configured. The queue is the store table ehr_push of package
+// batch/ehrpush (queue [PushQueue]), so pushes survive restarts;
+// [Syncer.PushDue] sends what is due, with backoff.
 //
 // A [Receiver] is the webhook endpoint: it checks the path token and
 // decrypts the payload (solo.DecryptPayload), answering every failure with

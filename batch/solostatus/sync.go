@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -34,15 +35,9 @@ type Solo interface {
 	EpisodeJSON(ctx context.Context, id string) ([]byte, error)
 }
 
-// EHR is the EHR's FHIR endpoint that changed resources are PUT to.
-type EHR struct {
-	// BaseURL is the FHIR base, e.g. https://ehr.example/fhir.
-	BaseURL string
-	// Token is sent as a bearer token.
-	Token connectors.Secret
-	// Client sends the requests; nil means a client with a 30 s timeout.
-	Client *http.Client
-}
+// EHR is the EHR's FHIR endpoint that changed resources are PUT to
+// (BaseURL, bearer Token, optional Client).
+type EHR = ehrpush.Endpoint
 
 // Syncer maps Solo appointments back to FHIR. Set Store, Solo, Status and
 // Encounter (see LoadMappings); the rest is optional. It is safe for
@@ -170,12 +165,12 @@ func (s *Syncer) SyncAppointment(ctx context.Context, said string) (Result, erro
 			return nil
 		}
 		if res.AppointmentChanged {
-			if err := s.queuePush(ctx, tx, "Appointment", fhirID); err != nil {
+			if err := s.queuePush(ctx, tx, "Appointment", fhirID, res.AppointmentVersion); err != nil {
 				return err
 			}
 		}
 		if res.EncounterChanged {
-			return s.queuePush(ctx, tx, "Encounter", res.EncounterID)
+			return s.queuePush(ctx, tx, "Encounter", res.EncounterID, res.EncounterVersion)
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
@@ -16,14 +17,13 @@ const (
 	StateDead    = "dead"    // failed MaxAttempts times, or permanently; replay retries it
 )
 
-// Init creates the webhook event table and the EHR push table if missing;
-// safe to call from several instances.
+// Init creates the webhook event table and the EHR push table (ehr_push,
+// see package batch/ehrpush) if missing; safe to call from several
+// instances.
 //
 //	solo_webhook_events: hash (SHA-256 of the ciphertext), event_id (Solo's,
 //	  "" when none; unique when set), type, object_id (the Solo id named),
 //	  state, attempts, last_error, received_at, next_at (Unix µs)
-//	solo_status_push: type, id, attempts, last_status, last_error, dead,
-//	  queued_at, next_at
 func Init(ctx context.Context, st *store.Store) error {
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS solo_webhook_events (
@@ -39,21 +39,10 @@ func Init(ctx context.Context, st *store.Store) error {
 		)`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS solo_webhook_events_id ON solo_webhook_events (event_id) WHERE event_id <> ''`,
 		`CREATE INDEX IF NOT EXISTS solo_webhook_events_due ON solo_webhook_events (state, next_at)`,
-		`CREATE TABLE IF NOT EXISTS solo_status_push (
-			type        TEXT    NOT NULL,
-			id          TEXT    NOT NULL,
-			attempts    INTEGER NOT NULL,
-			last_status INTEGER NOT NULL,
-			last_error  TEXT    NOT NULL,
-			dead        INTEGER NOT NULL,
-			queued_at   BIGINT  NOT NULL,
-			next_at     BIGINT  NOT NULL,
-			PRIMARY KEY (type, id)
-		)`,
 	} {
 		if _, err := st.DB().ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("creating the solo status tables: %w", err)
 		}
 	}
-	return nil
+	return ehrpush.Init(ctx, st)
 }
