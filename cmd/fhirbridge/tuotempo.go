@@ -260,7 +260,11 @@ func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
 	}
 	for _, p := range rep.EHR {
 		if p.Err != nil {
-			f.log.Warn("EHR push failed, retried next poll", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
+			if p.Dead {
+				f.log.Error("EHR push refused, not retried", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
+			} else {
+				f.log.Warn("EHR push failed, retried with backoff", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
+			}
 		}
 	}
 }
