@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,8 +22,12 @@ type lockedBuf struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // setup starts a simulator and a connector with one tenant; password ""
 // means the right one.
@@ -128,7 +132,10 @@ func TestErrorTable(t *testing.T) {
 			d:     connectors.Delivery{Flow: tyto.FlowDevice, Op: connectors.Create, Body: body(t, `{"identifier":"dev-1"}`)},
 			class: permanent, is: tyto.ErrEmptyIdentifier, statuses: "500"},
 		{row: "pair device: another 500 → transient",
-			prepare: func(s *tytosim.Sim) { s.AddStation("st-4"); s.Inject(tytosim.Fault{Method: "POST", Status: 500, Times: 1}) },
+			prepare: func(s *tytosim.Sim) {
+				s.AddStation("st-4")
+				s.Inject(tytosim.Fault{Method: "POST", Status: 500, Times: 1})
+			},
 			d: connectors.Delivery{Flow: tyto.FlowDevice, Op: connectors.Create, Parents: map[string]string{"Location": "st-4"},
 				Body: body(t, `{"identifier":"dev-1"}`)},
 			class: transient, is: tyto.ErrServer, statuses: "500"},
