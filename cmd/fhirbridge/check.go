@@ -35,20 +35,35 @@ never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
 and its connector is configured; the tuOtempO export jobs (column-set
 mapping, schedule, time zone, file pattern) and cancellation mappings compile.
-It does not connect to anything, unless --connect is given: then it also
-lists Solo's waiting rooms and reports every waitingRoom lookup of a Solo
-route (each code-map row, the waiting_room param) and every
-connectors.solo.slots.schedules entry that names no existing room.
+It does not connect to anything, unless --connect is given (the config
+then also from $FHIRBRIDGE_CONFIG): then it tries every configured
+connector for real, all at once, each within 10s, and prints one line each
+in a fixed order, "ok   NAME [TARGET] (what it saw)" or
+"FAIL NAME [TARGET]: reason":
+  solo   GET /qapi/v1/waiting-rooms with the Api-Key
+  sftp, ftp, local (connectors.tuotempo.remote)
+         log in (SFTP: against the pinned host key), list the base
+         folder, write a small hidden probe file and remove it
+  smtp   (mail) connect, STARTTLS or implicit TLS, AUTH; no message sent
+  ehr    GET {fhir_base_url}/metadata with the bearer token (status only)
+No secret is printed. Once Solo answers, it also reports every
+waitingRoom lookup of a Solo route (each code-map row, the waiting_room
+param) and every connectors.solo.slots.schedules entry that names no
+existing room.
 Exit status 1 when anything fails.`,
 		Example: `  fhirbridge check --mapping my-export.yaml
-  fhirbridge check mappings/*.yaml --param timezone=America/New_York`,
+  fhirbridge check mappings/*.yaml --param timezone=America/New_York
+  fhirbridge check --config site.yaml --connect`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pm, err := parseParams(params)
 			if err != nil {
 				return err
 			}
 			if connect && configFile == "" {
-				return errors.New("--connect needs --config")
+				configFile = os.Getenv("FHIRBRIDGE_CONFIG")
+			}
+			if connect && configFile == "" {
+				return errors.New("--connect needs --config (or $FHIRBRIDGE_CONFIG)")
 			}
 			failed := 0
 			if configFile != "" {
@@ -58,8 +73,10 @@ Exit status 1 when anything fails.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s\n", configFile)
 				if connect {
-					if err := checkConnect(cmd.Context(), configFile, cmd.OutOrStdout()); err != nil {
-						fmt.Fprintln(cmd.ErrOrStderr(), err)
+					if err := checkConnect(cmd.Context(), configFile, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
+						if !errors.Is(err, errChecksFailed) {
+							fmt.Fprintln(cmd.ErrOrStderr(), err)
+						}
 						return exitError{code: 1}
 					}
 				}
@@ -87,7 +104,7 @@ Exit status 1 when anything fails.`,
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "serve configuration file to validate (with its routes and mappings)")
-	cmd.Flags().BoolVar(&connect, "connect", false, "with --config: also check the Solo waitingRoom lookups against Solo's waiting rooms (connects to Solo)")
+	cmd.Flags().BoolVar(&connect, "connect", false, "with --config (or $FHIRBRIDGE_CONFIG): try every configured connector for real, one line each, and check the Solo waitingRoom lookups against Solo's waiting rooms")
 	cmd.Flags().StringArrayVar(&files, "mapping", nil, "mapping file or shipped name to check (repeatable)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE used while compiling (repeatable)")
 	return cmd

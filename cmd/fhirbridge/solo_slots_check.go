@@ -1,7 +1,8 @@
 package main
 
 // `fhirbridge check --config FILE --connect`: the waitingRoom lookups of the
-// Solo routes, checked against the waiting rooms Solo lists.
+// Solo routes, checked against the waiting rooms Solo lists once Solo's
+// connection test (check_connect.go) succeeded.
 //
 // For every route to the solo connector whose mapping has a waitingRoom
 // field, each source of a room name is checked: the value column of every
@@ -26,6 +27,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
@@ -35,25 +37,13 @@ type roomSource struct {
 	name  string
 }
 
-// checkConnect lists Solo's waiting rooms and reports every lookup of the
-// config that names no existing room. It prints a summary to out.
-func checkConnect(ctx context.Context, configFile string, out io.Writer) error {
-	c, err := config.Load(configFile, os.Environ())
-	if err != nil {
-		return err
-	}
-	s := c.Connectors.Solo
-	if s == nil {
-		fmt.Fprintln(out, "ok  --connect: no Solo connector configured, nothing to connect to")
-		return nil
-	}
+// checkWaitingRooms lists Solo's waiting rooms with conn and reports every
+// lookup of the config that names no existing room. It runs after Solo's
+// connection test succeeded and prints a summary to out.
+func checkWaitingRooms(ctx context.Context, c *config.Config, conn *solo.Connector, out io.Writer) error {
 	sources, err := waitingRoomSources(c)
-	if err != nil {
-		return err
-	}
-	conn, err := newSoloConn(s)
-	if err != nil {
-		return err
+	if err != nil || len(sources) == 0 {
+		return err // no lookup names a room: nothing more to check
 	}
 	rooms, err := conn.WaitingRooms(ctx)
 	if err != nil {

@@ -1,0 +1,239 @@
+package main
+
+// The connection tests of each config section (see connCheckSources).
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/mail"
+)
+
+// soloChecks: GET /qapi/v1/waiting-rooms with the Api-Key (solo's
+// Probe), then the waiting-room lookups of the routes.
+func soloChecks(c *config.Config) ([]connCheck, error) {
+	s := c.Connectors.Solo
+	if s == nil {
+		return nil, nil
+	}
+	conn, err := newSoloConn(s)
+	if err != nil {
+		return nil, err
+	}
+	ch, ok := connectorCheck("solo", "", conn)
+	if !ok {
+		return nil, errors.New("the solo connector has no connection test")
+	}
+	ch.after = func(ctx context.Context, out io.Writer) error { return checkWaitingRooms(ctx, c, conn, out) }
+	return []connCheck{ch}, nil
+}
+
+// remoteChecks: the tuOtempO remote (SFTP, FTP or a local folder): log
+// in (for SFTP, against the pinned host key), list the base folder, then
+// write a small probe file with a unique hidden name and remove it.
+func remoteChecks(c *config.Config) ([]connCheck, error) {
+	t := c.Connectors.TuOtempO
+	if t == nil {
+		return nil, nil
+	}
+	rc := remoteConfig(t.Remote, c.Dir())
+	if rc.Timeout <= 0 || rc.Timeout > checkTimeout {
+		rc.Timeout = checkTimeout
+	}
+	target := rc.Dir
+	if rc.Kind != "local" {
+		port := rc.Port
+		if port == 0 {
+			port = map[string]int{"sftp": 22, "ftp": 21}[rc.Kind]
+		}
+		target = net.JoinHostPort(rc.Host, strconv.Itoa(port))
+	}
+	return []connCheck{{name: rc.Kind, target: target, run: func(ctx context.Context) (string, error) {
+		return probeRemote(ctx, rc)
+	}}}, nil
+}
+
+// probeRemote logs in, lists the base folder and writes and removes a
+// probe file.
+func probeRemote(ctx context.Context, rc connectors.RemoteConfig) (string, error) {
+	r, err := connectors.OpenRemote(ctx, rc)
+	if err != nil {
+		return "", remoteOpenReason(err)
+	}
+	defer r.Close()
+	files, err := r.List(ctx, "")
+	if err != nil {
+		return "", because("listing the base folder", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := ".fhirbridge-check-" + hex.EncodeToString(b[:])
+	if _, err := r.Put(ctx, name, strings.NewReader("fhirbridge check --connect: write test, removed at once\n")); err != nil {
+		return "", because("no write permission (writing a probe file)", err)
+	}
+	if err := r.Remove(ctx, name); err != nil {
+		return "", because("wrote probe file "+name+" but could not remove it", err)
+	}
+	login := "login"
+	if rc.Kind == "sftp" {
+		login = "login, host key"
+	} else if rc.Kind == "local" {
+		login = "folder"
+	}
+	unit := "files"
+	if len(files) == 1 {
+		unit = "file"
+	}
+	return fmt.Sprintf("%s, list: %d %s, write and remove a probe file", login, len(files), unit), nil
+}
+
+// remoteOpenReason words a failed OpenRemote: a host key other than the
+// pinned one, an untrusted certificate, a refused login, or no connection.
+func remoteOpenReason(err error) error {
+	var (
+		cve *tls.CertificateVerificationError
+		uae x509.UnknownAuthorityError
+		hne x509.HostnameError
+	)
+	class, _ := connectors.Classify(err)
+	switch {
+	case errors.Is(err, connectors.ErrHostKey):
+		return &reasonError{reason: hostKeyReason(err) + " (not logged in, nothing written)", err: err}
+	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hne):
+		return because("TLS: server certificate not trusted", err)
+	case class == connectors.Reconnect:
+		return because("login refused (user, password or key)", err)
+	case class == connectors.Permanent:
+		return &reasonError{reason: err.Error(), err: err}
+	default:
+		return because("cannot connect", err)
+	}
+}
+
+// hostKeyReason is the message of the deepest error of err's chain that
+// still matches ErrHostKey (other than ErrHostKey itself): "host key mismatch: server presented …,
+// pinned …", without the connection phrase around it.
+func hostKeyReason(err error) string {
+	msg := err.Error()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e != connectors.ErrHostKey && errors.Is(e, connectors.ErrHostKey) {
+			msg = e.Error()
+		}
+	}
+	return msg
+}
+
+// mailChecks: the mail section's SMTP server: connect, STARTTLS or
+// implicit TLS, AUTH; no message is sent.
+func mailChecks(c *config.Config) ([]connCheck, error) {
+	m := c.Mail
+	if m == nil {
+		return nil, nil
+	}
+	s, err := newMailSender(m)
+	if err != nil {
+		return nil, err
+	}
+	mode := m.TLS
+	if mode == "" {
+		mode = mail.TLSStartTLS
+	}
+	detail := mode + ", no AUTH"
+	if m.User != "" {
+		mech := m.Auth
+		if mech == "" {
+			mech = mail.AuthPlain
+		}
+		detail = mode + ", AUTH " + strings.ToUpper(mech)
+	}
+	return []connCheck{{name: "smtp", target: s.Addr(), run: func(ctx context.Context) (string, error) {
+		if err := s.Check(ctx); err != nil {
+			return "", err
+		}
+		return detail + ", no message sent", nil
+	}}}, nil
+}
+
+// newMailSender builds the Sender of the mail section.
+func newMailSender(m *config.Mail) (*mail.Sender, error) {
+	s, err := mail.New(mail.Config{Host: m.Host, Port: m.Port, TLS: m.TLS, CAFile: m.CAFile, User: m.User,
+		Password: connectors.Secret(m.Password.Reveal()), Auth: m.Auth, From: m.From, Timeout: time.Duration(m.Timeout)})
+	if err != nil {
+		return nil, fmt.Errorf("mail: %w", err)
+	}
+	return s, nil
+}
+
+// ehrChecks: GET {fhir_base_url}/metadata with the bearer token; only the
+// status is looked at.
+func ehrChecks(c *config.Config) ([]connCheck, error) {
+	e := c.EHR
+	if e == nil || e.FHIRBaseURL == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(strings.TrimRight(e.FHIRBaseURL, "/") + "/metadata")
+	if err != nil {
+		return nil, errors.New("ehr: fhir_base_url is not a URL")
+	}
+	base := *u
+	base.Path, base.RawPath = strings.TrimSuffix(u.Path, "/metadata"), ""
+	token := e.Token
+	return []connCheck{{name: "ehr", target: base.Redacted(), run: func(ctx context.Context) (string, error) {
+		return probeEHR(ctx, u, token)
+	}}}, nil
+}
+
+// probeEHR asks for the CapabilityStatement and reports the status.
+func probeEHR(ctx context.Context, u *url.URL, token config.Secret) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("building GET /metadata: %w", err)
+	}
+	req.Header.Set("Accept", "application/fhir+json")
+	if token.Set() {
+		req.Header.Set("Authorization", "Bearer "+token.Reveal())
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL
+		}
+		return "", because("GET /metadata: cannot reach the EHR", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	s := resp.StatusCode
+	if s >= 200 && s < 300 {
+		return fmt.Sprintf("GET /metadata: %d %s", s, http.StatusText(s)), nil
+	}
+	reason := fmt.Sprintf("HTTP %d %s", s, http.StatusText(s))
+	switch {
+	case s == http.StatusUnauthorized:
+		reason = "HTTP 401: the bearer token was refused"
+	case s == http.StatusForbidden:
+		reason = "HTTP 403: the bearer token may not read the CapabilityStatement"
+	case s == http.StatusNotFound:
+		reason = "HTTP 404: no /metadata at fhir_base_url (is it the FHIR base?)"
+	case s >= 300 && s < 400:
+		reason = fmt.Sprintf("HTTP %d: the EHR redirects (check fhir_base_url)", s)
+	case s >= 500:
+		reason = fmt.Sprintf("HTTP %d: the EHR is unavailable (%s)", s, http.StatusText(s))
+	}
+	return "", errors.New("GET /metadata: " + reason)
+}
