@@ -42,6 +42,6 @@ prints. It keeps no data between runs.`,
 	}
 	solo.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
 	solo.Flags().StringVar(&apiKey, "api-key", "test-key", "the Api-Key the simulator accepts")
-	cmd.AddCommand(solo)
+	cmd.AddCommand(solo, newSandboxTytoCmd())
 	return cmd
 }

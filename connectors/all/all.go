@@ -1,6 +1,6 @@
 // Package all links every connector and Remote kind into a program: import
 // it for its side effect (each package registers itself in init), so the
-// registries know "solo", "local", "sftp" and "ftp".
+// registries know "solo", "tyto", "local", "sftp" and "ftp".
 package all
 
 import (
@@ -11,4 +11,5 @@ import (
 
 	// Vendor connectors: connectors.Register by name.
 	_ "github.com/fhirbridge/fhirbridge/connectors/solo"
+	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"
 )

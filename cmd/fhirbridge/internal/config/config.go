@@ -73,6 +73,7 @@ type Database struct {
 type Connectors struct {
 	Solo     *Solo     `yaml:"solo"`
 	TuOtempO *TuOtempO `yaml:"tuotempo"`
+	Tyto     *Tyto     `yaml:"tyto"`
 }
 
 // Solo configures the Teladoc Health Solo connector.
@@ -197,6 +198,9 @@ func (c *Config) fillDefaults() {
 	if t := c.Connectors.TuOtempO; t != nil {
 		t.fillDefaults()
 	}
+	if t := c.Connectors.Tyto; t != nil {
+		t.fillDefaults()
+	}
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -246,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if t := c.Connectors.TuOtempO; t != nil {
 		errs = append(errs, t.validate(c.Mail != nil)...)
+	}
+	if t := c.Connectors.Tyto; t != nil {
+		errs = append(errs, t.validate()...)
 	}
 	errs = append(errs, c.validateMailEHR()...)
 	names := map[string]bool{}
