@@ -104,15 +104,19 @@ func TestCheck(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("check: %v", err)
 	}
+	tc, _ := c.ForTenant("")
+	if desc, err := tc.Probe(context.Background()); err != nil || desc != "GET /api/extintegration/tyto/v1/stations/{identifier}: HTTP 404, credentials accepted" {
+		t.Fatalf("probe: %q %v", desc, err)
+	}
 	sim.SetTytoReachable(false)
 	err := c.Check(context.Background())
-	if !errors.Is(err, tyto.ErrTytoUnreachable) || !strings.Contains(err.Error(), "HTTP 408: the portal cannot reach the Tyto server") {
+	if !errors.Is(err, tyto.ErrTytoUnreachable) || err.Error() != "tenant main: HTTP 408: the portal cannot reach the Tyto server" {
 		t.Fatalf("408: %v", err)
 	}
 	_, c, _ = setup(t, "wrong")
 	err = c.Check(context.Background())
 	if cl, _ := connectors.Classify(err); cl != connectors.Reconnect ||
-		!strings.Contains(err.Error(), "HTTP 401: username/password incorrect or this host's IP is not whitelisted on the Tyto server") {
+		err.Error() != "tenant main: HTTP 401: username/password incorrect or this host's IP is not whitelisted on the Tyto server" {
 		t.Fatalf("401: %v", err)
 	}
 	if strings.Contains(err.Error(), "wrong") {
@@ -124,7 +128,7 @@ func TestCheck(t *testing.T) {
 	c, _ = tyto.New(tyto.Config{Tenants: map[string]tyto.Tenant{"x": {PortalURL: url, Username: "u", Password: "p"}}})
 	if err := c.Check(context.Background()); err == nil {
 		t.Fatal("a stopped portal passed the check")
-	} else if cl, _ := connectors.Classify(err); cl != connectors.Transient {
+	} else if cl, _ := connectors.Classify(err); cl != connectors.Transient || !strings.HasPrefix(err.Error(), "tenant x: cannot reach the portal: ") {
 		t.Fatalf("stopped portal: %s %v", cl, err)
 	}
 }
