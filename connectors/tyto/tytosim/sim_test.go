@@ -28,7 +28,7 @@ func TestFaultsAndLog(t *testing.T) {
 	defer srv.Close()
 	base := srv.URL + DefaultPrefix
 	s.Inject(Fault{Method: "POST", Path: DefaultPrefix + "/stations", Status: 503, RetryAfter: "7", Times: 1})
-	s.Inject(Fault{Method: "GET", Reset: true, Times: 1})
+	s.Inject(Fault{Method: "POST", Path: DefaultPrefix + "/visits", Reset: true, Times: 1}) // a GET on a reused connection would be retried by the client
 	s.Inject(Fault{Method: "PUT", Delay: 50 * time.Millisecond, Times: 1})
 	if code, body, _ := do(t, "POST", base+"/stations", `{"identifier":"st-1"}`, DefaultUsername, DefaultPassword); code != 503 || !strings.Contains(body, "Service Unavailable") {
 		t.Fatalf("status fault: %d %s", code, body)
@@ -36,7 +36,7 @@ func TestFaultsAndLog(t *testing.T) {
 	if len(s.Stations()) != 0 {
 		t.Fatal("a status fault applied the request")
 	}
-	if _, _, err := do(t, "GET", base+"/stations/st-1", "", DefaultUsername, DefaultPassword); err == nil {
+	if _, _, err := do(t, "POST", base+"/visits", `{"identifier":"v-1"}`, DefaultUsername, DefaultPassword); err == nil {
 		t.Fatal("reset fault answered")
 	}
 	start := time.Now()
