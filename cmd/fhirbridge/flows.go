@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -18,8 +17,6 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
-	"github.com/fhirbridge/fhirbridge/mapping/shipped"
-	tytomaps "github.com/fhirbridge/fhirbridge/mapping/shipped/tyto"
 )
 
 // routeWiring builds the connectors of the routes, once each, as they are
@@ -52,7 +49,7 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
 			spec = filepath.Join(c.Dir(), spec)
 		}
-		m, err := loadRouteMapping(spec, r.Params)
+		m, err := loadMapping(spec, r.Params)
 		if err != nil {
 			return nil, nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
 		}
@@ -130,19 +127,6 @@ func (w *routeWiring) tytoFlow(r config.Route, m *mapping.Mapping, f *delivery.F
 	f.Connector = tc
 	f.Parents = tyto.Parents(m.Name())
 	return tyto.RouteCheck(m.Name(), r.Params["identifier_system"]), nil
-}
-
-// loadRouteMapping is loadMapping, with the Tyto mappings served from
-// their own folder while mapping/shipped does not embed it.
-func loadRouteMapping(spec string, params map[string]string) (*mapping.Mapping, error) {
-	if name, ok := strings.CutPrefix(spec, "tyto/"); ok && !isFile(spec) {
-		if _, inShipped := shipped.Path(spec); !inShipped {
-			if _, err := fs.Stat(tytomaps.FS, name+".yaml"); err == nil {
-				return mapping.Load(tytomaps.FS, name+".yaml", params)
-			}
-		}
-	}
-	return loadMapping(spec, params)
 }
 
 // With Tyto configured the endpoint also takes Device (a Tyto device,
