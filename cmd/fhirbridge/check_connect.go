@@ -51,6 +51,7 @@ type connCheck struct {
 // returns nil when its section is not configured.
 var connCheckSources = []func(c *config.Config) ([]connCheck, error){
 	soloChecks,
+	tytoChecks,
 	remoteChecks,
 	mailChecks,
 	ehrChecks,

@@ -21,6 +21,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
+	"github.com/fhirbridge/fhirbridge/connectors/tyto"
 )
 
 // soloChecks: GET /qapi/v1/waiting-rooms with the Api-Key (solo's
@@ -236,4 +237,31 @@ func probeEHR(ctx context.Context, u *url.URL, token config.Secret) (string, err
 		reason = fmt.Sprintf("HTTP %d: the EHR is unavailable (%s)", s, http.StatusText(s))
 	}
 	return "", errors.New("GET /metadata: " + reason)
+}
+
+// tytoChecks: one check per Tyto tenant, through the connector's own
+// connection test (a GET of a station that need not exist; 401 and 408 are
+// worded as the spec's troubleshooting words them).
+func tytoChecks(c *config.Config) ([]connCheck, error) {
+	t := c.Connectors.Tyto
+	if t == nil {
+		return nil, nil
+	}
+	conn, err := tyto.New(t.ConnectorConfig())
+	if err != nil {
+		return nil, fmt.Errorf("connectors.tyto: %w", err)
+	}
+	var out []connCheck
+	for _, name := range conn.TenantNames() {
+		tc, err := conn.ForTenant(name)
+		if err != nil {
+			return nil, fmt.Errorf("connectors.tyto.tenants.%s: %w", name, err)
+		}
+		ch, ok := connectorCheck("tyto", name+" "+tc.PortalURL(), tc)
+		if !ok {
+			return nil, errors.New("the tyto connector has no connection test")
+		}
+		out = append(out, ch)
+	}
+	return out, nil
 }
