@@ -25,6 +25,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/connectors/internal/simkit"
 )
 
 // Options configures a Sim. The zero value is usable: key "test-key",
@@ -52,10 +54,11 @@ type Sim struct {
 	closed chan struct{}
 	once   sync.Once
 	srv    *http.Server
+	faults simkit.Faults
+	log    simkit.Log
+	kit    simkit.Handler
 
 	mu       sync.Mutex
-	log      []Request
-	faults   []*Fault
 	patients []*Patient
 	appts    []*Appointment
 	nextSPID int
@@ -76,6 +79,7 @@ func New(opt Options) *Sim {
 	}
 	s := &Sim{opt: opt, mux: http.NewServeMux(), closed: make(chan struct{}), nextSPID: 1001, nextSAID: 5001}
 	s.routes()
+	s.kit = s.handler()
 	return s
 }
 
@@ -112,27 +116,13 @@ func (s *Sim) Close() error {
 	return nil
 }
 
-// Request is one request-log entry. It holds no body: only a SHA-256 of it.
-type Request struct {
-	Time   time.Time
-	Method string
-	Path   string
-	// Status is what the simulator decided, even when a fault kept it
-	// from being sent (see Fault); 0 for a reset before handling.
-	Status int
-	// BodySHA256 is the hex SHA-256 of the request body ("" when empty).
-	BodySHA256 string
-	// Fault names the fault applied: "", "status", "delay", "reset",
-	// "timeout-after-commit".
-	Fault string
-}
+// Request is one request-log entry. It holds no body: only a SHA-256 of
+// it. Status is what the simulator decided, even when a fault kept it from
+// being sent (see Fault); 0 for a reset before handling.
+type Request = simkit.Request
 
 // Requests returns a copy of the request log, oldest first.
-func (s *Sim) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
+func (s *Sim) Requests() []Request { return s.log.Requests() }
 
 // Patient is a stored patient. Doc is the demographics as last written:
 // in memory for test assertions only, never logged.

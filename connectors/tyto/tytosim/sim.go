@@ -32,6 +32,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/connectors/internal/simkit"
 )
 
 // Options configures a Sim. The zero value is usable: user "tyto-user",
@@ -75,14 +77,9 @@ type Visit struct {
 	Seq int
 }
 
-// Request is one entry of the request log: no body, no credentials.
-type Request struct {
-	Time         time.Time
-	Method, Path string
-	Status       int
-	// Fault names the injected fault that answered ("" when none).
-	Fault string
-}
+// Request is one entry of the request log: no body (only its SHA-256),
+// no credentials. Path is the escaped path as requested.
+type Request = simkit.Request
 
 // Sim is the simulator; an http.Handler safe for concurrent use.
 type Sim struct {
@@ -90,10 +87,11 @@ type Sim struct {
 	closed chan struct{}
 	once   sync.Once
 	srv    *http.Server
+	faults simkit.Faults
+	log    simkit.Log
+	kit    simkit.Handler
 
 	mu          sync.Mutex
-	log         []Request
-	faults      []*Fault
 	stations    map[string]*Station
 	clinicians  map[string]*Clinician
 	visits      []*Visit
@@ -116,7 +114,9 @@ func New(opt Options) *Sim {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Sim{opt: opt, closed: make(chan struct{}), stations: map[string]*Station{}, clinicians: map[string]*Clinician{}}
+	s := &Sim{opt: opt, closed: make(chan struct{}), stations: map[string]*Station{}, clinicians: map[string]*Clinician{}}
+	s.kit = s.handler()
+	return s
 }
 
 // Start serves the simulator on addr ("127.0.0.1:0" for any free port)
@@ -232,9 +232,5 @@ func (s *Sim) Order() []string {
 	return append([]string(nil), s.order...)
 }
 
-// Requests returns a copy of the request log.
-func (s *Sim) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
+// Requests returns a copy of the request log, oldest first.
+func (s *Sim) Requests() []Request { return s.log.Requests() }
