@@ -414,3 +414,57 @@ func rawPayload(t *testing.T, key string, padded []byte) string {
 	b := base64.StdEncoding
 	return b.EncodeToString(salt) + b.EncodeToString(iv) + b.EncodeToString(ct)
 }
+
+// TestPoll: the poll (status back without webhooks) syncs only stored
+// Appointments that Solo knows, that may still change and that are recent;
+// a synced one that became final is not polled again.
+func TestPoll(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	put := func(id, status, start, said string) {
+		t.Helper()
+		err := f.st.InTx(ctx, func(tx *store.Tx) error {
+			body := `{"resourceType":"Appointment","id":"` + id + `","status":"` + status + `","start":"` + start + `","participant":[{"actor":{"reference":"Patient/pat-1"},"status":"accepted"}]}`
+			if _, _, err := tx.PutResource(ctx, "Appointment", id, []byte(body)); err != nil {
+				return err
+			}
+			if said == "" {
+				return nil
+			}
+			return tx.LinkVendorID(ctx, "solo", "Appointment", id, said)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := f.appointment(t, "appt-open", true) // booked, starts 2026-12-01T08:30Z
+	old := f.appointment(t, "appt-old", false)
+	put("appt-old", "booked", "2026-10-01T08:30:00Z", old) // before the lookback
+	final := f.appointment(t, "appt-final", false)
+	put("appt-final", "fulfilled", "2026-12-01T08:30:00Z", final) // final already
+	put("appt-unlinked", "booked", "2026-12-01T08:30:00Z", "")    // Solo does not know it
+	for _, said := range []string{open, old, final} {
+		n, _ := strconv.Atoi(said)
+		f.sim.SetAppointmentStatus(n, "completed", "")
+	}
+
+	res, err := f.s.Poll(ctx, 72*time.Hour)
+	if err != nil || res != (PollResult{Checked: 1, Changed: 1}) {
+		t.Fatalf("first poll: %+v %v, want one checked and changed", res, err)
+	}
+	if a, v := f.stored(t, "Appointment", "appt-open"); a["status"] != "fulfilled" || v != 2 {
+		t.Errorf("appt-open: status %v version %d, want fulfilled at version 2", a["status"], v)
+	}
+	for _, id := range []string{"appt-old", "appt-final"} {
+		if _, v := f.stored(t, "Appointment", id); v != 1 {
+			t.Errorf("%s was synced (version %d) though the poll must skip it", id, v)
+		}
+	}
+	if _, _, err := f.st.GetResource(ctx, "Encounter", EncounterID(open)); err != nil {
+		t.Errorf("the visit's Encounter was not stored: %v", err)
+	}
+	res, err = f.s.Poll(ctx, 72*time.Hour)
+	if err != nil || res != (PollResult{}) {
+		t.Errorf("second poll: %+v %v, want nothing checked (appt-open is final now)", res, err)
+	}
+}
