@@ -3,6 +3,7 @@ package connectors
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,4 +58,32 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	Register(Factory{Name: "test-echo", New: func(any) (any, error) { return nil, nil }})
+}
+
+// TestTyped: a connector's own config, or a pointer to it, builds; nil
+// and other types are refused naming what the connector wants.
+func TestTyped(t *testing.T) {
+	type cfg struct{ N int }
+	build := Typed("demo", func(c cfg) (int, error) { return c.N, nil })
+	for _, tc := range []struct {
+		in   any
+		want any
+		err  string
+	}{
+		{cfg{3}, 3, ""},
+		{&cfg{4}, 4, ""},
+		{(*cfg)(nil), nil, "building demo connector: nil config"},
+		{"x", nil, "want connectors.cfg"},
+	} {
+		got, err := build(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%#v: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%#v: %v %v, want %v", tc.in, got, err, tc.want)
+		}
+	}
 }

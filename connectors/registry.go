@@ -61,3 +61,23 @@ func namesLocked() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Typed adapts a connector constructor taking its own config type C to
+// Factory.New: the config may be a C or a non-nil *C; anything else is an
+// error naming what was given and what the connector wants.
+func Typed[C any, T any](name string, build func(C) (T, error)) func(config any) (any, error) {
+	return func(config any) (any, error) {
+		switch c := config.(type) {
+		case C:
+			return build(c)
+		case *C:
+			if c == nil {
+				return nil, fmt.Errorf("building %s connector: nil config", name)
+			}
+			return build(*c)
+		default:
+			var want C
+			return nil, fmt.Errorf("building %s connector: config is %T, want %T", name, config, want)
+		}
+	}
+}

@@ -42,19 +42,7 @@ func init() {
 	connectors.Register(connectors.Factory{
 		Name:    Name,
 		Summary: "Teladoc Health Solo External API: patients and appointments",
-		New: func(config any) (any, error) {
-			switch c := config.(type) {
-			case Config:
-				return New(c)
-			case *Config:
-				if c == nil {
-					return nil, errors.New("building solo connector: nil config")
-				}
-				return New(*c)
-			default:
-				return nil, fmt.Errorf("building solo connector: config is %T, want solo.Config", config)
-			}
-		},
+		New:     connectors.Typed(Name, New),
 	})
 }
 

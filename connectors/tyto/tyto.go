@@ -57,19 +57,7 @@ func init() {
 	connectors.Register(connectors.Factory{
 		Name:    Name,
 		Summary: "TytoCare REST APIs of a Vidyo portal: clinicians, stations, device pairing, visits",
-		New: func(config any) (any, error) {
-			switch c := config.(type) {
-			case Config:
-				return New(c)
-			case *Config:
-				if c == nil {
-					return nil, errors.New("building tyto connector: nil config")
-				}
-				return New(*c)
-			default:
-				return nil, fmt.Errorf("building tyto connector: config is %T, want tyto.Config", config)
-			}
-		},
+		New:     connectors.Typed(Name, New),
 	})
 }
 
