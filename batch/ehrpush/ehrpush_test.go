@@ -353,15 +353,3 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		h    string
-		want time.Duration
-	}{{"", 0}, {"120", 2 * time.Minute}, {"-5", 0}, {"soon", 0}, {"Sun, 01 Mar 2026 09:10:00 GMT", 10 * time.Minute}} {
-		if got := parseRetryAfter(tc.h, now); got != tc.want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", tc.h, got, tc.want)
-		}
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -201,7 +200,7 @@ func (p *Pusher) put(ctx context.Context, typ, id string, body []byte) (status i
 	case permanent(status):
 		return status, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: status %d", typ, id, status))
 	default:
-		ra := parseRetryAfter(resp.Header.Get("Retry-After"), p.cfg.Now())
+		ra := connectors.RetryAfter(resp.Header.Get("Retry-After"), p.cfg.Now(), 0)
 		return status, ra, connectors.Transiently(fmt.Errorf("pushing %s/%s to the EHR: status %d", typ, id, status), ra)
 	}
 }
@@ -221,21 +220,6 @@ func Backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, MaxBackoff)
-}
-
-// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3: seconds or
-// an HTTP date); 0 when absent or unreadable.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
-		return max(time.Duration(s)*time.Second, 0)
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }
 
 // forEHR drops meta.versionId and meta.lastUpdated, which belong to the

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -107,27 +106,9 @@ func classify(method, path string, resp *http.Response, body []byte) error {
 	}
 }
 
-// retryAfter parses a Retry-After value, delta-seconds or HTTP-date, into
-// a wait capped at MaxRetryAfter; 0 when absent, invalid or past.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now())
-	}
-	return min(max(d, 0), MaxRetryAfter)
-}
+// retryAfter reads a Retry-After value as a wait capped at MaxRetryAfter
+// (see connectors.RetryAfter).
+func retryAfter(v string) time.Duration { return connectors.RetryAfter(v, now(), MaxRetryAfter) }
 
 var (
 	codePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -171,21 +170,6 @@ func classify(c call, status int, wait time.Duration) error {
 	return connectors.Permanently(se)
 }
 
-// retryAfter parses Retry-After (seconds or HTTP date) into a wait capped
-// at MaxRetryAfter; 0 when absent, invalid or past.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		d = time.Duration(min(n, int64(MaxRetryAfter/time.Second))) * time.Second
-	} else if at, err := http.ParseTime(v); err == nil {
-		d = time.Until(at)
-	}
-	return min(max(d, 0), MaxRetryAfter)
-}
+// retryAfter reads a Retry-After value as a wait capped at MaxRetryAfter
+// (see connectors.RetryAfter).
+func retryAfter(v string) time.Duration { return connectors.RetryAfter(v, time.Now(), MaxRetryAfter) }
