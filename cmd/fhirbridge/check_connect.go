@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -187,16 +186,7 @@ func causeOf(err error) error {
 	if isTimeout(err) {
 		return errTimeout
 	}
-	for {
-		if _, ok := err.(*net.OpError); ok {
-			return err
-		}
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		err = next
-	}
+	return connectors.NetCause(err)
 }
 
 // errTimeout is the cause shown for a check that ran out of time.

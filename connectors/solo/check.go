@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
@@ -65,7 +64,7 @@ func probeReason(err error) string {
 		if isTimeout(err) {
 			return "cannot reach Solo: no answer before the timeout"
 		}
-		return "cannot reach Solo: " + causeOf(err).Error()
+		return "cannot reach Solo: " + connectors.NetCause(err).Error()
 	}
 	s := se.Status
 	switch {
@@ -90,20 +89,4 @@ func probeReason(err error) string {
 func isTimeout(err error) bool {
 	var ne interface{ Timeout() bool }
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// causeOf returns the network fault at the end of a single-wrap chain,
-// without the action phrases around it ("dial tcp 10.0.0.5:443: connect:
-// connection refused").
-func causeOf(err error) error {
-	for {
-		if _, ok := err.(*net.OpError); ok {
-			return err
-		}
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		err = next
-	}
 }
