@@ -5,16 +5,19 @@ import (
 	"net"
 )
 
-// NetCause returns the network fault in err's single-wrap chain (a
-// *net.OpError such as "dial tcp 10.0.0.5:443: connect: connection
-// refused") without the action phrases wrapped around it, or err itself
-// when the chain holds none. Connection tests use it to say why in few
-// words.
+// NetCause returns the fault at the end of err's single-wrap chain without
+// the action phrases wrapped around it, stopping early at a network error
+// (*net.OpError, kept whole: "dial tcp 10.0.0.5:443: connect: connection
+// refused"). Connection tests use it to say why in few words.
 func NetCause(err error) error {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if _, ok := e.(*net.OpError); ok {
-			return e
+	for {
+		if _, ok := err.(*net.OpError); ok {
+			return err
 		}
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
 	}
-	return err
 }
