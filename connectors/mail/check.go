@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"time"
 )
 
 // CheckError is a failed Check: the step that failed and a reason in the
@@ -35,34 +34,22 @@ func (e *CheckError) Unwrap() error { return e.Err }
 // Errors are a *CheckError classified as Send's are; ctx cancels the
 // exchange and Config.Timeout bounds it. It is safe for concurrent use.
 func (s *Sender) Check(ctx context.Context) error {
-	deadline := time.Now().Add(s.cfg.timeout())
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-
-	d := net.Dialer{Timeout: s.cfg.timeout()}
-	raw, err := d.DialContext(ctx, "tcp", s.addr)
+	ss, step, err := s.open(ctx)
 	if err != nil {
-		return checkFailure(stepConnect, s.failCtx(ctx, deadline, fail(s.addr, stepConnect, 0, err)))
-	}
-	defer raw.Close()
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
-	defer stop()
-	c, err := s.connect(ctx, &deadlineConn{Conn: raw, limit: deadline})
-	if err != nil {
-		step := stepGreeting
-		switch s.cfg.tlsMode() {
-		case TLSStartTLS:
-			step = stepStartTLS
-		case TLSImplicit:
-			step = stepTLS
+		if step == stepGreeting {
+			switch s.cfg.tlsMode() {
+			case TLSStartTLS:
+				step = stepStartTLS
+			case TLSImplicit:
+				step = stepTLS
+			}
 		}
-		return checkFailure(step, s.failCtx(ctx, deadline, err))
+		return checkFailure(step, err)
 	}
+	defer ss.close()
+	c := ss.c
 	if err := s.authenticate(c); err != nil {
-		return checkFailure(stepAuth, s.failCtx(ctx, deadline, err))
+		return checkFailure(stepAuth, s.failCtx(ss.ctx, ss.deadline, err))
 	}
 	_ = c.Quit() // nothing was asked of the server; a failed QUIT changes nothing
 	return nil

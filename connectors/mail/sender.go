@@ -92,30 +92,54 @@ func (s *Sender) Send(ctx context.Context, msg Message) error {
 	at := s.now()
 	data := compose(s.from, to, msg.Subject, msg.Body, at, newMessageID(s.from, at))
 
+	ss, _, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer ss.close()
+	c := ss.c
+	if err := s.transact(c, to, data); err != nil {
+		return s.failCtx(ss.ctx, ss.deadline, err)
+	}
+	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
+	return nil
+}
+
+// session is one connection to the server, greeted and with TLS set up as
+// configured: what Send and Check share.
+type session struct {
+	ctx      context.Context // bounded by Config.Timeout
+	deadline time.Time
+	c        *smtp.Client
+	close    func()
+}
+
+// open bounds ctx by Config.Timeout, dials, and greets with TLS as
+// configured. On failure it returns the step that failed (stepConnect, or
+// stepGreeting for the greeting and TLS) and the error as failCtx reports
+// it. Cancelling ctx closes the connection, unblocking any read or write.
+func (s *Sender) open(ctx context.Context) (*session, string, error) {
 	deadline := time.Now().Add(s.cfg.timeout())
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-
 	d := net.Dialer{Timeout: s.cfg.timeout()}
 	raw, err := d.DialContext(ctx, "tcp", s.addr)
 	if err != nil {
-		return s.failCtx(ctx, deadline, fail(s.addr, stepConnect, 0, err))
+		err = s.failCtx(ctx, deadline, fail(s.addr, stepConnect, 0, err))
+		cancel()
+		return nil, stepConnect, err
 	}
-	defer raw.Close()
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() }) // unblocks any read or write
-	defer stop()
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	closeAll := func() { stop(); _ = raw.Close(); cancel() }
 	c, err := s.connect(ctx, &deadlineConn{Conn: raw, limit: deadline})
 	if err != nil {
-		return s.failCtx(ctx, deadline, err)
+		err = s.failCtx(ctx, deadline, err)
+		closeAll()
+		return nil, stepGreeting, err
 	}
-	if err := s.transact(c, to, data); err != nil {
-		return s.failCtx(ctx, deadline, err)
-	}
-	_ = c.Quit() // the message is accepted; a failed QUIT changes nothing
-	return nil
+	return &session{ctx: ctx, deadline: deadline, c: c, close: closeAll}, "", nil
 }
 
 // failCtx reports a cancelled or expired send as the ctx error (which
