@@ -105,7 +105,7 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			continue
 		}
 		res := withID(rewrite(e.Resource, refs), id)
-		version, changed, err := tx.PutResource(ctx, e.Type, id, res.JSON())
+		version, changed, err := tx.PutValue(ctx, e.Type, id, res)
 		if err != nil {
 			return nil, fmt.Errorf("storing %s: %w", e.Type, err)
 		}

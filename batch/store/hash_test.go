@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fixtures"
 )
 
@@ -65,6 +66,9 @@ func TestCanonicalHashMatchesEncodingJSON(t *testing.T) {
 		}
 		if want := jsonCanonicalHash(body); got != want {
 			t.Errorf("%s: hash %s, encoding/json gives %s", name, got, want)
+		}
+		if v, err := fhir.Decode(body, fhir.DecodeOptions{}); err == nil && canonicalValueHash(v) != got {
+			t.Errorf("%s: PutValue's hash %s differs from PutResource's %s", name, canonicalValueHash(v), got)
 		}
 	}
 }

@@ -31,11 +31,26 @@ type Version struct {
 // Earlier versions stay available through [Store.History]. body must be a
 // JSON object ([ErrInvalidBody]).
 func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (version int, changed bool, err error) {
-	op := "storing " + typ + "/" + id
 	sum, err := canonicalHash(body)
 	if err != nil {
-		return 0, false, fmt.Errorf("%s: %w", op, err)
+		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, err)
 	}
+	return tx.put(ctx, typ, id, body, sum)
+}
+
+// PutValue is PutResource for a resource already decoded: its JSON and
+// its canonical hash come from v, so the body is not parsed again (the
+// endpoint's hot path). v must be a JSON object ([ErrInvalidBody]).
+func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (version int, changed bool, err error) {
+	if v == nil || v.Kind != fhir.Object {
+		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
+	}
+	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v))
+}
+
+// put stores body, whose canonical hash is sum (see PutResource).
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string) (version int, changed bool, err error) {
+	op := "storing " + typ + "/" + id
 	now := tx.s.ts(tx.s.now())
 	// Insert a placeholder so that the row exists and can be locked: two
 	// concurrent first writers then serialize on it instead of colliding.
@@ -119,9 +134,13 @@ func canonicalHash(body []byte) (string, error) {
 		// The decoder's message names no value, but the kind is enough.
 		return "", ErrInvalidBody
 	}
-	buf := appendCanonical(make([]byte, 0, len(body)), v, true)
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), nil
+	return canonicalValueHash(v), nil
+}
+
+// canonicalValueHash is the hex SHA-256 of v's canonical form.
+func canonicalValueHash(v *fhir.Value) string {
+	sum := sha256.Sum256(appendCanonical(make([]byte, 0, 1024), v, true))
+	return hex.EncodeToString(sum[:])
 }
 
 // appendCanonical appends v as compact JSON with object keys sorted and,
