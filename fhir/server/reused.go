@@ -21,15 +21,23 @@ const identifierKeyPrefix = "identifier:"
 const maxSystemShown = 200
 
 // bundleBodyHash is the Request.BodyHash of a Bundle whose idempotency key
-// is key: the Bundle's canonical hash when the key comes from its
-// Bundle.identifier, which a sender may reuse for another Bundle; "" when
-// the key is the hash of the body itself, so that the same key always
-// means the same body and no hash needs computing.
+// is key: the Bundle's canonical hash, without Bundle.timestamp, when the
+// key comes from its Bundle.identifier, which a sender may reuse for
+// another Bundle; "" when the key is the hash of the body itself, so that
+// the same key always means the same body and no hash needs computing.
+// Bundle.timestamp is left out because an engine may stamp a resent
+// message anew: what must match is what the Bundle asks to store.
 func bundleBodyHash(key string, bundle *fhir.Value) string {
 	if bundle == nil || !strings.HasPrefix(key, identifierKeyPrefix) {
 		return ""
 	}
-	return fhir.CanonicalHash(bundle)
+	content := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 0, len(bundle.Members))}
+	for _, m := range bundle.Members {
+		if m.Key != "timestamp" {
+			content.Members = append(content.Members, m)
+		}
+	}
+	return fhir.CanonicalHash(content)
 }
 
 // requestError maps a Commit or Seen error of a request about bundle (nil

@@ -26,6 +26,7 @@ func (e *env) conflicts() float64 {
 func TestReusedIdentifierRefused(t *testing.T) {
 	p1 := entry("urn:uuid:a", "POST", "Patient", patient)
 	p2 := entry("urn:uuid:b", "POST", "Patient", strings.Replace(patient, `"female"`, `"male"`, 1))
+	p2b := entry("urn:uuid:b", "POST", "Patient", strings.Replace(patient, `"female"`, `"other"`, 1))
 	bad := entry("", "POST", "Appointment", badAppointment)
 	tests := []struct {
 		name          string
@@ -33,7 +34,7 @@ func TestReusedIdentifierRefused(t *testing.T) {
 	}{
 		{"transaction, one more entry", bundle("transaction", canaryName, p1), bundle("transaction", canaryName, p1, p2)},
 		{"transaction, one value changed", bundle("transaction", canaryName, p1), bundle("transaction", canaryName, p2)},
-		{"batch, one value changed", bundle("batch", canaryName, p1, p2), bundle("batch", canaryName, p1, p1)},
+		{"batch, one value changed", bundle("batch", canaryName, p1, p2), bundle("batch", canaryName, p1, p2b)},
 		{"batch, one more entry", bundle("batch", canaryName, p1), bundle("batch", canaryName, p1, p2)},
 		// Entry 0 was refused the first time (never stored): the reused
 		// key of entry 1 must still stop the batch before entry 0 commits.
