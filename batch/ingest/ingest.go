@@ -48,7 +48,7 @@ func (b *Backend) Commit(ctx context.Context, req *server.Request) (*server.Resu
 			return nil
 		}
 		status, body := req.Response(res)
-		if _, _, dup, err := tx.RememberRequest(ctx, req.Key, status, body); err != nil {
+		if _, _, dup, err := tx.RememberRequest(ctx, req.Key, req.BodyHash, status, body); err != nil {
 			return fmt.Errorf("remembering the request: %w", err)
 		} else if dup {
 			return server.ErrDuplicate
@@ -143,9 +143,10 @@ func (b *Backend) Read(ctx context.Context, typ, id string) ([]byte, int, error)
 	return body, v, nil
 }
 
-// Seen returns the response stored under key.
-func (b *Backend) Seen(ctx context.Context, key string) (int, []byte, bool, error) {
-	status, body, err := b.Store.Request(ctx, key)
+// Seen returns the response stored under key, or an error wrapping
+// server.ErrKeyReused when key was stored for a body of another hash.
+func (b *Backend) Seen(ctx context.Context, key, bodyHash string) (int, []byte, bool, error) {
+	status, body, err := b.Store.Request(ctx, key, bodyHash)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil, false, nil
 	}
@@ -170,6 +171,8 @@ func classify(err error) error {
 		return err
 	case errors.Is(err, store.ErrUnavailable):
 		return fmt.Errorf("%w: %w", server.ErrUnavailable, err)
+	case errors.Is(err, store.ErrKeyReused):
+		return fmt.Errorf("%w: %w", server.ErrKeyReused, err)
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%w: %w", server.ErrNotFound, err)
 	case errors.Is(err, store.ErrConflict):

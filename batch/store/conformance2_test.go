@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,12 +60,12 @@ func testLinkVendorID(t *testing.T, s *Store) {
 func testRememberRequest(t *testing.T, s *Store) {
 	ctx := context.Background()
 	key := RequestKey("urn:ietf:rfc:3986", "urn:uuid:b1", nil)
-	remember := func(status int, resp string) (int, string, bool, error) {
+	remember := func(key, hash string, status int, resp string) (int, string, bool, error) {
 		var st int
 		var body []byte
 		var dup bool
 		err := s.InTx(ctx, func(tx *Tx) (err error) {
-			st, body, dup, err = tx.RememberRequest(ctx, key, status, []byte(resp))
+			st, body, dup, err = tx.RememberRequest(ctx, key, hash, status, []byte(resp))
 			return err
 		})
 		return st, string(body), dup, err
@@ -74,29 +75,67 @@ func testRememberRequest(t *testing.T, s *Store) {
 		Body   string
 		Dup    bool
 	}
+	// A row as stored before body hashes were kept: body_hash NULL.
+	legacy := RequestKey("urn:ietf:rfc:3986", "urn:uuid:legacy", nil)
+	if _, err := s.db.Exec(s.rebind(`INSERT INTO requests (key, status, response, created_at) VALUES (?, ?, ?, ?)`),
+		legacy, 200, []byte(`{"legacy":true}`), s.ts(s.now())); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
+		name   string
+		key    string
+		hash   string
 		status int
 		resp   string
 		want   res
+		err    error
 	}{
-		{200, `{"first":true}`, res{200, `{"first":true}`, false}},
-		{201, `{"second":true}`, res{200, `{"first":true}`, true}},
-		{503, ``, res{200, `{"first":true}`, true}},
+		{"first", key, "h1", 200, `{"first":true}`, res{200, `{"first":true}`, false}, nil},
+		{"same key, same body", key, "h1", 201, `{"second":true}`, res{200, `{"first":true}`, true}, nil},
+		{"same key, no hash given", key, "", 503, ``, res{200, `{"first":true}`, true}, nil},
+		{"same key, other body", key, "h2", 201, `{"third":true}`, res{}, ErrKeyReused},
+		{"legacy row, any body", legacy, "h9", 201, `{"new":true}`, res{200, `{"legacy":true}`, true}, nil},
 	}
-	for i, st := range steps {
-		status, body, dup, err := remember(st.status, st.resp)
-		if err != nil {
-			t.Fatalf("step %d: %v", i, err)
+	for _, st := range steps {
+		status, body, dup, err := remember(st.key, st.hash, st.status, st.resp)
+		if !errors.Is(err, st.err) || (st.err == nil && err != nil) {
+			t.Fatalf("%s: error %v, want %v", st.name, err, st.err)
 		}
 		if d := cmp.Diff(st.want, res{status, body, dup}); d != "" {
-			t.Errorf("step %d (-want +got):\n%s", i, d)
+			t.Errorf("%s (-want +got):\n%s", st.name, d)
 		}
 	}
-	if st, body, err := s.Request(ctx, key); st != 200 || string(body) != `{"first":true}` || err != nil {
-		t.Errorf("Request = (%d, %s, %v)", st, body, err)
+	lookups := []struct {
+		key, hash string
+		status    int
+		body      string
+		err       error
+	}{
+		{key, "h1", 200, `{"first":true}`, nil},
+		{key, "", 200, `{"first":true}`, nil},
+		{key, "h2", 0, "", ErrKeyReused},
+		{legacy, "h2", 200, `{"legacy":true}`, nil},
+		{"sha256:none", "h1", 0, "", ErrNotFound},
 	}
-	if _, _, err := s.Request(ctx, "sha256:none"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Request(unknown) = %v, want ErrNotFound", err)
+	for _, l := range lookups {
+		st, body, err := s.Request(ctx, l.key, l.hash)
+		if st != l.status || string(body) != l.body || !errors.Is(err, l.err) || (l.err == nil && err != nil) {
+			t.Errorf("Request(%s, %s) = (%d, %s, %v), want (%d, %s, %v)", l.key, l.hash, st, body, err, l.status, l.body, l.err)
+		}
+	}
+	// A reused key's error names neither the key (a sender's message id)
+	// nor the hashes.
+	ck := RequestKey("urn:sys", canary, nil)
+	if _, _, _, err := remember(ck, "hash-a", 200, "x"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := remember(ck, "hash-b", 200, "y")
+	if !errors.Is(err, ErrKeyReused) {
+		t.Fatalf("reused canary key: %v, want ErrKeyReused", err)
+	}
+	noCanary(t, err)
+	if strings.Contains(err.Error(), "hash-") {
+		t.Errorf("reused-key error quotes a hash: %v", err)
 	}
 	// Concurrent first posts of one key: one stores, the rest see it.
 	key2 := RequestKey("", "", []byte(`{"resourceType":"Bundle"}`))
@@ -106,7 +145,7 @@ func testRememberRequest(t *testing.T, s *Store) {
 	for range 8 {
 		wg.Go(func() {
 			err := s.InTx(ctx, func(tx *Tx) error {
-				_, _, dup, err := tx.RememberRequest(ctx, key2, 200, []byte("r"))
+				_, _, dup, err := tx.RememberRequest(ctx, key2, "", 200, []byte("r"))
 				if err == nil && !dup {
 					mu.Lock()
 					firsts++
@@ -139,7 +178,7 @@ func testRollback(t *testing.T, s *Store) {
 		if err := tx.LinkVendorID(ctx, "solo", "Patient", "rb", "SPID-rb"); err != nil {
 			return err
 		}
-		if _, _, _, err := tx.RememberRequest(ctx, "k-rb", 200, []byte("x")); err != nil {
+		if _, _, _, err := tx.RememberRequest(ctx, "k-rb", "", 200, []byte("x")); err != nil {
 			return err
 		}
 		if _, err := tx.LogMessage(ctx, Message{Direction: In, Kind: "bundle", Status: StatusAccepted}); err != nil {

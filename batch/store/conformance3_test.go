@@ -23,7 +23,7 @@ func testPrune(t *testing.T, s *Store) {
 				}
 			}
 		}
-		_, _, _, err := tx.RememberRequest(ctx, "k1", 200, nil)
+		_, _, _, err := tx.RememberRequest(ctx, "k1", "", 200, nil)
 		return err
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func testPrune(t *testing.T, s *Store) {
 	if len(after) != len(before)-3 {
 		t.Errorf("%d messages after prune, want %d", len(after), len(before)-3)
 	}
-	if _, _, err := s.Request(ctx, "k1"); err != nil {
+	if _, _, err := s.Request(ctx, "k1", ""); err != nil {
 		t.Errorf("young request pruned: %v", err)
 	}
 	// A later cut-off removes the request too, and still no non-terminal row.

@@ -24,6 +24,10 @@ var (
 	// full, database read-only, write lock timeout or connection lost. The
 	// HTTP layer answers 503 with Retry-After; nothing was committed.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrKeyReused reports a request key already stored for a request whose
+	// body had a different canonical hash: the sender reused an identifier
+	// (for example a message counter that was reset) for another request.
+	ErrKeyReused = errors.New("request key reused for a different body")
 	// ErrSchemaTooNew reports a database migrated by a newer fhirbridge.
 	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 	// ErrInvalidBody reports a resource body that is not a JSON object.

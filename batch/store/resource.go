@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -137,82 +133,9 @@ func canonicalHash(body []byte) (string, error) {
 	return canonicalValueHash(v), nil
 }
 
-// canonicalValueHash is the hex SHA-256 of v's canonical form.
-func canonicalValueHash(v *fhir.Value) string {
-	sum := sha256.Sum256(appendCanonical(make([]byte, 0, 1024), v, true))
-	return hex.EncodeToString(sum[:])
-}
-
-// appendCanonical appends v as compact JSON with object keys sorted and,
-// at the top (top), meta.versionId and meta.lastUpdated left out (and meta
-// itself when nothing else is in it). Strings are escaped as encoding/json
-// escapes them, HTML characters included, so the hashes equal those of the
-// earlier encoding/json implementation kept in the tests.
-func appendCanonical(dst []byte, v *fhir.Value, top bool) []byte {
-	switch v.Kind {
-	case fhir.String:
-		return appendHTMLSafe(dst, v.Str)
-	case fhir.Array:
-		dst = append(dst, '[')
-		for i, it := range v.Items {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendCanonical(dst, it, false)
-		}
-		return append(dst, ']')
-	case fhir.Object:
-		members := slices.Clone(v.Members)
-		slices.SortFunc(members, func(a, b fhir.Member) int { return strings.Compare(a.Key, b.Key) })
-		dst = append(dst, '{')
-		first := true
-		for _, m := range members {
-			val := m.Value
-			if top && m.Key == "meta" && val.Kind == fhir.Object {
-				kept := &fhir.Value{Kind: fhir.Object}
-				for _, mm := range val.Members {
-					if mm.Key != "versionId" && mm.Key != "lastUpdated" {
-						kept.Members = append(kept.Members, mm)
-					}
-				}
-				if len(kept.Members) == 0 {
-					continue
-				}
-				val = kept
-			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendHTMLSafe(dst, m.Key)
-			dst = append(dst, ':')
-			dst = appendCanonical(dst, val, false)
-		}
-		return append(dst, '}')
-	default:
-		return v.AppendJSON(dst)
-	}
-}
-
-// appendHTMLSafe quotes s like encoding/json: <, > and & as \u escapes.
-func appendHTMLSafe(dst []byte, s string) []byte {
-	start := len(dst)
-	dst = fhir.AppendQuoted(dst, s)
-	if !strings.ContainsAny(s, "<>&") {
-		return dst
-	}
-	quoted := string(dst[start:])
-	dst = dst[:start]
-	for i := 0; i < len(quoted); i++ {
-		switch c := quoted[i]; c {
-		case '<', '>', '&':
-			dst = append(dst, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
+// canonicalValueHash is the hex SHA-256 of v's canonical form (see
+// [fhir.CanonicalHash]).
+func canonicalValueHash(v *fhir.Value) string { return fhir.CanonicalHash(v) }
 
 // Current calls fn with the current version of every stored resource of
 // typ, in id order, and stops at the first error fn returns (passed on

@@ -24,9 +24,9 @@ const (
 	qClaimIdentifier = `INSERT INTO identifiers (type, system, value_hash, resource_id, created_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qFindIdentifier  = `SELECT resource_id FROM identifiers WHERE type = ? AND system = ? AND value_hash = ?`
-	qRememberRequest = `INSERT INTO requests (key, status, response, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	qRequest      = `SELECT status, response FROM requests WHERE key = ?`
+	qRememberRequest = `INSERT INTO requests (key, status, response, created_at, body_hash)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	qRequest      = `SELECT status, response, body_hash FROM requests WHERE key = ?`
 	qLinkVendorID = `INSERT INTO crosswalk (vendor, type, fhir_id, vendor_id, created_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qVendorID      = `SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`

@@ -32,6 +32,12 @@ var (
 	// twin of this request won the race); nothing new was committed. The
 	// server then answers with the stored response from Seen.
 	ErrDuplicate = errors.New("request already committed")
+	// ErrKeyReused means Request.Key was already committed for a request
+	// whose body had another hash (Request.BodyHash): the sender reused a
+	// Bundle.identifier for a different Bundle. Nothing was committed. The
+	// server answers 409 with an OperationOutcome naming the identifier's
+	// system, and counts it in fhirbridge_ingest_identifier_conflicts_total.
+	ErrKeyReused = errors.New("request key reused for a different body")
 )
 
 // Backend stores what the endpoint accepts. The server validates every
@@ -43,17 +49,21 @@ type Backend interface {
 	// nothing) and returns one EntryResult per entry, in order. When
 	// req.Key is not empty Commit must, in the same transaction, store the
 	// response given by req.Response under req.Key (so that Seen returns
-	// it after a crash between commit and reply), and must fail with
-	// ErrDuplicate when the key is already stored. Errors wrap
-	// ErrUnavailable, ErrRefused, ErrConflict or ErrNotFound; any other
-	// error is answered 500.
+	// it after a crash between commit and reply) with req.BodyHash, and
+	// must fail with ErrDuplicate when the key is already stored for the
+	// same body, or with ErrKeyReused when it is stored with another body
+	// hash (both hashes known and different). Errors wrap ErrUnavailable,
+	// ErrRefused, ErrConflict or ErrNotFound; any other error is answered
+	// 500.
 	Commit(ctx context.Context, req *Request) (*Result, error)
 	// Read returns the current version of a resource as FHIR JSON and its
 	// version number (≥ 1), or an error wrapping ErrNotFound.
 	Read(ctx context.Context, typ, id string) (body []byte, version int, err error)
 	// Seen returns the response stored under key by an earlier Commit
-	// (idempotency), or ok=false when there is none.
-	Seen(ctx context.Context, key string) (status int, body []byte, ok bool, err error)
+	// (idempotency), or ok=false when there is none, or an error wrapping
+	// ErrKeyReused when bodyHash and the hash stored with key are both
+	// known ("" is unknown) and differ.
+	Seen(ctx context.Context, key, bodyHash string) (status int, body []byte, ok bool, err error)
 	// Ready reports whether the backend can take requests (/readyz).
 	Ready(ctx context.Context) error
 }
@@ -73,6 +83,12 @@ type Request struct {
 	// entry has its Bundle's key + "#entry/" + index. Empty means the
 	// request is not recorded (PUT, which is idempotent by itself).
 	Key string
+	// BodyHash is the canonical hash (fhir.CanonicalHash) of the Bundle
+	// when Key comes from its Bundle.identifier, so that the Backend can
+	// tell a retry (same hash) from an identifier reused for a different
+	// Bundle (ErrKeyReused). It is "" when Key derives from the body bytes
+	// and so cannot be reused for another body.
+	BodyHash string
 	// Kind is KindTransaction, KindBatch or KindSingle.
 	Kind string
 	// Entries are the entries to apply, in Bundle order (one for batch and

@@ -47,14 +47,14 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 	}
 	key := bundleKey(v, data)
 	if typ == KindTransaction {
-		h.transaction(w, r, key, entries, whole, per)
+		h.transaction(w, r, key, v, entries, whole, per)
 		return
 	}
 	if whole.HasErrors() {
 		h.writeError(w, &apiError{status: http.StatusBadRequest, reason: reasonInvalid, oo: whole})
 		return
 	}
-	h.batch(w, r, key, entries, per)
+	h.batch(w, r, key, v, entries, per)
 }
 
 // bundleKey is the idempotency key of a Bundle: its identifier when it
@@ -62,7 +62,7 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 func bundleKey(v *fhir.Value, body []byte) string {
 	if id := v.Get("identifier"); id != nil {
 		if val := id.GetString("value"); val != "" {
-			return "identifier:" + id.GetString("system") + "|" + val
+			return identifierKeyPrefix + id.GetString("system") + "|" + val
 		}
 	}
 	sum := sha256.Sum256(body)

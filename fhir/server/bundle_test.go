@@ -137,9 +137,15 @@ func TestIdempotentRepeat(t *testing.T) {
 		second string
 	}{
 		{"same bytes", transactionN(2), transactionN(2)},
-		{"same identifier, other bytes",
+		{"same identifier, same content in other bytes",
 			bundle("transaction", "msg-1", entry("urn:uuid:a", "POST", "Patient", patient)),
-			bundle("transaction", "msg-1", entry("urn:uuid:a", "POST", "Patient", patient), entry("urn:uuid:b", "POST", "Patient", patient))},
+			" " + strings.Replace(bundle("transaction", "msg-1", entry("urn:uuid:a", "POST", "Patient", patient)),
+				`"resourceType":"Bundle","type":"transaction",`, `"type":"transaction", "resourceType":"Bundle",`, 1) + "\n"},
+		{"same identifier, resent with a new timestamp",
+			strings.Replace(bundle("transaction", "msg-1", entry("urn:uuid:a", "POST", "Patient", patient)),
+				`"type":"transaction",`, `"type":"transaction","timestamp":"2026-01-02T03:04:05Z",`, 1),
+			strings.Replace(bundle("transaction", "msg-1", entry("urn:uuid:a", "POST", "Patient", patient)),
+				`"type":"transaction",`, `"type":"transaction","timestamp":"2026-01-02T03:09:05Z",`, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

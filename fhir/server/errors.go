@@ -24,6 +24,8 @@ func errClass(err error) string {
 		return "not_found"
 	case errors.Is(err, ErrDuplicate):
 		return "duplicate"
+	case errors.Is(err, ErrKeyReused):
+		return "key_reused"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -51,6 +53,8 @@ func (h *handler) backendError(route string, err error) *apiError {
 	case "conflict":
 		return newError(http.StatusConflict, "", "conflict", "",
 			"the request conflicts with the stored state; nothing was stored")
+	case "key_reused":
+		return h.reusedKey(route, nil)
 	case "not_found":
 		return newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found")
 	case "canceled":

@@ -35,7 +35,12 @@ type fakeBackend struct {
 type stored struct {
 	status int
 	body   []byte
+	hash   string // Request.BodyHash
 }
+
+// reused reports whether a request with body hash hash reuses the key of
+// s for another body.
+func (s stored) reused(hash string) bool { return hash != "" && s.hash != "" && s.hash != hash }
 
 var _ Backend = (*fakeBackend)(nil)
 
@@ -50,7 +55,10 @@ func (f *fakeBackend) Commit(_ context.Context, req *Request) (*Result, error) {
 	if f.commitErr != nil && (f.failEntry < 0 || req.Entries[0].Index == f.failEntry) {
 		return nil, fmt.Errorf("fake commit: %w", f.commitErr)
 	}
-	if _, dup := f.seen[req.Key]; dup && req.Key != "" {
+	if s, dup := f.seen[req.Key]; dup && req.Key != "" {
+		if s.reused(req.BodyHash) {
+			return nil, fmt.Errorf("fake commit: %w", ErrKeyReused)
+		}
 		return nil, fmt.Errorf("fake commit: %w", ErrDuplicate)
 	}
 	res := &Result{}
@@ -82,7 +90,7 @@ func (f *fakeBackend) Commit(_ context.Context, req *Request) (*Result, error) {
 	}
 	if req.Key != "" {
 		st, body := req.Response(res)
-		f.seen[req.Key] = stored{st, body}
+		f.seen[req.Key] = stored{st, body, req.BodyHash}
 	}
 	f.commits++
 	return res, nil
@@ -98,13 +106,16 @@ func (f *fakeBackend) Read(_ context.Context, typ, id string) ([]byte, int, erro
 	return f.bodies[typ+"/"+id], v, nil
 }
 
-func (f *fakeBackend) Seen(_ context.Context, key string) (int, []byte, bool, error) {
+func (f *fakeBackend) Seen(_ context.Context, key, hash string) (int, []byte, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.seenErr != nil {
 		return 0, nil, false, fmt.Errorf("fake seen: %w", f.seenErr)
 	}
 	s, ok := f.seen[key]
+	if ok && s.reused(hash) {
+		return 0, nil, false, fmt.Errorf("fake seen: %w", ErrKeyReused)
+	}
 	return s.status, s.body, ok, nil
 }
 

@@ -30,7 +30,10 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	rejected *prometheus.CounterVec
-	gatherer prometheus.Gatherer
+	// identifierConflicts counts requests refused because their
+	// idempotency key (Bundle.identifier) was reused for another body.
+	identifierConflicts prometheus.Counter
+	gatherer            prometheus.Gatherer
 }
 
 // newMetrics registers the collectors with reg (a private registry when
@@ -53,10 +56,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "fhirbridge_http_bodies_rejected_total",
 			Help: "Request bodies rejected before reaching the backend, by reason.",
 		}, []string{"reason"}),
+		identifierConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fhirbridge_ingest_identifier_conflicts_total",
+			Help: "Requests refused with 409 because their Bundle.identifier was already used for a different Bundle.",
+		}),
 	}
 	m.requests = register(reg, m.requests)
 	m.duration = register(reg, m.duration)
 	m.rejected = register(reg, m.rejected)
+	m.identifierConflicts = register(reg, m.identifierConflicts)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {

@@ -92,11 +92,11 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request, route, key stri
 		er := &res.Entries[0]
 		return er.status(), representation(ent.Resource, er).JSON()
 	}
-	if h.replay(w, r, route, key) {
+	if h.replay(w, r, route, req, nil) {
 		return
 	}
 	status, body, err := h.commitOne(r, req)
-	if err != nil && errorsIsDuplicate(err) && h.replay(w, r, route, key) {
+	if err != nil && errorsIsDuplicate(err) && h.replay(w, r, route, req, nil) {
 		return
 	}
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 // transaction validates every entry, then commits all of them at once.
 // Any problem answers 400 with every issue and commits nothing.
-func (h *handler) transaction(w http.ResponseWriter, r *http.Request, key string,
+func (h *handler) transaction(w http.ResponseWriter, r *http.Request, key string, bundle *fhir.Value,
 	entries []Entry, whole *fhir.OperationOutcome, per map[int]*fhir.OperationOutcome) {
 	oo := whole
 	for i := range entries {
@@ -21,25 +21,26 @@ func (h *handler) transaction(w http.ResponseWriter, r *http.Request, key string
 		h.writeError(w, &apiError{status: http.StatusBadRequest, reason: reasonInvalid, oo: oo})
 		return
 	}
-	req := &Request{Key: key, Kind: KindTransaction, Entries: entries}
+	req := &Request{Key: key, BodyHash: bundleBodyHash(key, bundle), Kind: KindTransaction, Entries: entries}
 	req.Response = func(res *Result) (int, []byte) {
 		return http.StatusOK, h.responseBundle("transaction-response", entries, res, nil)
 	}
-	h.commit(w, r, routeBundle, req)
+	h.commit(w, r, routeBundle, req, bundle)
 }
 
 // commit answers a request from its stored response when its key was
 // seen, and otherwise commits it and sends req.Response of the result.
-func (h *handler) commit(w http.ResponseWriter, r *http.Request, route string, req *Request) {
-	if h.replay(w, r, route, req.Key) {
+// bundle is the posted Bundle, named in the outcome of a reused key.
+func (h *handler) commit(w http.ResponseWriter, r *http.Request, route string, req *Request, bundle *fhir.Value) {
+	if h.replay(w, r, route, req, bundle) {
 		return
 	}
 	status, body, err := h.commitOne(r, req)
-	if errors.Is(err, ErrDuplicate) && h.replay(w, r, route, req.Key) {
+	if errors.Is(err, ErrDuplicate) && h.replay(w, r, route, req, bundle) {
 		return
 	}
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.requestError(route, bundle, err))
 		return
 	}
 	writeJSON(w, status, body)
@@ -70,15 +71,16 @@ func (h *handler) commitOne(r *http.Request, req *Request) (int, []byte, error) 
 	return status, body, nil
 }
 
-// replay sends the response stored under key, if any, and reports whether
-// it did (also when the lookup failed and an error was sent).
-func (h *handler) replay(w http.ResponseWriter, r *http.Request, route, key string) bool {
-	if key == "" {
+// replay sends the response stored under req.Key, if any, and reports
+// whether it did (also when the lookup failed, or found the key reused for
+// another body, and an error was sent).
+func (h *handler) replay(w http.ResponseWriter, r *http.Request, route string, req *Request, bundle *fhir.Value) bool {
+	if req.Key == "" {
 		return false
 	}
-	status, body, ok, err := h.b.Seen(r.Context(), key)
+	status, body, ok, err := h.b.Seen(r.Context(), req.Key, req.BodyHash)
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.requestError(route, bundle, err))
 		return true
 	}
 	if !ok {
