@@ -184,3 +184,40 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+func TestValidateCapsIssues(t *testing.T) {
+	badNames := func(n int) string {
+		return `{"resourceType":"Patient","name":[` + strings.TrimSuffix(strings.Repeat(`{"family":1},`, n), ",") + `]}`
+	}
+	tests := []struct {
+		name      string
+		in        string
+		wantCount int
+		wantMore  bool
+	}{
+		{"under the cap", badNames(MaxIssues - 1), MaxIssues - 1, false},
+		{"at the cap", badNames(MaxIssues), MaxIssues, false},
+		{"over the cap", badNames(MaxIssues + 1), MaxIssues + 1, true},
+		{"far over the cap", badNames(20 * MaxIssues), MaxIssues + 1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := DecodeString(tc.in, DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oo := Validate(v, "Bundle.entry[0].resource")
+			if len(oo.Issues) != tc.wantCount {
+				t.Fatalf("%d issues, want %d", len(oo.Issues), tc.wantCount)
+			}
+			last := oo.Issues[len(oo.Issues)-1]
+			more := last.Code == CodeTooCostly
+			if more != tc.wantMore {
+				t.Fatalf("last issue %+v, want a 'more' issue: %v", last, tc.wantMore)
+			}
+			if more && (len(last.Expression) != 1 || last.Expression[0] != "Bundle.entry[0].resource.Patient") {
+				t.Errorf("more issue at %v", last.Expression)
+			}
+		})
+	}
+}

@@ -37,6 +37,7 @@ type handler struct {
 	m       *metrics
 	metricH http.Handler
 	capStmt []byte
+	decodes chan struct{} // one token per body being decoded (MaxDecodes)
 }
 
 // New returns the FHIR endpoint serving b under /fhir, plus /healthz,
@@ -44,7 +45,8 @@ type handler struct {
 // Malformed token hashes in opt.Tokens are logged and match nothing.
 func New(b Backend, opt Options) http.Handler {
 	opt = opt.withDefaults()
-	h := &handler{b: b, opt: opt, log: opt.Logger, types: map[string]bool{}}
+	h := &handler{b: b, opt: opt, log: opt.Logger, types: map[string]bool{},
+		decodes: make(chan struct{}, opt.MaxDecodes)}
 	for _, t := range opt.Types {
 		h.types[t] = true
 	}
