@@ -244,13 +244,26 @@ func oneProblem(rv reflect.Value) (problem, bool) {
 }
 
 // quotedName unquotes a Go-quoted element name and keeps it only when it
-// looks like a FHIR element name.
+// has the syntax of a FHIR element name (see elementName).
 func quotedName(q string) string {
 	s, err := strconv.Unquote(q)
 	if err != nil {
 		return "?"
 	}
-	return safeKey(s)
+	return elementName(s)
+}
+
+// elementName keeps an unknown element name, which is echoed in
+// OperationOutcome.expression, only when it has the syntax of a FHIR
+// element name: a lower-case letter (or '_' for a primitive's extension)
+// then letters, digits and '_', at most 64 bytes (safeKey). A capitalised
+// word ("Smith"), a phrase or a long string could be data: it becomes "?".
+func elementName(s string) string {
+	k := safeKey(s)
+	if k == "?" || !(k[0] >= 'a' && k[0] <= 'z' || k[0] == '_') {
+		return "?"
+	}
+	return k
 }
 
 // sanitizePath keeps a google/fhir element path only when every step looks

@@ -221,3 +221,45 @@ func TestValidateCapsIssues(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateEchoesOnlyElementNames(t *testing.T) {
+	tests := []struct {
+		name, key, want string
+	}{
+		{"element name", "colour", "Patient.colour"},
+		{"primitive extension", "_colour", "Patient._colour"},
+		{"64 bytes", strings.Repeat("a", 64), "Patient." + strings.Repeat("a", 64)},
+		{"65 bytes", strings.Repeat("a", 65), "Patient.?"},
+		{"capitalised word", "Smith", "Patient.?"},
+		{"phrase", "ann smith", "Patient.?"},
+		{"punctuation", secret, "Patient.?"},
+		{"non-ASCII", "jos\u00e9", "Patient.?"},
+		{"leading digit", "1970", "Patient.?"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key, _ := json.Marshal(tc.key)
+			v, err := DecodeString(`{"resourceType":"Patient",`+string(key)+`:1}`, DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oo := Validate(v, "")
+			if len(oo.Issues) != 1 || len(oo.Issues[0].Expression) != 1 || oo.Issues[0].Expression[0] != tc.want {
+				t.Fatalf("issues %+v, want one at %s", oo.Issues, tc.want)
+			}
+		})
+	}
+	// an unresolved reference under an unknown element
+	v, err := DecodeString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1",`+
+		`"resource":{"resourceType":"Patient","Smith":{"reference":"urn:uuid:2"}},"request":{"method":"POST","url":"Patient"}}]}`, DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range Validate(v, "").Issues {
+		for _, e := range is.Expression {
+			if strings.Contains(e, "Smith") {
+				t.Errorf("expression echoes a capitalised key: %s", e)
+			}
+		}
+	}
+}
