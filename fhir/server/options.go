@@ -25,8 +25,8 @@ const (
 	DefaultMaxEntries = 1000            // entries of one Bundle
 	DefaultRetryAfter = 5 * time.Second // Retry-After of a 503
 	// DefaultMaxElements caps the JSON values of one body: twenty times a
-	// 1,000-entry Bundle of typical resources (~10 values each), and about
-	// 130 MB of peak memory to decode and validate in the worst case.
+	// 1,000-entry Bundle of 10-value resources, and about 130 MB of peak
+	// memory to decode and validate in the worst case (TestPeakRSS).
 	DefaultMaxElements = 200_000
 	// DefaultMaxArray caps the items of one JSON array: ten times
 	// DefaultMaxEntries; other FHIR arrays hold a handful of items.
