@@ -60,10 +60,11 @@ type Options struct {
 	// memory of a body, which grows with its values, not its bytes.
 	MaxElements, MaxArray int
 	// MaxDecodes caps the bodies decoded and validated at once
-	// (DefaultMaxDecodes when 0); a body that finds no slot within
-	// DecodeWait (DefaultDecodeWait when 0) is answered 503 with
-	// Retry-After. The slot is released before the Backend is called.
+	// (DefaultMaxDecodes when 0). The slot is taken after the body is read
+	// and released before the Backend is called.
 	MaxDecodes int
+	// DecodeWait is how long a body waits for a decoding slot
+	// (DefaultDecodeWait when 0); then it is answered 503 with Retry-After.
 	DecodeWait time.Duration
 	// MetricsAuth puts /metrics behind the bearer tokens (when Tokens are
 	// set); by default it is open, as Prometheus scrapers expect.
