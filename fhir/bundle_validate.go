@@ -151,7 +151,7 @@ func checkRefs(b *Bundle, v *Value, path string, oo **OperationOutcome) {
 	switch v.Kind {
 	case Object:
 		for _, m := range v.Members {
-			p := path + "." + safeKey(m.Key)
+			p := path + "." + elementName(m.Key)
 			if m.Key == "reference" && m.Value != nil && m.Value.Kind == String {
 				ref := m.Value.Str
 				if (strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:")) && b.find("", ref) < 0 {

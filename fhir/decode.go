@@ -17,6 +17,15 @@ const DefaultMaxDepth = 64
 type DecodeOptions struct {
 	// MaxDepth caps the nesting of arrays and objects (DefaultMaxDepth when 0).
 	MaxDepth int
+	// MaxElements caps the JSON values (objects, arrays, strings, numbers,
+	// literals) of the whole document, so a Bundle counts those of its
+	// entries too; 0 means no cap. Memory and validation time grow with
+	// this count, not with the byte size: 10 MB of "[0,0,…]" holds five
+	// million values. Over it Decode fails with an error matching ErrLimit.
+	MaxElements int
+	// MaxArray caps the items of one array; 0 means no cap. Over it Decode
+	// fails with an error matching ErrLimit.
+	MaxArray int
 	// Arena, when set, supplies the memory of the decoded Values (see
 	// Arena); without it each call allocates its own.
 	Arena *Arena
@@ -34,6 +43,9 @@ type SyntaxError struct {
 	Col    int    // 1-based column, in bytes
 	Path   string // element path of the fault, e.g. Patient.name[0]
 	Msg    string // what is wrong
+	// Limit is set when the document is well-formed so far but passes a
+	// cap of DecodeOptions (MaxElements or MaxArray).
+	Limit bool
 }
 
 // Error gives line, column, path and the problem, never a value.
@@ -47,13 +59,22 @@ func (e *SyntaxError) Error() string {
 // ErrSyntax is matched by every *SyntaxError with errors.Is.
 var ErrSyntax = errors.New("invalid JSON")
 
-// Is makes errors.Is(err, ErrSyntax) true for syntax errors.
-func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
+// ErrLimit is matched (with errors.Is) by a *SyntaxError that reports a
+// document over a cap of DecodeOptions rather than malformed JSON: callers
+// may answer it as "too large" rather than "invalid".
+var ErrLimit = errors.New("JSON over a decoding limit")
+
+// Is makes errors.Is(err, ErrSyntax) true for syntax errors, and
+// errors.Is(err, ErrLimit) true for those over a cap.
+func (e *SyntaxError) Is(target error) bool {
+	return target == ErrSyntax || target == ErrLimit && e.Limit
+}
 
 // Decode parses one JSON document strictly: exactly one value with only
 // white space around it, valid UTF-8, no duplicate keys and no keys that
 // differ only in case within one object (Go's encoding/json would silently
-// merge both), nesting at most MaxDepth.
+// merge both), nesting at most MaxDepth, at most MaxElements values and
+// MaxArray items per array when those are set.
 func Decode(data []byte, opt DecodeOptions) (*Value, error) {
 	return DecodeString(string(data), opt)
 }
@@ -64,7 +85,8 @@ func DecodeString(s string, opt DecodeOptions) (*Value, error) {
 	if a == nil {
 		a = &Arena{}
 	}
-	d := decoder{s: s, max: opt.MaxDepth, a: a, path: a.path[:0]}
+	d := decoder{s: s, max: opt.MaxDepth, a: a, path: a.path[:0],
+		maxElems: opt.MaxElements, maxArray: opt.MaxArray}
 	defer func() { a.path = d.path[:0] }()
 	if d.max <= 0 {
 		d.max = DefaultMaxDepth
@@ -89,6 +111,8 @@ type decoder struct {
 	max  int
 	root string
 	err  *SyntaxError
+	// caps of DecodeOptions (0: none) and the values allocated so far
+	maxElems, maxArray, elems int
 	// stack of the keys and indexes above the current value, for paths
 	path []pathStep
 	a    *Arena
@@ -101,6 +125,14 @@ type pathStep struct {
 
 func (d *decoder) alloc() *Value {
 	return &d.a.values.take(1)[0]
+}
+
+// failLimit records a cap of DecodeOptions passed at d.pos.
+func (d *decoder) failLimit(msg string) {
+	if d.err == nil {
+		d.fail(msg)
+		d.err.Limit = true
+	}
 }
 
 func (d *decoder) fail(msg string) {
@@ -216,6 +248,12 @@ func (d *decoder) skipSpace() {
 func (d *decoder) value(depth int) *Value {
 	if d.pos >= len(d.s) {
 		d.fail("unexpected end of JSON")
+		return nil
+	}
+	// Counted before anything is allocated for the value, so that a
+	// document over the cap costs at most MaxElements Values.
+	if d.elems++; d.maxElems > 0 && d.elems > d.maxElems {
+		d.failLimit(fmt.Sprintf("more than %d elements in the document", d.maxElems))
 		return nil
 	}
 	switch c := d.s[d.pos]; {
@@ -344,7 +382,12 @@ func (d *decoder) array(depth int) *Value {
 	defer func() { d.a.istack = d.a.istack[:base] }()
 	for {
 		d.skipSpace()
-		d.path = append(d.path, pathStep{index: len(d.a.istack) - base})
+		n := len(d.a.istack) - base
+		d.path = append(d.path, pathStep{index: n})
+		if d.maxArray > 0 && n >= d.maxArray {
+			d.failLimit(fmt.Sprintf("more than %d items in an array", d.maxArray))
+			return nil
+		}
 		it := d.value(depth)
 		if d.err != nil {
 			return nil

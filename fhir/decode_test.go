@@ -160,3 +160,58 @@ func patient2KB() string {
 		`"gender":"female","period":{"start":"2012"}}],"managingOrganization":{"reference":"Organization/1"}}`)
 	return sb.String()
 }
+
+func TestDecodeLimits(t *testing.T) {
+	names := func(n int) string {
+		return `{"resourceType":"Patient","name":[` +
+			strings.TrimSuffix(strings.Repeat(`{"family":"`+secret+`"},`, n), ",") + `]}`
+	}
+	tests := []struct {
+		name      string
+		in        string
+		opt       DecodeOptions
+		wantErr   bool
+		wantPath  string
+		wantMsg   string
+		line, col int
+	}{
+		// the object, resourceType, name, 3×(object + family): 9 values
+		{"elements at cap", names(3), DecodeOptions{MaxElements: 9}, false, "", "", 0, 0},
+		{"elements over cap", names(3), DecodeOptions{MaxElements: 8}, true,
+			"Patient.name[2].family", "more than 8 elements", 1, 95},
+		{"elements over cap in an array", `{"resourceType":"Patient","x":[0,0,0,0]}`,
+			DecodeOptions{MaxElements: 5}, true, "Patient.x[2]", "more than 5 elements", 1, 36},
+		{"array at cap", names(3), DecodeOptions{MaxArray: 3}, false, "", "", 0, 0},
+		{"array over cap", names(4), DecodeOptions{MaxArray: 3}, true,
+			"Patient.name[3]", "more than 3 items in an array", 1, 110},
+		{"nested arrays over cap", "[\n[0,0],\n[0,0,0]]", DecodeOptions{MaxArray: 2}, true,
+			"$[1][2]", "more than 2 items", 3, 6},
+		{"no caps", names(1000), DecodeOptions{}, false, "", "", 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := DecodeString(tc.in, tc.opt)
+			if !tc.wantErr {
+				if err != nil || v == nil {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			var se *SyntaxError
+			if v != nil || !errors.As(err, &se) || !errors.Is(err, ErrLimit) || !errors.Is(err, ErrSyntax) {
+				t.Fatalf("value %v, err = %v, want a *SyntaxError matching ErrLimit", v, err)
+			}
+			if se.Path != tc.wantPath || !strings.Contains(se.Msg, tc.wantMsg) || se.Line != tc.line || se.Col != tc.col {
+				t.Errorf("got %d:%d %q %q, want %d:%d %q %q", se.Line, se.Col, se.Path, se.Msg,
+					tc.line, tc.col, tc.wantPath, tc.wantMsg)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error text carries a value: %s", err)
+			}
+		})
+	}
+	// A plain syntax error is not a limit.
+	if _, err := DecodeString(`{"a":1,"a":2}`, DecodeOptions{MaxElements: 100}); errors.Is(err, ErrLimit) {
+		t.Errorf("duplicate key matches ErrLimit: %v", err)
+	}
+}

@@ -25,6 +25,7 @@ const (
 	CodeNotFound   = "not-found"  // a reference could not be resolved
 	CodeProcessing = "processing" // processing the content failed
 	CodeException  = "exception"  // an unexpected failure not caused by the content
+	CodeTooCostly  = "too-costly" // the content is too large or complex to process
 )
 
 // OperationOutcome is a list of problems found in FHIR content, in the shape

@@ -17,6 +17,13 @@ import (
 // reported together with format errors.
 const maxValidateRounds = 3
 
+// MaxIssues caps the issues Validate reports for one resource; past it a
+// last issue says that more were found. A resource of 10,000 bad values
+// would otherwise answer with a 25 MB OperationOutcome costing hundreds of
+// megabytes to build. The issues kept are the first by element path when
+// google/fhir reported no more than 4×MaxIssues problems in one pass.
+const MaxIssues = 100
+
 var (
 	unmarshallerOnce sync.Once
 	unmarshaller     *jsonformat.Unmarshaller
@@ -68,13 +75,19 @@ func validateResource(res *Value, path string) *OperationOutcome {
 	}
 	var oo *OperationOutcome
 	seen := map[string]bool{}
+	more := false
 	add := func(is Issue) {
 		key := is.Code + "\x00" + strings.Join(is.Expression, ",") + "\x00" + is.Diagnostics
-		if !seen[key] {
+		switch {
+		case seen[key]:
+		case len(seen) >= MaxIssues:
+			more = true
+		default:
 			seen[key] = true
 			oo = oo.Merge(&OperationOutcome{Issues: []Issue{is}})
 		}
 	}
+
 	cur := res
 	dropped := map[string]bool{} // elements stripped in earlier rounds
 	for round := 0; round < maxValidateRounds; round++ {
@@ -113,6 +126,10 @@ func validateResource(res *Value, path string) *OperationOutcome {
 		// items in an array that lost an item shift in this round.
 		cur = next
 	}
+	if more {
+		oo = oo.Add(CodeTooCostly, joinPath(path, res.ResourceType()),
+			"more than "+strconv.Itoa(MaxIssues)+" problems in this resource; the rest are not listed")
+	}
 	return oo
 }
 
@@ -132,6 +149,9 @@ type collector struct{ problems []problem }
 
 // ReportValidationError keeps the sanitised problems of err.
 func (c *collector) ReportValidationError(elementPath string, err error) error {
+	if len(c.problems) >= 4*MaxIssues {
+		return nil // enough to fill an outcome; the rest would only cost memory
+	}
 	ps := unmarshalProblems(err)
 	if len(ps) == 0 {
 		ps = []problem{{element: sanitizePath(elementPath), code: CodeInvalid, text: "invalid value"}}
@@ -224,13 +244,26 @@ func oneProblem(rv reflect.Value) (problem, bool) {
 }
 
 // quotedName unquotes a Go-quoted element name and keeps it only when it
-// looks like a FHIR element name.
+// has the syntax of a FHIR element name (see elementName).
 func quotedName(q string) string {
 	s, err := strconv.Unquote(q)
 	if err != nil {
 		return "?"
 	}
-	return safeKey(s)
+	return elementName(s)
+}
+
+// elementName keeps an unknown element name, which is echoed in
+// OperationOutcome.expression, only when it has the syntax of a FHIR
+// element name: a lower-case letter (or '_' for a primitive's extension)
+// then letters, digits and '_', at most 64 bytes (safeKey). A capitalised
+// word ("Smith"), a phrase or a long string could be data: it becomes "?".
+func elementName(s string) string {
+	k := safeKey(s)
+	if k == "?" || !(k[0] >= 'a' && k[0] <= 'z' || k[0] == '_') {
+		return "?"
+	}
+	return k
 }
 
 // sanitizePath keeps a google/fhir element path only when every step looks

@@ -184,3 +184,82 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+func TestValidateCapsIssues(t *testing.T) {
+	badNames := func(n int) string {
+		return `{"resourceType":"Patient","name":[` + strings.TrimSuffix(strings.Repeat(`{"family":1},`, n), ",") + `]}`
+	}
+	tests := []struct {
+		name      string
+		in        string
+		wantCount int
+		wantMore  bool
+	}{
+		{"under the cap", badNames(MaxIssues - 1), MaxIssues - 1, false},
+		{"at the cap", badNames(MaxIssues), MaxIssues, false},
+		{"over the cap", badNames(MaxIssues + 1), MaxIssues + 1, true},
+		{"far over the cap", badNames(20 * MaxIssues), MaxIssues + 1, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := DecodeString(tc.in, DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oo := Validate(v, "Bundle.entry[0].resource")
+			if len(oo.Issues) != tc.wantCount {
+				t.Fatalf("%d issues, want %d", len(oo.Issues), tc.wantCount)
+			}
+			last := oo.Issues[len(oo.Issues)-1]
+			more := last.Code == CodeTooCostly
+			if more != tc.wantMore {
+				t.Fatalf("last issue %+v, want a 'more' issue: %v", last, tc.wantMore)
+			}
+			if more && (len(last.Expression) != 1 || last.Expression[0] != "Bundle.entry[0].resource.Patient") {
+				t.Errorf("more issue at %v", last.Expression)
+			}
+		})
+	}
+}
+
+func TestValidateEchoesOnlyElementNames(t *testing.T) {
+	tests := []struct {
+		name, key, want string
+	}{
+		{"element name", "colour", "Patient.colour"},
+		{"primitive extension", "_colour", "Patient._colour"},
+		{"64 bytes", strings.Repeat("a", 64), "Patient." + strings.Repeat("a", 64)},
+		{"65 bytes", strings.Repeat("a", 65), "Patient.?"},
+		{"capitalised word", "Smith", "Patient.?"},
+		{"phrase", "ann smith", "Patient.?"},
+		{"punctuation", secret, "Patient.?"},
+		{"non-ASCII", "jos\u00e9", "Patient.?"},
+		{"leading digit", "1970", "Patient.?"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key, _ := json.Marshal(tc.key)
+			v, err := DecodeString(`{"resourceType":"Patient",`+string(key)+`:1}`, DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			oo := Validate(v, "")
+			if len(oo.Issues) != 1 || len(oo.Issues[0].Expression) != 1 || oo.Issues[0].Expression[0] != tc.want {
+				t.Fatalf("issues %+v, want one at %s", oo.Issues, tc.want)
+			}
+		})
+	}
+	// an unresolved reference under an unknown element
+	v, err := DecodeString(`{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:1",`+
+		`"resource":{"resourceType":"Patient","Smith":{"reference":"urn:uuid:2"}},"request":{"method":"POST","url":"Patient"}}]}`, DecodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range Validate(v, "").Issues {
+		for _, e := range is.Expression {
+			if strings.Contains(e, "Smith") {
+				t.Errorf("expression echoes a capitalised key: %s", e)
+			}
+		}
+	}
+}

@@ -120,7 +120,9 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 			Name: "fhirbridge_store_grouped_transactions_total",
 			Help: "Store transactions committed through SQLite group commits.",
 		}, func() float64 { _, m := st.GroupCommits(); return float64(m) }))
-	opts := server.Options{BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg}
+	opts := server.Options{BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
+		MaxElements: c.Server.MaxElements, MaxArray: c.Server.MaxArray, MaxDecodes: c.Server.MaxDecodes,
+		DecodeWait: time.Duration(c.Server.DecodeWait), MetricsAuth: c.Server.MetricsAuth}
 	mux := http.NewServeMux()
 	var bg []func(ctx context.Context)
 	env := &serveEnv{Config: c, Store: st, Router: router, Log: log, Registry: reg, Server: &opts,

@@ -37,7 +37,8 @@ var mediaTypes = map[string]bool{
 	"application/json+fhir": true, // DSTU2 name, still sent by some engines
 }
 
-// checkMediaType accepts a FHIR JSON content type in UTF-8.
+// checkMediaType accepts a FHIR JSON content type in UTF-8, of FHIR R4
+// when it names a fhirVersion.
 func checkMediaType(r *http.Request) *apiError {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !mediaTypes[mt] {
@@ -48,7 +49,41 @@ func checkMediaType(r *http.Request) *apiError {
 		return newError(http.StatusUnsupportedMediaType, reasonMediaType, "not-supported", "",
 			"the only accepted charset is UTF-8")
 	}
+	if v, ok := params["fhirversion"]; ok && !isR4(v) {
+		return newError(http.StatusUnsupportedMediaType, reasonMediaType, "not-supported", "",
+			"this server only accepts FHIR R4 (fhirVersion=4.0)")
+	}
 	return nil
+}
+
+// isR4 reports whether a fhirVersion media type parameter names FHIR R4:
+// "4.0" as the specification writes it, or a 4.0.x release.
+func isR4(v string) bool {
+	return v == "4.0" || strings.HasPrefix(v, "4.0.")
+}
+
+// acceptable answers 406 when the Accept header asks only for FHIR
+// versions other than R4 (fhirVersion parameter); media ranges without
+// the parameter, and unparsable ones, are left alone as before.
+func (h *handler) acceptable(w http.ResponseWriter, r *http.Request) bool {
+	other := false
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		_, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		v, ok := params["fhirversion"]
+		if !ok || isR4(v) {
+			return true
+		}
+		other = true
+	}
+	if !other {
+		return true
+	}
+	h.writeError(w, newError(http.StatusNotAcceptable, "", "not-supported", "",
+		"this server only answers in FHIR R4 (fhirVersion=4.0)"))
+	return false
 }
 
 // readBody reads the request body, inflating gzip, and refuses it with 413

@@ -16,6 +16,12 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, e)
 		return
 	}
+	release, e := h.slot(r)
+	if e != nil {
+		h.writeError(w, e)
+		return
+	}
+	defer release()
 	v, e := h.decode(data, "Bundle")
 	if e != nil {
 		h.writeError(w, e)
@@ -46,6 +52,7 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 		per[i] = per[i].Merge(oo)
 	}
 	key := bundleKey(v, data)
+	release() // the costly part is done; the Backend is not bounded here
 	if typ == KindTransaction {
 		h.transaction(w, r, key, v, entries, whole, per)
 		return

@@ -11,10 +11,17 @@
 //	GET  /fhir/metadata      the CapabilityStatement (no token needed)
 //	GET  /healthz            always 200
 //	GET  /readyz             Backend.Ready
-//	GET  /metrics            Prometheus metrics
+//	GET  /metrics            Prometheus metrics (token with Options.MetricsAuth)
+//
+// With Options.Tokens, every route under /fhir but metadata checks the
+// bearer token first, before the type, method or body, so a caller without
+// one learns nothing. A fhirVersion other than 4.0 in Content-Type is
+// answered 415, and in every range of Accept 406.
 //
 // Every request is parsed strictly (duplicate and case-variant keys,
-// invalid UTF-8, excessive depth and trailing data are refused) and
+// invalid UTF-8, excessive depth and trailing data are refused; too many
+// values or array items get 413, and at most MaxDecodes bodies are decoded
+// at once) and
 // validated with fhir.Validate before the Backend sees it. A transaction is
 // all or nothing: one invalid entry answers 400 with an OperationOutcome
 // whose issue.expression points at Bundle.entry[i], and nothing is

@@ -37,6 +37,7 @@ type handler struct {
 	m       *metrics
 	metricH http.Handler
 	capStmt []byte
+	decodes chan struct{} // one token per body being decoded (MaxDecodes)
 }
 
 // New returns the FHIR endpoint serving b under /fhir, plus /healthz,
@@ -44,7 +45,8 @@ type handler struct {
 // Malformed token hashes in opt.Tokens are logged and match nothing.
 func New(b Backend, opt Options) http.Handler {
 	opt = opt.withDefaults()
-	h := &handler{b: b, opt: opt, log: opt.Logger, types: map[string]bool{}}
+	h := &handler{b: b, opt: opt, log: opt.Logger, types: map[string]bool{},
+		decodes: make(chan struct{}, opt.MaxDecodes)}
 	for _, t := range opt.Types {
 		h.types[t] = true
 	}
@@ -119,7 +121,9 @@ func safeMethod(m string) string {
 	return "other"
 }
 
-// route dispatches r and returns the route name.
+// route dispatches r and returns the route name. Under /fhir, everything
+// but the CapabilityStatement needs a valid token first, so that a caller
+// without one learns nothing (not even which types or routes exist).
 func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 	switch r.URL.Path {
 	case "/healthz":
@@ -130,7 +134,9 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		h.ready(w, r)
 		return routeReadyz
 	case "/metrics":
-		h.metricH.ServeHTTP(w, r)
+		if !h.opt.MetricsAuth || h.authorized(w, r) {
+			h.metricH.ServeHTTP(w, r)
+		}
 		return routeMetrics
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/fhir")
@@ -142,45 +148,55 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 	if len(segs) == 1 && segs[0] == "" {
 		segs = nil
 	}
-	switch {
-	case len(segs) == 1 && segs[0] == "metadata":
-		if h.allow(w, r, "GET", "HEAD") {
+	if len(segs) == 1 && segs[0] == "metadata" {
+		if h.allow(w, r, "GET", "HEAD") && h.acceptable(w, r) {
 			h.metadata(w)
 		}
 		return routeMetadata
+	}
+	name := routeUnknown
+	switch {
 	case len(segs) == 0:
-		if h.allow(w, r, "POST") && h.authorized(w, r) {
+		name = routeBundle
+	case len(segs) == 1 && (r.Method == "GET" || r.Method == "HEAD") && h.opt.Searches[segs[0]].Search != nil:
+		name = routeSearch
+	case len(segs) == 1:
+		name = routeType
+	case len(segs) == 2:
+		name = routeInstance
+	}
+	if !h.authorized(w, r) || !h.acceptable(w, r) {
+		return name
+	}
+	switch name {
+	case routeBundle:
+		if h.allow(w, r, "POST") {
 			h.postBundle(w, r)
 		}
-		return routeBundle
-	case len(segs) == 1 && (r.Method == "GET" || r.Method == "HEAD") && h.opt.Searches[segs[0]].Search != nil:
-		if h.authorized(w, r) {
-			s := h.opt.Searches[segs[0]]
-			h.search(w, r, segs[0], &s)
-		}
-		return routeSearch
-	case len(segs) == 1:
+	case routeSearch:
+		s := h.opt.Searches[segs[0]]
+		h.search(w, r, segs[0], &s)
+	case routeType:
 		methods := []string{"POST"}
 		if h.opt.Searches[segs[0]].Search != nil {
 			methods = []string{"GET", "HEAD", "POST"}
 		}
-		if h.knownType(w, segs[0]) && h.allow(w, r, methods...) && h.authorized(w, r) {
+		if h.knownType(w, segs[0]) && h.allow(w, r, methods...) {
 			h.create(w, r, segs[0])
 		}
-		return routeType
-	case len(segs) == 2:
-		if !h.knownType(w, segs[0]) || !h.allow(w, r, "GET", "HEAD", "PUT") || !h.authorized(w, r) {
-			return routeInstance
+	case routeInstance:
+		if !h.knownType(w, segs[0]) || !h.allow(w, r, "GET", "HEAD", "PUT") {
+			break
 		}
 		if r.Method == "PUT" {
 			h.update(w, r, segs[0], segs[1])
 		} else {
 			h.read(w, r, segs[0], segs[1])
 		}
-		return routeInstance
+	default:
+		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "no such route"))
 	}
-	h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "no such route"))
-	return routeUnknown
+	return name
 }
 
 // allow answers 405 with an Allow header unless r uses one of methods.

@@ -21,7 +21,9 @@ const (
 	reasonSyntax         = "invalid_json" // not strict JSON
 	reasonInvalid        = "invalid_fhir" // JSON, but not valid FHIR
 	reasonTooManyEntries = "too_many_entries"
-	reasonReadFailed     = "read_failed" // the client stopped sending
+	reasonTooComplex     = "too_complex"   // over MaxElements or MaxArray
+	reasonBusy           = "decoders_busy" // no decoding slot within DecodeWait
+	reasonReadFailed     = "read_failed"   // the client stopped sending
 )
 
 // metrics are the endpoint's Prometheus collectors. Labels are route

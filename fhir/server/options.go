@@ -24,6 +24,19 @@ const (
 	DefaultBodyLimit  = 10 << 20        // 10 MiB, before and after decompression
 	DefaultMaxEntries = 1000            // entries of one Bundle
 	DefaultRetryAfter = 5 * time.Second // Retry-After of a 503
+	// DefaultMaxElements caps the JSON values of one body: twenty times a
+	// 1,000-entry Bundle of 10-value resources, and about 130 MB of peak
+	// memory to decode and validate in the worst case (TestPeakRSS).
+	DefaultMaxElements = 200_000
+	// DefaultMaxArray caps the items of one JSON array: ten times
+	// DefaultMaxEntries; other FHIR arrays hold a handful of items.
+	DefaultMaxArray = 10_000
+	// DefaultMaxDecodes is how many bodies are decoded and validated at
+	// once: the work is CPU-bound, and each one may cost ~130 MB.
+	DefaultMaxDecodes = 2
+	// DefaultDecodeWait is how long a body waits for a decoding slot
+	// before the request is answered 503.
+	DefaultDecodeWait = 2 * time.Second
 )
 
 // DefaultTypes are the resource types served when Options.Types is empty.
@@ -40,6 +53,22 @@ type Options struct {
 	BodyLimit int64
 	// MaxDepth caps JSON nesting (fhir.DefaultMaxDepth when 0).
 	MaxDepth int
+	// MaxElements caps the JSON values of one body, a Bundle's entries
+	// included (DefaultMaxElements when 0); MaxArray the items of one JSON
+	// array (DefaultMaxArray when 0). Over either: 413, with the line,
+	// column and element path where the decoder stopped. They bound the
+	// memory of a body, which grows with its values, not its bytes.
+	MaxElements, MaxArray int
+	// MaxDecodes caps the bodies decoded and validated at once
+	// (DefaultMaxDecodes when 0). The slot is taken after the body is read
+	// and released before the Backend is called.
+	MaxDecodes int
+	// DecodeWait is how long a body waits for a decoding slot
+	// (DefaultDecodeWait when 0); then it is answered 503 with Retry-After.
+	DecodeWait time.Duration
+	// MetricsAuth puts /metrics behind the bearer tokens (when Tokens are
+	// set); by default it is open, as Prometheus scrapers expect.
+	MetricsAuth bool
 	// MaxEntries caps the entries of one Bundle (DefaultMaxEntries when
 	// 0); a larger Bundle gets 413 without being validated, since
 	// validation costs about 0.4 ms per resource.
@@ -78,6 +107,18 @@ func (opt Options) withDefaults() Options {
 	}
 	if opt.MaxEntries <= 0 {
 		opt.MaxEntries = DefaultMaxEntries
+	}
+	if opt.MaxElements <= 0 {
+		opt.MaxElements = DefaultMaxElements
+	}
+	if opt.MaxArray <= 0 {
+		opt.MaxArray = DefaultMaxArray
+	}
+	if opt.MaxDecodes <= 0 {
+		opt.MaxDecodes = DefaultMaxDecodes
+	}
+	if opt.DecodeWait <= 0 {
+		opt.DecodeWait = DefaultDecodeWait
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()

@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,10 +12,46 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
+// slot waits up to DecodeWait for one of the MaxDecodes decoding slots,
+// which bound the memory spent on decoding and validating bodies at once.
+// It returns the release function (safe to call more than once), or a
+// 503 when no slot freed in time or the client went away.
+func (h *handler) slot(r *http.Request) (release func(), e *apiError) {
+	busy := newError(http.StatusServiceUnavailable, reasonBusy, "transient", "",
+		"the server is busy decoding other requests; nothing was stored; retry later")
+	select {
+	case h.decodes <- struct{}{}:
+	default:
+		t := time.NewTimer(h.opt.DecodeWait)
+		defer t.Stop()
+		select {
+		case h.decodes <- struct{}{}:
+		case <-t.C:
+			return nil, busy
+		case <-r.Context().Done():
+			return nil, busy
+		}
+	}
+	done := false
+	return func() {
+		if !done {
+			done = true
+			<-h.decodes
+		}
+	}, nil
+}
+
 // decode parses a body strictly and checks that it is a resource of type
-// want. Errors name positions and element paths, never values.
+// want. Errors name positions and element paths, never values; a body
+// over MaxElements or MaxArray is answered 413.
 func (h *handler) decode(data []byte, want string) (*fhir.Value, *apiError) {
-	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth})
+	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth,
+		MaxElements: h.opt.MaxElements, MaxArray: h.opt.MaxArray})
+	var se *fhir.SyntaxError
+	if errors.Is(err, fhir.ErrLimit) && errors.As(err, &se) {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, reason: reasonTooComplex,
+			oo: (*fhir.OperationOutcome)(nil).Add("too-costly", se.Path, se.Error())}
+	}
 	if err != nil {
 		return nil, &apiError{status: http.StatusBadRequest, reason: reasonSyntax, oo: fhir.FromError(err)}
 	}
@@ -45,10 +82,16 @@ func validate(v *fhir.Value) *apiError {
 // response.
 func (h *handler) create(w http.ResponseWriter, r *http.Request, typ string) {
 	data, e := h.readBody(w, r)
+	var release func()
 	if e == nil {
+		release, e = h.slot(r)
+	}
+	if e == nil {
+		defer release()
 		var v *fhir.Value
 		if v, e = h.decode(data, typ); e == nil {
 			if e = validate(v); e == nil {
+				release()
 				ine := r.Header.Get("If-None-Exist")
 				sum := sha256.New()
 				sum.Write([]byte("POST /fhir/" + typ + "\n" + ine + "\n"))
@@ -70,13 +113,19 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, typ, id string)
 		return
 	}
 	data, e := h.readBody(w, r)
+	var release func()
 	if e == nil {
+		release, e = h.slot(r)
+	}
+	if e == nil {
+		defer release()
 		var v *fhir.Value
 		if v, e = h.decode(data, typ); e == nil {
 			if v.GetString("id") != id {
 				e = newError(http.StatusBadRequest, reasonInvalid, fhir.CodeInvalid, typ+".id",
 					"the resource id must equal the id in the URL")
 			} else if e = validate(v); e == nil {
+				release()
 				h.single(w, r, routeInstance, "", Entry{Method: "PUT", Type: typ, ID: id, Resource: v})
 				return
 			}

@@ -54,6 +54,19 @@ type Server struct {
 	Tokens []string `yaml:"tokens"`
 	// TLS enables HTTPS, and mutual TLS with ClientCAFile.
 	TLS TLS `yaml:"tls"`
+	// MaxElements caps the JSON values of one body, a Bundle's entries
+	// included (default 200000); MaxArray the items of one JSON array
+	// (default 10000). Over either: 413.
+	MaxElements int `yaml:"max_elements"`
+	MaxArray    int `yaml:"max_array"`
+	// MaxDecodes caps the bodies decoded and validated at once (default 2,
+	// about 130 MB each at worst); a body that waits longer than
+	// DecodeWait (default 2s) for a slot is answered 503 with Retry-After.
+	MaxDecodes int      `yaml:"max_decodes"`
+	DecodeWait Duration `yaml:"decode_wait"`
+	// MetricsAuth puts /metrics behind the bearer tokens (default false,
+	// for Prometheus scrapers without credentials).
+	MetricsAuth bool `yaml:"metrics_auth"`
 }
 
 // TLS names the certificate files.
@@ -222,6 +235,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.BodyLimit < 1024 {
 		errs = append(errs, fmt.Errorf("server.body_limit %d: at least 1024 bytes", c.Server.BodyLimit))
+	}
+	for _, f := range []struct {
+		key string
+		n   int64
+	}{{"max_elements", int64(c.Server.MaxElements)}, {"max_array", int64(c.Server.MaxArray)},
+		{"max_decodes", int64(c.Server.MaxDecodes)}, {"decode_wait", int64(c.Server.DecodeWait)}} {
+		if f.n < 0 {
+			errs = append(errs, fmt.Errorf("server.%s: must not be negative (0 or absent: the default)", f.key))
+		}
 	}
 	for i, t := range c.Server.Tokens {
 		if h, ok := strings.CutPrefix(t, "sha256:"); !ok || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {
