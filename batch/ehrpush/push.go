@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -173,8 +172,11 @@ func (p *Pusher) report(res Result) {
 // is a success; a 4xx other than 408 and 429 is permanent. The answer's
 // body is read and discarded, never quoted: it may hold patient data.
 func (p *Pusher) put(ctx context.Context, typ, id string, body []byte) (status int, retryAfter time.Duration, err error) {
-	u := strings.TrimRight(p.cfg.Endpoint.BaseURL, "/") + "/" + url.PathEscape(typ) + "/" + url.PathEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(forEHR(body)))
+	u, err := connectors.PathOf("/{type}/{id}", typ, id).URL(p.base)
+	if err != nil {
+		return 0, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: %w", typ, id, err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(forEHR(body)))
 	if err != nil {
 		return 0, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: building the request: %w", typ, id, err))
 	}

@@ -53,12 +53,16 @@ func (e *StatusError) Error() string {
 	return b.String()
 }
 
-// call sends one request to path (already escaped) and returns the status
-// and answer body. Transport failures come back classified Transient;
-// non-2xx answers come back as a classified *StatusError.
-func (c *Connector) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	u := *c.base
-	u.Path += path
+// call sends one request to path and returns the status and answer body.
+// A path that could not be built (connectors.ErrPathSegment) fails
+// Permanent before anything is sent; transport failures come back
+// classified Transient; non-2xx answers come back as a classified
+// *StatusError.
+func (c *Connector) call(ctx context.Context, method string, path connectors.Path, body []byte) (int, []byte, error) {
+	u, err := path.URL(c.base)
+	if err != nil {
+		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", method, path, err))
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -88,7 +92,7 @@ func (c *Connector) call(ctx context.Context, method, path string, body []byte) 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(method, path, resp, data)
+	return resp.StatusCode, data, classify(method, path.String(), resp, data)
 }
 
 // classify turns a non-2xx answer into a classified error (GUIDE §3.5).
