@@ -69,7 +69,11 @@ func (c *Connector) extDo(ctx context.Context, r extRequest) (int, []byte, error
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(r.method, r.path.String(), resp, data)
+	sent := [][]byte{[]byte(r.query.Encode())} // what the vendor may echo
+	if r.contentType == "" {
+		sent = append(sent, r.body) // JSON; a file's bytes are no wording to compare with
+	}
+	return resp.StatusCode, data, classify(r.method, r.path.String(), resp, data, sent...)
 }
 
 // extGetJSON GETs path and decodes the answer into v.

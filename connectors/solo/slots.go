@@ -105,7 +105,7 @@ func (c *Connector) getQuery(ctx context.Context, path connectors.Path, q url.Va
 		return nil, connectors.Transiently(fmt.Errorf("reading answer to GET %s: %w", path, err), 0)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, classify(http.MethodGet, path.String(), resp, data)
+		return nil, classify(http.MethodGet, path.String(), resp, data, []byte(q.Encode()))
 	}
 	return data, nil
 }

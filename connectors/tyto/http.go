@@ -53,11 +53,19 @@ type StatusError struct {
 	Method, Path string
 	Status       int
 	Reason       error
+	// Message is the portal's answer summarised by connectors.VendorReason:
+	// its wording, with what may be a value replaced by "…".
+	Message string
 }
 
-// Error reads "HTTP 401: <reason> (GET /api/…/stations/{identifier})".
+// Error reads "HTTP 401: <reason> (GET /api/…/stations/{identifier})",
+// then ": portal said: <message>" when the answer had one.
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
+	s := fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
+	if e.Message != "" {
+		s += ": portal said: " + e.Message
+	}
+	return s
 }
 
 // Unwrap returns the reason.
@@ -135,7 +143,12 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(c, resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")))
+	err = classify(c, resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")))
+	var se *StatusError
+	if errors.As(err, &se) {
+		se.Message = connectors.VendorReason(data, c.body, []byte(c.id))
+	}
+	return resp.StatusCode, data, err
 }
 
 // classify maps a non-2xx answer to a classified error per the spec's
