@@ -45,6 +45,17 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			want: []Issue{{Severity: "error", Code: "structure", Expression: []string{"Patent"}, Diagnostics: "unknown resource type"}},
 		},
 		{
+			name: "id dot-dot (admitted by the R4 id rule, but a path step)",
+			in:   `{"resourceType":"Patient","id":".."}`,
+			want: []Issue{{Severity: "error", Code: "value", Expression: []string{"Patient.id"}, Diagnostics: `id must not be "." or ".." (they are path steps, not ids)`}},
+		},
+		{
+			name: "id dot in a Bundle entry",
+			path: "Bundle.entry[0].resource",
+			in:   `{"resourceType":"Appointment","id":".","status":"booked","participant":[{"status":"accepted","actor":{"reference":"Patient/1"}}]}`,
+			want: []Issue{{Severity: "error", Code: "value", Expression: []string{"Bundle.entry[0].resource.Appointment.id"}, Diagnostics: `id must not be "." or ".." (they are path steps, not ids)`}},
+		},
+		{
 			name: "reference to a wrong type",
 			in:   `{"resourceType":"Patient","managingOrganization":{"reference":"Patient/1"}}`,
 			want: []Issue{{Severity: "error", Code: "value", Expression: []string{"Patient.managingOrganization"}, Diagnostics: "reference to a resource type not allowed here"}},

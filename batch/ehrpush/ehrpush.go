@@ -72,6 +72,7 @@ type Config struct {
 type Pusher struct {
 	st     *store.Store
 	cfg    Config
+	base   *url.URL // Endpoint.BaseURL, parsed
 	client *http.Client
 }
 
@@ -104,7 +105,7 @@ func New(st *store.Store, cfg Config) (*Pusher, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Pusher{st: st, cfg: cfg, client: client}, nil
+	return &Pusher{st: st, cfg: cfg, base: u, client: client}, nil
 }
 
 // Init creates the table ehr_push (queue, type, id, version, attempts,

@@ -46,7 +46,7 @@ func (f *fakeEHR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(b, &body)
 	f.mu.Lock()
-	f.reqs = append(f.reqs, request{r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body})
+	f.reqs = append(f.reqs, request{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body})
 	a := answer{status: 200}
 	if len(f.script) > 0 {
 		a, f.script = f.script[0], f.script[1:]

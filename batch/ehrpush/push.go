@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -170,11 +169,16 @@ func (p *Pusher) report(res Result) {
 }
 
 // put sends one resource with PUT and classifies the outcome: only a 2xx
-// is a success; a 4xx other than 408 and 429 is permanent. The answer's
-// body is read and discarded, never quoted: it may hold patient data.
+// is a success; a 4xx other than 408 and 429 is permanent. An error
+// answer's body (often an OperationOutcome quoting the resource) is kept
+// only as connectors.VendorReason summarises it, without values.
 func (p *Pusher) put(ctx context.Context, typ, id string, body []byte) (status int, retryAfter time.Duration, err error) {
-	u := strings.TrimRight(p.cfg.Endpoint.BaseURL, "/") + "/" + url.PathEscape(typ) + "/" + url.PathEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(forEHR(body)))
+	u, err := connectors.PathOf("/{type}/{id}", typ, id).URL(p.base)
+	if err != nil {
+		return 0, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: %w", typ, id, err))
+	}
+	sent := forEHR(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), bytes.NewReader(sent))
 	if err != nil {
 		return 0, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: building the request: %w", typ, id, err))
 	}
@@ -192,16 +196,22 @@ func (p *Pusher) put(ctx context.Context, typ, id string, body []byte) (status i
 		return 0, 0, connectors.Transiently(fmt.Errorf("pushing %s/%s to the EHR: %w", typ, id, err), 0)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	status = resp.StatusCode
+	said := ""
+	if status/100 != 2 {
+		if said = connectors.VendorReason(answer, sent); said != "" {
+			said = ": the EHR said: " + said
+		}
+	}
 	switch {
 	case status/100 == 2:
 		return status, 0, nil
 	case permanent(status):
-		return status, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: status %d", typ, id, status))
+		return status, 0, connectors.Permanently(fmt.Errorf("pushing %s/%s to the EHR: status %d%s", typ, id, status, said))
 	default:
 		ra := connectors.RetryAfter(resp.Header.Get("Retry-After"), p.cfg.Now(), 0)
-		return status, ra, connectors.Transiently(fmt.Errorf("pushing %s/%s to the EHR: status %d", typ, id, status), ra)
+		return status, ra, connectors.Transiently(fmt.Errorf("pushing %s/%s to the EHR: status %d%s", typ, id, status, said), ra)
 	}
 }
 

@@ -155,7 +155,7 @@ func (c *Connector) UploadAttachment(ctx context.Context, said, fileName, conten
 	if fileName != "" {
 		q = url.Values{"fileName": {fileName}}
 	}
-	_, ans, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: extAppointmentPath(said) + "/attachments", query: q, body: data, contentType: mt})
+	_, ans, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: connectors.PathOf("/qapi/v1/appointments/{said}/attachments", said), query: q, body: data, contentType: mt})
 	if err != nil {
 		return Attachment{}, fmt.Errorf("uploading attachment: %w", err)
 	}
@@ -171,7 +171,7 @@ func (c *Connector) ListAttachments(ctx context.Context, said string) ([]Attachm
 	var a struct {
 		Attachments []Attachment `json:"attachments"`
 	}
-	if err := c.extGetJSON(ctx, extAppointmentPath(said)+"/attachments", &a); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/appointments/{said}/attachments", said), &a); err != nil {
 		return nil, fmt.Errorf("listing attachments: %w", err)
 	}
 	return a.Attachments, nil
@@ -180,7 +180,7 @@ func (c *Connector) ListAttachments(ctx context.Context, said string) ([]Attachm
 // DeleteAttachment deletes attachment id of the appointment with SAID
 // said; an attachment Solo no longer has (404) counts as deleted.
 func (c *Connector) DeleteAttachment(ctx context.Context, said, id string) error {
-	status, _, err := c.extDo(ctx, extRequest{method: http.MethodDelete, path: extAppointmentPath(said) + "/attachments/" + url.PathEscape(id)})
+	status, _, err := c.extDo(ctx, extRequest{method: http.MethodDelete, path: connectors.PathOf("/qapi/v1/appointments/{said}/attachments/{id}", said, id)})
 	if err != nil && status != http.StatusNotFound {
 		return fmt.Errorf("deleting attachment: %w", err)
 	}

@@ -17,18 +17,21 @@ import (
 // methods: call (http.go) with a query, a content type other than JSON,
 // and extra headers.
 type extRequest struct {
-	method, path string // path already escaped
-	query        url.Values
-	body         []byte
-	contentType  string            // "" with a body: application/json
-	header       map[string]string // further headers (Teams-Auth-Token)
+	method      string
+	path        connectors.Path
+	query       url.Values
+	body        []byte
+	contentType string            // "" with a body: application/json
+	header      map[string]string // further headers (Teams-Auth-Token)
 }
 
 // do sends r and returns the status and answer body; errors are classified
 // like those of call and never quote a query value or a header.
 func (c *Connector) extDo(ctx context.Context, r extRequest) (int, []byte, error) {
-	u := *c.base
-	u.Path += r.path
+	u, err := r.path.URL(c.base)
+	if err != nil {
+		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", r.method, r.path, err))
+	}
 	u.RawQuery = r.query.Encode()
 	var rd io.Reader
 	if r.body != nil {
@@ -66,18 +69,18 @@ func (c *Connector) extDo(ctx context.Context, r extRequest) (int, []byte, error
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(r.method, r.path, resp, data)
+	sent := [][]byte{[]byte(r.query.Encode())} // what the vendor may echo
+	if r.contentType == "" {
+		sent = append(sent, r.body) // JSON; a file's bytes are no wording to compare with
+	}
+	return resp.StatusCode, data, classify(r.method, r.path.String(), resp, data, sent...)
 }
 
 // extGetJSON GETs path and decodes the answer into v.
-func (c *Connector) extGetJSON(ctx context.Context, path string, v any) error {
+func (c *Connector) extGetJSON(ctx context.Context, path connectors.Path, v any) error {
 	return c.extGetJSONWith(ctx, extRequest{method: http.MethodGet, path: path}, v)
 }
 
 // extUnmarshal decodes an answer; its error is never shown, since the
 // decoder's message may quote the answer.
 func extUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
-func extAppointmentPath(id string) string { return "/qapi/v1/appointments/" + url.PathEscape(id) }
-
-func extEpisodePath(id string) string { return "/qapi/v1/episodes/" + url.PathEscape(id) }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
@@ -77,7 +76,7 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 // Check lists the practice's waiting rooms, the cheapest authenticated
 // read the API documents.
 func (c *Connector) Check(ctx context.Context) error {
-	if _, _, err := c.call(ctx, http.MethodGet, "/qapi/v1/waiting-rooms", nil); err != nil {
+	if _, _, err := c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/waiting-rooms"), nil); err != nil {
 		return fmt.Errorf("checking solo connection: %w", err)
 	}
 	return nil
@@ -105,7 +104,7 @@ func (c *Connector) createPatient(ctx context.Context, d connectors.Delivery) (c
 			return connectors.Result{VendorID: id}, nil
 		}
 	}
-	_, data, err := c.call(ctx, http.MethodPost, "/qapi/v1/patients", body.JSON())
+	_, data, err := c.call(ctx, http.MethodPost, connectors.PathOf("/qapi/v1/patients"), body.JSON())
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("creating patient: %w", err)
 	}
@@ -145,7 +144,7 @@ func (c *Connector) createAppointment(ctx context.Context, d connectors.Delivery
 			return res, nil
 		}
 	}
-	_, data, err := c.call(ctx, http.MethodPost, patientPath(d.Parent)+"/appointments", body.JSON())
+	_, data, err := c.call(ctx, http.MethodPost, connectors.PathOf("/qapi/v1/patients/{spid}/appointments", d.Parent), body.JSON())
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("creating appointment: %w", err)
 	}
@@ -167,7 +166,7 @@ func (c *Connector) updateAppointment(ctx context.Context, d connectors.Delivery
 			}
 		}
 	}
-	path := "/qapi/v1/appointments/" + url.PathEscape(d.VendorID)
+	path := connectors.PathOf("/qapi/v1/appointments/{said}", d.VendorID)
 	_, data, err := c.call(ctx, http.MethodPut, path, body.JSON())
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("%s: %w", action, err)
@@ -220,7 +219,8 @@ func answerID(data []byte) string {
 	return ""
 }
 
-func patientPath(id string) string { return "/qapi/v1/patients/" + url.PathEscape(id) }
+// patientPath is the path of the patient id (an SPID).
+func patientPath(id string) connectors.Path { return connectors.PathOf("/qapi/v1/patients/{spid}", id) }
 
 // with returns a shallow copy of obj with key set to v; obj is shared and
 // left untouched.

@@ -27,7 +27,7 @@ const FlowQuestionnaireDocument = "solo/questionnaire-document"
 // AddPatientDocument adds a document (name, dateTime, responses) to the
 // patient with the caller id patientID.
 func (c *Connector) AddPatientDocument(ctx context.Context, patientID string, body []byte) error {
-	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: patientPath(patientID) + "/documents", body: body}); err != nil {
+	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: connectors.PathOf("/qapi/v1/patients/{spid}/documents", patientID), body: body}); err != nil {
 		return fmt.Errorf("adding patient document: %w", err)
 	}
 	return nil

@@ -79,7 +79,7 @@ type EpisodeAppointment struct {
 // objective, reasonIncomplete) for the patient with the caller id
 // patientID and returns Solo's episode id.
 func (c *Connector) CreateEpisode(ctx context.Context, patientID string, body []byte) (string, error) {
-	_, data, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: patientPath(patientID) + "/episodes", body: body})
+	_, data, err := c.extDo(ctx, extRequest{method: http.MethodPost, path: connectors.PathOf("/qapi/v1/patients/{spid}/episodes", patientID), body: body})
 	if err != nil {
 		return "", fmt.Errorf("creating episode: %w", err)
 	}
@@ -94,7 +94,7 @@ func (c *Connector) CreateEpisode(ctx context.Context, patientID string, body []
 
 // UpdateEpisode replaces the fields of episode id with body.
 func (c *Connector) UpdateEpisode(ctx context.Context, id string, body []byte) error {
-	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPut, path: extEpisodePath(id), body: body}); err != nil {
+	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPut, path: connectors.PathOf("/qapi/v1/episodes/{id}", id), body: body}); err != nil {
 		return fmt.Errorf("updating episode: %w", err)
 	}
 	return nil
@@ -106,7 +106,7 @@ func (c *Connector) ListEpisodes(ctx context.Context, patientID string) ([]Episo
 	var a struct {
 		Episodes []Episode `json:"episodes"`
 	}
-	if err := c.extGetJSON(ctx, patientPath(patientID)+"/episodes", &a); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/patients/{spid}/episodes", patientID), &a); err != nil {
 		return nil, fmt.Errorf("listing episodes: %w", err)
 	}
 	return a.Episodes, nil
@@ -115,7 +115,7 @@ func (c *Connector) ListEpisodes(ctx context.Context, patientID string) ([]Episo
 // GetEpisode returns episode id.
 func (c *Connector) GetEpisode(ctx context.Context, id string) (Episode, error) {
 	var e Episode
-	if err := c.extGetJSON(ctx, extEpisodePath(id), &e); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/episodes/{id}", id), &e); err != nil {
 		return Episode{}, fmt.Errorf("reading episode: %w", err)
 	}
 	return e, nil
@@ -127,7 +127,7 @@ func (c *Connector) EpisodeAppointments(ctx context.Context, id string) (Episode
 		Episode      Episode              `json:"episode"`
 		Appointments []EpisodeAppointment `json:"appointments"`
 	}
-	if err := c.extGetJSON(ctx, extEpisodePath(id)+"/appointments", &a); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/episodes/{id}/appointments", id), &a); err != nil {
 		return Episode{}, nil, fmt.Errorf("listing the appointments of an episode: %w", err)
 	}
 	return a.Episode, a.Appointments, nil
@@ -140,7 +140,7 @@ func (c *Connector) AssignEpisode(ctx context.Context, said, episodeID string) e
 	if episodeID != "" {
 		body.Set("episodeId", fhir.NewString(episodeID))
 	}
-	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPut, path: extAppointmentPath(said) + "/episode/assign", body: body.JSON()}); err != nil {
+	if _, _, err := c.extDo(ctx, extRequest{method: http.MethodPut, path: connectors.PathOf("/qapi/v1/appointments/{said}/episode/assign", said), body: body.JSON()}); err != nil {
 		return fmt.Errorf("assigning episode to appointment: %w", err)
 	}
 	return nil

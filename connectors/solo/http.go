@@ -28,9 +28,9 @@ const maxResponse = 1 << 20
 var now = time.Now
 
 // StatusError is a non-2xx answer from Solo. It carries only what is safe
-// to log: the status, the vendor's error code when it sent one, and the
-// names of Solo fields its message mentions — never the message itself,
-// which may echo submitted values.
+// to log: the status, the vendor's error code when it sent one, the names
+// of Solo fields its message mentions, and its message with anything that
+// may echo a submitted value removed (connectors.VendorReason).
 type StatusError struct {
 	Method, Path string
 	Status       int
@@ -38,6 +38,9 @@ type StatusError struct {
 	Code string
 	// Fields are the known Solo field names the vendor's message mentions.
 	Fields []string
+	// Message is Solo's answer summarised by connectors.VendorReason: its
+	// wording and field names, with what may be a value replaced by "…".
+	Message string
 }
 
 // Error describes the answer: status, method, path, code and field names.
@@ -50,15 +53,22 @@ func (e *StatusError) Error() string {
 	if len(e.Fields) > 0 {
 		fmt.Fprintf(&b, " (fields: %s)", strings.Join(e.Fields, ", "))
 	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": solo said: %s", e.Message)
+	}
 	return b.String()
 }
 
-// call sends one request to path (already escaped) and returns the status
-// and answer body. Transport failures come back classified Transient;
-// non-2xx answers come back as a classified *StatusError.
-func (c *Connector) call(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-	u := *c.base
-	u.Path += path
+// call sends one request to path and returns the status and answer body.
+// A path that could not be built (connectors.ErrPathSegment) fails
+// Permanent before anything is sent; transport failures come back
+// classified Transient; non-2xx answers come back as a classified
+// *StatusError.
+func (c *Connector) call(ctx context.Context, method string, path connectors.Path, body []byte) (int, []byte, error) {
+	u, err := path.URL(c.base)
+	if err != nil {
+		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", method, path, err))
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -88,13 +98,16 @@ func (c *Connector) call(ctx context.Context, method, path string, body []byte) 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(method, path, resp, data)
+	return resp.StatusCode, data, classify(method, path.String(), resp, data, body)
 }
 
-// classify turns a non-2xx answer into a classified error (GUIDE §3.5).
-func classify(method, path string, resp *http.Response, body []byte) error {
+// classify turns a non-2xx answer into a classified error (GUIDE §3.5);
+// sent is what the request carried (its body, its query), whose values
+// are kept out of the error.
+func classify(method, path string, resp *http.Response, body []byte, sent ...[]byte) error {
 	se := &StatusError{Method: method, Path: path, Status: resp.StatusCode}
 	se.Code, se.Fields = vendorReason(body)
+	se.Message = connectors.VendorReason(body, sent...)
 	s := resp.StatusCode
 	switch {
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:

@@ -30,7 +30,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
@@ -75,14 +74,14 @@ func (c *Connector) FetchVideoLinks(ctx context.Context, said string, opt VideoL
 	var pl struct {
 		ProviderVisitURL string `json:"providerVisitUrl"`
 	}
-	if err := c.extGetJSON(ctx, extAppointmentPath(said)+"/provider-link", &pl); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/appointments/{said}/provider-link", said), &pl); err != nil {
 		keep(fmt.Errorf("reading provider link: %w", err))
 	}
 	var vl struct {
 		ProviderVisitURL string `json:"providerVisitUrl"`
 		PatientVisitURL  string `json:"patientVisitUrl"`
 	}
-	if err := c.extGetJSON(ctx, "/qapi/v1/appointments/id/type/SAID/value/"+url.PathEscape(said)+"/video-call-links", &vl); err != nil {
+	if err := c.extGetJSON(ctx, connectors.PathOf("/qapi/v1/appointments/id/type/SAID/value/{said}/video-call-links", said), &vl); err != nil {
 		keep(fmt.Errorf("reading video call links: %w", err))
 	}
 	l.Provider, l.Patient = pl.ProviderVisitURL, vl.PatientVisitURL
@@ -90,7 +89,7 @@ func (c *Connector) FetchVideoLinks(ctx context.Context, said string, opt VideoL
 		l.Provider = vl.ProviderVisitURL
 	}
 	if opt.MSTeams {
-		r := extRequest{method: http.MethodGet, path: extAppointmentPath(said) + "/msteams-provider-link"}
+		r := extRequest{method: http.MethodGet, path: connectors.PathOf("/qapi/v1/appointments/{said}/msteams-provider-link", said)}
 		if opt.TeamsAuthToken != "" {
 			r.header = map[string]string{"Teams-Auth-Token": opt.TeamsAuthToken.Reveal()}
 		}

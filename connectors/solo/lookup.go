@@ -36,7 +36,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
@@ -60,8 +59,7 @@ func (c *Connector) patientExists(ctx context.Context, id string) (bool, error) 
 
 // findAppointment looks an appointment up by its external id.
 func (c *Connector) findAppointment(ctx context.Context, ext string) (connectors.Result, bool, error) {
-	base := "/qapi/v1/appointments/" + url.PathEscape(ext)
-	status, data, err := c.call(ctx, http.MethodGet, base, nil)
+	status, data, err := c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/appointments/{externalId}", ext), nil)
 	if err != nil && status != http.StatusNotFound {
 		return connectors.Result{}, false, err
 	}
@@ -73,7 +71,7 @@ func (c *Connector) findAppointment(ctx context.Context, ext string) (connectors
 	if matched {
 		said = answerID(data)
 	}
-	status, data, err = c.call(ctx, http.MethodGet, base+"/video-call-links", nil)
+	status, data, err = c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/appointments/{externalId}/video-call-links", ext), nil)
 	if err != nil && status != http.StatusNotFound {
 		return connectors.Result{}, false, err
 	}

@@ -46,7 +46,7 @@ var ErrReportTimeout = errors.New("solo: the encounter report was not ready in t
 // only the day is sent) into w and returns the bytes written.
 func (c *Connector) CSVDataDump(ctx context.Context, from, to time.Time, w io.Writer) (int64, error) {
 	q := url.Values{"from": {from.Format(time.DateOnly)}, "to": {to.Format(time.DateOnly)}}
-	return c.download(ctx, "/qapi/v1/reports/csv-data-dump", q.Encode(), w)
+	return c.download(ctx, connectors.PathOf("/qapi/v1/reports/csv-data-dump"), q.Encode(), w)
 }
 
 // EncounterReportRequest orders an encounter report.
@@ -69,7 +69,7 @@ func (c *Connector) CreateEncounterReport(ctx context.Context, req EncounterRepo
 	if err != nil {
 		return "", "", connectors.Permanently(fmt.Errorf("encoding the report order: %w", err))
 	}
-	_, data, err := c.call(ctx, http.MethodPost, "/qapi/v1/encounter-report/create", body)
+	_, data, err := c.call(ctx, http.MethodPost, connectors.PathOf("/qapi/v1/encounter-report/create"), body)
 	if err != nil {
 		return "", "", fmt.Errorf("ordering the encounter report: %w", err)
 	}
@@ -78,7 +78,7 @@ func (c *Connector) CreateEncounterReport(ctx context.Context, req EncounterRepo
 
 // EncounterReportStatus returns the report's status.
 func (c *Connector) EncounterReportStatus(ctx context.Context, id string) (string, error) {
-	_, data, err := c.call(ctx, http.MethodGet, "/qapi/v1/encounter-report/status/"+url.PathEscape(id), nil)
+	_, data, err := c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/encounter-report/status/{id}", id), nil)
 	if err != nil {
 		return "", fmt.Errorf("checking the encounter report: %w", err)
 	}
@@ -168,14 +168,16 @@ func sleep(ctx context.Context, d time.Duration) error {
 // DownloadEncounterReport downloads the zipped report into w and returns
 // the bytes written.
 func (c *Connector) DownloadEncounterReport(ctx context.Context, id string, w io.Writer) (int64, error) {
-	return c.download(ctx, "/qapi/v1/encounter-report/download/"+url.PathEscape(id), "", w)
+	return c.download(ctx, connectors.PathOf("/qapi/v1/encounter-report/download/{id}", id), "", w)
 }
 
 // download streams a GET answer into w. The connector's Timeout bounds
 // the wait for the headers only.
-func (c *Connector) download(ctx context.Context, path, query string, w io.Writer) (int64, error) {
-	u := *c.base
-	u.Path += path
+func (c *Connector) download(ctx context.Context, path connectors.Path, query string, w io.Writer) (int64, error) {
+	u, err := path.URL(c.base)
+	if err != nil {
+		return 0, connectors.Permanently(fmt.Errorf("building GET %s: %w", path, err))
+	}
 	u.RawQuery = query
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -198,7 +200,7 @@ func (c *Connector) download(ctx context.Context, path, query string, w io.Write
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-		return 0, classify(http.MethodGet, path, resp, data)
+		return 0, classify(http.MethodGet, path.String(), resp, data)
 	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {

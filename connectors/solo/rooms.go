@@ -22,7 +22,7 @@ type WaitingRoom struct {
 // WaitingRooms lists the practice's waiting rooms (GET
 // /qapi/v1/waiting-rooms). Errors are classified as for deliveries.
 func (c *Connector) WaitingRooms(ctx context.Context) ([]WaitingRoom, error) {
-	_, data, err := c.call(ctx, http.MethodGet, "/qapi/v1/waiting-rooms", nil)
+	_, data, err := c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/waiting-rooms"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("listing waiting rooms: %w", err)
 	}

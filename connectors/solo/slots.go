@@ -55,7 +55,7 @@ func (c *Connector) AppointmentSlots(ctx context.Context, q SlotQuery) ([]Slot, 
 	if q.Duration != 0 {
 		v.Set("duration", strconv.FormatInt(int64(q.Duration/time.Second), 10))
 	}
-	const path = "/qapi/v1/appointment-slots"
+	path := connectors.PathOf("/qapi/v1/appointment-slots")
 	data, err := c.getQuery(ctx, path, v)
 	if err != nil {
 		return nil, fmt.Errorf("finding appointment slots: %w", err)
@@ -79,9 +79,11 @@ func (c *Connector) AppointmentSlots(ctx context.Context, q SlotQuery) ([]Slot, 
 
 // getQuery is call for a GET with a query string (call appends to the
 // URL's path only). Errors name the path, never the query.
-func (c *Connector) getQuery(ctx context.Context, path string, q url.Values) ([]byte, error) {
-	u := *c.base
-	u.Path += path
+func (c *Connector) getQuery(ctx context.Context, path connectors.Path, q url.Values) ([]byte, error) {
+	u, err := path.URL(c.base)
+	if err != nil {
+		return nil, connectors.Permanently(fmt.Errorf("building GET %s: %w", path, err))
+	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -103,7 +105,7 @@ func (c *Connector) getQuery(ctx context.Context, path string, q url.Values) ([]
 		return nil, connectors.Transiently(fmt.Errorf("reading answer to GET %s: %w", path, err), 0)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, classify(http.MethodGet, path, resp, data)
+		return nil, classify(http.MethodGet, path.String(), resp, data, []byte(q.Encode()))
 	}
 	return data, nil
 }

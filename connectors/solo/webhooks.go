@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // WebhookEvents are the event types Solo documents for a webhook
@@ -67,7 +69,7 @@ func (c *Connector) AddWebhook(ctx context.Context, endpoint string, events []st
 	if err := checkWebhookEvents(events); err != nil {
 		return Webhook{}, err
 	}
-	return c.webhookCall(ctx, http.MethodPost, "/qapi/v1/webhooks", &webhookBody{Endpoint: endpoint, Events: events}, "adding")
+	return c.webhookCall(ctx, http.MethodPost, connectors.PathOf("/qapi/v1/webhooks"), &webhookBody{Endpoint: endpoint, Events: events}, "adding")
 }
 
 // UpdateWebhook changes the endpoint and events of subscription id
@@ -76,24 +78,24 @@ func (c *Connector) UpdateWebhook(ctx context.Context, id, endpoint string, even
 	if err := checkWebhookEvents(events); err != nil {
 		return Webhook{}, err
 	}
-	return c.webhookCall(ctx, http.MethodPut, "/qapi/v1/webhooks/"+url.PathEscape(id), &webhookBody{Endpoint: endpoint, Events: events}, "updating")
+	return c.webhookCall(ctx, http.MethodPut, connectors.PathOf("/qapi/v1/webhooks/{id}", id), &webhookBody{Endpoint: endpoint, Events: events}, "updating")
 }
 
 // GetWebhook returns subscription id (GET /qapi/v1/webhooks/{webhookId}).
 func (c *Connector) GetWebhook(ctx context.Context, id string) (Webhook, error) {
-	return c.webhookCall(ctx, http.MethodGet, "/qapi/v1/webhooks/"+url.PathEscape(id), nil, "reading")
+	return c.webhookCall(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/webhooks/{id}", id), nil, "reading")
 }
 
 // DeleteWebhook deactivates subscription id
 // (DELETE /qapi/v1/webhooks/{webhookId}).
 func (c *Connector) DeleteWebhook(ctx context.Context, id string) error {
-	_, err := c.webhookCall(ctx, http.MethodDelete, "/qapi/v1/webhooks/"+url.PathEscape(id), nil, "deleting")
+	_, err := c.webhookCall(ctx, http.MethodDelete, connectors.PathOf("/qapi/v1/webhooks/{id}", id), nil, "deleting")
 	return err
 }
 
 // ListWebhooks returns the subscriptions (GET /qapi/v1/webhooks).
 func (c *Connector) ListWebhooks(ctx context.Context) ([]Webhook, error) {
-	_, data, err := c.call(ctx, http.MethodGet, "/qapi/v1/webhooks", nil)
+	_, data, err := c.call(ctx, http.MethodGet, connectors.PathOf("/qapi/v1/webhooks"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("listing solo webhooks: %w", err)
 	}
@@ -108,7 +110,7 @@ func (c *Connector) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 	return out, nil
 }
 
-func (c *Connector) webhookCall(ctx context.Context, method, path string, in *webhookBody, what string) (Webhook, error) {
+func (c *Connector) webhookCall(ctx context.Context, method string, path connectors.Path, in *webhookBody, what string) (Webhook, error) {
 	var body []byte
 	if in != nil {
 		var err error
@@ -140,7 +142,7 @@ func RedactEndpoint(endpoint string) string {
 	if dir == "" {
 		dir = "/"
 	}
-	return u.Scheme + "://" + u.Host + dir + "…"
+	return u.Scheme + "://" + u.Host + dir + "…" // not a URL path: a redacted URL for printing
 }
 
 func whSplitLast(p string) (string, string) {

@@ -57,7 +57,7 @@ func (t *TenantConnector) Deliver(ctx context.Context, d connectors.Delivery) (c
 }
 
 func (t *TenantConnector) call(d connectors.Delivery, o op, method, tmpl, id string, body *fhir.Value) call {
-	c := call{op: o, method: method, tmpl: tmpl, id: id, flow: d.Flow, res: d.ResourceType + "/" + d.ResourceID}
+	c := call{op: o, method: method, tmpl: tmpl, id: id, flow: d.Flow, res: d.ResourceType + "/" + d.ResourceID} // not a URL path: the resource, for the log line
 	if body != nil {
 		c.body = body.JSON()
 	}

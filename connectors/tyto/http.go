@@ -53,11 +53,19 @@ type StatusError struct {
 	Method, Path string
 	Status       int
 	Reason       error
+	// Message is the portal's answer summarised by connectors.VendorReason:
+	// its wording, with what may be a value replaced by "…".
+	Message string
 }
 
-// Error reads "HTTP 401: <reason> (GET /api/…/stations/{identifier})".
+// Error reads "HTTP 401: <reason> (GET /api/…/stations/{identifier})",
+// then ": portal said: <message>" when the answer had one.
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
+	s := fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
+	if e.Message != "" {
+		s += ": portal said: " + e.Message
+	}
+	return s
 }
 
 // Unwrap returns the reason.
@@ -88,11 +96,17 @@ type call struct {
 // do sends c and returns the status and answer body. Transport failures
 // come back Transient; non-2xx answers as a classified *StatusError.
 func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
-	u := *t.base
-	path := strings.ReplaceAll(c.tmpl, "{identifier}", url.PathEscape(c.id))
-	u.RawPath = u.Path + path
-	if p, err := url.PathUnescape(u.RawPath); err == nil {
-		u.Path = p
+	var vals []string
+	if strings.Contains(c.tmpl, "{identifier}") { // configuration checks it appears at most once
+		vals = append(vals, c.id)
+	}
+	u, err := connectors.PathOf(c.tmpl, vals...).URL(t.base)
+	if err != nil {
+		reason := ErrInvalidIdentifier // "." or ".."
+		if c.id == "" {
+			reason = ErrEmptyIdentifier
+		}
+		return 0, nil, connectors.Permanently(fmt.Errorf("refusing %s %s: %w: %w", c.method, c.tmpl, reason, err))
 	}
 	var rd io.Reader
 	if c.body != nil {
@@ -129,14 +143,18 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, data, nil
 	}
-	return resp.StatusCode, data, classify(c, resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")))
+	err = classify(c, resp.StatusCode, retryAfter(resp.Header.Get("Retry-After")))
+	var se *StatusError
+	if errors.As(err, &se) {
+		se.Message = connectors.VendorReason(data, c.body, []byte(c.id))
+	}
+	return resp.StatusCode, data, err
 }
 
 // classify maps a non-2xx answer to a classified error per the spec's
 // table (see the package README section and classify_test.go).
 func classify(c call, status int, wait time.Duration) error {
 	se := &StatusError{Method: c.method, Path: c.tmpl, Status: status}
-	empty := c.id == "" && strings.Contains(c.tmpl, "{identifier}")
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		se.Reason = ErrUnauthorized
@@ -147,8 +165,6 @@ func classify(c call, status int, wait time.Duration) error {
 	case status == http.StatusConflict && c.op == opStationCreate:
 		se.Reason = ErrStationExists
 		return connectors.Permanently(se) // the caller turns it into success
-	case status == http.StatusNotFound && empty:
-		se.Reason = ErrEmptyIdentifier
 	case status == http.StatusNotFound && (c.op == opStationGet || c.op == opPair):
 		se.Reason = ErrStationMissing
 	case status == http.StatusNotFound && c.op == opVisitCreate:
@@ -157,8 +173,6 @@ func classify(c call, status int, wait time.Duration) error {
 		se.Reason = ErrClinicianInvalid
 	case status == http.StatusUnprocessableEntity && (c.op == opStationCreate || c.op == opVisitCreate):
 		se.Reason = ErrEmptyIdentifier // the spec's 422 [Empty Identifier]
-	case (status == http.StatusMethodNotAllowed || status == http.StatusInternalServerError) && empty:
-		se.Reason = ErrEmptyIdentifier // the spec's 405 (retrieve) and 500 (pairing) for an empty identifier
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		se.Reason = ErrInvalidIdentifier
 	case status == http.StatusTooManyRequests || status >= 500:

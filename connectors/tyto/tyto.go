@@ -210,8 +210,14 @@ func newTenant(name string, t Tenant, timeout time.Duration) (*TenantConnector, 
 		if *f.v == "" {
 			*f.v = f.def
 		}
-		if !strings.HasPrefix(*f.v, "/") || f.id != strings.Contains(*f.v, "{identifier}") {
-			return nil, fmt.Errorf("%s: paths.%s must start with / and %s {identifier}", where, f.name, map[bool]string{true: "contain", false: "not contain"}[f.id])
+		want := 0 // placeholders: {identifier} once where an identifier goes, no other brace
+		if f.id {
+			want = 1
+		}
+		if !strings.HasPrefix(*f.v, "/") || strings.Count(*f.v, "{identifier}") != want ||
+			strings.Count(*f.v, "{") != want || strings.Count(*f.v, "}") != want {
+			return nil, fmt.Errorf("%s: paths.%s must start with / and %s", where, f.name,
+				map[bool]string{true: "contain {identifier} once and no other brace", false: "contain no brace"}[f.id])
 		}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")

@@ -24,6 +24,10 @@ func TestTransactionWithOneInvalidEntryCommitsNothing(t *testing.T) {
 		{"delete not supported", entry("", "DELETE", "Patient/1", ""), "Bundle.entry[1].request.method"},
 		{"put id differs from url", entry("", "PUT", "Patient/p2", strings.Replace(patient, `{`, `{"id":"p1",`, 1)),
 			"Bundle.entry[1].request.url"},
+		{"put id dot-dot", entry("", "PUT", "Patient/..", strings.Replace(patient, `{`, `{"id":"..",`, 1)),
+			"Bundle.entry[1].resource.Patient.id"},
+		{"post id dot", entry("urn:uuid:b", "POST", "Patient", strings.Replace(patient, `{`, `{"id":".",`, 1)),
+			"Bundle.entry[1].resource.Patient.id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

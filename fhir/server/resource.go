@@ -238,9 +238,10 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request, typ, id string) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// validID reports whether s is a FHIR id: 1-64 of [A-Za-z0-9-.].
+// validID reports whether s is a FHIR id: 1-64 of [A-Za-z0-9-.], and
+// neither "." nor ".." (see fhir.PathSafeID).
 func validID(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > 64 || !fhir.PathSafeID(s) {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
