@@ -35,6 +35,13 @@ type Flow struct {
 	// and the vendor ids of Parent and of every Parents type are handed to
 	// the connector in Delivery.Parents, keyed by type.
 	Parents []string
+	// ParentWait bounds how long a job waits for a parent resource that
+	// is not stored at all (not merely undelivered): after ParentWait
+	// from its enqueueing it is dead-lettered with a reason naming the
+	// reference that never arrived. 0 waits without bound (the intake
+	// then refuses a resource whose parents are not stored, see
+	// Route.AwaitParents).
+	ParentWait time.Duration
 }
 
 // CallLogger is an optional ability of a flow's Connector: NewRunner hands

@@ -134,6 +134,11 @@ type Route struct {
 	Mapping   string            `yaml:"mapping"`
 	Connector string            `yaml:"connector"`
 	Params    map[string]string `yaml:"params"`
+	// ReferenceWait, when set, accepts a resource whose parent (the
+	// Patient of an Appointment, say) is not stored yet and waits this
+	// long for it before dead-lettering the job; unset, such a resource is
+	// refused with 422 naming the reference.
+	ReferenceWait Duration `yaml:"reference_wait"`
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -278,6 +283,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("routes[%d]: name, resource, mapping and connector are required", i))
 		case names[r.Name]:
 			errs = append(errs, fmt.Errorf("routes[%d]: duplicate name %q", i, r.Name))
+		case r.ReferenceWait < 0:
+			errs = append(errs, fmt.Errorf("routes[%d] (%s): reference_wait must not be negative", i, r.Name))
 		}
 		names[r.Name] = true
 	}

@@ -101,6 +101,7 @@ func TestRefusals(t *testing.T) {
 		{"notices without a mail server", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    notify_to: [ops@example.org]\n", "needs the mail section"},
 		{"bad mail tls", "mail: {host: smtp.example, from: a@example.org, tls: ssl}\n", "mail.tls"},
 		{"bad ehr url", "ehr: {fhir_base_url: ftp://ehr}\n", "ehr.fhir_base_url"},
+		{"negative reference wait", "routes:\n  - {name: r1, resource: Appointment, mapping: m, connector: solo, reference_wait: -1h}\n", "reference_wait"},
 		{"stall threshold within the attempt timeout", "delivery: {stall_after: 90s}\n", "delivery.stall_after"},
 	}
 	for _, c := range cases {
