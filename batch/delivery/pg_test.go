@@ -33,6 +33,8 @@ var pgTests = map[string]func(*testing.T){
 	"TestLeaseExpiry":                       TestLeaseExpiry,
 	"TestQueueOps":                          TestQueueOps,
 	"TestFailedClaimCommitGivesSlotsBack":   TestFailedClaimCommitGivesSlotsBack,
+	"TestRouteIntake":                       TestRouteIntake,
+	"TestParentWaitBound":                   TestParentWaitBound,
 	"TestIdleQueueNeverStalls":              TestIdleQueueNeverStalls,
 	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
 }
