@@ -32,7 +32,7 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	flows := r.dests[vendor]
 	now := micros(r.opt.Clock())
 	var out []claimed
-	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+	err := r.inTx(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		// Due pending jobs and in-flight jobs whose lease expired are read
 		// by two queries, each ordered by run_at, id and merged here: with
@@ -68,10 +68,16 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		}
 		return nil
 	})
-	r.unreserve(vendor, n-len(out))
 	if err != nil {
+		// Nothing was claimed, whatever out holds: the transaction that
+		// marked those jobs in flight did not commit (failed statement,
+		// COMMIT refused on a full disk, failover, SQLITE_BUSY). Every
+		// reserved slot goes back, or the vendor's workers shrink for good.
+		r.unreserve(vendor, n)
 		return nil, fmt.Errorf("claiming %s delivery jobs: %w", vendor, err)
 	}
+	r.unreserve(vendor, n-len(out))
+	r.progressed(vendor)
 	return out, nil
 }
 

@@ -78,6 +78,7 @@ type attemptMetrics struct {
 	attempts *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	latency  *prometheus.HistogramVec
+	stall    *stallCollector // set by NewRunner
 }
 
 func newAttemptMetrics() *attemptMetrics {
@@ -104,6 +105,9 @@ func (m *attemptMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.attempts.Describe(ch)
 	m.duration.Describe(ch)
 	m.latency.Describe(ch)
+	if m.stall != nil {
+		m.stall.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -111,11 +115,15 @@ func (m *attemptMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.attempts.Collect(ch)
 	m.duration.Collect(ch)
 	m.latency.Collect(ch)
+	if m.stall != nil {
+		m.stall.Collect(ch)
+	}
 }
 
 // Metrics returns the runner's attempt metrics for a Prometheus registry:
 // fhirbridge_delivery_attempts_total{vendor,flow,outcome},
-// fhirbridge_delivery_vendor_call_seconds{vendor,flow} and
-// fhirbridge_delivery_latency_seconds{vendor,flow}. Register it next to a
+// fhirbridge_delivery_vendor_call_seconds{vendor,flow},
+// fhirbridge_delivery_latency_seconds{vendor,flow} and
+// fhirbridge_delivery_stalled{vendor} (see Runner.Ready). Register it next to a
 // [Collector], which reports the queue itself.
 func (r *Runner) Metrics() prometheus.Collector { return r.metrics }

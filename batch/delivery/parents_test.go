@@ -108,16 +108,17 @@ func TestSeveralParents(t *testing.T) {
 }
 
 func TestParentRefPlaces(t *testing.T) {
-	for _, tc := range []struct{ json, typ, want string }{
-		{`{"participant":[{"actor":{"reference":"Patient/a"}}]}`, "Patient", "a"},
-		{`{"participant":[{"individual":{"reference":"Practitioner/b"}}]}`, "Practitioner", "b"},
-		{`{"location":[{"location":{"reference":"Location/c"}}]}`, "Location", "c"},
-		{`{"location":{"reference":"Location/d"}}`, "Location", "d"},
-		{`{"subject":{"reference":"Patient/e"}}`, "Location", ""},
+	for _, tc := range []struct{ json, typ, want, path string }{
+		{`{"participant":[{"actor":{"reference":"Patient/a"}}]}`, "Patient", "a", "participant[0].actor"},
+		{`{"participant":[{"actor":{"reference":"Practitioner/x"}},{"individual":{"reference":"Practitioner/b"}}]}`, "Practitioner", "x", "participant[0].actor"},
+		{`{"participant":[{"actor":{"reference":"Location/x"}},{"individual":{"reference":"Practitioner/b"}}]}`, "Practitioner", "b", "participant[1].individual"},
+		{`{"location":[{"location":{"reference":"Location/c"}}]}`, "Location", "c", "location[0].location"},
+		{`{"location":{"reference":"Location/d"}}`, "Location", "d", "location"},
+		{`{"subject":{"reference":"Patient/e"}}`, "Location", "", ""},
 	} {
 		v := mustDecode(t, tc.json)
-		if got := parentRef(v, tc.typ); got != tc.want {
-			t.Errorf("parentRef(%s, %s) = %q, want %q", tc.json, tc.typ, got, tc.want)
+		if got, path := parentRef(v, tc.typ); got != tc.want || path != tc.path {
+			t.Errorf("parentRef(%s, %s) = %q at %q, want %q at %q", tc.json, tc.typ, got, path, tc.want, tc.path)
 		}
 	}
 }

@@ -20,18 +20,23 @@ import (
 // pgTests is the store-backed suite TestPostgres runs again on PostgreSQL.
 // TestPostgres fails when a test calling newEnv or storeURL is missing here.
 var pgTests = map[string]func(*testing.T){
-	"TestPatientThenAppointment":           TestPatientThenAppointment,
-	"TestAppointmentWaitsForPatient":       TestAppointmentWaitsForPatient,
-	"TestTransient503ThenRecovery":         TestTransient503ThenRecovery,
-	"TestRetryAfterHonoured":               TestRetryAfterHonoured,
-	"TestPermanentDeadLetteredThenRetried": TestPermanentDeadLetteredThenRetried,
-	"TestTimeoutAfterCommitCreatesOnce":    TestTimeoutAfterCommitCreatesOnce,
-	"TestUpdatesInOrder":                   TestUpdatesInOrder,
-	"TestReconnectStaysPending":            TestReconnectStaysPending,
-	"TestConcurrentInit":                   TestConcurrentInit,
-	"TestTwoRunnersShareQueue":             TestTwoRunnersShareQueue,
-	"TestLeaseExpiry":                      TestLeaseExpiry,
-	"TestQueueOps":                         TestQueueOps,
+	"TestPatientThenAppointment":            TestPatientThenAppointment,
+	"TestAppointmentWaitsForPatient":        TestAppointmentWaitsForPatient,
+	"TestTransient503ThenRecovery":          TestTransient503ThenRecovery,
+	"TestRetryAfterHonoured":                TestRetryAfterHonoured,
+	"TestPermanentDeadLetteredThenRetried":  TestPermanentDeadLetteredThenRetried,
+	"TestTimeoutAfterCommitCreatesOnce":     TestTimeoutAfterCommitCreatesOnce,
+	"TestUpdatesInOrder":                    TestUpdatesInOrder,
+	"TestReconnectStaysPending":             TestReconnectStaysPending,
+	"TestConcurrentInit":                    TestConcurrentInit,
+	"TestTwoRunnersShareQueue":              TestTwoRunnersShareQueue,
+	"TestLeaseExpiry":                       TestLeaseExpiry,
+	"TestQueueOps":                          TestQueueOps,
+	"TestFailedClaimCommitGivesSlotsBack":   TestFailedClaimCommitGivesSlotsBack,
+	"TestRouteIntake":                       TestRouteIntake,
+	"TestParentWaitBound":                   TestParentWaitBound,
+	"TestIdleQueueNeverStalls":              TestIdleQueueNeverStalls,
+	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

@@ -7,6 +7,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
+	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
@@ -22,6 +23,21 @@ type Route struct {
 	// server.ErrRefused, so the endpoint answers 422 with that outcome and
 	// stores nothing.
 	Check func(res *fhir.Value) error
+	// Parents are the types the flow waits for (its Flow.Parent and
+	// Flow.Parents). At acceptance each must be referenced and, unless
+	// AwaitParents, the resource referenced must be stored (an entry of
+	// the same transaction counts); else the resource is refused (422)
+	// with an outcome naming the element path of the reference.
+	Parents []string
+	// AwaitParents accepts a referenced parent that is not stored yet: the
+	// job waits for it, up to the flow's ParentWait.
+	AwaitParents bool
+	// Mapping, when set, is applied at acceptance (references resolved in
+	// the ingest transaction), so that a resource the mapping refuses (a
+	// required field empty, a value its lookup refuses) is answered 422
+	// at once instead of being dead-lettered later. It is skipped while a
+	// parent is awaited, as the mapping may need it.
+	Mapping *mapping.Mapping
 }
 
 // Router enqueues, inside the ingest transaction, one job per route a
@@ -52,6 +68,9 @@ func (r *Router) Route(ctx context.Context, tx *store.Tx, typ, id string, versio
 			if err := rt.Check(res); err != nil {
 				return fmt.Errorf("%w: route %s: %w", server.ErrRefused, rt.Flow, err)
 			}
+		}
+		if err := rt.intake(ctx, tx, typ, res); err != nil {
+			return fmt.Errorf("route %s: %w", rt.Flow, err)
 		}
 		if err := Enqueue(ctx, tx, Job{Flow: rt.Flow, ResourceType: typ, ResourceID: id, Version: version}); err != nil {
 			return err

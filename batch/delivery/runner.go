@@ -35,6 +35,13 @@ type Flow struct {
 	// and the vendor ids of Parent and of every Parents type are handed to
 	// the connector in Delivery.Parents, keyed by type.
 	Parents []string
+	// ParentWait bounds how long a job waits for a parent resource that
+	// is not stored at all (not merely undelivered): after ParentWait
+	// from its enqueueing it is dead-lettered with a reason naming the
+	// reference that never arrived. 0 waits without bound (the intake
+	// then refuses a resource whose parents are not stored, see
+	// Route.AwaitParents).
+	ParentWait time.Duration
 }
 
 // CallLogger is an optional ability of a flow's Connector: NewRunner hands
@@ -73,6 +80,11 @@ type Options struct {
 	// claim it again (5m); AttemptTimeout bounds one Deliver call (2m) and
 	// must be shorter.
 	Lease, AttemptTimeout time.Duration
+	// StallAfter is how long a destination may go without a successful
+	// claim while it has due jobs before it counts as stalled (5m; see
+	// Runner.Ready). It must be longer than AttemptTimeout, since workers
+	// all busy with slow calls claim nothing meanwhile.
+	StallAfter time.Duration
 	// Clock returns the current time (time.Now).
 	Clock func() time.Time
 	// Jitter returns a uniformly random duration in [0, max] (math/rand).
@@ -108,15 +120,23 @@ type Runner struct {
 	// metrics counts attempts as they end (see Metrics).
 	metrics *attemptMetrics
 
+	// inTx runs the claim transaction: st.InTx, replaced by tests to
+	// inject a failed commit.
+	inTx func(ctx context.Context, fn func(tx *store.Tx) error) error
+
 	mu       sync.Mutex
-	inflight map[string]int // vendor → jobs held
+	inflight map[string]int       // vendor → jobs held
+	progress map[string]time.Time // vendor → last successful claim (see stall.go)
 }
 
 // NewRunner checks flows, creates the queue table if missing (see Init)
 // and returns a runner. Every flow needs a Mapping, a Connector and a
 // Vendor.
 func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
-	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{}, metrics: newAttemptMetrics()}
+	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{},
+		progress: map[string]time.Time{}, metrics: newAttemptMetrics()}
+	r.inTx = st.InTx
+	r.metrics.stall = newStallCollector(r)
 	for name, f := range flows {
 		if f.Mapping == nil || f.Connector == nil || f.Vendor == "" {
 			return nil, fmt.Errorf("configuring delivery flow %q: mapping, connector and vendor are required", name)
@@ -135,6 +155,12 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 	}
 	for _, names := range r.dests {
 		sort.Strings(names)
+	}
+	if r.opt.StallAfter <= r.opt.AttemptTimeout {
+		return nil, fmt.Errorf("configuring delivery: the stall threshold (%s) must be longer than the attempt timeout (%s)", r.opt.StallAfter, r.opt.AttemptTimeout)
+	}
+	for vendor := range r.dests {
+		r.progress[vendor] = r.opt.Clock()
 	}
 	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
 	if err := Init(ctx, st); err != nil {
@@ -180,6 +206,7 @@ func withDefaults(o Options) Options {
 	def(&o.PollInterval, time.Second)
 	def(&o.Lease, 5*time.Minute)
 	def(&o.AttemptTimeout, 2*time.Minute)
+	def(&o.StallAfter, 5*time.Minute)
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
@@ -196,6 +223,7 @@ func (r *Runner) Queue() *Queue { return r.q }
 // jobs in hand to finish (an interrupted one returns to pending) and
 // returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
+	r.restartProgress()
 	done := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -78,12 +78,15 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 		return d, nil, err
 	}
 	for _, typ := range flow.parentTypes() {
-		pid := parentRef(res, typ)
+		pid, path := parentRef(res, typ)
 		if pid == "" {
 			return d, nil, fmt.Errorf("no %s reference to deliver under", typ)
 		}
 		vid, err := r.st.VendorID(ctx, flow.Vendor, typ, pid)
 		if errors.Is(err, store.ErrNotFound) {
+			if err := r.arrived(ctx, c, flow, typ, pid, path); err != nil {
+				return d, nil, err
+			}
 			return d, nil, fmt.Errorf("%w for %s/%s to be delivered", errWait, typ, pid)
 		} else if err != nil {
 			return d, nil, fmt.Errorf("%w: %w", errWait, err)
@@ -124,6 +127,23 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 		return d, nil, nil
 	}
 	return d, d.Body.JSON(), nil
+}
+
+// arrived returns a permanent error once the job has waited longer than
+// flow.ParentWait for a parent typ/id (referenced at path) that is still
+// not stored; nil while it may still come, or when the flow sets no bound.
+func (r *Runner) arrived(ctx context.Context, c claimed, flow Flow, typ, id, path string) error {
+	if flow.ParentWait <= 0 || r.opt.Clock().Sub(time.UnixMicro(c.createdAt)) < flow.ParentWait {
+		return nil
+	}
+	_, _, err := r.st.GetResource(ctx, typ, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s/%s referenced at %s.%s never arrived (waited %s)", typ, id, c.ResourceType, path, flow.ParentWait)
+	case err != nil:
+		return fmt.Errorf("%w: %w", errWait, err)
+	}
+	return nil
 }
 
 // load returns version (0: current) of typ/id, decoded.
@@ -173,28 +193,34 @@ func (f Flow) parentTypes() []string {
 // parentRef returns the id of the first reference to a resource of type
 // typ among participant.actor (Appointment), participant.individual
 // (Encounter), subject, patient, beneficiary, location.location
-// (Encounter) and location (Device).
-func parentRef(res *fhir.Value, typ string) string {
-	var refs []*fhir.Value
+// (Encounter) and location (Device), and the element path of that
+// reference ("participant[0].actor").
+func parentRef(res *fhir.Value, typ string) (id, path string) {
+	type ref struct {
+		v    *fhir.Value
+		path string
+	}
+	var refs []ref
 	if p := res.Get("participant"); p != nil {
-		for _, it := range p.Items {
-			refs = append(refs, it.Get("actor"), it.Get("individual"))
+		for i, it := range p.Items {
+			refs = append(refs, ref{it.Get("actor"), fmt.Sprintf("participant[%d].actor", i)},
+				ref{it.Get("individual"), fmt.Sprintf("participant[%d].individual", i)})
 		}
 	}
-	refs = append(refs, res.Get("subject"), res.Get("patient"), res.Get("beneficiary"))
+	refs = append(refs, ref{res.Get("subject"), "subject"}, ref{res.Get("patient"), "patient"}, ref{res.Get("beneficiary"), "beneficiary"})
 	if l := res.Get("location"); l != nil && l.Kind == fhir.Array {
-		for _, it := range l.Items {
-			refs = append(refs, it.Get("location"))
+		for i, it := range l.Items {
+			refs = append(refs, ref{it.Get("location"), fmt.Sprintf("location[%d].location", i)})
 		}
 	} else {
-		refs = append(refs, l)
+		refs = append(refs, ref{l, "location"})
 	}
-	for _, ref := range refs {
-		if t, id := splitRef(ref.GetString("reference")); t == typ && id != "" {
-			return id
+	for _, r := range refs {
+		if t, id := splitRef(r.v.GetString("reference")); t == typ && id != "" {
+			return id, r.path
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // splitRef returns the type and id of a relative or absolute literal

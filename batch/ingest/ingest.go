@@ -72,6 +72,12 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 	ids := make([]string, len(req.Entries))
 	matched := make([]bool, len(req.Entries))
 	refs := map[string]string{} // fullUrl → Type/id
+	type stored struct {
+		typ, id string
+		version int
+		res     *fhir.Value
+	}
+	var toRoute []stored // routed once every entry is stored
 	for i, e := range req.Entries {
 		id := e.ID
 		if e.Method == "POST" || id == "" {
@@ -125,11 +131,17 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			}
 		}
 		if changed && b.Router != nil {
-			if err := b.Router.Route(ctx, tx, e.Type, id, version, res); err != nil {
-				return nil, fmt.Errorf("queueing deliveries of %s: %w", e.Type, err)
-			}
+			toRoute = append(toRoute, stored{e.Type, id, version, res})
 		}
 		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: now().UTC()}
+	}
+	// Routing comes after the whole request is stored, so that a route's
+	// intake check finds the resources an entry references wherever they
+	// stand in the Bundle (an Appointment before its Patient).
+	for _, s := range toRoute {
+		if err := b.Router.Route(ctx, tx, s.typ, s.id, s.version, s.res); err != nil {
+			return nil, fmt.Errorf("queueing deliveries of %s: %w", s.typ, err)
+		}
 	}
 	return out, nil
 }

@@ -73,8 +73,10 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 		if err != nil {
 			return nil, nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
 		}
+		f.ParentWait = time.Duration(r.ReferenceWait)
 		fl[r.Name] = f
-		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check})
+		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check,
+			Parents: append([]string{f.Parent}, f.Parents...), AwaitParents: r.ReferenceWait > 0, Mapping: m})
 	}
 	return fl, router, nil
 }

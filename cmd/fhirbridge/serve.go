@@ -90,7 +90,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log})
+	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter)})
 	if err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}
@@ -143,7 +143,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 			<-extDone
 		}
 	}()
-	mux.Handle("/", server.New(&ingest.Backend{Store: st, Router: router}, opts))
+	mux.Handle("/", server.New(readyBackend{&ingest.Backend{Store: st, Router: router}, runner}, opts))
 	srv := server.NewHTTPServer(c.Server.Listen, mux)
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)

@@ -16,7 +16,8 @@ import (
 
 // tytoRoutes feed Practitioners, Locations, Devices and virtual
 // Encounters to the Tyto tenant "main"; $VISIT_PARAMS are the visit
-// route's params.
+// route's params. The visit route awaits its clinician and station (up to
+// an hour) rather than refusing a visit sent before them.
 const tytoRoutes = `
 connectors:
   tyto:
@@ -26,7 +27,7 @@ routes:
   - {name: tyto-clinicians, resource: Practitioner, mapping: tyto/clinician, connector: tyto}
   - {name: tyto-stations, resource: Location, mapping: tyto/station, connector: tyto}
   - {name: tyto-devices, resource: Device, mapping: tyto/device, connector: tyto}
-  - {name: tyto-visits, resource: Encounter, mapping: tyto/visit, connector: tyto, when: "class.code = 'VR'", params: {$VISIT_PARAMS}}
+  - {name: tyto-visits, resource: Encounter, mapping: tyto/visit, connector: tyto, when: "class.code = 'VR'", reference_wait: 1h, params: {$VISIT_PARAMS}}
 `
 
 // startTyto starts a Tyto simulator and serve routed to it.

@@ -33,6 +33,8 @@ type Config struct {
 	Connectors Connectors `yaml:"connectors"`
 	// Routes choose which flows each incoming resource feeds.
 	Routes []Route `yaml:"routes"`
+	// Delivery tunes the delivery workers.
+	Delivery Delivery `yaml:"delivery"`
 	// Mail is the site's SMTP server, for notices (tuOtempO cancellations,
 	// failed exports, files in error/).
 	Mail *Mail `yaml:"mail"`
@@ -128,6 +130,14 @@ func (s *Solo) sections() []soloSection {
 	return out
 }
 
+// Delivery tunes the delivery workers.
+type Delivery struct {
+	// StallAfter is how long a vendor may have due jobs with no successful
+	// claim before /readyz answers not ready and fhirbridge_delivery_stalled
+	// is 1 (default 5m; longer than the 2m attempt timeout).
+	StallAfter Duration `yaml:"stall_after"`
+}
+
 // Route feeds resources of one type, optionally filtered by a FHIRPath
 // condition, through a mapping to a connector.
 type Route struct {
@@ -137,6 +147,11 @@ type Route struct {
 	Mapping   string            `yaml:"mapping"`
 	Connector string            `yaml:"connector"`
 	Params    map[string]string `yaml:"params"`
+	// ReferenceWait, when set, accepts a resource whose parent (the
+	// Patient of an Appointment, say) is not stored yet and waits this
+	// long for it before dead-lettering the job; unset, such a resource is
+	// refused with 422 naming the reference.
+	ReferenceWait Duration `yaml:"reference_wait"`
 }
 
 // Duration is a time.Duration written as "30s", "5m".
@@ -196,6 +211,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Server.BodyLimit == 0 {
 		c.Server.BodyLimit = Defaults.Server.BodyLimit
+	}
+	if c.Delivery.StallAfter == 0 {
+		c.Delivery.StallAfter = Duration(5 * time.Minute)
 	}
 	if c.Database.URL == "" {
 		c.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db")
@@ -277,6 +295,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, t.validate()...)
 	}
 	errs = append(errs, c.validateMailEHR()...)
+	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
+		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
+	}
 	names := map[string]bool{}
 	for i, r := range c.Routes {
 		switch {
@@ -284,6 +305,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("routes[%d]: name, resource, mapping and connector are required", i))
 		case names[r.Name]:
 			errs = append(errs, fmt.Errorf("routes[%d]: duplicate name %q", i, r.Name))
+		case r.ReferenceWait < 0:
+			errs = append(errs, fmt.Errorf("routes[%d] (%s): reference_wait must not be negative", i, r.Name))
 		}
 		names[r.Name] = true
 	}

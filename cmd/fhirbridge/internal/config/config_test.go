@@ -28,6 +28,12 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	if c.Server.Listen != "127.0.0.1:8080" || c.Database.URL != "sqlite://fhirbridge-data/fhirbridge.db" || c.Server.BodyLimit != 10<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
+	if time.Duration(c.Delivery.StallAfter) != 5*time.Minute {
+		t.Errorf("delivery.stall_after default = %v, want 5m", time.Duration(c.Delivery.StallAfter))
+	}
+	if c, err := Load("", []string{"FHIRBRIDGE_DELIVERY__STALL_AFTER=10m"}); err != nil || time.Duration(c.Delivery.StallAfter) != 10*time.Minute {
+		t.Errorf("FHIRBRIDGE_DELIVERY__STALL_AFTER=10m: %v", err)
+	}
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -95,6 +101,8 @@ func TestRefusals(t *testing.T) {
 		{"notices without a mail server", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    notify_to: [ops@example.org]\n", "needs the mail section"},
 		{"bad mail tls", "mail: {host: smtp.example, from: a@example.org, tls: ssl}\n", "mail.tls"},
 		{"bad ehr url", "ehr: {fhir_base_url: ftp://ehr}\n", "ehr.fhir_base_url"},
+		{"negative reference wait", "routes:\n  - {name: r1, resource: Appointment, mapping: m, connector: solo, reference_wait: -1h}\n", "reference_wait"},
+		{"stall threshold within the attempt timeout", "delivery: {stall_after: 90s}\n", "delivery.stall_after"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
