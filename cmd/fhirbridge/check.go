@@ -37,6 +37,14 @@ never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
 and its connector is configured; the tuOtempO export jobs (column-set
 mapping, schedule, time zone, file pattern) and cancellation mappings compile.
+It opens every file serve would read (TLS certificate, key and client CA;
+SFTP known_hosts and private key; FTP and SMTP CAs; the local remote
+folder), checks the host and port (1-65535) of every address serve listens
+on or dials, and listens on server.listen and closes at once (an address in
+use is only a note: serve may be running). An empty value for a security
+setting (token, TLS file, host key pin, secret) is an error naming the key.
+It then prints how serve would run: "serve: listen ADDR, auth on|OFF,
+TLS on|OFF, mutual TLS on|OFF, store URL" (the password redacted).
 It does not connect to anything, unless --connect is given (the config
 then also from $FHIRBRIDGE_CONFIG): then it tries every configured
 connector for real, all at once, each within 10s, and prints one line each
