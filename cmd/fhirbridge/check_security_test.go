@@ -140,3 +140,16 @@ func TestCheckFilesAndAddresses(t *testing.T) {
 		})
 	}
 }
+
+// withoutServeSummary drops the "serve: …" line and a "note: …" line that
+// check --config prints after "ok  FILE", for tests that count the
+// --connect lines.
+func withoutServeSummary(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "serve: listen ") && !strings.HasPrefix(l, "note: server.listen ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
