@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +37,14 @@ never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
 and its connector is configured; the tuOtempO export jobs (column-set
 mapping, schedule, time zone, file pattern) and cancellation mappings compile.
+It opens every file serve would read (TLS certificate, key and client CA;
+SFTP known_hosts and private key; FTP and SMTP CAs; the local remote
+folder), checks the host and port (1-65535) of every address serve listens
+on or dials, and listens on server.listen and closes at once (an address in
+use is only a note: serve may be running). An empty value for a security
+setting (token, TLS file, host key pin, secret) is an error naming the key.
+It then prints how serve would run: "serve: listen ADDR, auth on|OFF,
+TLS on|OFF, mutual TLS on|OFF, store URL" (the password redacted).
 It does not connect to anything, unless --connect is given (the config
 then also from $FHIRBRIDGE_CONFIG): then it tries every configured
 connector for real, all at once, each within 10s, and prints one line each
@@ -67,11 +77,15 @@ Exit status 1 when anything fails.`,
 			}
 			failed := 0
 			if configFile != "" {
-				if err := checkConfig(configFile); err != nil {
+				c, note, err := checkConfig(configFile)
+				if err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					return exitError{code: 1}
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s\n", configFile)
+				fmt.Fprintf(cmd.OutOrStdout(), "ok  %s\n%s\n", configFile, c.ServeSummary())
+				if note != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), note)
+				}
 				if connect {
 					if err := checkConnect(cmd.Context(), configFile, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
 						if !errors.Is(err, errChecksFailed) {
@@ -110,14 +124,23 @@ Exit status 1 when anything fails.`,
 	return cmd
 }
 
-// checkConfig loads a serve configuration and checks each route against
-// its mapping and connector, reporting every problem at once.
-func checkConfig(path string) error {
-	c, err := config.Load(path, os.Environ())
+// checkConfig loads a serve configuration, opens every file serve would
+// read (config.Preflight), tries to listen on server.listen, and checks
+// each route against its mapping and connector, reporting every problem at
+// once. note is a remark that is not a failure (the address is in use).
+func checkConfig(path string) (c *config.Config, note string, err error) {
+	c, err = config.Load(path, os.Environ())
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	var errs []error
+	if err := c.Preflight(); err != nil {
+		errs = append(errs, err)
+	}
+	note, err = probeListen(c.Server.Listen)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i, r := range c.Routes {
 		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
 		spec := r.Mapping
@@ -158,5 +181,25 @@ func checkConfig(path string) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return c, note, errors.Join(errs...)
+}
+
+// probeListen listens on addr and closes at once, so that an address
+// serve could not bind (not an address of this machine, a port that needs
+// privileges) fails check. An address in use is only a note: serve may be
+// running already, with check validating its next configuration. Port 0
+// (any free port) is not tried.
+func probeListen(addr string) (note string, err error) {
+	if _, port, _ := net.SplitHostPort(addr); port == "0" {
+		return "", nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Sprintf("note: server.listen %s is in use now (serve running already?); serve needs it free", addr), nil
+	case err != nil:
+		return "", fmt.Errorf("server.listen %s: serve could not listen: %w", addr, err)
+	}
+	ln.Close()
+	return "", nil
 }

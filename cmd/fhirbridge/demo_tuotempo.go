@@ -23,7 +23,7 @@ import (
 // fixtures/demo/cancellations.csv dropped there and taken by serve's poller.
 func demoTuotempo(ctx context.Context, out io.Writer, c *config.Config, dir string, sim *solosim.Sim) error {
 	drop := filepath.Join(dir, "tuotempo")
-	st, err := store.Open(ctx, c.Database.URL)
+	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
 		return fmt.Errorf("opening the store: %w", err)
 	}

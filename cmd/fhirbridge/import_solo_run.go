@@ -148,12 +148,12 @@ func openSink(ctx context.Context, f soloImportFlags, c *config.Config, stdout i
 // openStoreSink stores through the FHIR endpoint's backend with the
 // routes of the config, as serve does.
 func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok bool) error, error) {
-	if strings.HasPrefix(c.Database.URL, "sqlite://") {
-		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(c.Database.URL, "sqlite://")), 0o750); err != nil {
+	if db := c.Database.URL.Reveal(); strings.HasPrefix(db, "sqlite://") {
+		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
 			return nil, nil, fmt.Errorf("creating the data directory: %w", err)
 		}
 	}
-	st, err := store.Open(ctx, c.Database.URL)
+	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
 	}

@@ -255,6 +255,7 @@ func TestCheckConfig(t *testing.T) {
 	example := filepath.Join(repoRoot(t), "fixtures", "config", "fhirbridge.example.yaml")
 	t.Setenv("SOLO_API_KEY", "CANARY-KEY-31")
 	t.Setenv("SMTP_PASSWORD", "CANARY-SMTP-32")
+	t.Setenv("TUOTEMPO_PASSWORD", "CANARY-SFTP-34")
 	t.Setenv("EHR_TOKEN", "CANARY-EHR-33")
 	out, stderr, code := run(t, "", "check", "--config", example)
 	if code != 0 || !strings.HasPrefix(out, "ok  ") {

@@ -53,6 +53,9 @@ requests in flight finish (up to 30 s).`,
 			if err != nil {
 				return err
 			}
+			if err := c.Preflight(); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, c, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil)
@@ -65,14 +68,15 @@ requests in flight finish (up to 30 s).`,
 // serve runs until ctx ends. ready, when set, receives the address it
 // listens on.
 func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(addr string)) error {
-	if strings.HasPrefix(c.Database.URL, "sqlite://") {
-		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(c.Database.URL, "sqlite://")), 0o750); err != nil {
+	if db := c.Database.URL.Reveal(); strings.HasPrefix(db, "sqlite://") {
+		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
 			return fmt.Errorf("creating the data directory: %w", err)
 		}
 	}
-	st, err := store.Open(ctx, c.Database.URL)
+	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		// c.Database.URL prints with its password redacted
+		return fmt.Errorf("opening the store %s: %w", c.Database.URL, err)
 	}
 	defer st.Close()
 	var tokens []server.TokenHash

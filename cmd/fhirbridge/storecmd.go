@@ -23,7 +23,7 @@ func withStore(cmd *cobra.Command, configFile string, fn func(ctx context.Contex
 		return err
 	}
 	ctx := cmd.Context()
-	st, err := store.Open(ctx, c.Database.URL)
+	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
 		return fmt.Errorf("opening the store: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,7 +54,7 @@ type Server struct {
 	BodyLimit int64 `yaml:"body_limit"`
 	// Tokens are the accepted bearer tokens as "sha256:<hex>" (printed by
 	// `fhirbridge token new`). With none, the server only listens on loopback.
-	Tokens []string `yaml:"tokens"`
+	Tokens []string `yaml:"tokens" security:"true"`
 	// TLS enables HTTPS, and mutual TLS with ClientCAFile.
 	TLS TLS `yaml:"tls"`
 	// MaxElements caps the JSON values of one body, a Bundle's entries
@@ -73,15 +74,17 @@ type Server struct {
 
 // TLS names the certificate files.
 type TLS struct {
-	CertFile     string `yaml:"cert_file"`
-	KeyFile      string `yaml:"key_file"`
-	ClientCAFile string `yaml:"client_ca_file"`
+	CertFile     string `yaml:"cert_file" security:"true"`
+	KeyFile      string `yaml:"key_file" security:"true"`
+	ClientCAFile string `yaml:"client_ca_file" security:"true"`
 }
 
 // Database selects the store: empty or sqlite://PATH for the embedded
 // SQLite file (default DATA_DIR/fhirbridge.db), postgres://… for PostgreSQL.
+// A URL with a password is best given as a secret ({env: NAME},
+// {file: PATH}); it prints redacted either way.
 type Database struct {
-	URL string `yaml:"url"`
+	URL DatabaseURL `yaml:"url"`
 }
 
 // Connectors holds one section per vendor; absent means not configured.
@@ -215,8 +218,8 @@ func (c *Config) fillDefaults() {
 	if c.Delivery.StallAfter == 0 {
 		c.Delivery.StallAfter = Duration(5 * time.Minute)
 	}
-	if c.Database.URL == "" {
-		c.Database.URL = "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db")
+	if !c.Database.URL.Set() {
+		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
 	if s := c.Connectors.Solo; s != nil {
 		if s.Timeout == 0 {
@@ -245,9 +248,11 @@ func (c *Config) Dir() string { return c.dir }
 // connectors: addresses, the loopback rule, URLs, token format, routes.
 func (c *Config) Validate() error {
 	var errs []error
-	host, _, err := net.SplitHostPort(c.Server.Listen)
+	host, port, err := net.SplitHostPort(c.Server.Listen)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("server.listen %q: want host:port", c.Server.Listen))
+	} else if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
+		errs = append(errs, fmt.Errorf("server.listen %q: port %q is not 1-65535 (or 0: any free port)", c.Server.Listen, port))
 	} else if len(c.Server.Tokens) == 0 && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("server.listen %q: with no server.tokens the server only listens on loopback (127.0.0.1, ::1, localhost); add a token (fhirbridge token new) to listen elsewhere", c.Server.Listen))
 	}
@@ -274,9 +279,8 @@ func (c *Config) Validate() error {
 	if c.Server.TLS.ClientCAFile != "" && c.Server.TLS.CertFile == "" {
 		errs = append(errs, errors.New("server.tls.client_ca_file (mutual TLS) needs cert_file and key_file"))
 	}
-	if u := c.Database.URL; !strings.HasPrefix(u, "sqlite://") && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
-		errs = append(errs, errors.New("database.url: want sqlite://PATH or postgres://…"))
-	}
+	errs = append(errs, c.validateDatabase()...)
+	errs = append(errs, c.validateAddresses()...)
 	if s := c.Connectors.Solo; s != nil {
 		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, errors.New("connectors.solo.base_url: want an http(s) URL"))
@@ -331,7 +335,8 @@ func decode(data []byte, c *Config) (err error) {
 		}
 	}()
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return errors.New(yaml.FormatError(err, false, true))
+		// the quoted source lines may hold a database URL's password
+		return errors.New(RedactPasswords(yaml.FormatError(err, false, true)))
 	}
-	return nil
+	return errors.Join(emptyInFile(data)...)
 }

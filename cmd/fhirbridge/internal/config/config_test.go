@@ -25,7 +25,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Server.Listen != "127.0.0.1:8080" || c.Database.URL != "sqlite://fhirbridge-data/fhirbridge.db" || c.Server.BodyLimit != 10<<20 {
+	if c.Server.Listen != "127.0.0.1:8080" || c.Database.URL.Reveal() != "sqlite://fhirbridge-data/fhirbridge.db" || c.Server.BodyLimit != 10<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if time.Duration(c.Delivery.StallAfter) != 5*time.Minute {

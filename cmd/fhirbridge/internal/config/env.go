@@ -39,6 +39,9 @@ func applyEnv(c *Config, env []string) error {
 			continue
 		}
 		known[k] = f
+		if key, sec := securityPath(reflect.TypeOf(Config{}), path); sec && blank(v) {
+			return errEmptyOverride(k, key)
+		}
 		if err := setScalar(f, v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
@@ -84,6 +87,9 @@ func setScalar(f reflect.Value, s string) error {
 	switch {
 	case f.Type() == reflect.TypeOf(Secret{}):
 		f.Set(reflect.ValueOf(Secret{value: s, source: "environment override"}))
+		return nil
+	case f.Type() == databaseURLType:
+		f.Set(reflect.ValueOf(DatabaseURL{Secret{value: s, source: "environment override"}}))
 		return nil
 	case f.Type() == reflect.TypeOf(Duration(0)):
 		d, err := time.ParseDuration(s)

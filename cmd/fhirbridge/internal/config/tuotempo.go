@@ -32,16 +32,16 @@ type Remote struct {
 	// Password logs in (SFTP may use KeyFile instead).
 	Password Secret `yaml:"password"`
 	// KeyFile is an SSH private key; KeyPassphrase unlocks it.
-	KeyFile       string `yaml:"key_file"`
+	KeyFile       string `yaml:"key_file" security:"true"`
 	KeyPassphrase Secret `yaml:"key_passphrase"`
 	// KnownHosts (an OpenSSH known_hosts file) or HostKeyFingerprint
 	// ("SHA256:…", as ssh-keygen -lf prints) pins the SFTP server's key;
 	// one is required.
-	KnownHosts         string `yaml:"known_hosts"`
-	HostKeyFingerprint string `yaml:"host_key_fingerprint"`
+	KnownHosts         string `yaml:"known_hosts" security:"true"`
+	HostKeyFingerprint string `yaml:"host_key_fingerprint" security:"true"`
 	// TLS asks FTP for explicit TLS; CAFile adds the CA that signed it.
-	TLS    bool   `yaml:"tls"`
-	CAFile string `yaml:"ca_file"`
+	TLS    bool   `yaml:"tls" security:"true"`
+	CAFile string `yaml:"ca_file" security:"true"`
 	// Dir is the base folder on the server, or on disk for local.
 	Dir string `yaml:"dir"`
 	// Timeout bounds connecting and each operation (default 30s).
@@ -117,9 +117,9 @@ type Mail struct {
 	// Port defaults to 587 (starttls), 465 (implicit) or 25 (none).
 	Port int `yaml:"port"`
 	// TLS is starttls (default), implicit or none (loopback only).
-	TLS string `yaml:"tls"`
+	TLS string `yaml:"tls" security:"true"`
 	// CAFile adds the CA that signed the server's certificate.
-	CAFile string `yaml:"ca_file"`
+	CAFile string `yaml:"ca_file" security:"true"`
 	// User and Password authenticate with Auth (plain or login).
 	User     string `yaml:"user"`
 	Password Secret `yaml:"password"`
