@@ -1,10 +1,14 @@
 package solosim_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
+	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -16,9 +20,17 @@ func TestDeactivation(t *testing.T) {
 	sim := solosim.New(solosim.Options{})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var mu sync.Mutex
+	var bodies [][]byte
+	recv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, b)
+		mu.Unlock()
+	}))
 	defer recv.Close()
-	if code, _ := simCall(t, srv.URL, "POST", "/qapi/v1/webhooks", `{"endpoint":"`+recv.URL+`/hook","events":["patient:deactivated"]}`); code != 200 {
+	code, wh := simCall(t, srv.URL, "POST", "/qapi/v1/webhooks", `{"endpoint":"`+recv.URL+`/hook","events":["patient:deactivated"]}`)
+	if code != 200 {
 		t.Fatalf("add webhook: %d", code)
 	}
 	steps := []struct {
@@ -57,5 +69,20 @@ func TestDeactivation(t *testing.T) {
 	}
 	if len(sim.Patients()) != 1 {
 		t.Fatalf("%d patients, want 1", len(sim.Patients()))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, b := range bodies { // the spec's patient payload: {"event":{"type"},"data":{"patientId": SPID}}
+		plain, err := solo.DecryptPayload(wh["encryptionKey"].(string), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev struct {
+			Event struct{ Type string }
+			Data  struct{ PatientID int }
+		}
+		if err := json.Unmarshal(plain, &ev); err != nil || ev.Event.Type != "patient:deactivated" || ev.Data.PatientID != 1001 {
+			t.Errorf("payload %s, want patient:deactivated of SPID 1001", plain)
+		}
 	}
 }
