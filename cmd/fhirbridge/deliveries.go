@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -46,16 +47,7 @@ pending job back to run now; discard ends a job that must not be sent.`,
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tFLOW\tRESOURCE\tSTATE\tATTEMPTS\tNEXT RUN\tLAST ERROR")
-				for _, j := range jobs {
-					next := ""
-					if j.State == delivery.StatePending {
-						next = j.RunAt.UTC().Format(time.RFC3339)
-					}
-					fmt.Fprintf(tw, "%d\t%s\t%s/%s/_history/%d\t%s\t%d\t%s\t%s\n", j.ID, j.Flow, j.ResourceType, j.ResourceID, j.Version, j.State, j.Attempts, next, j.LastError)
-				}
-				return tw.Flush()
+				return writeJobs(cmd.OutOrStdout(), jobs)
 			})
 		},
 	}
@@ -81,7 +73,7 @@ pending job back to run now; discard ends a job that must not be sent.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "id:         %d\nflow:       %s\nresource:   %s/%s/_history/%d\nstate:      %s\nattempts:   %d\nnext run:   %s\nlast error: %s\ncreated:    %s\nupdated:    %s\n",
-				j.ID, j.Flow, j.ResourceType, j.ResourceID, j.Version, j.State, j.Attempts, j.RunAt.UTC().Format(time.RFC3339), j.LastError, j.CreatedAt.UTC().Format(time.RFC3339), j.UpdatedAt.UTC().Format(time.RFC3339))
+				j.ID, j.Flow, j.ResourceType, j.ResourceID, j.Version, j.State, j.Attempts, nextRun(j), cell(j.LastError, 0), j.CreatedAt.UTC().Format(time.RFC3339), j.UpdatedAt.UTC().Format(time.RFC3339))
 			return nil
 		}),
 		one("retry", "Run a pending or dead-lettered job again now", func(ctx context.Context, q *delivery.Queue, id int64, cmd *cobra.Command) error {
@@ -100,4 +92,19 @@ pending job back to run now; discard ends a job that must not be sent.`,
 		}),
 	)
 	return cmd
+}
+
+// writeJobs prints jobs as the `deliveries list` table: one line per job,
+// the last error on that line (cut to detailWidth; `show` has it whole).
+func writeJobs(w io.Writer, jobs []delivery.JobInfo) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFLOW\tRESOURCE\tSTATE\tATTEMPTS\tNEXT RUN\tLAST ERROR")
+	for _, j := range jobs {
+		last := cell(j.LastError, detailWidth)
+		if last == "" {
+			last = noValue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s/%s/_history/%d\t%s\t%d\t%s\t%s\n", j.ID, cell(j.Flow, 0), j.ResourceType, cell(j.ResourceID, 0), j.Version, j.State, j.Attempts, nextRun(j), last)
+	}
+	return tw.Flush()
 }

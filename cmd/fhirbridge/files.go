@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -43,17 +44,7 @@ reprocess re-runs one inbound file on purpose.`,
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME\tDIR\tJOB\tFILE\tROWS OK\tFAILED\tBYTES\tSHA-256\tOUTCOME\tDETAIL")
-				for _, e := range entries {
-					sum := e.SHA256
-					if len(sum) > 12 {
-						sum = sum[:12]
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Direction, e.Job, e.Path,
-						e.RowsOK, e.RowsFailed, e.Size, sum, e.Outcome, e.Detail)
-				}
-				return tw.Flush()
+				return writeLedger(cmd.OutOrStdout(), entries)
 			})
 		},
 	}
@@ -80,4 +71,24 @@ configured.`,
 	re.Flags().StringVar(&rjob, "job", "", "the inbound job (the name in connectors.tuotempo.cancellations)")
 	cmd.AddCommand(list, re)
 	return cmd
+}
+
+// writeLedger prints entries as the `files list` table: one line per
+// entry, the detail on that line (white space folded, cut to detailWidth).
+func writeLedger(w io.Writer, entries []ledger.Entry) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tDIR\tJOB\tFILE\tROWS OK\tFAILED\tBYTES\tSHA-256\tOUTCOME\tDETAIL")
+	for _, e := range entries {
+		sum := e.SHA256
+		if len(sum) > 12 {
+			sum = sum[:12]
+		}
+		detail := cell(e.Detail, detailWidth)
+		if detail == "" {
+			detail = noValue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", e.At.Format(time.RFC3339), e.Direction, cell(e.Job, 0), cell(e.Path, 0),
+			e.RowsOK, e.RowsFailed, e.Size, sum, e.Outcome, detail)
+	}
+	return tw.Flush()
 }

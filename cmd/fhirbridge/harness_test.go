@@ -41,11 +41,18 @@ const soloRoutes = `routes:
 // startBridge writes a config — data_dir, a loopback server unless yaml
 // has its own `server:` line, then yaml with $SOLO replaced by the
 // simulator's connectors.solo line (API key k-test from the environment)
-// and $DIR by the data folder — starts serve on it and stops it when the
-// test ends.
+// ($SIMURL by its URL) and $DIR by the data folder — starts serve on it and
+// stops it when the test ends.
 func startBridge(t *testing.T, yaml string) *bridge {
 	t.Helper()
-	b := &bridge{t: t, Sim: solosim.New(solosim.Options{APIKey: "k-test", WaitingRooms: []string{"General Practice", "Telehealth"}})}
+	return startBridgeOn(t, solosim.New(solosim.Options{APIKey: "k-test", WaitingRooms: []string{"General Practice", "Telehealth"}}), yaml)
+}
+
+// startBridgeOn is startBridge with the given simulator, which must accept
+// the API key k-test.
+func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *bridge {
+	t.Helper()
+	b := &bridge{t: t, Sim: sim}
 	simSrv := httptest.NewServer(b.Sim)
 	t.Cleanup(simSrv.Close)
 	b.SimURL = simSrv.URL
@@ -56,6 +63,7 @@ func startBridge(t *testing.T, yaml string) *bridge {
 		text += "server: {listen: \"127.0.0.1:0\"}\n"
 	}
 	yaml = strings.ReplaceAll(yaml, "$SOLO", `solo: {base_url: "`+simSrv.URL+`", api_key: {env: BRIDGE_SOLO_KEY}}`)
+	yaml = strings.ReplaceAll(yaml, "$SIMURL", simSrv.URL)
 	text += strings.ReplaceAll(yaml, "$DIR", b.Dir)
 	b.Config = filepath.Join(b.Dir, "fhirbridge.yaml")
 	if err := os.WriteFile(b.Config, []byte(text), 0o600); err != nil {

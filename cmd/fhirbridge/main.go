@@ -33,9 +33,9 @@ func newRoot() *cobra.Command {
 		Use:   "fhirbridge",
 		Short: "FHIR R4 bridge to telehealth vendors",
 		Long: `fhirbridge maps FHIR R4 Patient, Appointment and Encounter resources into the
-formats of telehealth vendors (tuOtempO, Teladoc Health Solo, TytoCare, Bandyer,
-VSee Clinic) with declarative YAML mappings, and maps what vendors send back
-(cancellation files, reports) into FHIR.
+formats of telehealth vendors (tuOtempO reminder files, Teladoc Health Solo,
+TytoCare via the Vidyo portal) with declarative YAML mappings, and maps what
+vendors send back (cancellation files, reports) into FHIR.
 
 Start with:
   fhirbridge mappings                      # the shipped mappings

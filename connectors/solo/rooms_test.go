@@ -14,7 +14,7 @@ func TestWaitingRoomsAndSlots(t *testing.T) {
 	e := newEnv(t, solosim.Options{}, 5*time.Second)
 	ctx := context.Background()
 	rooms, err := e.c.WaitingRooms(ctx)
-	if err != nil || len(rooms) != 2 || rooms[0].ID != "room-1" || rooms[1].Name != "Default Waiting Room Name 2" {
+	if err != nil || len(rooms) != len(solosim.DefaultWaitingRooms()) || rooms[0].ID != "room-1" || rooms[1].Name != "Default Waiting Room Name 2" {
 		t.Fatalf("rooms %+v %v", rooms, err)
 	}
 	at := func(u int64) time.Time { return time.Unix(u, 0) }

@@ -60,7 +60,7 @@ func (s *Sim) waitingRooms(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Sim) createPatient(w http.ResponseWriter, r *http.Request) {
 	doc, ok := decode(w, r)
-	if !ok || !checkDeceased(w, doc) {
+	if !ok || !checkDeceased(w, doc) || !checkActive(w, doc) {
 		return
 	}
 	id, _ := doc["id"].(string)
@@ -87,18 +87,26 @@ func (s *Sim) getPatient(w http.ResponseWriter, _ *http.Request, p *Patient) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
+// updatePatient merges the fields given into the patient (the spec: "All
+// other fields are optional"); active false deactivates it, and the
+// change from active to inactive sends patient:deactivated.
 func (s *Sim) updatePatient(w http.ResponseWriter, r *http.Request, p *Patient) {
 	doc, ok := decode(w, r)
-	if !ok || !checkDeceased(w, doc) {
+	if !ok || !checkDeceased(w, doc) || !checkActive(w, doc) {
 		return
 	}
 	delete(doc, "id")
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	before := p.Active()
 	merged := maps.Clone(p.Doc)
 	maps.Copy(merged, doc)
 	p.Doc = merged
+	deactivated, spid := before && !p.Active(), p.SPID
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, []any{})
+	if deactivated {
+		s.DeliverEvent("patient:deactivated", map[string]any{"patientId": spid})
+	}
 }
 
 func (s *Sim) createAppointment(w http.ResponseWriter, r *http.Request, p *Patient) {

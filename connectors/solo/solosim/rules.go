@@ -37,6 +37,18 @@ func checkDeceased(w http.ResponseWriter, doc map[string]any) bool {
 	return true
 }
 
+// checkActive enforces the type of "active": a boolean when present (the
+// spec's bodies show "active": true; false deactivates the patient).
+func checkActive(w http.ResponseWriter, doc map[string]any) bool {
+	if v, present := doc["active"]; present {
+		if _, ok := v.(bool); !ok {
+			badParams(w, "active", "This value should be a boolean.")
+			return false
+		}
+	}
+	return true
+}
+
 // applyAppointment checks and copies the appointment fields of doc to a.
 func applyAppointment(w http.ResponseWriter, doc map[string]any, a *Appointment) bool {
 	if v, ok := doc["date"]; ok {

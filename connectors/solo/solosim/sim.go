@@ -14,7 +14,12 @@
 //     "id" the create requires) and GET /qapi/v1/appointments/{id} accepts
 //     a SAID or an externalId;
 //   - SPIDs start at 1001, SAIDs at 5001, visit URLs are
-//     https://solo.sim/visit/{SAID}.
+//     https://solo.sim/visit/{SAID};
+//   - "active" must be a boolean when given (400 otherwise); a patient
+//     without it is active; an update with active false deactivates the
+//     patient and sends patient:deactivated (with its SPID) once, on the
+//     change; a later update with active true reactivates it. Appointments
+//     of a deactivated patient are still accepted (the spec says nothing).
 package solosim
 
 import (
@@ -30,11 +35,12 @@ import (
 )
 
 // Options configures a Sim. The zero value is usable: key "test-key",
-// the spec's two example waiting rooms, time.Now.
+// DefaultWaitingRooms, time.Now.
 type Options struct {
 	// APIKey is the only Api-Key accepted; others get 401.
 	APIKey string
-	// WaitingRooms are the known waiting room names.
+	// WaitingRooms are the known waiting room names; nil means
+	// DefaultWaitingRooms.
 	WaitingRooms []string
 	// RejectDuplicates makes a second create with the same patient id or
 	// appointment externalId fail 422. Off by default: Solo documents no
@@ -46,6 +52,15 @@ type Options struct {
 
 // DefaultAPIKey is the key a Sim accepts when Options.APIKey is empty.
 const DefaultAPIKey = "test-key"
+
+// DefaultWaitingRooms returns the rooms of a Sim whose Options name none:
+// the spec's two example rooms (ids room-1 and room-2), then those the
+// README's Solo walk-through routes to — every room of the shipped
+// solo/waiting-rooms.csv and the route parameter's Telehealth — so
+// `fhirbridge sandbox solo` accepts every appointment of the walk-through.
+func DefaultWaitingRooms() []string {
+	return []string{"Default Waiting Room Name 1", "Default Waiting Room Name 2", "General Practice", "Dermatology", "Telehealth"}
+}
 
 // Sim is the simulator; an http.Handler safe for concurrent use.
 type Sim struct {
@@ -72,7 +87,7 @@ func New(opt Options) *Sim {
 		opt.APIKey = DefaultAPIKey
 	}
 	if opt.WaitingRooms == nil {
-		opt.WaitingRooms = []string{"Default Waiting Room Name 1", "Default Waiting Room Name 2"}
+		opt.WaitingRooms = DefaultWaitingRooms()
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -131,6 +146,10 @@ type Patient struct {
 	ID   string
 	Doc  map[string]any
 }
+
+// Active reports whether the patient is active: true unless the last
+// write set "active" to false (Solo deactivates a patient that way).
+func (p Patient) Active() bool { return p.Doc["active"] != false }
 
 // Appointment is a stored appointment.
 type Appointment struct {
