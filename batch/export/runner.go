@@ -59,7 +59,7 @@ type Runner struct {
 	// failure streak, with the streak it ended.
 	OnRecover func(slot Slot, res Result, streak Streak)
 
-	streak Streak
+	streak     Streak
 	superseded int // slots superseded by the coming catch-up run
 }
 
