@@ -234,8 +234,15 @@ func (f *files) pollOnce(ctx context.Context, p *inbound.Poller) {
 
 // reportInbound logs a poll's files and mails one digest per file.
 func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
+	for _, rj := range rep.Rejected {
+		f.log.Warn("inbound file refused for its name", "job", rep.Job, "file", rj.Name, "reason", rj.Reason, "moved_to", rj.MovedTo, "err", rj.Err)
+	}
 	for _, fr := range rep.Files {
-		f.log.Info("inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
+		level := slog.LevelInfo
+		if fr.Err != nil {
+			level = slog.LevelWarn // retried on every poll: the operator must see it
+		}
+		f.log.Log(ctx, level, "inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
 			"rows_failed", fr.RowsFailed, "cancelled", fr.CancelledCount, "moved_to", fr.MovedTo, "err", fr.Err)
 		if fr.Err != nil || fr.Recovered {
 			continue
