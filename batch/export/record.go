@@ -12,8 +12,8 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
-// Init creates the tables exports use (the file ledger and the table of
-// scheduled slots already run) if missing; safe to call from several
+// Init creates the tables exports use (the file ledger, the table of
+// scheduled slots already run and that of failure streaks) if missing; safe to call from several
 // instances at once.
 func Init(ctx context.Context, st *store.Store) error {
 	if err := ledger.Init(ctx, st); err != nil {
@@ -28,6 +28,9 @@ func Init(ctx context.Context, st *store.Store) error {
 	)`)
 	if err != nil {
 		return fmt.Errorf("creating export slot table: %w", err)
+	}
+	if _, err := st.DB().ExecContext(ctx, streakTable); err != nil {
+		return fmt.Errorf("creating export streak table: %w", err)
 	}
 	return nil
 }

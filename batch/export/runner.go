@@ -21,8 +21,14 @@ const DefaultCatchUp = 24 * time.Hour
 // the next slot's time as the retry deadline. Failures go to OnFailure.
 //
 // On start it runs the latest slot due within CatchUp that was not
-// exported (the bridge was down when it came up), once; older missed slots
-// are not run (their windows are stale) but reported to OnFailure.
+// exported (the bridge was down when it came up), once, as cron tools do;
+// older missed slots are not run (their windows are stale): one warning
+// counts them, and the count rides on the streak's notice if the run fails.
+//
+// Failures are reported once per streak: the first failure of a streak is
+// logged at ERROR and handed to OnFailure; the next ones, until a success
+// ends the streak, are logged at WARN with the count. The streak is kept in
+// the store, so a restart in the middle of one sends no second notice.
 //
 // Fill the fields, then call Run once; a Runner is not safe for
 // concurrent use, and two Runners of one job on one store can both run a
@@ -43,11 +49,18 @@ type Runner struct {
 	// TempDir, Backoff...); Slot, Deadline, Clock and Reopen are set by
 	// the Runner.
 	Options RunOptions
-	// OnFailure is called after a failed run or a check that could not be
-	// made (e.g. the store is down); res may be empty. The caller alerts.
-	OnFailure func(slot Slot, res Result, err error)
+	// OnFailure is called after the first failed run (or check that could
+	// not be made, e.g. the store is down) of a failure streak; res may be
+	// empty. The caller alerts, once per streak.
+	OnFailure func(slot Slot, res Result, err error, streak Streak)
 	// OnSuccess, when set, is called after each uploaded export.
 	OnSuccess func(slot Slot, res Result)
+	// OnRecover, when set, is called after an uploaded export that ends a
+	// failure streak, with the streak it ended.
+	OnRecover func(slot Slot, res Result, streak Streak)
+
+	streak     Streak
+	superseded int // slots superseded by the coming catch-up run
 }
 
 // ErrNoMoreRuns is returned by Runner.Run when the schedule never fires again.
@@ -65,6 +78,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.Clock = SystemClock{}
 	}
 	cursor := r.Clock.Now()
+	streak, err := loadStreak(ctx, r.Store, r.Spec.Name)
+	if err != nil && r.Options.Log != nil {
+		r.Options.Log.Warn("export failure streak unknown; starting a new one", "job", r.Spec.Name, "err", err)
+	}
+	r.streak = streak
 	if slot, ok := r.missed(ctx, cursor); ok {
 		r.runSlot(ctx, slot)
 	}
@@ -116,11 +134,12 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 	if len(todo) == 0 {
 		return Slot{}, false
 	}
-	for _, s := range todo[:len(todo)-1] {
-		r.failed(s, Result{Job: r.Spec.Name}, fmt.Errorf("export %s: slot %s missed while not running; superseded by %s",
-			r.Spec.Name, s.Key, todo[len(todo)-1].Key))
+	latest := todo[len(todo)-1]
+	if r.superseded = len(todo) - 1; r.superseded > 0 && r.Options.Log != nil {
+		r.Options.Log.Warn("export slots missed while not running; running only the latest", "job", r.Spec.Name,
+			"missed", r.superseded, "first", todo[0].Key, "running", latest.Key)
 	}
-	return todo[len(todo)-1], true
+	return latest, true
 }
 
 // runSlot exports one slot unless it is done.
@@ -146,17 +165,56 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 		r.failed(slot, res, err)
 		return
 	}
+	r.superseded = 0
 	if r.OnSuccess != nil {
 		r.OnSuccess(slot, res)
 	}
+	if ended := r.streak; ended.Failures > 0 {
+		r.streak = Streak{}
+		r.saveStreak(ctx)
+		if r.Options.Log != nil {
+			r.Options.Log.Info("export recovered", "job", r.Spec.Name, "slot", slot.Key, "failures", ended.Failures, "missed", ended.Missed)
+		}
+		if r.OnRecover != nil {
+			r.OnRecover(slot, res, ended)
+		}
+	}
 }
 
+// failed counts a failure in the job's streak: the first of a streak is
+// logged at ERROR and handed to OnFailure, the next ones only logged at
+// WARN.
 func (r *Runner) failed(slot Slot, res Result, err error) {
+	if r.streak.Failures == 0 {
+		r.streak.Since = r.Clock.Now().UTC()
+	}
+	r.streak.Failures++
+	r.streak.Missed += r.superseded
+	r.superseded = 0
+	notify := !r.streak.Notified
+	r.streak.Notified = true
+	// a cancelled context: keep the streak as counted; the next start
+	// reads what was saved
+	r.saveStreak(context.Background())
+	if !notify {
+		if r.Options.Log != nil {
+			r.Options.Log.Warn("export failed again", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "failures", r.streak.Failures, "err", err)
+		}
+		return
+	}
 	if r.Options.Log != nil {
-		r.Options.Log.Error("export failed", "job", r.Spec.Name, "slot", slot.Key, "err", err)
+		r.Options.Log.Error("export failed", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "missed", r.streak.Missed, "err", err)
 	}
 	if r.OnFailure != nil {
-		r.OnFailure(slot, res, err)
+		r.OnFailure(slot, res, err, r.streak)
+	}
+}
+
+// saveStreak records the streak; a store fault is logged (the worst case
+// is a repeated notice after a restart).
+func (r *Runner) saveStreak(ctx context.Context) {
+	if err := saveStreak(ctx, r.Store, r.Spec.Name, r.streak); err != nil && r.Options.Log != nil {
+		r.Options.Log.Warn("export failure streak not recorded", "job", r.Spec.Name, "err", err)
 	}
 }
 

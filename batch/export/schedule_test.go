@@ -76,7 +76,7 @@ func runnerRuns(t *testing.T, r *Runner, start, end time.Time) []string {
 	var runs []string
 	r.Clock = clock
 	r.OnSuccess = func(s Slot, res Result) { runs = append(runs, clock.Now().UTC().Format(time.RFC3339)+" "+res.File) }
-	r.OnFailure = func(s Slot, res Result, err error) { t.Errorf("slot %s: %v", s.Key, err) }
+	r.OnFailure = func(s Slot, res Result, err error, _ Streak) { t.Errorf("slot %s: %v", s.Key, err) }
 	if err := r.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)
 	}

@@ -9,7 +9,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Labels carry job names and outcome codes only, never patient data. A nil
 // *Metrics counts nothing. Register it once; share it between Pollers.
 type Metrics struct {
-	files, rows, pushes *prometheus.CounterVec
+	files, rows, pushes, rejected *prometheus.CounterVec
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)
@@ -25,6 +25,10 @@ func NewMetrics() *Metrics {
 			Name: "fhirbridge_inbound_rows_total",
 			Help: "Rows of inbound files, by job and outcome (ok, failed).",
 		}, []string{"job", "outcome"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_inbound_rejected_names_total",
+			Help: "Inbound files moved to the error folder for their name alone, by job and reason (name_too_long, control_character).",
+		}, []string{"job", "reason"}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fhirbridge_inbound_ehr_pushes_total",
 			Help: "Appointment pushes to the EHR, by job and outcome (ok, failed).",
@@ -37,6 +41,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.files.Describe(ch)
 	m.rows.Describe(ch)
 	m.pushes.Describe(ch)
+	m.rejected.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -44,6 +49,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.files.Collect(ch)
 	m.rows.Collect(ch)
 	m.pushes.Collect(ch)
+	m.rejected.Collect(ch)
 }
 
 // file counts one processed file and its rows.
@@ -66,4 +72,12 @@ func (m *Metrics) push(job string, ok bool) {
 		outcome = "ok"
 	}
 	m.pushes.WithLabelValues(job, outcome).Inc()
+}
+
+// rejectName counts one file refused for its name.
+func (m *Metrics) rejectName(job, reason string) {
+	if m == nil {
+		return
+	}
+	m.rejected.WithLabelValues(job, reason).Inc()
 }

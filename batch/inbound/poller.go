@@ -63,7 +63,16 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 	if err != nil {
 		return rep, fmt.Errorf("listing inbound folder of job %s: %w", p.spec.Name, err)
 	}
-	stable := p.stable(files, &rep)
+	kept := files[:0:0]
+	for _, f := range files {
+		name := p.full(f.Name)
+		if reason := nameProblem(path.Base(name)); reason != "" && p.matchesAny(name) {
+			rep.Rejected = append(rep.Rejected, p.rejectName(ctx, remote, name, reason))
+			continue
+		}
+		kept = append(kept, f)
+	}
+	stable := p.stable(kept, &rep)
 	for _, name := range stable {
 		if ctx.Err() != nil {
 			break
@@ -144,4 +153,15 @@ func (p *Poller) matches(name string) bool {
 	}
 	ok, _ := path.Match(p.spec.Pattern, base)
 	return ok
+}
+
+// matchesAny is matches for a name that may not match the pattern only
+// because it is cut or holds a control character: its extension, or the
+// pattern, decides.
+func (p *Poller) matchesAny(name string) bool {
+	if p.matches(name) {
+		return true
+	}
+	ext := path.Ext(p.spec.Pattern)
+	return ext != "" && !strings.ContainsAny(ext, "*?[") && strings.HasSuffix(name, ext)
 }

@@ -24,6 +24,9 @@ type Report struct {
 	Waiting []string
 	// EHR lists the push attempts made to the EHR during this call.
 	EHR []PushResult
+	// Rejected lists the files refused for their name (see Rejected);
+	// callers log them at WARN.
+	Rejected []Rejected
 }
 
 // FileReport is the outcome of one file.

@@ -42,6 +42,11 @@ type Options struct {
 	// OnProgress, when set, is called from one goroutine with the bytes
 	// of In consumed and the rows read so far.
 	OnProgress func(bytes int64, rows int)
+	// Limits caps the report's bytes and rows (zero fields: the
+	// defaults). Run stops with ErrTooLarge (wrapped) when a cap is
+	// passed, after what it already handed the Sink: call Measure first
+	// when the Sink cannot be rolled back.
+	Limits Limits
 }
 
 // Refusal is one refused row: its line (the header is line 1) and why,
@@ -84,7 +89,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if opt.MaxListed <= 0 {
 		opt.MaxListed = DefaultMaxListed
 	}
-	br := bufio.NewReaderSize(opt.In, maxHeader)
+	lim := opt.Limits.withDefaults()
+	br := bufio.NewReaderSize(&capReader{r: opt.In, max: lim.MaxBytes}, maxHeader)
 	header, err := peekHeader(br)
 	if err != nil {
 		return nil, err
@@ -93,7 +99,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		return nil, fmt.Errorf("mapping %s: %w", opt.Mapping.Name(), err)
 	}
 	sum := &Summary{Resources: map[string]int{}, ByStatus: map[string]int{}, ByDay: map[string]int{}}
-	u := &unpacker{ctx: ctx, sink: opt.Sink, sum: sum, patients: newRecent(opt.PatientWindow)}
+	u := &unpacker{ctx: ctx, sink: opt.Sink, sum: sum, patients: newRecent(opt.PatientWindow), maxRows: lim.MaxRows}
 	var rows atomic.Int64
 	jo := mapjob.Options{
 		Mapping: opt.Mapping, In: br, Out: u, Format: mapjob.NDJSON, Workers: opt.Workers,
@@ -109,6 +115,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	u.rows = &rows
 	st, err := mapjob.Run(ctx, jo)
 	sum.Read, sum.Mapped, sum.Refused, sum.Skipped = st.Read, st.Written, st.Failed, st.Skipped
+	if err == nil && st.Read > lim.MaxRows {
+		err = rowsError(lim.MaxRows)
+	}
+	if errors.Is(err, ErrTooLarge) {
+		return sum, fmt.Errorf("importing the report: %w", err)
+	}
 	if errors.Is(err, mapjob.ErrRecordsFailed) {
 		return sum, fmt.Errorf("%d of %d rows: %w", st.Failed, st.Read, ErrRowsRefused)
 	}
@@ -165,6 +177,7 @@ type unpacker struct {
 	patients *recent
 	partial  bytes.Buffer
 	rows     *atomic.Int64
+	maxRows  int
 }
 
 func (u *unpacker) Write(p []byte) (int, error) {
@@ -190,7 +203,9 @@ func (u *unpacker) Write(p []byte) (int, error) {
 }
 
 func (u *unpacker) line(b []byte) error {
-	u.rows.Add(1)
+	if u.rows.Add(1) > int64(u.maxRows) {
+		return rowsError(u.maxRows)
+	}
 	v, err := fhir.Decode(b, fhir.DecodeOptions{})
 	if err != nil {
 		return fmt.Errorf("reading the mapper's output: %w", err)

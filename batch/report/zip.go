@@ -207,6 +207,12 @@ func (c *crcReader) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.r.Read(p)
+	if c.n+uint64(n) > c.size {
+		// more data than the archive declares: stop here, so a lying
+		// header cannot inflate past the size the caller checked
+		c.err = fmt.Errorf("%w: the entry inflates past its declared %d bytes", ErrCorrupt, c.size)
+		return 0, c.err
+	}
 	if c.h != nil {
 		c.h.Write(p[:n])
 	}

@@ -22,7 +22,8 @@ type soloImportFlags struct {
 	configFile, from, to, preset, passwordEnv, file string
 	mappingSpec, out, format                        string
 	encounterReport, toStore, quiet                 bool
-	workers, maxListed                              int
+	workers, maxListed, maxRows                     int
+	maxBytes                                        int64
 }
 
 func newImportSoloCmd() *cobra.Command {
@@ -47,6 +48,10 @@ download applies nothing. A zip is decrypted and checked in full (CRC-32, AES
 authentication code) before any row is applied — a wrong password or a
 truncated archive applies nothing — then decrypted again, streaming, into the
 mapper: the plaintext never touches the disk.
+
+A report over its cap (--max-bytes of CSV text, unzipped, and --max-rows;
+defaults 4 GiB and 10,000,000) is refused before any row is applied: the whole
+text is read and counted first (for a zip, in the same pass that verifies it).
 
 The header must hold exactly the mapping's columns: otherwise the import is
 refused before any row, naming the missing and the unexpected columns.
@@ -91,6 +96,8 @@ imported), 2 the import could not start or failed (nothing half-applied to an
 	fl.BoolVar(&f.toStore, "to-store", false, "store the resources (routed on to the configured flows) instead of writing them")
 	fl.IntVar(&f.workers, "workers", 0, "rows mapped in parallel (default: the number of CPUs)")
 	fl.IntVar(&f.maxListed, "max-listed", report.DefaultMaxListed, "refused rows listed by line in the summary")
+	fl.Int64Var(&f.maxBytes, "max-bytes", 0, "cap on the report's CSV text, unzipped, in bytes (default connectors.solo.reports.max_bytes, else 4 GiB)")
+	fl.IntVar(&f.maxRows, "max-rows", 0, "cap on the report's rows (default connectors.solo.reports.max_rows, else 10000000)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary")
 	return cmd
 }
@@ -115,6 +122,9 @@ func checkSoloFlags(f soloImportFlags) error {
 	}
 	if f.format != "ndjson" && f.format != "bundle" {
 		return fmt.Errorf("--format %q: want ndjson or bundle", f.format)
+	}
+	if f.maxBytes < 0 || f.maxRows < 0 {
+		return errors.New("--max-bytes and --max-rows must not be negative")
 	}
 	if f.toStore && f.out != "" {
 		return errors.New("--to-store and --out exclude each other")
@@ -152,6 +162,19 @@ func reportsSection(c *config.Config) config.SoloReports {
 		return *c.Connectors.Solo.Reports
 	}
 	return config.SoloReports{PollInterval: config.Duration(2 * time.Second), PollMaxInterval: config.Duration(time.Minute), PollTimeout: config.Duration(30 * time.Minute)}
+}
+
+// reportLimits are the flags' caps, else the config's, else the defaults.
+func reportLimits(f soloImportFlags, c *config.Config) report.Limits {
+	rs := reportsSection(c)
+	lim := report.Limits{MaxBytes: rs.MaxBytes, MaxRows: rs.MaxRows}
+	if f.maxBytes > 0 {
+		lim.MaxBytes = f.maxBytes
+	}
+	if f.maxRows > 0 {
+		lim.MaxRows = f.maxRows
+	}
+	return lim
 }
 
 // zipPassword is --password-env's variable, else the config's secret.

@@ -68,7 +68,7 @@ func runSoloImport(ctx context.Context, f soloImportFlags, stdout, stderr io.Wri
 	prog := newProgress(size, f.quiet, stderr)
 	sum, runErr := report.Run(ctx, report.Options{
 		Mapping: m, In: in, Sink: sink, Workers: f.workers, MaxListed: f.maxListed,
-		OnProgress: prog.update,
+		OnProgress: prog.update, Limits: reportLimits(f, c),
 	})
 	prog.done()
 	refused := errors.Is(runErr, report.ErrRowsRefused)
@@ -88,13 +88,26 @@ func runSoloImport(ctx context.Context, f soloImportFlags, stdout, stderr io.Wri
 }
 
 // reportText turns the report file into CSV text: the file itself, or —
-// for a zip — its CSV once the whole archive has been verified.
+// for a zip — its CSV once the whole archive has been verified. Either is
+// first read in full and measured against the caps, so a report over them
+// applies nothing (the store commits in batches and cannot roll back).
 func reportText(ctx context.Context, f soloImportFlags, c *config.Config, fh *os.File, password string, stderr io.Writer) (io.Reader, int64, func(), error) {
 	st, err := fh.Stat()
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("reading the report: %w", err)
 	}
+	lim := reportLimits(f, c)
 	if !report.IsZip(fh) {
+		mp := newProgress(st.Size(), f.quiet, stderr)
+		mp.label = "measuring"
+		_, err := report.Measure(ctx, fh, lim, func(n int64) { mp.update(n, 0) })
+		mp.done()
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("measuring the report: %w", err)
+		}
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			return nil, 0, nil, fmt.Errorf("rewinding the report: %w", err)
+		}
 		return fh, st.Size(), func() {}, nil
 	}
 	if password == "" {
@@ -106,9 +119,17 @@ func reportText(ctx context.Context, f soloImportFlags, c *config.Config, fh *os
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	if err := lim.CheckDeclared(a.Size()); err != nil {
+		return nil, 0, nil, fmt.Errorf("checking the report archive: %w", err)
+	}
+	vr, err := a.Open()
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("opening the report archive: %w", err)
+	}
 	vp := newProgress(a.Size(), f.quiet, stderr)
 	vp.label = "verifying"
-	err = a.Verify(ctx, func(n int64) { vp.update(n, 0) })
+	_, err = report.Measure(ctx, vr, lim, func(n int64) { vp.update(n, 0) })
+	vr.Close()
 	vp.done()
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("verifying the report archive: %w", err)
@@ -166,7 +187,7 @@ func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok 
 		st.Close()
 		return nil, nil, err
 	}
-	s := &report.StoreSink{Backend: &ingest.Backend{Store: st, Router: router}}
+	s := &report.StoreSink{Backend: &ingest.Backend{Store: st, Router: router}, Visit: report.SoloVisit}
 	return s, func(ok bool) error {
 		defer st.Close()
 		if ok {

@@ -178,11 +178,11 @@ func (f *files) run(ctx context.Context, st *store.Store) {
 		n++
 		r := &export.Runner{Spec: j.spec, Schedule: j.schedule, Store: st, Open: f.open,
 			Options: export.RunOptions{Metrics: f.exportM, Log: f.log},
-			OnFailure: func(slot export.Slot, res export.Result, err error) {
-				f.log.Error("export failed", "job", j.spec.Name, "slot", slot.Key, "attempts", res.Attempts, "err", err)
+			// once per failure streak; the Runner logs every failure
+			OnFailure: func(slot export.Slot, res export.Result, err error, streak export.Streak) {
 				f.notify(ctx, mail.ExportFailureDigest(mail.ExportFailureSummary{Site: f.site, Job: j.spec.Name,
 					WindowStart: slot.At.Add(-before(j.spec.Window)), WindowEnd: slot.At.Add(after(j.spec.Window)), Attempts: res.Attempts,
-					Reason: reasonCode(err), At: time.Now()}))
+					Reason: reasonCode(err), At: time.Now(), Missed: streak.Missed}))
 			},
 			OnSuccess: func(slot export.Slot, res export.Result) {
 				f.log.Info("export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
@@ -234,8 +234,15 @@ func (f *files) pollOnce(ctx context.Context, p *inbound.Poller) {
 
 // reportInbound logs a poll's files and mails one digest per file.
 func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
+	for _, rj := range rep.Rejected {
+		f.log.Warn("inbound file refused for its name", "job", rep.Job, "file", rj.Name, "reason", rj.Reason, "moved_to", rj.MovedTo, "err", rj.Err)
+	}
 	for _, fr := range rep.Files {
-		f.log.Info("inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
+		level := slog.LevelInfo
+		if fr.Err != nil {
+			level = slog.LevelWarn // retried on every poll: the operator must see it
+		}
+		f.log.Log(ctx, level, "inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
 			"rows_failed", fr.RowsFailed, "cancelled", fr.CancelledCount, "moved_to", fr.MovedTo, "err", fr.Err)
 		if fr.Err != nil || fr.Recovered {
 			continue

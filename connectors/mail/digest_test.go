@@ -181,7 +181,7 @@ func TestCleanCode(t *testing.T) {
 func TestSummariesCarryNoPatientFields(t *testing.T) {
 	want := map[reflect.Type]string{
 		reflect.TypeOf(CancellationSummary{}):  "Site string, File string, Cancelled int, Confirmed int, Failed int, AppointmentIDs []string, FailedLines []int, At time.Time",
-		reflect.TypeOf(ExportFailureSummary{}): "Site string, Job string, WindowStart time.Time, WindowEnd time.Time, Attempts int, Reason string, At time.Time",
+		reflect.TypeOf(ExportFailureSummary{}): "Site string, Job string, WindowStart time.Time, WindowEnd time.Time, Attempts int, Reason string, At time.Time, Missed int",
 		reflect.TypeOf(ErrorFileSummary{}):     "Site string, File string, MovedTo string, Rows int, Failures []mail.LineFailure, At time.Time",
 		reflect.TypeOf(LineFailure{}):          "Line int, Reason string",
 	}

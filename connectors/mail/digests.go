@@ -80,6 +80,9 @@ type ExportFailureSummary struct {
 	Reason string
 	// At is when the job gave up.
 	At time.Time
+	// Missed counts the slots missed while the bridge was not running and
+	// superseded by this run (0: none).
+	Missed int
 }
 
 // ExportFailureDigest builds the one notice for a failed export run.
@@ -95,6 +98,10 @@ func ExportFailureDigest(s ExportFailureSummary) Notice {
 	field(&b, "Attempts", s.Attempts)
 	field(&b, "Reason", reason)
 	field(&b, "Gave up", stamp(s.At))
+	if s.Missed > 0 {
+		field(&b, "Missed while down", plural(s.Missed, "earlier run")+" (not run: superseded by this one)")
+	}
+	b.WriteString("\nThis is the one notice for this failure streak: further failures are logged, not mailed, until an export succeeds.\n")
 	b.WriteString(privacyNote)
 	return Notice{Subject: subject, Body: b.String()}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/internal/xfer"
@@ -19,6 +20,11 @@ func (r *remote) List(_ context.Context, dir string) ([]connectors.FileInfo, err
 		return nil, badName("listing local folder", err)
 	}
 	action := fmt.Sprintf("listing folder %q of local folder %s", clean, r.dir)
+	if clean != "" {
+		if err := r.noSymlink(action, clean); err != nil {
+			return nil, err
+		}
+	}
 	entries, err := os.ReadDir(r.path(clean))
 	if err != nil {
 		return nil, classify(action, err)
@@ -43,7 +49,10 @@ func (r *remote) Stat(_ context.Context, name string) (connectors.FileInfo, erro
 	if err != nil {
 		return connectors.FileInfo{}, badName("reading local folder", err)
 	}
-	fi, err := os.Stat(r.path(clean))
+	if err := r.noSymlink("reading the size of "+r.where(clean), clean); err != nil {
+		return connectors.FileInfo{}, err
+	}
+	fi, err := os.Lstat(r.path(clean))
 	if err != nil {
 		return connectors.FileInfo{}, classify("reading the size of "+r.where(clean), err)
 	}
@@ -59,6 +68,9 @@ func (r *remote) Open(_ context.Context, name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, badName("reading local folder", err)
 	}
+	if err := r.noSymlink("opening "+r.where(clean), clean); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(r.path(clean))
 	if err != nil {
 		return nil, classify("opening "+r.where(clean), err)
@@ -68,7 +80,7 @@ func (r *remote) Open(_ context.Context, name string) (io.ReadCloser, error) {
 
 // Move implements connectors.Remote, creating to's folder.
 func (r *remote) Move(_ context.Context, from, to string) error {
-	cf, err := xfer.CleanName(from)
+	cf, err := cleanSource(from)
 	if err != nil {
 		return badName("moving in local folder", err)
 	}
@@ -76,7 +88,13 @@ func (r *remote) Move(_ context.Context, from, to string) error {
 	if err != nil {
 		return badName("moving in local folder", err)
 	}
-	action := fmt.Sprintf("moving %s to %s", r.where(cf), ct)
+	action := fmt.Sprintf("moving %s to %s", r.where(strconv.Quote(cf)), ct)
+	if err := r.noSymlink(action, cf); err != nil {
+		return err
+	}
+	if err := r.noSymlink(action, ct); err != nil {
+		return err
+	}
 	if _, err := os.Lstat(r.path(cf)); err != nil {
 		return classify(action, err)
 	}
@@ -94,6 +112,9 @@ func (r *remote) Remove(_ context.Context, name string) error {
 	clean, err := xfer.CleanName(name)
 	if err != nil {
 		return badName("removing from local folder", err)
+	}
+	if err := r.noSymlink("removing "+r.where(clean), clean); err != nil {
+		return err
 	}
 	if err := os.Remove(r.path(clean)); err != nil && !os.IsNotExist(err) {
 		return classify("removing "+r.where(clean), err)

@@ -18,6 +18,9 @@ func (r *remote) Put(ctx context.Context, name string, src io.Reader) (int64, er
 		return 0, badName("writing to local folder", err)
 	}
 	action := "writing " + r.where(clean)
+	if err := r.noSymlink(action, clean); err != nil {
+		return 0, err
+	}
 	final := r.path(clean)
 	tmp := r.path(xfer.TempName(clean))
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {

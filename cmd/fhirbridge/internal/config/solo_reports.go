@@ -26,6 +26,10 @@ type SoloReports struct {
 	// (default: the system's temporary folder). Downloads are written
 	// 0600 and removed when the import ends.
 	TempDir string `yaml:"temp_dir"`
+	// MaxBytes and MaxRows cap one report's CSV text (unzipped) and data
+	// rows (0: 4 GiB and 10,000,000); --max-bytes and --max-rows override.
+	MaxBytes int64 `yaml:"max_bytes"`
+	MaxRows  int   `yaml:"max_rows"`
 }
 
 func (x *SoloReports) fillDefaults() {
@@ -49,6 +53,9 @@ func (x *SoloReports) validate() []error {
 	}
 	if x.PollInterval < 0 || x.PollMaxInterval < x.PollInterval {
 		errs = append(errs, errors.New("connectors.solo.reports: poll_interval must be positive and at most poll_max_interval"))
+	}
+	if x.MaxBytes < 0 || x.MaxRows < 0 {
+		errs = append(errs, errors.New("connectors.solo.reports: max_bytes and max_rows must not be negative"))
 	}
 	if x.PollTimeout <= 0 {
 		errs = append(errs, errors.New("connectors.solo.reports.poll_timeout: must be positive"))

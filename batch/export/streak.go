@@ -1,0 +1,72 @@
+package export
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+)
+
+// Streak is a job's current run of consecutive failures. It is kept in the
+// store (table export_streaks) so that a restart in the middle of a streak
+// sends no second notice: the operator gets one notice per job per streak,
+// and a successful export ends it.
+type Streak struct {
+	// Failures counts the failed runs (and slot checks) in a row.
+	Failures int
+	// Missed counts the slots missed while the bridge was not running and
+	// superseded by a catch-up run, since the streak began.
+	Missed int
+	// Since is when the streak's first failure happened.
+	Since time.Time
+	// Notified is true once OnFailure was called for this streak.
+	Notified bool
+}
+
+const streakTable = `CREATE TABLE IF NOT EXISTS export_streaks (
+		job      TEXT   NOT NULL PRIMARY KEY,
+		failures BIGINT NOT NULL,
+		missed   BIGINT NOT NULL,
+		since    BIGINT NOT NULL,
+		notified BIGINT NOT NULL
+	)`
+
+// loadStreak reads job's streak; none is the zero Streak.
+func loadStreak(ctx context.Context, st *store.Store, job string) (Streak, error) {
+	var s Streak
+	var since, notified int64
+	err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT failures, missed, since, notified FROM export_streaks WHERE job = ?`), job).
+		Scan(&s.Failures, &s.Missed, &since, &notified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Streak{}, nil
+	}
+	if err != nil {
+		return Streak{}, fmt.Errorf("reading the failure streak of %s: %w", job, err)
+	}
+	s.Since, s.Notified = time.UnixMicro(since).UTC(), notified != 0
+	return s, nil
+}
+
+// saveStreak writes job's streak; the zero Streak deletes it.
+func saveStreak(ctx context.Context, st *store.Store, job string, s Streak) error {
+	var err error
+	if s.Failures == 0 {
+		_, err = st.DB().ExecContext(ctx, st.Rebind(`DELETE FROM export_streaks WHERE job = ?`), job)
+	} else {
+		notified := 0
+		if s.Notified {
+			notified = 1
+		}
+		_, err = st.DB().ExecContext(ctx, st.Rebind(`INSERT INTO export_streaks (job, failures, missed, since, notified)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET failures = excluded.failures,
+			missed = excluded.missed, since = excluded.since, notified = excluded.notified`),
+			job, s.Failures, s.Missed, s.Since.UnixMicro(), notified)
+	}
+	if err != nil {
+		return fmt.Errorf("recording the failure streak of %s: %w", job, err)
+	}
+	return nil
+}
