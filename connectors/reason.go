@@ -99,16 +99,16 @@ func collectReason(v any, key string, echo map[string]bool, out *[]string) {
 		switch {
 		case skipKeys[k]:
 		case codeKeys[k]:
-			if codeRe.MatchString(v) {
+			if codeRe.MatchString(v) && !echoed(v, echo) {
 				*out = append(*out, "code "+v)
 			}
 		case whereKeys[k]:
-			if whereRe.MatchString(v) {
+			if whereRe.MatchString(v) && !echoed(v, echo) {
 				*out = append(*out, "at "+v)
 			}
 		case messageKeys[k] || key == "":
 			*out = append(*out, sanitiseText(v, echo))
-		case whereRe.MatchString(key): // {"errors":{"firstName":"is too long"}}
+		case whereRe.MatchString(key) && !echoed(key, echo): // {"errors":{"firstName":"is too long"}}
 			*out = append(*out, key+": "+sanitiseText(v, echo))
 		}
 	case json.Number, float64:
@@ -151,12 +151,18 @@ func plainWord(w string, echo map[string]bool) bool {
 			return false
 		}
 	}
-	for _, part := range splitWords(w) {
+	return !echoed(w, echo)
+}
+
+// echoed reports whether a word of s is one of the request's values: a
+// vendor may put a submitted value in a code, a field name or a path too.
+func echoed(s string, echo map[string]bool) bool {
+	for _, part := range splitWords(s) {
 		if echo[part] {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // splitWords returns the lower-case letter-or-digit runs of s.
