@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,7 +137,8 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
+			baseURL, err := url.Parse(base)
+			if err != nil || (baseURL.Scheme != "https" && baseURL.Scheme != "http") || baseURL.Host == "" {
 				return errors.New("--url: the bridge's public http(s) base URL")
 			}
 			if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
@@ -146,7 +148,11 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			endpoint := strings.TrimRight(base, "/") + "/solo/webhooks/" + token
+			endpointURL, err := connectors.PathOf("/solo/webhooks/{token}", token).URL(baseURL)
+			if err != nil {
+				return fmt.Errorf("building the webhook endpoint: %w", err)
+			}
+			endpoint := endpointURL.String()
 			wh, err := conn.AddWebhook(cmd.Context(), endpoint, events)
 			if err != nil {
 				return err
