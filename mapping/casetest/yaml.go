@@ -97,6 +97,9 @@ func (d *dec) oneCase(e ast.Node) (Case, error) {
 			if val, err = d.value(v); err == nil && val.Kind != fhir.String {
 				err = d.errNode(v, k+" must be a string")
 			}
+			if err != nil {
+				return c, err
+			}
 			if k == "name" {
 				c.Name = val.Str
 			} else if k == "error" {
