@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
@@ -141,6 +142,10 @@ func checkConfig(path string) (c *config.Config, note string, err error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	mods, err := modules(c)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i, r := range c.Routes {
 		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
 		spec := r.Mapping
@@ -158,28 +163,17 @@ func checkConfig(path string) (c *config.Config, note string, err error) {
 				errs = append(errs, fmt.Errorf("%s: when: %w", where, err))
 			}
 		}
-		switch r.Connector {
-		case "solo":
-			if c.Connectors.Solo == nil {
-				errs = append(errs, fmt.Errorf("%s: connector solo is not configured (connectors.solo)", where))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("%s: unknown connector %q (known: solo)", where, r.Connector))
+		if m != nil {
+			_, err = mods.Wire(r.Connector, bridge.Route{Name: r.Name, Resource: r.Resource, Mapping: m, Params: r.Params})
+		} else {
+			err = mods.Configured(r.Connector)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
 		}
 	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		// the export jobs: mapping, schedule, file pattern and format
-		if _, err := exportJobs(c); err != nil {
-			errs = append(errs, err)
-		}
-		for i, cc := range t.Cancellations {
-			m, err := loadMapping(cc.Mapping, nil)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err))
-			} else if m.Direction() != mapping.Reverse {
-				errs = append(errs, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): mapping %s is not a reverse mapping", i, cc.Name, m.Name()))
-			}
-		}
+	if err := mods.CheckConfig(); err != nil {
+		errs = append(errs, err)
 	}
 	return c, note, errors.Join(errs...)
 }

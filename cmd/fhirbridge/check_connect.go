@@ -7,7 +7,8 @@ package main
 //	ok   solo (GET /qapi/v1/waiting-rooms: 3 rooms)
 //	FAIL sftp files.example:22: host key mismatch: server presented ...
 //
-// The checks come from connCheckSources, one source per config section;
+// The checks come from the configured vendor modules (bridge
+// ConnectionChecker), then from serviceChecks (mail, EHR);
 // a connector that implements connectors.Checker (and optionally prober,
 // for a description of what it saw) is checked by connectorCheck without
 // any code of its own here.
@@ -21,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
@@ -28,30 +30,14 @@ import (
 // checkTimeout bounds each connection test; tests shorten it.
 var checkTimeout = 10 * time.Second
 
-// connCheck is one connection test: a configured connector or service and
-// how to try it.
-type connCheck struct {
-	// name is what is tried: "solo", "sftp", "smtp", "ehr", …
-	name string
-	// target says where, e.g. "files.example:22"; "" when name says it.
-	target string
-	// run tries the connection and describes what it saw on success
-	// ("GET /qapi/v1/waiting-rooms: 3 rooms"; "" for nothing to add). Its
-	// error reads as the reason, without the target, and never shows a
-	// secret.
-	run func(ctx context.Context) (string, error)
-	// after, when set, runs once run succeeded (Solo's waiting-room
-	// lookups); its error fails the command.
-	after func(ctx context.Context, out io.Writer) error
-}
+// connCheck is one connection test (bridge.Check): the vendor modules'
+// and the shared services'.
+type connCheck = bridge.Check
 
-// connCheckSources build the checks of a config, one per section, in the
-// order they are printed. A new connector adds its source here; a source
-// returns nil when its section is not configured.
-var connCheckSources = []func(c *config.Config) ([]connCheck, error){
-	soloChecks,
-	tytoChecks,
-	remoteChecks,
+// serviceChecks build the checks of the shared sections (not vendors),
+// printed after the vendor modules' in this order; a source returns nil
+// when its section is not configured.
+var serviceChecks = []func(c *config.Config) ([]connCheck, error){
 	mailChecks,
 	ehrChecks,
 }
@@ -65,12 +51,12 @@ type prober interface {
 // connectorCheck turns a connector into a check when it implements
 // connectors.Checker (using Probe when it has one); false otherwise.
 func connectorCheck(name, target string, conn any) (connCheck, bool) {
-	c := connCheck{name: name, target: target}
+	c := connCheck{Name: name, Target: target}
 	switch x := conn.(type) {
 	case prober:
-		c.run = x.Probe
+		c.Run = x.Probe
 	case connectors.Checker:
-		c.run = func(ctx context.Context) (string, error) { return "", x.Check(ctx) }
+		c.Run = func(ctx context.Context) (string, error) { return "", x.Check(ctx) }
 	default:
 		return c, false
 	}
@@ -85,8 +71,15 @@ func checkConnect(ctx context.Context, configFile string, out, errOut io.Writer)
 	if err != nil {
 		return err
 	}
-	var checks []connCheck
-	for _, src := range connCheckSources {
+	mods, err := modules(c)
+	if err != nil {
+		return err
+	}
+	checks, err := mods.ConnectionChecks()
+	if err != nil {
+		return err
+	}
+	for _, src := range serviceChecks {
 		cs, err := src(c)
 		if err != nil {
 			return err
@@ -106,11 +99,11 @@ func checkConnect(ctx context.Context, configFile string, out, errOut io.Writer)
 		}
 	}
 	for i, ch := range checks {
-		if errs[i].err != nil || ch.after == nil {
+		if errs[i].err != nil || ch.After == nil {
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, checkTimeout)
-		err := ch.after(actx, out)
+		err := ch.After(actx, out)
 		cancel()
 		if err != nil {
 			fmt.Fprintln(errOut, err)
@@ -141,7 +134,7 @@ func runChecks(ctx context.Context, checks []connCheck) []checkResult {
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 			defer cancel()
-			res[i].detail, res[i].err = ch.run(cctx)
+			res[i].detail, res[i].err = ch.Run(cctx)
 		})
 	}
 	wg.Wait()
@@ -151,9 +144,9 @@ func runChecks(ctx context.Context, checks []connCheck) []checkResult {
 // checkLine formats one outcome: "ok   name target (detail)" or
 // "FAIL name target: reason".
 func checkLine(ch connCheck, detail string, err error) string {
-	what := ch.name
-	if ch.target != "" {
-		what += " " + ch.target
+	what := ch.Name
+	if ch.Target != "" {
+		what += " " + ch.Target
 	}
 	if err != nil {
 		return "FAIL " + what + ": " + err.Error()

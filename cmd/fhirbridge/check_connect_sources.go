@@ -1,6 +1,7 @@
 package main
 
-// The connection tests of each config section (see connCheckSources).
+// The connection tests of the shared sections (see serviceChecks) and the
+// helpers the vendor modules' tests use.
 
 import (
 	"context"
@@ -11,62 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
-	"github.com/fhirbridge/fhirbridge/connectors/tyto"
 )
-
-// soloChecks: GET /qapi/v1/waiting-rooms with the Api-Key (solo's
-// Probe), then the waiting-room lookups of the routes.
-func soloChecks(c *config.Config) ([]connCheck, error) {
-	s := c.Connectors.Solo
-	if s == nil {
-		return nil, nil
-	}
-	conn, err := newSoloConn(s)
-	if err != nil {
-		return nil, err
-	}
-	ch, ok := connectorCheck("solo", "", conn)
-	if !ok {
-		return nil, errors.New("the solo connector has no connection test")
-	}
-	ch.after = func(ctx context.Context, out io.Writer) error { return checkWaitingRooms(ctx, c, conn, out) }
-	return []connCheck{ch}, nil
-}
-
-// remoteChecks: the tuOtempO remote (SFTP, FTP or a local folder): log
-// in (for SFTP, against the pinned host key), list the base folder, then
-// write a small probe file with a unique hidden name and remove it.
-func remoteChecks(c *config.Config) ([]connCheck, error) {
-	t := c.Connectors.TuOtempO
-	if t == nil {
-		return nil, nil
-	}
-	rc := remoteConfig(t.Remote, c.Dir())
-	if rc.Timeout <= 0 || rc.Timeout > checkTimeout {
-		rc.Timeout = checkTimeout
-	}
-	target := rc.Dir
-	if rc.Kind != "local" {
-		port := rc.Port
-		if port == 0 {
-			port = map[string]int{"sftp": 22, "ftp": 21}[rc.Kind]
-		}
-		target = net.JoinHostPort(rc.Host, strconv.Itoa(port))
-	}
-	return []connCheck{{name: rc.Kind, target: target, run: func(ctx context.Context) (string, error) {
-		return probeRemote(ctx, rc)
-	}}}, nil
-}
 
 // probeRemote logs in, lists the base folder and writes and removes a
 // probe file.
@@ -161,7 +115,7 @@ func mailChecks(c *config.Config) ([]connCheck, error) {
 		}
 		detail = mode + ", AUTH " + strings.ToUpper(mech)
 	}
-	return []connCheck{{name: "smtp", target: s.Addr(), run: func(ctx context.Context) (string, error) {
+	return []connCheck{{Name: "smtp", Target: s.Addr(), Run: func(ctx context.Context) (string, error) {
 		if err := s.Check(ctx); err != nil {
 			return "", err
 		}
@@ -193,7 +147,7 @@ func ehrChecks(c *config.Config) ([]connCheck, error) {
 	base := *u
 	base.Path, base.RawPath = strings.TrimSuffix(u.Path, "/metadata"), ""
 	token := e.Token
-	return []connCheck{{name: "ehr", target: base.Redacted(), run: func(ctx context.Context) (string, error) {
+	return []connCheck{{Name: "ehr", Target: base.Redacted(), Run: func(ctx context.Context) (string, error) {
 		return probeEHR(ctx, u, token)
 	}}}, nil
 }
@@ -237,31 +191,4 @@ func probeEHR(ctx context.Context, u *url.URL, token config.Secret) (string, err
 		reason = fmt.Sprintf("HTTP %d: the EHR is unavailable (%s)", s, http.StatusText(s))
 	}
 	return "", errors.New("GET /metadata: " + reason)
-}
-
-// tytoChecks: one check per Tyto tenant, through the connector's own
-// connection test (a GET of a station that need not exist; 401 and 408 are
-// worded as the spec's troubleshooting words them).
-func tytoChecks(c *config.Config) ([]connCheck, error) {
-	t := c.Connectors.Tyto
-	if t == nil {
-		return nil, nil
-	}
-	conn, err := tyto.New(t.ConnectorConfig())
-	if err != nil {
-		return nil, fmt.Errorf("connectors.tyto: %w", err)
-	}
-	var out []connCheck
-	for _, name := range conn.TenantNames() {
-		tc, err := conn.ForTenant(name)
-		if err != nil {
-			return nil, fmt.Errorf("connectors.tyto.tenants.%s: %w", name, err)
-		}
-		ch, ok := connectorCheck("tyto", name+" "+tc.PortalURL(), tc)
-		if !ok {
-			return nil, errors.New("the tyto connector has no connection test")
-		}
-		out = append(out, ch)
-	}
-	return out, nil
 }

@@ -60,3 +60,47 @@ func TestCheckConnectTyto(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckReadmeTytoExample: the README's Tyto example (its tenant and
+// four routes) passes check --config, and check --connect against the
+// Tyto simulator; check used to know only Solo's routes.
+func TestCheckReadmeTytoExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start = "```yaml\nconnectors:\n  tyto:\n"
+	i := strings.Index(string(readme), start)
+	if i < 0 {
+		t.Fatal("the README has no Tyto example starting " + start)
+	}
+	block := string(readme[i+len("```yaml\n"):])
+	block = block[:strings.Index(block, "```")]
+	sim := tytosim.New(tytosim.Options{Username: "bridge"})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	t.Setenv("TYTO_PASSWORD", tytosim.DefaultPassword)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		yaml string
+		args []string
+	}{
+		{"check --config", block, nil},
+		{"check --connect", strings.Replace(block, "https://portal.hospital.example", srv.URL, 1), []string{"--connect"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(dir, "fhirbridge.yaml")
+			if err := os.WriteFile(cfg, []byte("server: {listen: \"127.0.0.1:0\"}\n"+tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, code := run(t, "", append([]string{"check", "--config", cfg}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s%s", code, out, stderr)
+			}
+			if len(tc.args) > 0 && !strings.Contains(out, "ok   tyto main "+srv.URL) {
+				t.Errorf("no ok line for the tenant:\n%s", out)
+			}
+		})
+	}
+}

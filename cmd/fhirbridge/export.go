@@ -137,11 +137,11 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 	if err := delivery.Init(ctx, st); err != nil {
 		return err
 	}
-	_, router, err := flows(c)
+	rt, err := router(c)
 	if err != nil {
 		return err
 	}
-	f, err := newFiles(ctx, c, st, router, slog.New(slog.DiscardHandler))
+	f, err := newFiles(ctx, c, st, rt, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

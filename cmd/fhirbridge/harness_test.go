@@ -14,9 +14,9 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
-// bridge is serve running in-process for an end-to-end test, on a fresh
+// testBridge is serve running in-process for an end-to-end test, on a fresh
 // data folder, with a Solo simulator behind it.
-type bridge struct {
+type testBridge struct {
 	t      *testing.T
 	Sim    *solosim.Sim
 	SimURL string
@@ -43,16 +43,16 @@ const soloRoutes = `routes:
 // simulator's connectors.solo line (API key k-test from the environment)
 // ($SIMURL by its URL) and $DIR by the data folder — starts serve on it and
 // stops it when the test ends.
-func startBridge(t *testing.T, yaml string) *bridge {
+func startBridge(t *testing.T, yaml string) *testBridge {
 	t.Helper()
 	return startBridgeOn(t, solosim.New(solosim.Options{APIKey: "k-test", WaitingRooms: []string{"General Practice", "Telehealth"}}), yaml)
 }
 
 // startBridgeOn is startBridge with the given simulator, which must accept
 // the API key k-test.
-func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *bridge {
+func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *testBridge {
 	t.Helper()
-	b := &bridge{t: t, Sim: sim}
+	b := &testBridge{t: t, Sim: sim}
 	simSrv := httptest.NewServer(b.Sim)
 	t.Cleanup(simSrv.Close)
 	b.SimURL = simSrv.URL
@@ -86,7 +86,7 @@ func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *bridge {
 }
 
 // Log returns what serve logged so far.
-func (b *bridge) Log() string {
+func (b *testBridge) Log() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.logs.String()
@@ -94,7 +94,7 @@ func (b *bridge) Log() string {
 
 // Stop stops serve and fails the test if it ended with an error; later
 // calls do nothing.
-func (b *bridge) Stop() {
+func (b *testBridge) Stop() {
 	b.once.Do(func() {
 		b.cancel()
 		if err := <-b.done; err != nil {
@@ -104,13 +104,13 @@ func (b *bridge) Stop() {
 }
 
 // Wait polls cond for up to 20 s and fails with what and the log.
-func (b *bridge) Wait(what string, cond func() bool) {
+func (b *testBridge) Wait(what string, cond func() bool) {
 	b.t.Helper()
 	waitFor(b.t, what, cond, b.Log)
 }
 
 // NoCanary fails if the log carries any of values.
-func (b *bridge) NoCanary(values ...string) {
+func (b *testBridge) NoCanary(values ...string) {
 	b.t.Helper()
 	log := b.Log()
 	for _, v := range values {

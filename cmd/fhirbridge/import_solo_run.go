@@ -182,12 +182,12 @@ func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok 
 		st.Close()
 		return nil, nil, fmt.Errorf("preparing the delivery queue: %w", err)
 	}
-	_, router, err := flows(c)
+	rt, err := router(c)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	s := &report.StoreSink{Backend: &ingest.Backend{Store: st, Router: router}, Visit: report.SoloVisit}
+	s := &report.StoreSink{Backend: &ingest.Backend{Store: st, Router: rt}, Visit: report.SoloVisit}
 	return s, func(ok bool) error {
 		defer st.Close()
 		if ok {

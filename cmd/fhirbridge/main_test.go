@@ -273,9 +273,11 @@ routes:
   - {name: r1, resource: Appointment, mapping: solo/patient, connector: solo}
   - {name: r2, resource: Patient, mapping: solo/patient, connector: tyto}
   - {name: r3, resource: Patient, when: "name.frobnicate()", mapping: solo/patient, connector: solo}
+  - {name: r4, resource: Patient, mapping: solo/patient, connector: vendorx}
 `), 0o600)
 	_, stderr, code = run(t, "", "check", "--config", bad)
-	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): unknown connector", "routes[2] (r3): when:", "frobnicate",
+	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): connector tyto is not configured (connectors.tyto)", "routes[2] (r3): when:",
+		`routes[3] (r4): unknown connector "vendorx" (known: solo, tuotempo, tyto)`, "frobnicate",
 		"exports[0] (e1)", "cancellations[0] (c1): mapping tuotempo/export is not a reverse mapping"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("check --config output lacks %q:\n%s", want, stderr)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -90,7 +91,11 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err := delivery.Init(ctx, st); err != nil {
 		return fmt.Errorf("preparing the delivery queue: %w", err)
 	}
-	fl, router, err := flows(c)
+	mods, err := modules(c)
+	if err != nil {
+		return err
+	}
+	fl, router, err := flows(c, mods)
 	if err != nil {
 		return err
 	}
@@ -102,19 +107,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	defer func() { stopRunner(); <-runnerDone }()
-	feed, err := newFiles(ctx, c, st, router, log)
-	if err != nil {
-		return err
-	}
-	if feed != nil {
-		feedDone := make(chan struct{})
-		go func() { feed.run(runCtx, st); close(feedDone) }()
-		defer func() { stopRunner(); <-feedDone }()
-	}
 	reg := prometheus.NewRegistry()
-	if feed != nil {
-		reg.MustRegister(feed.collectors()...)
-	}
 	reg.MustRegister(delivery.NewCollector(st), runner.Metrics(),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "fhirbridge_store_group_commits_total",
@@ -129,13 +122,14 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		DecodeWait: time.Duration(c.Server.DecodeWait), MetricsAuth: c.Server.MetricsAuth}
 	mux := http.NewServeMux()
 	var bg []func(ctx context.Context)
-	env := &serveEnv{Config: c, Store: st, Router: router, Log: log, Registry: reg, Server: &opts,
-		handle: func(pattern string, h http.Handler) { mux.Handle(pattern, h) },
-		goFn:   func(fn func(ctx context.Context)) { bg = append(bg, fn) }}
-	for _, ext := range serveExtensions {
-		if err := ext(ctx, env); err != nil {
-			return err
-		}
+	if types := mods.FHIRTypes(server.DefaultTypes); len(types) > len(server.DefaultTypes) {
+		opts.Types = types
+	}
+	env := &bridge.ServeEnv{Store: st, Router: router, Log: log, Registry: reg, Server: &opts,
+		HandleFunc: func(pattern string, h http.Handler) { mux.Handle(pattern, h) },
+		GoFunc:     func(fn func(ctx context.Context)) { bg = append(bg, fn) }}
+	if err := mods.Serve(ctx, env); err != nil {
+		return err
 	}
 	extDone := make(chan struct{}, len(bg))
 	for _, fn := range bg {

@@ -47,6 +47,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -54,17 +55,10 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
-func init() { registerServe(serveSoloSlots) }
-
 // serveSoloSlots registers the Slot search when connectors.solo.slots is set.
-func serveSoloSlots(_ context.Context, env *serveEnv) error {
-	s := env.Config.Connectors.Solo
-	if s == nil || s.Slots == nil {
+func serveSoloSlots(s *config.Solo, conn *solo.Connector, env *bridge.ServeEnv) error {
+	if s.Slots == nil {
 		return nil
-	}
-	conn, err := newSoloConn(s)
-	if err != nil {
-		return fmt.Errorf("solo slots: %w", err)
 	}
 	ss := &slotSearch{
 		cfg:   *s.Slots,

@@ -54,7 +54,7 @@ func exampleRoutes(t *testing.T) string {
 
 // deactivate PUTs Patient/id twice — active, then active false — and
 // waits until Solo has it, then has it deactivated.
-func deactivate(t *testing.T, b *bridge, id string) {
+func deactivate(t *testing.T, b *testBridge, id string) {
 	t.Helper()
 	patient := func() (solosim.Patient, bool) {
 		for _, p := range b.Sim.Patients() {

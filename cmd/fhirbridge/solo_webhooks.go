@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
@@ -28,18 +29,17 @@ const soloWebhookPattern = "POST /solo/webhooks/{" + solostatus.TokenPathValue +
 
 func init() {
 	soloCommands = append(soloCommands, newSoloWebhooksCmd)
-	registerServe(serveSoloStatus)
 }
 
 // serveSoloStatus mounts the webhook receiver (connectors.solo.webhooks)
 // and runs the worker that handles events, pushes to the EHR and polls
 // (connectors.solo.status).
-func serveSoloStatus(ctx context.Context, env *serveEnv) error {
-	s := env.Config.Connectors.Solo
+func serveSoloStatus(ctx context.Context, c *config.Config, env *bridge.ServeEnv) error {
+	s := c.Connectors.Solo
 	if s == nil || (s.Webhooks == nil && s.Status == nil) {
 		return nil
 	}
-	syncer, err := newSoloSyncer(env.Config, env.Store, env.Log)
+	syncer, err := newSoloSyncer(c, env.Store, env.Log)
 	if err != nil {
 		return err
 	}

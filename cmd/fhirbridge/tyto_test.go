@@ -31,7 +31,7 @@ routes:
 `
 
 // startTyto starts a Tyto simulator and serve routed to it.
-func startTyto(t *testing.T, password, visitParams string) (*bridge, *tytosim.Sim) {
+func startTyto(t *testing.T, password, visitParams string) (*testBridge, *tytosim.Sim) {
 	t.Helper()
 	sim := tytosim.New(tytosim.Options{})
 	srv := httptest.NewServer(sim)
@@ -239,7 +239,7 @@ func containsAll(list []string, want ...string) bool {
 }
 
 // jobs lists the delivery jobs of b's store.
-func jobs(t *testing.T, b *bridge) []delivery.JobInfo {
+func jobs(t *testing.T, b *testBridge) []delivery.JobInfo {
 	t.Helper()
 	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(b.Dir, "fhirbridge.db"))
 	if err != nil {
@@ -254,7 +254,7 @@ func jobs(t *testing.T, b *bridge) []delivery.JobInfo {
 }
 
 // waitJob waits until a job of flow is pending with reason in its last error.
-func waitJob(t *testing.T, b *bridge, flow, reason string) {
+func waitJob(t *testing.T, b *testBridge, flow, reason string) {
 	t.Helper()
 	b.Wait(flow+" pending with "+reason, func() bool {
 		for _, j := range jobs(t, b) {

@@ -340,3 +340,20 @@ func decode(data []byte, c *Config) (err error) {
 	}
 	return errors.Join(emptyInFile(data)...)
 }
+
+// ConnectorSection returns the section connectors.<name> (a pointer to its
+// typed struct), or nil when it is absent or no section has that key.
+func (c *Config) ConnectorSection(name string) any {
+	v := reflect.ValueOf(&c.Connectors).Elem()
+	for i := range v.NumField() {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if tag != name {
+			continue
+		}
+		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			return f.Interface()
+		}
+		return nil
+	}
+	return nil
+}

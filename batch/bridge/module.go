@@ -1,0 +1,205 @@
+// Package bridge composes fhirbridge from vendor modules. A vendor
+// registers itself once with RegisterModule (from an init function, in the
+// manner of Caddy's caddy.RegisterModule): its name (the key of its config
+// section under connectors, and what routes name as their connector) and a
+// constructor. The runtime builds one instance per configured vendor and
+// discovers what it can do through small optional interfaces:
+//
+//   - RouteWirer: the connector and intake checks of the routes naming it;
+//   - ConnectionChecker: the connection tests of `check --connect`;
+//   - ConfigChecker: checks of its own section that `check --config` runs;
+//   - TypeProvider: FHIR resource types the endpoint must take for it;
+//   - ServeExtender: handlers, FHIR searches and background work of serve.
+//
+// Nothing outside a vendor's module switches on the vendor's name: serve,
+// check and check --connect walk the registry.
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/fhir/server"
+	"github.com/fhirbridge/fhirbridge/mapping"
+)
+
+// ModuleInfo registers a vendor module.
+type ModuleInfo struct {
+	// Name is the vendor's stable name: its config section
+	// (connectors.<Name>), the connector routes name, the label of its
+	// metrics. Lower case letters and digits.
+	Name string
+	// Summary is one line for --help and listings.
+	Summary string
+	// New builds the module's instance from its configuration. cfg is the
+	// vendor's config section as decoded by the application (never nil:
+	// New is called only for a configured vendor); root is the whole
+	// application configuration, for the shared sections a vendor uses
+	// (mail, the EHR, the data folder). New checks what it can without
+	// the network and returns errors that name config keys.
+	New func(cfg, root any) (Module, error)
+}
+
+// Module is a configured vendor's instance. It implements any of the
+// ability interfaces of this package.
+type Module any
+
+var (
+	mu      sync.RWMutex
+	modules = map[string]ModuleInfo{}
+)
+
+// RegisterModule makes a vendor module known. Vendor packages call it from
+// init; an empty or malformed name, a nil constructor or a name registered
+// twice is a programming error and panics.
+func RegisterModule(m ModuleInfo) {
+	mu.Lock()
+	defer mu.Unlock()
+	if m.Name == "" || strings.Trim(m.Name, "abcdefghijklmnopqrstuvwxyz0123456789") != "" || m.New == nil {
+		panic(fmt.Sprintf("bridge: RegisterModule(%q) needs a lower-case name and a constructor", m.Name))
+	}
+	if _, dup := modules[m.Name]; dup {
+		panic("bridge: module " + m.Name + " registered twice")
+	}
+	modules[m.Name] = m
+}
+
+// Modules lists the registered modules by name.
+func Modules() []ModuleInfo {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]ModuleInfo, 0, len(modules))
+	for _, m := range modules {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the registered module names, sorted.
+func Names() []string {
+	var out []string
+	for _, m := range Modules() {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+// Lookup returns the module registered under name, or an error naming
+// the known ones.
+func Lookup(name string) (ModuleInfo, error) {
+	mu.RLock()
+	m, ok := modules[name]
+	mu.RUnlock()
+	if !ok {
+		return ModuleInfo{}, fmt.Errorf("unknown connector %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	return m, nil
+}
+
+// Route is what a module is told of a route that names it.
+type Route struct {
+	// Name and Resource are the route's name and resource type.
+	Name, Resource string
+	// Mapping is the route's compiled mapping.
+	Mapping *mapping.Mapping
+	// Params are the route's params (e.g. tenant).
+	Params map[string]string
+}
+
+// Wiring is how a module delivers a route's jobs.
+type Wiring struct {
+	// Connector delivers the mapped records.
+	Connector connectors.Connector
+	// Parent is the FHIR type whose vendor id a record is delivered under
+	// (an Appointment under its Patient's); "" for none.
+	Parent string
+	// Parents are further FHIR types a record waits for (a visit's
+	// Practitioner and Location).
+	Parents []string
+	// Check refuses a resource at intake (422) that the vendor could
+	// never take; nil for none.
+	Check func(*fhir.Value) error
+}
+
+// RouteWirer is a module that takes routes.
+type RouteWirer interface {
+	WireRoute(r Route) (Wiring, error)
+}
+
+// Check is one connection test of `check --connect`.
+type Check struct {
+	// Name is what is tried ("solo", "sftp", "tyto"); Target says where
+	// ("main https://portal.example"), "" when Name says it.
+	Name, Target string
+	// Run tries the connection and describes what it saw on success. Its
+	// error reads as the reason, without the target, and shows no secret.
+	Run func(ctx context.Context) (string, error)
+	// After, when set, runs once Run succeeded (follow-up checks that
+	// print their own lines to out); its error fails the command.
+	After func(ctx context.Context, out io.Writer) error
+}
+
+// ConnectionChecker is a module with connection tests.
+type ConnectionChecker interface {
+	ConnectionChecks() ([]Check, error)
+}
+
+// ConfigChecker is a module whose section holds more than New checks
+// (export jobs, reverse mappings): CheckConfig reports every problem, each
+// naming its config key. It opens nothing on the network.
+type ConfigChecker interface {
+	CheckConfig() error
+}
+
+// TypeProvider is a module whose flows take FHIR resource types beyond
+// the endpoint's defaults.
+type TypeProvider interface {
+	FHIRTypes() []string
+}
+
+// ServeEnv is what a serving module gets: the store, the delivery router,
+// the log and metrics registry, the FHIR endpoint's options (to add
+// searches to before the endpoint is built), a way to mount handlers
+// beside /fhir and a way to run background work.
+type ServeEnv struct {
+	Store    *store.Store
+	Router   *delivery.Router
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// Server are the FHIR endpoint's options, built after every module ran.
+	Server *server.Options
+
+	// HandleFunc mounts a handler; GoFunc runs background work. Set by
+	// the runtime.
+	HandleFunc func(pattern string, h http.Handler)
+	GoFunc     func(fn func(ctx context.Context))
+}
+
+// Handle mounts h at pattern (a net/http ServeMux pattern such as
+// "POST /solo/webhooks/{token}") beside the FHIR endpoint, which keeps "/".
+// Such handlers do their own authentication.
+func (e *ServeEnv) Handle(pattern string, h http.Handler) { e.HandleFunc(pattern, h) }
+
+// Go runs fn in the background from the moment serve listens; its context
+// ends when serve stops, and serve waits for fn to return.
+func (e *ServeEnv) Go(fn func(ctx context.Context)) { e.GoFunc(fn) }
+
+// ServeExtender is a module that adds to serve (webhook receivers, FHIR
+// searches answered by the vendor, pollers). It returns an error for a
+// configuration it cannot run.
+type ServeExtender interface {
+	Serve(ctx context.Context, env *ServeEnv) error
+}

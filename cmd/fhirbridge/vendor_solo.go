@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors/solo"
+)
+
+// The Teladoc Health Solo module: patients, appointments, episodes,
+// documents and links; its Slot search, webhook receiver and status poll
+// in serve; its connection test and waiting-room lookups in check.
+func init() {
+	bridge.RegisterModule(bridge.ModuleInfo{
+		Name:    solo.Name,
+		Summary: "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
+		New: func(cfg, root any) (bridge.Module, error) {
+			s := cfg.(*config.Solo)
+			conn, err := newSoloConn(s)
+			if err != nil {
+				return nil, err
+			}
+			return &soloModule{c: root.(*config.Config), s: s, conn: conn}, nil
+		},
+	})
+}
+
+// soloModule is the configured Solo connector.
+type soloModule struct {
+	c    *config.Config
+	s    *config.Solo
+	conn *solo.Connector
+}
+
+// WireRoute delivers through the Solo client (with the video-link options
+// when connectors.solo.links is set); Appointments, EpisodeOfCare and
+// QuestionnaireResponses go under the patient's Solo id; attachments are
+// checked at intake.
+func (m *soloModule) WireRoute(r bridge.Route) (bridge.Wiring, error) {
+	w := bridge.Wiring{Connector: m.conn}
+	if l := m.s.Links; l != nil {
+		w.Connector = solo.WithVideoLinks(m.conn, solo.VideoLinkOptions{MSTeams: l.MSTeams, TeamsAuthToken: solo.Secret(l.TeamsAuthToken.Reveal())})
+	}
+	switch r.Resource {
+	case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
+		w.Parent = "Patient"
+	}
+	if r.Mapping.Name() == solo.FlowAttachment {
+		w.Check = solo.CheckDocumentReference
+	}
+	return w, nil
+}
+
+// ConnectionChecks: GET /qapi/v1/waiting-rooms with the Api-Key (the
+// client's Probe), then the waiting-room lookups of the routes.
+func (m *soloModule) ConnectionChecks() ([]bridge.Check, error) {
+	ch, ok := connectorCheck(solo.Name, "", m.conn)
+	if !ok {
+		return nil, errors.New("the solo connector has no connection test")
+	}
+	ch.After = func(ctx context.Context, out io.Writer) error { return checkWaitingRooms(ctx, m.c, m.conn, out) }
+	return []bridge.Check{ch}, nil
+}
+
+// FHIRTypes are the resource types the Solo flows take beyond the
+// endpoint's defaults: documents and attachments (DocumentReference, with
+// its bytes possibly in a Binary) and questionnaire answers that become
+// patient documents.
+func (m *soloModule) FHIRTypes() []string {
+	return []string{"DocumentReference", "Binary", "QuestionnaireResponse"}
+}
+
+// Serve adds the Slot search (connectors.solo.slots), the webhook
+// receiver (connectors.solo.webhooks) and the status worker.
+func (m *soloModule) Serve(ctx context.Context, env *bridge.ServeEnv) error {
+	if err := serveSoloSlots(m.s, m.conn, env); err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	return serveSoloStatus(ctx, m.c, env)
+}
