@@ -25,7 +25,7 @@ func (m *fakeModule) WireRoute(r Route) (Wiring, error) {
 func (m *fakeModule) ConnectionChecks() ([]Check, error) {
 	return []Check{{Name: "testa", Target: m.cfg, Run: func(context.Context) (string, error) { return "", nil }}}, nil
 }
-func (m *fakeModule) CheckConfig() error { return errors.New("connectors.testa.x: wrong") }
+func (m *fakeModule) CheckConfig() error  { return errors.New("connectors.testa.x: wrong") }
 func (m *fakeModule) FHIRTypes() []string { return []string{"Device", "Patient"} }
 
 type routeless struct{}
