@@ -43,6 +43,15 @@ type ModuleInfo struct {
 	Name string
 	// Summary is one line for --help and listings.
 	Summary string
+	// Config, when set, returns a new zero value of the module's own
+	// config struct (a pointer): the application decodes connectors.<Name>
+	// into it strictly (an unknown key is an error with its line and
+	// column), applies FHIRBRIDGE_CONNECTORS__<NAME>__… overrides by the
+	// struct's yaml tags, refuses empty security values (connectors.Secret
+	// fields, fields tagged security:"true"), and hands it to New. Each
+	// field is documented on the struct. Unset: the application decodes
+	// the section itself.
+	Config func() any
 	// New builds the module's instance from its configuration. cfg is the
 	// vendor's config section as decoded by the application (never nil:
 	// New is called only for a configured vendor); root is the whole
@@ -107,6 +116,24 @@ func Lookup(name string) (ModuleInfo, error) {
 		return ModuleInfo{}, fmt.Errorf("unknown connector %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
 	return m, nil
+}
+
+// ConnectorCheck turns a connector into a connection test when it
+// implements connectors.Checker, using its Probe (a description of what
+// it saw) when it has one; false otherwise.
+func ConnectorCheck(name, target string, conn any) (Check, bool) {
+	c := Check{Name: name, Target: target}
+	switch x := conn.(type) {
+	case interface {
+		Probe(ctx context.Context) (string, error)
+	}:
+		c.Run = x.Probe
+	case connectors.Checker:
+		c.Run = func(ctx context.Context) (string, error) { return "", x.Check(ctx) }
+	default:
+		return c, false
+	}
+	return c, true
 }
 
 // Route is what a module is told of a route that names it.

@@ -9,9 +9,8 @@ package main
 //
 // The checks come from the configured vendor modules (bridge
 // ConnectionChecker), then from serviceChecks (mail, EHR);
-// a connector that implements connectors.Checker (and optionally prober,
-// for a description of what it saw) is checked by connectorCheck without
-// any code of its own here.
+// a connector that implements connectors.Checker (and optionally Probe,
+// for a description of what it saw) is checked by bridge.ConnectorCheck.
 
 import (
 	"context"
@@ -40,27 +39,6 @@ type connCheck = bridge.Check
 var serviceChecks = []func(c *config.Config) ([]connCheck, error){
 	mailChecks,
 	ehrChecks,
-}
-
-// prober is a connectors.Checker that also describes what it saw, and
-// words its errors as reasons (solo.Connector).
-type prober interface {
-	Probe(ctx context.Context) (string, error)
-}
-
-// connectorCheck turns a connector into a check when it implements
-// connectors.Checker (using Probe when it has one); false otherwise.
-func connectorCheck(name, target string, conn any) (connCheck, bool) {
-	c := connCheck{Name: name, Target: target}
-	switch x := conn.(type) {
-	case prober:
-		c.Run = x.Probe
-	case connectors.Checker:
-		c.Run = func(ctx context.Context) (string, error) { return "", x.Check(ctx) }
-	default:
-		return c, false
-	}
-	return c, true
 }
 
 // checkConnect loads configFile, runs every connection test concurrently

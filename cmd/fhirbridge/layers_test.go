@@ -12,8 +12,11 @@ import (
 const module = "github.com/fhirbridge/fhirbridge"
 
 // TestLayering keeps the architecture of GUIDE §2 true: fhir imports
-// nothing of ours; mapping imports only fhir and mapping; connectors never
-// import each other or batch/cmd; nothing imports cmd.
+// nothing of ours; mapping imports only fhir and mapping; the connector
+// contract and shared transports import neither batch nor cmd; a vendor
+// module (connectors/<vendor>) may import batch (it registers with
+// batch/bridge) but no other vendor; batch imports no vendor; nothing
+// imports cmd.
 func TestLayering(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -32,7 +35,7 @@ func TestLayering(t *testing.T) {
 	}{
 		{"fhir", []string{"fhir"}},
 		{"mapping", []string{"fhir", "mapping"}},
-		{"connectors", []string{"fhir", "mapping", "connectors"}},
+		{"connectors", []string{"fhir", "mapping", "connectors", "batch"}},
 		{"batch", []string{"fhir", "mapping", "connectors", "batch"}},
 		{"fixtures", nil},
 	}
@@ -72,6 +75,12 @@ func TestLayering(t *testing.T) {
 					t.Errorf("%s imports %s: not allowed by the layering", rel, impRel)
 				}
 			}
+			if underPkg(impRel, "batch") && underPkg(rel, "connectors") && !isVendor(rel) {
+				t.Errorf("%s imports %s: only vendor modules may import batch", rel, impRel)
+			}
+			if underPkg(rel, "batch") && isVendor(impRel) && !legacyVendorImport[rel] {
+				t.Errorf("%s imports vendor %s: batch knows no vendor", rel, impRel)
+			}
 			if strings.HasPrefix(rel, "connectors/") && strings.HasPrefix(impRel, "connectors/") {
 				a, b := vendorOf(rel), vendorOf(impRel)
 				if a != "" && b != "" && a != b && a != "internal" && b != "internal" && a != "all" {
@@ -84,6 +93,20 @@ func TestLayering(t *testing.T) {
 		t.Fatal("go list returned none of our packages")
 	}
 }
+
+// sharedConnectors are the folders under connectors that are no vendor:
+// shared transports and test servers, and the link-all package.
+var sharedConnectors = map[string]bool{"internal": true, "all": true, "mail": true, "sftptest": true}
+
+// isVendor reports a package of a vendor module (connectors/<vendor>/...).
+func isVendor(p string) bool {
+	v := vendorOf(p)
+	return strings.HasPrefix(p, "connectors/") && v != "" && !sharedConnectors[v]
+}
+
+// legacyVendorImport are batch packages that still import a vendor, until
+// they move into that vendor's module.
+var legacyVendorImport = map[string]bool{"batch/solostatus": true}
 
 func underPkg(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
 

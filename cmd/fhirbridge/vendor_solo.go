@@ -58,7 +58,7 @@ func (m *soloModule) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 // ConnectionChecks: GET /qapi/v1/waiting-rooms with the Api-Key (the
 // client's Probe), then the waiting-room lookups of the routes.
 func (m *soloModule) ConnectionChecks() ([]bridge.Check, error) {
-	ch, ok := connectorCheck(solo.Name, "", m.conn)
+	ch, ok := bridge.ConnectorCheck(solo.Name, "", m.conn)
 	if !ok {
 		return nil, errors.New("the solo connector has no connection test")
 	}

@@ -9,7 +9,7 @@ import (
 	_ "github.com/fhirbridge/fhirbridge/connectors/internal/localremote"
 	_ "github.com/fhirbridge/fhirbridge/connectors/internal/sftpremote"
 
-	// Vendor connectors: connectors.Register by name.
+	// Vendor modules: bridge.RegisterModule and connectors.Register by name.
 	_ "github.com/fhirbridge/fhirbridge/connectors/solo"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"
 )

@@ -43,6 +43,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -113,7 +114,7 @@ type Config struct {
 	// only with a single tenant, which is then the default.
 	DefaultTenant string `json:"default_tenant" yaml:"default_tenant"`
 	// Timeout bounds one HTTP exchange; 0 means DefaultTimeout.
-	Timeout time.Duration `json:"timeout" yaml:"timeout"`
+	Timeout connectors.Duration `json:"timeout" yaml:"timeout"`
 }
 
 // Connector is the Tyto connector: a set of tenants. As a
@@ -153,7 +154,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, errors.New("configuring tyto: timeout is negative")
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = connectors.Duration(DefaultTimeout)
 	}
 	c := &Connector{tenants: map[string]*TenantConnector{}, def: cfg.DefaultTenant}
 	if c.def == "" {
@@ -168,7 +169,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("configuring tyto: default_tenant %q is not among the tenants", c.def)
 	}
 	for name, t := range cfg.Tenants {
-		tc, err := newTenant(name, t, cfg.Timeout)
+		tc, err := newTenant(name, t, time.Duration(cfg.Timeout))
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +188,11 @@ func newTenant(name string, t Tenant, timeout time.Duration) (*TenantConnector, 
 	}
 	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New(where + ": portal_url needs a host and no user info, query or fragment")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%s: portal_url port %s is outside 1-65535", where, port)
+		}
 	}
 	if t.Username == "" || t.Password == "" {
 		return nil, errors.New(where + ": username and password are required")

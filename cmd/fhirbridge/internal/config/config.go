@@ -91,7 +91,10 @@ type Database struct {
 type Connectors struct {
 	Solo     *Solo     `yaml:"solo"`
 	TuOtempO *TuOtempO `yaml:"tuotempo"`
-	Tyto     *Tyto     `yaml:"tyto"`
+	// Modules holds the sections of the vendor modules that own their
+	// config struct (bridge.ModuleInfo.Config), by name: each a pointer
+	// to that struct.
+	Modules map[string]any `yaml:"-"`
 }
 
 // Solo configures the Teladoc Health Solo connector.
@@ -232,9 +235,6 @@ func (c *Config) fillDefaults() {
 	if t := c.Connectors.TuOtempO; t != nil {
 		t.fillDefaults()
 	}
-	if t := c.Connectors.Tyto; t != nil {
-		t.fillDefaults()
-	}
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -295,9 +295,6 @@ func (c *Config) Validate() error {
 	if t := c.Connectors.TuOtempO; t != nil {
 		errs = append(errs, t.validate(c.Mail != nil)...)
 	}
-	if t := c.Connectors.Tyto; t != nil {
-		errs = append(errs, t.validate()...)
-	}
 	errs = append(errs, c.validateMailEHR()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
@@ -344,6 +341,9 @@ func decode(data []byte, c *Config) (err error) {
 // ConnectorSection returns the section connectors.<name> (a pointer to its
 // typed struct), or nil when it is absent or no section has that key.
 func (c *Config) ConnectorSection(name string) any {
+	if cfg, ok := c.Connectors.Modules[name]; ok {
+		return cfg
+	}
 	v := reflect.ValueOf(&c.Connectors).Elem()
 	for i := range v.NumField() {
 		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")

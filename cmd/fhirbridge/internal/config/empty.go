@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // A security setting is a field tagged `security:"true"` (bearer tokens,
@@ -17,13 +19,14 @@ import (
 // refused, naming the key: unset the variable or remove the key instead.
 
 var (
-	secretType      = reflect.TypeOf(Secret{})
-	databaseURLType = reflect.TypeOf(DatabaseURL{})
+	secretType       = reflect.TypeOf(Secret{})
+	moduleSecretType = reflect.TypeOf(connectors.Secret(""))
+	databaseURLType  = reflect.TypeOf(DatabaseURL{})
 )
 
 // isSecurity reports whether the struct field f is a security setting.
 func isSecurity(f reflect.StructField) bool {
-	return f.Tag.Get("security") == "true" || f.Type == secretType || f.Type == databaseURLType
+	return f.Tag.Get("security") == "true" || f.Type == secretType || f.Type == moduleSecretType || f.Type == databaseURLType
 }
 
 // yamlKey is f's key in the file ("" for none).
@@ -43,6 +46,13 @@ func securityPath(t reflect.Type, path []string) (key string, ok bool) {
 		}
 		if t.Kind() != reflect.Struct {
 			return "", false
+		}
+		if t == connectorsType {
+			if mt, ok := moduleSectionType(step); ok {
+				keys = append(keys, strings.ToLower(step))
+				t = mt
+				continue
+			}
 		}
 		found := false
 		for i := 0; i < t.NumField(); i++ {
@@ -98,6 +108,13 @@ func walkEmpty(t reflect.Type, node any, at string, keys *[]string) {
 		m, ok := node.(map[string]any)
 		if !ok || t == secretType || t == databaseURLType {
 			return
+		}
+		if t == connectorsType {
+			for k, v := range m {
+				if mt, ok := moduleSectionType(k); ok {
+					walkEmpty(mt, v, strings.TrimPrefix(at+"."+k, "."), keys)
+				}
+			}
 		}
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)

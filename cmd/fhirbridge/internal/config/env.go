@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"sort"
@@ -66,6 +67,12 @@ func field(v reflect.Value, path []string) (reflect.Value, error) {
 		if v.Kind() != reflect.Struct || v.Type() == reflect.TypeOf(Secret{}) {
 			return reflect.Value{}, fmt.Errorf("no key %s", step)
 		}
+		if v.Type() == connectorsType {
+			if sec, ok := v.Addr().Interface().(*Connectors).moduleSection(step); ok {
+				v = sec
+				continue
+			}
+		}
 		t := v.Type()
 		found := false
 		for i := 0; i < t.NumField(); i++ {
@@ -82,6 +89,8 @@ func field(v reflect.Value, path []string) (reflect.Value, error) {
 	return v, nil
 }
 
+var textUnmarshalerType = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+
 // setScalar parses s into f by f's type.
 func setScalar(f reflect.Value, s string) error {
 	switch {
@@ -90,6 +99,12 @@ func setScalar(f reflect.Value, s string) error {
 		return nil
 	case f.Type() == databaseURLType:
 		f.Set(reflect.ValueOf(DatabaseURL{Secret{value: s, source: "environment override"}}))
+		return nil
+	case f.Addr().Type().Implements(textUnmarshalerType):
+		// a module's own types (connectors.Secret, connectors.Duration)
+		if err := f.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
+			return err
+		}
 		return nil
 	case f.Type() == reflect.TypeOf(Duration(0)):
 		d, err := time.ParseDuration(s)

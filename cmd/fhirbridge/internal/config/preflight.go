@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -79,7 +78,7 @@ func checkHost(h string) error {
 
 // validateAddresses checks the syntax and port range of every address
 // serve or check dials: the file server, the SMTP server and the http(s)
-// URLs of Solo, TytoCare and the EHR.
+// URLs of Solo and the EHR (a vendor module checks its own).
 func (c *Config) validateAddresses() []error {
 	var errs []error
 	add := func(key string, err error) {
@@ -112,18 +111,6 @@ func (c *Config) validateAddresses() []error {
 		urlPort("connectors.solo.base_url", s.BaseURL)
 		if s.ContextLinks != nil {
 			urlPort("connectors.solo.context_links.link_url", s.ContextLinks.LinkURL)
-		}
-	}
-	if t := c.Connectors.Tyto; t != nil {
-		names := make([]string, 0, len(t.Tenants))
-		for n := range t.Tenants {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			if tt := t.Tenants[n]; tt != nil {
-				urlPort("connectors.tyto.tenants."+n+".portal_url", tt.PortalURL)
-			}
 		}
 	}
 	if e := c.EHR; e != nil {
