@@ -26,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -52,6 +53,13 @@ type ModuleInfo struct {
 	// field is documented on the struct. Unset: the application decodes
 	// the section itself.
 	Config func() any
+	// Sandbox, when set, is the vendor's simulator as a command:
+	// `fhirbridge sandbox <Name>` (in the manner of Caddy's
+	// caddycmd.RegisterCommand). It runs without a configuration.
+	Sandbox func() *cobra.Command
+	// Commands, when set, are the vendor's own subcommands, under
+	// `fhirbridge <Name>`.
+	Commands func() []*cobra.Command
 	// New builds the module's instance from its configuration. cfg is the
 	// vendor's config section as decoded by the application (never nil:
 	// New is called only for a configured vendor); root is the whole

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -46,7 +47,12 @@ runs.`,
 	}
 	solo.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
 	solo.Flags().StringVar(&apiKey, "api-key", "test-key", "the Api-Key the simulator accepts")
-	cmd.AddCommand(solo, newSandboxTytoCmd())
+	cmd.AddCommand(solo)
+	for _, m := range bridge.Modules() {
+		if m.Sandbox != nil {
+			cmd.AddCommand(m.Sandbox())
+		}
+	}
 	return cmd
 }
 

@@ -15,6 +15,7 @@ func init() {
 		Name:    Name,
 		Summary: "TytoCare through the Vidyo portal: stations, devices, clinicians, visits",
 		Config:  func() any { return new(Config) },
+		Sandbox: sandboxCmd,
 		New: func(cfg, _ any) (bridge.Module, error) {
 			conn, err := New(*cfg.(*Config))
 			if err != nil {

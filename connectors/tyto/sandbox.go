@@ -1,4 +1,4 @@
-package main
+package tyto
 
 import (
 	"fmt"
@@ -11,9 +11,9 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/tyto/tytosim"
 )
 
-// newSandboxTytoCmd is `fhirbridge sandbox tyto`: the TytoCare simulator
-// of a Vidyo portal.
-func newSandboxTytoCmd() *cobra.Command {
+// sandboxCmd is `fhirbridge sandbox tyto`: the TytoCare simulator of a
+// Vidyo portal.
+func sandboxCmd() *cobra.Command {
 	var listen, user, password string
 	var unreachable bool
 	cmd := &cobra.Command{
