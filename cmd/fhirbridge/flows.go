@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -45,11 +44,7 @@ func flows(c *config.Config) (map[string]delivery.Flow, *delivery.Router, error)
 	router := &delivery.Router{}
 	w := &routeWiring{c: c}
 	for i, r := range c.Routes {
-		spec := r.Mapping
-		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
-			spec = filepath.Join(c.Dir(), spec)
-		}
-		m, err := loadMapping(spec, r.Params)
+		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
 		if err != nil {
 			return nil, nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
 		}

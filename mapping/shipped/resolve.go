@@ -20,6 +20,10 @@ var ErrNotFound = errors.New("not a mapping file nor a shipped mapping")
 type Source struct {
 	FS   fs.FS
 	File string
+	// Path is what the spec resolved to, for messages and for callers that
+	// take a spec: the file's absolute slash-separated path, or the
+	// shipped name.
+	Path string
 	// Shipped is true when the spec named a shipped mapping.
 	Shipped bool
 }
@@ -51,13 +55,14 @@ func Resolve(files fs.FS, spec string, dirs ...string) (Source, error) {
 		for _, d := range dirs {
 			p := path.Join(d, spec)
 			if s, ok := fileSource(files, strings.TrimPrefix(p, "/")); ok {
+				s.Path = p
 				return s, nil
 			}
 			tried = append(tried, p)
 		}
 	}
 	if p, ok := Path(spec); ok {
-		return Source{FS: FS, File: p, Shipped: true}, nil
+		return Source{FS: FS, File: p, Path: spec, Shipped: true}, nil
 	}
 	what := "not a shipped mapping"
 	if len(tried) > 0 {

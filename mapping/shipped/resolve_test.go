@@ -16,7 +16,7 @@ func TestResolve(t *testing.T) {
 		"home/op/local.yaml":            mf,
 		"home/op/conf/appointment.yaml": mf, // shadows the config's copy from the working directory
 		"opt/maps/abs.yaml":             mf,
-		"srv/conf/solo/patient.yaml":    mf, // a site's override of a shipped name
+		"srv/conf/solo/patient":         mf, // a file named as a shipped mapping wins
 		"srv/conf/folder.yaml/x":        mf, // a folder is not a mapping file
 	}
 	const wd, conf = "/home/op", "/srv/conf"
@@ -32,11 +32,11 @@ func TestResolve(t *testing.T) {
 		{name: "working directory first", spec: "conf/appointment.yaml", dirs: []string{wd, "/srv"}, wantFile: "appointment.yaml", wantDir: "home/op/conf"},
 		{name: "relative with dot-dot", spec: "../../srv/conf/appointment.yaml", dirs: []string{wd}, wantFile: "appointment.yaml", wantDir: "srv/conf"},
 		{name: "absolute file", spec: "/opt/maps/abs.yaml", dirs: []string{wd, conf}, wantFile: "abs.yaml", wantDir: "opt/maps"},
-		{name: "a file shadows a shipped name", spec: "solo/patient.yaml", dirs: []string{wd, conf}, wantFile: "patient.yaml", wantDir: "srv/conf/solo"},
+		{name: "a file shadows a shipped name", spec: "solo/patient", dirs: []string{wd, conf}, wantFile: "patient", wantDir: "srv/conf/solo"},
 		{name: "missing names what was tried", spec: "nope/nothing", dirs: []string{wd, conf},
 			wantErr: []string{`no mapping "nope/nothing": no file /home/op/nope/nothing or /srv/conf/nope/nothing, nor a shipped mapping (`, "solo/appointment"}},
-		{name: "absolute is a file only", spec: "/srv/conf/solo/patient", dirs: []string{wd, conf},
-			wantErr: []string{`no file /srv/conf/solo/patient, nor a shipped mapping`}},
+		{name: "absolute is a file only", spec: "/solo/appointment", dirs: []string{wd, conf},
+			wantErr: []string{`no file /solo/appointment, nor a shipped mapping`}},
 		{name: "a folder is no file", spec: "folder.yaml", dirs: []string{conf},
 			wantErr: []string{`no file /srv/conf/folder.yaml, nor`}},
 		{name: "no dirs: shipped only", spec: "local.yaml",
@@ -60,8 +60,12 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.File != tt.wantFile || s.Shipped != (tt.wantDir == "") {
-				t.Fatalf("Resolve = %q shipped %v, want %q in %q", s.File, s.Shipped, tt.wantFile, tt.wantDir)
+			wantPath := tt.spec
+			if tt.wantDir != "" {
+				wantPath = "/" + tt.wantDir + "/" + tt.wantFile
+			}
+			if s.File != tt.wantFile || s.Shipped != (tt.wantDir == "") || s.Path != wantPath {
+				t.Fatalf("Resolve = %q (%s) shipped %v, want %q in %q", s.File, s.Path, s.Shipped, tt.wantFile, tt.wantDir)
 			}
 			want := FS.ReadFile
 			if tt.wantDir != "" {
