@@ -126,7 +126,8 @@ func validateResource(res *Value, path string) *OperationOutcome {
 		// items in an array that lost an item shift in this round.
 		cur = next
 	}
-	if id := res.Get("id"); id != nil && id.Kind == String && !PathSafeID(id.Str) {
+	// google/fhir checks the R4 id pattern; ValidID refuses "." and ".." too
+	if id := res.Get("id"); id != nil && id.Kind == String && dotSegment(id.Str) {
 		add(Issue{Severity: SeverityError, Code: CodeValue, Expression: []string{joinPath(path, res.ResourceType()+".id")},
 			Diagnostics: "id must not be \".\" or \"..\" (they are path steps, not ids)"})
 	}
@@ -136,12 +137,6 @@ func validateResource(res *Value, path string) *OperationOutcome {
 	}
 	return oo
 }
-
-// PathSafeID reports whether id may stand as a path segment: the R4 id
-// rule ([A-Za-z0-9\-\.]{1,64}, checked by Validate) admits "." and "..",
-// which in a URL path mean "this folder" and "the parent folder"; they are
-// refused so that no id can walk a vendor's URL.
-func PathSafeID(id string) bool { return id != "." && id != ".." }
 
 // sortProblems orders problems by path and rule: google/fhir walks JSON
 // objects in map order, and outcomes should not change from run to run.

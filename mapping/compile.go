@@ -18,6 +18,7 @@ type compiler struct {
 	fsys    fs.FS
 	dir     string            // directory of the mapping file inside fsys
 	params  map[string]string // resolved parameter values
+	given   map[string]string // parameter values given to Load
 	vars    []string          // names usable after % at this point
 	pathTgt bool              // targets are paths (json output, reverse)
 	row     bool              // forward row output: scalar fields only
@@ -53,6 +54,7 @@ type node struct {
 	required  bool
 	first     bool
 	omitEmpty bool
+	consts    []Constant // see Mapping.Constants
 }
 
 // expr compiles one FHIRPath expression found at n.
@@ -116,6 +118,7 @@ func (c *compiler) compileFields(n ast.Node, parent string) ([]*node, error) {
 func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, ast.Node, error) {
 	nd := &node{}
 	var targetAt, fieldsN, itemsN, transformN, fromN ast.Node
+	var param string // the parameter of a param field
 	var srcs []string
 	src := func(k string) { srcs = append(srcs, k) }
 	h := map[string]func(ast.Node) error{
@@ -139,7 +142,7 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 			if !ok {
 				return c.errAt(v, "unknown parameter "+strconv.Quote(p))
 			}
-			nd.value, nd.exprText = fhir.NewString(val), "%"+p
+			nd.value, nd.exprText, param = fhir.NewString(val), "%"+p, p
 			return nil
 		},
 		"concat": func(v ast.Node) error {
@@ -216,6 +219,7 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 	if err := c.nodeChildren(nd, fieldsN, itemsN, transformN); err != nil {
 		return nil, nil, err
 	}
+	c.nodeConstants(nd, param)
 	if c.row && (nd.kind != kScalar || nd.typ == "object" || nd.typ == "array") {
 		return nil, nil, c.errAt(e, "row output takes scalar fields only (no fields, each, items, or type object/array)")
 	}

@@ -180,7 +180,7 @@ func (c *compiler) compileParams(m *Mapping, n ast.Node, given map[string]string
 			order = append(order, name)
 		}
 	}
-	c.params = map[string]string{}
+	c.params, c.given = map[string]string{}, given
 	var unknown []string
 	for k, v := range given {
 		if specs[k] == nil {

@@ -25,6 +25,7 @@ type lookupStep struct {
 	table   map[string]*fhir.Value
 	missing int
 	def     *fhir.Value
+	consts  []Constant // the table's values, for Mapping.Constants
 }
 
 func (l *lookupStep) apply(in []*fhir.Value, _ *runCtx) ([]*fhir.Value, error) {
@@ -106,6 +107,7 @@ func (c *compiler) lookupTable(l *lookupStep, n ast.Node) error {
 	if err != nil {
 		return err
 	}
+	texts := map[string]string{}
 	for _, kv := range ps {
 		v, err := c.value(kv.Value)
 		if err != nil {
@@ -115,7 +117,9 @@ func (c *compiler) lookupTable(l *lookupStep, n ast.Node) error {
 			return c.errAt(kv.Value, "lookup values must be scalars")
 		}
 		l.table[keyOf(kv)] = v
+		texts[keyOf(kv)], _ = text(v)
 	}
+	l.consts = append(l.consts, c.tableConstants(texts)...)
 	return nil
 }
 
@@ -147,6 +151,7 @@ func (c *compiler) lookupCSV(l *lookupStep, at ast.Node, file, keyCol, valCol st
 			return c.errAt(at, "lookup csv "+file+": row "+strconv.Itoa(i+2)+" is short")
 		}
 		l.table[r[ki]] = fhir.NewString(r[vi])
+		l.consts = append(l.consts, Constant{Value: r[vi], Where: csvRowWhere(file, i+2, rows[0][ki], r[ki])})
 	}
 	return nil
 }

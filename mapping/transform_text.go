@@ -203,7 +203,10 @@ func newJoin(c *compiler, n ast.Node) (step, error) {
 }
 
 // defaultStep supplies a value when there is none (or only "").
-type defaultStep struct{ v *fhir.Value }
+type defaultStep struct {
+	v     *fhir.Value
+	where string // for Mapping.Constants
+}
 
 func (d defaultStep) apply(in []*fhir.Value, _ *runCtx) ([]*fhir.Value, error) {
 	if len(in) == 0 || len(in) == 1 && isEmpty(in[0]) {
@@ -218,8 +221,12 @@ func newDefault(c *compiler, n ast.Node) (step, error) {
 		return nil, err
 	}
 	v, _ := c.value(n)
+	where := c.file + ": default"
 	if v.Kind == fhir.String {
+		if p, isParam := strings.CutPrefix(v.Str, "%"); isParam && p != "" {
+			where = c.paramWhere(p)
+		}
 		v = fhir.NewString(s)
 	}
-	return defaultStep{v: v}, nil
+	return defaultStep{v: v, where: where}, nil
 }

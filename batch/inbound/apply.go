@@ -97,7 +97,7 @@ func (p *Poller) applyRow(ctx context.Context, tx *store.Tx, rec flatfile.Record
 		return "the mapping's condition excludes this row", nil
 	}
 	id := upd.GetString("id")
-	if !validID(id) {
+	if !fhir.ValidID(id) {
 		// never looked up, so no store error can carry it
 		return "APP_LID is not a FHIR id ([A-Za-z0-9-.]{1,64})", nil
 	}
@@ -197,17 +197,4 @@ func without(members []fhir.Member, key string) []fhir.Member {
 		}
 	}
 	return out
-}
-
-// validID reports whether id has the syntax of a FHIR id.
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range []byte(id) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

@@ -82,20 +82,21 @@ func TestBadRows(t *testing.T) {
 		"\n"+ // line 5: blank, skipped
 		"a3;;;p;CANCELLED by ADMIN\n"+ // line 6: one field short
 		"a3;x\"y;;;p;APPROVED\n"+ // line 7: bare quote
-		"a3;;;;p;CANCELLED by ADMIN\n") // line 8: ok
+		"a3;;;;p;CANCELLED by ADMIN\n"+ // line 8: ok
+		"..;;;;p;CANCELLED by USER\n") // line 9: a path step, not an id
 	e.poll(0)
 	rep := e.poll(2 * time.Minute)
 	if len(rep.Files) != 1 {
 		t.Fatalf("%+v", rep)
 	}
 	f := rep.Files[0]
-	if f.Err != nil || f.Outcome != ledger.OutcomePartial || f.RowsOK != 2 || f.RowsFailed != 4 || f.MovedTo != "error/"+name {
+	if f.Err != nil || f.Outcome != ledger.OutcomePartial || f.RowsOK != 2 || f.RowsFailed != 5 || f.MovedTo != "error/"+name {
 		t.Fatalf("file report %+v", f)
 	}
 	wantLines := []struct {
 		line   int
 		reason string
-	}{{3, "no stored Appointment"}, {4, "field status"}, {6, "wrong number of fields"}, {7, `bare "`}}
+	}{{3, "no stored Appointment"}, {4, "field status"}, {6, "wrong number of fields"}, {7, `bare "`}, {9, "not a FHIR id"}}
 	report := e.remote.content("error/" + name + ReportSuffix)
 	for i, w := range wantLines {
 		if i >= len(f.Failed) || f.Failed[i].Line != w.line || !strings.Contains(f.Failed[i].Reason, w.reason) {
@@ -105,7 +106,7 @@ func TestBadRows(t *testing.T) {
 			t.Errorf("report does not name line %d:\n%s", w.line, report)
 		}
 	}
-	if !strings.Contains(report, "outcome:  partial") || !strings.Contains(report, "rows failed: 4") {
+	if !strings.Contains(report, "outcome:  partial") || !strings.Contains(report, "rows failed: 5") {
 		t.Errorf("report:\n%s", report)
 	}
 	for _, c := range []struct {
@@ -130,7 +131,7 @@ func TestBadRows(t *testing.T) {
 		t.Errorf("cancelled %v", f.Cancelled)
 	}
 	ent := e.entries()
-	if len(ent) != 1 || ent[0].Outcome != ledger.OutcomePartial || ent[0].RowsOK != 2 || ent[0].RowsFailed != 4 || !strings.Contains(ent[0].Detail, "line 7") {
+	if len(ent) != 1 || ent[0].Outcome != ledger.OutcomePartial || ent[0].RowsOK != 2 || ent[0].RowsFailed != 5 || !strings.Contains(ent[0].Detail, "line 9") {
 		t.Errorf("ledger %+v", ent)
 	}
 }

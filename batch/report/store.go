@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -167,7 +166,7 @@ func identifierValue(r *fhir.Value, system string) string {
 // derivedID is prefix+visit when that is a FHIR id, else prefix and a
 // hash of the visit id (deterministic, so a re-import finds it again).
 func derivedID(prefix, visit string) string {
-	if id := prefix + visit; fhirID.MatchString(id) {
+	if id := prefix + visit; fhir.ValidID(id) {
 		return id
 	}
 	if len(prefix) > 32 {
@@ -176,6 +175,3 @@ func derivedID(prefix, visit string) string {
 	sum := sha256.Sum256([]byte(visit))
 	return prefix + hex.EncodeToString(sum[:])[:64-len(prefix)]
 }
-
-// fhirID is the R4 id pattern.
-var fhirID = regexp.MustCompile(`^[A-Za-z0-9.-]{1,64}$`)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
@@ -109,7 +110,7 @@ func TestDerivedID(t *testing.T) {
 	}
 	for _, tt := range cases {
 		got := derivedID(tt.prefix, tt.visit)
-		if !fhirID.MatchString(got) || !strings.HasPrefix(got, tt.want) || got != derivedID(tt.prefix, tt.visit) {
+		if !fhir.ValidID(got) || !strings.HasPrefix(got, tt.want) || got != derivedID(tt.prefix, tt.visit) {
 			t.Errorf("derivedID(%q, %q) = %q", tt.prefix, tt.visit, got)
 		}
 		if tt.want == tt.prefix && strings.Contains(got, tt.visit) {

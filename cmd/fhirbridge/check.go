@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -148,11 +147,7 @@ func checkConfig(path string) (c *config.Config, note string, err error) {
 	}
 	for i, r := range c.Routes {
 		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
-		spec := r.Mapping
-		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
-			spec = filepath.Join(c.Dir(), spec)
-		}
-		m, err := loadMapping(spec, r.Params)
+		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: mapping: %w", where, err))
 		} else if m.Direction() != mapping.Forward || m.SourceType() != r.Resource {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
@@ -17,11 +16,7 @@ func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 	fl := map[string]delivery.Flow{}
 	router := &delivery.Router{}
 	for i, r := range c.Routes {
-		spec := r.Mapping
-		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
-			spec = filepath.Join(c.Dir(), spec)
-		}
-		m, err := loadMapping(spec, r.Params)
+		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
 		if err != nil {
 			return nil, nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
 		}

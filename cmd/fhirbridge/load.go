@@ -11,25 +11,33 @@ import (
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
-// loadMapping loads spec, a shipped mapping name (tuotempo/export) or the
-// path of a mapping file, with run-time parameters.
-func loadMapping(spec string, params map[string]string) (*mapping.Mapping, error) {
-	if isFile(spec) {
-		abs, err := filepath.Abs(spec)
-		if err != nil {
-			return nil, err
-		}
-		return mapping.Load(os.DirFS(filepath.Dir(abs)), filepath.Base(abs), params)
+// loadMapping loads the mapping spec names (see mappingSource) with
+// run-time parameters; dirs are the folders a relative file is also
+// looked for in (the config file's folder for a config's mapping).
+func loadMapping(spec string, params map[string]string, dirs ...string) (*mapping.Mapping, error) {
+	src, err := mappingSource(spec, dirs...)
+	if err != nil {
+		return nil, err
 	}
-	if p, ok := shipped.Path(spec); ok {
-		return mapping.Load(shipped.FS, p, params)
-	}
-	return nil, fmt.Errorf("no mapping %q: not a file, nor a shipped mapping (%s)", spec, strings.Join(shipped.Names(), ", "))
+	return src.Load(params)
 }
 
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+// mappingSource finds the mapping spec names on this machine by
+// shipped.Resolve: an absolute file, a file relative to the working
+// directory or else to one of dirs, or else a shipped name.
+func mappingSource(spec string, dirs ...string) (shipped.Source, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
+	}
+	abs := []string{filepath.ToSlash(wd)}
+	for _, d := range dirs {
+		if d, err = filepath.Abs(d); err != nil {
+			return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
+		}
+		abs = append(abs, filepath.ToSlash(d))
+	}
+	return shipped.Resolve(os.DirFS("/"), filepath.ToSlash(spec), abs...)
 }
 
 // parseParams turns k=v flags into a map, refusing malformed ones.

@@ -203,22 +203,10 @@ func scheduleID(ref string) (string, error) {
 		}
 		id = ref[i+1:]
 	}
-	if !validFHIRID(id) {
+	if !fhir.ValidID(id) {
 		return "", badSearch("the schedule id is not a valid FHIR id")
 	}
 	return id, nil
-}
-
-func validFHIRID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // startBounds combines the start values into [from, to); both sides are

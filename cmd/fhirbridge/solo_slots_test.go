@@ -99,6 +99,7 @@ connectors:
 		{name: "no upper bound", query: "schedule=Schedule/room-1&start=ge2024-05-01", token: tok, status: 400, oo: "upper bound"},
 		{name: "window too wide", query: "schedule=Schedule/room-1&start=ge2024-05-01&start=lt2024-05-04", token: tok, status: 400, oo: "apart"},
 		{name: "not a Schedule", query: "schedule=Patient/p1&start=2024-05-01", token: tok, status: 400, oo: "reference a Schedule"},
+		{name: "a path step is no id", query: "schedule=Schedule/..&start=2024-05-01", token: tok, status: 400, oo: "not a valid FHIR id"},
 		{name: "bad date", query: "schedule=Schedule/room-1&start=ge01-05-2024&start=lt2024-05-02", token: tok, status: 400, oo: "date search value"},
 		{name: "ne prefix", query: "schedule=Schedule/room-1&start=ne2024-05-01&start=lt2024-05-02", token: tok, status: 400, oo: "prefixes"},
 		{name: "unknown parameter", query: hour + "&_count=5", token: tok, status: 400, oo: "supports: schedule, start, status"},

@@ -77,10 +77,11 @@ func exportJobs(c *config.Config) ([]exportJob, error) {
 		if params == nil {
 			params = map[string]string{}
 		}
-		spec := e.Mapping
-		if !isFile(spec) && isFile(filepath.Join(c.Dir(), spec)) {
-			spec = filepath.Join(c.Dir(), spec)
+		src, err := mappingSource(e.Mapping, c.Dir())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
 		}
+		spec := filepath.FromSlash(src.Path)
 		m, err := export.LoadMapping(spec, params)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", at, err)
@@ -138,7 +139,7 @@ func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inb
 		ehr = &inbound.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
 	}
 	for i, cc := range t.Cancellations {
-		m, err := loadMapping(cc.Mapping, nil)
+		m, err := loadMapping(cc.Mapping, nil, c.Dir())
 		if err != nil {
 			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
 		}

@@ -38,7 +38,7 @@ func (m *tuotempoModule) CheckConfig() error {
 		errs = append(errs, err)
 	}
 	for i, cc := range m.t.Cancellations {
-		mp, err := loadMapping(cc.Mapping, nil)
+		mp, err := loadMapping(cc.Mapping, nil, m.c.Dir())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err))
 		} else if mp.Direction() != mapping.Reverse {

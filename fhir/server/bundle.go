@@ -108,7 +108,7 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 		}
 	case "PUT":
 		e.ID = be.Resource.GetString("id")
-		if url != e.Type+"/"+e.ID || !validID(e.ID) {
+		if url != e.Type+"/"+e.ID || !fhir.ValidID(e.ID) {
 			oo = oo.Add(fhir.CodeInvalid, p+".request.url",
 				"request.url must be the resource type and the resource id")
 		}

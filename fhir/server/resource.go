@@ -108,7 +108,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, typ string) {
 
 // update serves PUT /fhir/{type}/{id}; the resource id must equal id.
 func (h *handler) update(w http.ResponseWriter, r *http.Request, typ, id string) {
-	if !validID(id) {
+	if !fhir.ValidID(id) {
 		h.writeError(w, newError(http.StatusBadRequest, "", fhir.CodeValue, "", "the id in the URL is not a valid FHIR id"))
 		return
 	}
@@ -204,9 +204,9 @@ func setResourceHeaders(w http.ResponseWriter, body []byte) {
 	}
 	typ, id := v.ResourceType(), v.GetString("id")
 	vid := v.Get("meta").GetString("versionId")
-	if typ != "" && validID(id) {
+	if typ != "" && fhir.ValidID(id) {
 		loc := "/fhir/" + typ + "/" + id
-		if validID(vid) {
+		if fhir.ValidID(vid) {
 			loc += "/_history/" + vid
 		}
 		w.Header().Set("Location", loc)
@@ -221,7 +221,7 @@ func setResourceHeaders(w http.ResponseWriter, body []byte) {
 
 // read serves GET /fhir/{type}/{id} with ETag and Last-Modified.
 func (h *handler) read(w http.ResponseWriter, r *http.Request, typ, id string) {
-	if !validID(id) {
+	if !fhir.ValidID(id) {
 		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found"))
 		return
 	}
@@ -236,19 +236,4 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request, typ, id string) {
 	}
 	w.Header().Del("Location")
 	writeJSON(w, http.StatusOK, body)
-}
-
-// validID reports whether s is a FHIR id: 1-64 of [A-Za-z0-9-.], and
-// neither "." nor ".." (see fhir.PathSafeID).
-func validID(s string) bool {
-	if s == "" || len(s) > 64 || !fhir.PathSafeID(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

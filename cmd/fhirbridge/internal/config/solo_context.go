@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 // SoloContextLinks configures the context-aware links that
@@ -83,9 +84,6 @@ func (x *SoloSlots) fillDefaults() {
 	}
 }
 
-// fhirID is the FHIR id syntax.
-var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
-
 func (x *SoloSlots) validate() []error {
 	var errs []error
 	if x.WaitingRoomsTTL < 0 {
@@ -103,7 +101,7 @@ func (x *SoloSlots) validate() []error {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if !fhirID.MatchString(id) {
+		if !fhir.ValidID(id) {
 			errs = append(errs, fmt.Errorf("connectors.solo.slots.schedules: %q is not a FHIR id ([A-Za-z0-9-.]{1,64})", id))
 		}
 		if x.Schedules[id] == "" {
