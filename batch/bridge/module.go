@@ -60,6 +60,8 @@ type ModuleInfo struct {
 	// Commands, when set, are the vendor's own subcommands, under
 	// `fhirbridge <Name>`.
 	Commands func() []*cobra.Command
+	// Sample, when set, gives what the module conformance suite needs.
+	Sample func() Sample
 	// New builds the module's instance from its configuration. cfg is the
 	// vendor's config section as decoded by the application (never nil:
 	// New is called only for a configured vendor); root is the whole
@@ -237,4 +239,42 @@ func (e *ServeEnv) Go(fn func(ctx context.Context)) { e.GoFunc(fn) }
 // configuration it cannot run.
 type ServeExtender interface {
 	Serve(ctx context.Context, env *ServeEnv) error
+}
+
+// Sample is what the module conformance suite runs a module with (every
+// registered module gives one): its simulator, a config section pointing
+// at it, and a Bundle that sample routes deliver.
+type Sample struct {
+	// Simulator starts the vendor's simulator on a free loopback port.
+	Simulator func() (*SimulatorRun, error)
+	// Section is the module's config section, the YAML under
+	// connectors.<Name> (keys at column 1), with $URL standing for the
+	// simulator's URL; its secrets are {env: NAME} of Env's names.
+	Section string
+	// Env are the variables Section reads, with credentials the
+	// simulator accepts; WrongEnv the same with credentials it refuses.
+	Env, WrongEnv map[string]string
+	// Refused is what `check --connect` prints with WrongEnv, in the
+	// vendor's own words.
+	Refused string
+	// Routes is the YAML list of routes (the items under routes:, at
+	// column 1) that deliver Bundle.
+	Routes string
+	// Bundle is a transaction Bundle for Routes.
+	Bundle string
+	// Delivered are the resources ("Type/id") of Bundle that reach the
+	// vendor and get its id back as an identifier whose system is
+	// urn:fhirbridge:<Name>:id.
+	Delivered []string
+}
+
+// SimulatorRun is a running simulator.
+type SimulatorRun struct {
+	// URL is its base URL.
+	URL string
+	// Calls counts the calls it answered that change a record, so a test
+	// can see that a re-post changed nothing.
+	Calls func() int
+	// Stop stops it.
+	Stop func()
 }

@@ -129,6 +129,15 @@ func TestTytoOrderSeparateBundles(t *testing.T) {
 	if got := strings.Join(sim.Order(), ","); got != "clinician:dr-1,station:st-1,visit:enc-1" {
 		t.Fatalf("order = %s", got)
 	}
+	// the portal answers before the bridge records the outcome
+	b.Wait("every job settled", func() bool {
+		for _, j := range jobs(t, b) {
+			if j.State == delivery.StateInFlight || j.State == delivery.StatePending {
+				return false
+			}
+		}
+		return true
+	})
 	for _, j := range jobs(t, b) {
 		if j.State != delivery.StateDelivered || j.Attempts != 1 {
 			t.Errorf("job %s %s/%s: %s after %d attempts", j.Flow, j.ResourceType, j.ResourceID, j.State, j.Attempts)

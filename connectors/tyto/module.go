@@ -16,6 +16,7 @@ func init() {
 		Summary: "TytoCare through the Vidyo portal: stations, devices, clinicians, visits",
 		Config:  func() any { return new(Config) },
 		Sandbox: sandboxCmd,
+		Sample:  sample,
 		New: func(cfg, _ any) (bridge.Module, error) {
 			conn, err := New(*cfg.(*Config))
 			if err != nil {
