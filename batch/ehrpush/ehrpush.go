@@ -77,7 +77,7 @@ type Pusher struct {
 }
 
 // New returns a Pusher over st after validating cfg and filling its
-// defaults. It does not touch the store; call Init once first.
+// defaults. It does not touch the store.
 func New(st *store.Store, cfg Config) (*Pusher, error) {
 	if cfg.Queue == "" {
 		return nil, errors.New("configuring the EHR push: a queue name is required")
@@ -106,33 +106,6 @@ func New(st *store.Store, cfg Config) (*Pusher, error) {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Pusher{st: st, cfg: cfg, base: u, client: client}, nil
-}
-
-// Init creates the table ehr_push (queue, type, id, version, attempts,
-// last_status, last_error, dead, queued_at, next_at; times in Unix µs) and
-// its index if missing; safe to call from several instances.
-func Init(ctx context.Context, st *store.Store) error {
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ehr_push (
-			queue       TEXT    NOT NULL,
-			type        TEXT    NOT NULL,
-			id          TEXT    NOT NULL,
-			version     INTEGER NOT NULL,
-			attempts    INTEGER NOT NULL,
-			last_status INTEGER NOT NULL,
-			last_error  TEXT    NOT NULL,
-			dead        INTEGER NOT NULL,
-			queued_at   BIGINT  NOT NULL,
-			next_at     BIGINT  NOT NULL,
-			PRIMARY KEY (queue, type, id)
-		)`,
-		`CREATE INDEX IF NOT EXISTS ehr_push_due ON ehr_push (queue, dead, next_at)`,
-	} {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating the EHR push table: %w", err)
-		}
-	}
-	return nil
 }
 
 // Queue records, in tx (the transaction that stored version of typ/id),

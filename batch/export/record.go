@@ -12,29 +12,6 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
-// Init creates the tables exports use (the file ledger, the table of
-// scheduled slots already run and that of failure streaks) if missing; safe to call from several
-// instances at once.
-func Init(ctx context.Context, st *store.Store) error {
-	if err := ledger.Init(ctx, st); err != nil {
-		return err
-	}
-	_, err := st.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS export_slots (
-		job       TEXT   NOT NULL,
-		slot      TEXT   NOT NULL,
-		ledger_id BIGINT NOT NULL,
-		at        BIGINT NOT NULL,
-		PRIMARY KEY (job, slot)
-	)`)
-	if err != nil {
-		return fmt.Errorf("creating export slot table: %w", err)
-	}
-	if _, err := st.DB().ExecContext(ctx, streakTable); err != nil {
-		return fmt.Errorf("creating export streak table: %w", err)
-	}
-	return nil
-}
-
 // SlotDone reports whether job has completed the scheduled slot (a key
 // from Slot.Key) — that is, uploaded its file.
 func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, error) {

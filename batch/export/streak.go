@@ -26,14 +26,6 @@ type Streak struct {
 	Notified bool
 }
 
-const streakTable = `CREATE TABLE IF NOT EXISTS export_streaks (
-		job      TEXT   NOT NULL PRIMARY KEY,
-		failures BIGINT NOT NULL,
-		missed   BIGINT NOT NULL,
-		since    BIGINT NOT NULL,
-		notified BIGINT NOT NULL
-	)`
-
 // loadStreak reads job's streak; none is the zero Streak.
 func loadStreak(ctx context.Context, st *store.Store, job string) (Streak, error) {
 	var s Streak

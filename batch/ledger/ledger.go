@@ -60,37 +60,6 @@ type Entry struct {
 // ErrNotFound is returned by lookups that find no entry.
 var ErrNotFound = errors.New("no such ledger entry")
 
-// Init creates the ledger table if missing; safe to call from several
-// instances at once.
-func Init(ctx context.Context, st *store.Store) error {
-	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
-	if st.Dialect() == "postgres" {
-		id = "BIGSERIAL PRIMARY KEY"
-	}
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS file_ledger (
-			id          ` + id + `,
-			direction   TEXT    NOT NULL,
-			job         TEXT    NOT NULL,
-			path        TEXT    NOT NULL,
-			size        BIGINT  NOT NULL,
-			sha256      TEXT    NOT NULL,
-			rows_ok     INTEGER NOT NULL,
-			rows_failed INTEGER NOT NULL,
-			outcome     TEXT    NOT NULL,
-			detail      TEXT    NOT NULL,
-			at          BIGINT  NOT NULL
-		)`,
-		`CREATE INDEX IF NOT EXISTS file_ledger_hash ON file_ledger (direction, job, sha256)`,
-		`CREATE INDEX IF NOT EXISTS file_ledger_path ON file_ledger (direction, job, path)`,
-	} {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating file ledger: %w", err)
-		}
-	}
-	return nil
-}
-
 // Record adds e inside the caller's transaction and returns its id; e.At
 // zero means now.
 func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
