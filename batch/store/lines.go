@@ -66,8 +66,8 @@ var lineName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 // without gaps and the same in both folders. Statements in a file end with
 // a semicolon at the end of a line; a file runs in one transaction. The
 // first migration of a line that takes over tables created before the line
-// existed must be safe on such a database (CREATE TABLE IF NOT EXISTS,
-// CREATE INDEX IF NOT EXISTS).
+// existed must be safe on such a database (tables and indexes created
+// IF NOT EXISTS).
 //
 // It is meant to be called from the registering package's init function
 // and panics, like [database/sql.Register], when name is malformed or

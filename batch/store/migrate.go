@@ -127,7 +127,7 @@ func (s *Store) lineVersion(ctx context.Context, q querier, name string) (int, e
 const migrationLockKey = 0x6668697262726467
 
 // lockMigrations serializes migrating processes until tx ends: on
-// PostgreSQL with an advisory lock (concurrent CREATE TABLE IF NOT EXISTS
+// PostgreSQL with an advisory lock (concurrent creations IF NOT EXISTS
 // can otherwise fail on a unique index of the catalog); on SQLite the
 // immediate transaction already holds the write lock.
 func (s *Store) lockMigrations(ctx context.Context, tx *Tx) error {
