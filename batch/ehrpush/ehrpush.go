@@ -122,7 +122,7 @@ func (p *Pusher) Queue(ctx context.Context, tx *store.Tx, typ, id string, versio
 			queued_at = excluded.queued_at, next_at = excluded.next_at`),
 		p.cfg.Queue, typ, id, version, now, now)
 	if err != nil {
-		return fmt.Errorf("queueing the EHR push of %s/%s: %w", typ, id, err)
+		return store.Classify(fmt.Sprintf("queueing the EHR push of %s/%s", typ, id), err)
 	}
 	return nil
 }
@@ -149,7 +149,7 @@ func (p *Pusher) Rows(ctx context.Context) ([]Row, error) {
 	rows, err := p.st.DB().QueryContext(ctx, p.st.Rebind(`SELECT type, id, version, attempts, last_status,
 		last_error, dead, queued_at, next_at FROM ehr_push WHERE queue = ? ORDER BY next_at, type, id`), p.cfg.Queue)
 	if err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	defer rows.Close()
 	var out []Row
@@ -158,13 +158,13 @@ func (p *Pusher) Rows(ctx context.Context) ([]Row, error) {
 		var dead int
 		var queued, next int64
 		if err := rows.Scan(&r.Type, &r.ID, &r.Version, &r.Attempts, &r.LastStatus, &r.LastError, &dead, &queued, &next); err != nil {
-			return nil, fmt.Errorf("reading the EHR push table: %w", err)
+			return nil, store.Classify("reading the EHR push table", err)
 		}
 		r.Dead, r.QueuedAt, r.NextAt = dead != 0, time.UnixMicro(queued).UTC(), time.UnixMicro(next).UTC()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, err
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading export slots of %s: %w", job, err)
+		return false, store.Classify(fmt.Sprintf("reading export slots of %s", job), err)
 	}
 	return true, nil
 }
@@ -41,7 +41,7 @@ func record(ctx context.Context, st *store.Store, e ledger.Entry, slot string) (
 		_, err = tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO export_slots (job, slot, ledger_id, at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (job, slot) DO NOTHING`), e.Job, slot, id, e.At.UnixMicro())
 		if err != nil {
-			return fmt.Errorf("recording export slot: %w", err)
+			return store.Classify("recording export slot", err)
 		}
 		return nil
 	})

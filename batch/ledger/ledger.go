@@ -75,7 +75,7 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		string(e.Direction), e.Job, e.Path, e.Size, e.SHA256, e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro()).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("recording %s in ledger: %w", e.Path, err)
+		return 0, store.Classify(fmt.Sprintf("recording %s in ledger", e.Path), err)
 	}
 	return id, nil
 }
@@ -126,19 +126,19 @@ func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
 	args = append(args, limit)
 	rows, err := st.DB().QueryContext(ctx, st.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing file ledger: %w", err)
+		return nil, store.Classify("listing file ledger", err)
 	}
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing file ledger: %w", err)
+			return nil, store.Classify("listing file ledger", err)
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing file ledger: %w", err)
+		return nil, store.Classify("listing file ledger", err)
 	}
 	return out, nil
 }
@@ -168,7 +168,7 @@ func one(ctx context.Context, tx *store.Tx, cond string, args ...any) (Entry, er
 		return Entry{}, ErrNotFound
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("reading file ledger: %w", err)
+		return Entry{}, store.Classify("reading file ledger", err)
 	}
 	return e, nil
 }
