@@ -63,7 +63,7 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 			if _, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE delivery_jobs
 				SET state = ?, attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?`),
 				StateInFlight, out[i].attempts, lease, now, out[i].id); err != nil {
-				return dbErr(err)
+				return store.Classify("marking delivery jobs in flight", err)
 			}
 		}
 		return nil
@@ -107,25 +107,22 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 		  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
 		      WHERE p.resource_type = j.resource_type AND p.resource_id = j.resource_id
 		        AND p.flow = j.flow AND p.version < j.version AND p.state IN (?, ?))
-		ORDER BY run_at, id LIMIT ?`
-	if tx.Dialect() == "postgres" {
-		q += " FOR UPDATE SKIP LOCKED"
-	}
+		ORDER BY run_at, id LIMIT ?` + tx.SkipLocked()
 	rows, err := tx.SQL().QueryContext(ctx, tx.Rebind(q), args...)
 	if err != nil {
-		return nil, dbErr(err)
+		return nil, store.Classify("reading claimable delivery jobs", err)
 	}
 	defer rows.Close()
 	var out []candidate
 	for rows.Next() {
 		var c candidate
 		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt); err != nil {
-			return nil, dbErr(err)
+			return nil, store.Classify("reading claimable delivery jobs", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbErr(err)
+		return nil, store.Classify("reading claimable delivery jobs", err)
 	}
 	return out, nil
 }
@@ -155,7 +152,7 @@ func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state st
 		_, err = r.st.DB().ExecContext(ctx, q, args...)
 	}
 	if err != nil {
-		return fmt.Errorf("setting delivery job %d %s: %w", c.id, state, dbErr(err))
+		return store.Classify(fmt.Sprintf("setting delivery job %d %s", c.id, state), err)
 	}
 	return nil
 }

@@ -5,7 +5,8 @@
 // (dead letter) or an operator discards it.
 //
 // The queue lives in the store's database, in a table of its own
-// (delivery_jobs, created by [Init] on SQLite and PostgreSQL alike). Jobs
+// (delivery_jobs, created by the package's migration line, see
+// migrations.go, which [store.Open] applies). Jobs
 // are leased while a worker holds them, so a job whose worker died is
 // claimed again once its lease expires; a re-claimed job is never Fresh, so
 // the connector looks the record up before creating it again.
@@ -78,65 +79,10 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
 		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, dbErr(err))
-	}
-	return nil
-}
-
-// Init creates the delivery table and its indexes in st's database when
-// missing. It is idempotent; [NewRunner] calls it, and a process that only
-// enqueues must call it once at start-up.
-func Init(ctx context.Context, st *store.Store) error {
-	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
-	if st.Dialect() == "postgres" {
-		id = "BIGSERIAL PRIMARY KEY"
-	}
-	stmts := []string{
-		`CREATE TABLE IF NOT EXISTS delivery_jobs (
-			id            ` + id + `,
-			flow          TEXT    NOT NULL,
-			resource_type TEXT    NOT NULL,
-			resource_id   TEXT    NOT NULL,
-			version       INTEGER NOT NULL,
-			state         TEXT    NOT NULL,
-			attempts      INTEGER NOT NULL,
-			retry_base    INTEGER NOT NULL,
-			run_at        BIGINT  NOT NULL,
-			lease_until   BIGINT  NOT NULL,
-			last_error    TEXT    NOT NULL,
-			created_at    BIGINT  NOT NULL,
-			updated_at    BIGINT  NOT NULL,
-			UNIQUE (flow, resource_type, resource_id, version)
-		)`,
-		`CREATE INDEX IF NOT EXISTS delivery_jobs_ready ON delivery_jobs (state, run_at)`,
-		`CREATE INDEX IF NOT EXISTS delivery_jobs_resource ON delivery_jobs (resource_type, resource_id, flow, version)`,
-	}
-	for _, q := range stmts {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating delivery table: %w", dbErr(err))
-		}
+		return store.Classify(op, err)
 	}
 	return nil
 }
 
 // micros is the stored form of an instant: Unix microseconds.
 func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// dbError hides a driver's message (PostgreSQL's can quote values) behind
-// a fixed text; Unwrap gives the driver error.
-type dbError struct{ err error }
-
-// Error implements error.
-func (e *dbError) Error() string { return "database error (is the delivery queue initialised?)" }
-
-// Unwrap returns the driver error.
-func (e *dbError) Unwrap() error { return e.err }
-
-// dbErr wraps a database error so that its text carries no stored value;
-// context errors pass through.
-func dbErr(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return &dbError{err: err}
-}

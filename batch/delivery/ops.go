@@ -43,7 +43,7 @@ type Queue struct {
 	st *store.Store
 }
 
-// NewQueue returns the operations on st's queue. Call Init once before.
+// NewQueue returns the operations on st's queue.
 func NewQueue(st *store.Store) *Queue { return &Queue{st: st} }
 
 const jobCols = `id, flow, resource_type, resource_id, version, state, attempts, run_at, last_error, created_at, updated_at`
@@ -79,19 +79,19 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]JobInfo, error) {
 	}
 	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing delivery jobs: %w", dbErr(err))
+		return nil, store.Classify("listing delivery jobs", err)
 	}
 	defer rows.Close()
 	var out []JobInfo
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing delivery jobs: %w", dbErr(err))
+			return nil, store.Classify("listing delivery jobs", err)
 		}
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing delivery jobs: %w", dbErr(err))
+		return nil, store.Classify("listing delivery jobs", err)
 	}
 	return out, nil
 }
@@ -104,7 +104,7 @@ func (q *Queue) Show(ctx context.Context, id int64) (JobInfo, error) {
 		return JobInfo{}, fmt.Errorf("showing delivery job %d: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return JobInfo{}, fmt.Errorf("showing delivery job %d: %w", id, dbErr(err))
+		return JobInfo{}, store.Classify(fmt.Sprintf("showing delivery job %d", id), err)
 	}
 	return j, nil
 }
@@ -135,10 +135,10 @@ func (q *Queue) transition(ctx context.Context, verb string, id int64, query str
 	op := fmt.Sprintf("%s delivery job %d", verb, id)
 	res, err := q.st.DB().ExecContext(ctx, q.st.Rebind(query), args...)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, dbErr(err))
+		return store.Classify(op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("%s: %w", op, dbErr(err))
+		return store.Classify(op, err)
 	} else if n == 1 {
 		return nil
 	}

@@ -28,7 +28,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestTimeoutAfterCommitCreatesOnce":     TestTimeoutAfterCommitCreatesOnce,
 	"TestUpdatesInOrder":                    TestUpdatesInOrder,
 	"TestReconnectStaysPending":             TestReconnectStaysPending,
-	"TestConcurrentInit":                    TestConcurrentInit,
+	"TestConcurrentOpen":                    TestConcurrentOpen,
 	"TestTwoRunnersShareQueue":              TestTwoRunnersShareQueue,
 	"TestLeaseExpiry":                       TestLeaseExpiry,
 	"TestQueueOps":                          TestQueueOps,

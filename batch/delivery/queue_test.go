@@ -12,27 +12,49 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
 
-// TestConcurrentInit: instances starting together all initialise the queue.
-func TestConcurrentInit(t *testing.T) {
+// TestConcurrentOpen: instances starting together on a fresh database all
+// open it, the queue's migration line is applied once, and the queue works.
+func TestConcurrentOpen(t *testing.T) {
 	ctx := context.Background()
 	url := storeURL(t)
 	var wg sync.WaitGroup
+	stores := make(chan *store.Store, 6)
 	errs := make(chan error, 6)
 	for range 6 {
-		st, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- Init(ctx, st) }()
+		go func() {
+			defer wg.Done()
+			st, err := store.Open(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			stores <- st
+		}()
 	}
 	wg.Wait()
 	close(errs)
+	close(stores)
 	for err := range errs {
-		if err != nil {
-			t.Errorf("concurrent Init: %v (%v)", err, errors.Unwrap(err))
-		}
+		t.Errorf("concurrent Open: %v (%v)", err, errors.Unwrap(err))
+	}
+	var st *store.Store
+	for s := range stores {
+		defer s.Close()
+		st = s
+	}
+	if st == nil {
+		t.Fatal("no store opened")
+	}
+	var n int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'delivery'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("delivery line recorded %d times (%v), want once", n, err)
+	}
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		return Enqueue(ctx, tx, Job{Flow: "f", ResourceType: "Patient", ResourceID: "p1", Version: 1})
+	})
+	if err != nil {
+		t.Fatalf("enqueueing after concurrent Open: %v", err)
 	}
 }
 

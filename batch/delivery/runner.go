@@ -129,8 +129,8 @@ type Runner struct {
 	progress map[string]time.Time // vendor → last successful claim (see stall.go)
 }
 
-// NewRunner checks flows, creates the queue table if missing (see Init)
-// and returns a runner. Every flow needs a Mapping, a Connector and a
+// NewRunner checks flows and returns a runner; on a single-process store
+// it ends the leases of jobs a previous run left in flight. Every flow needs a Mapping, a Connector and a
 // Vendor.
 func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
 	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{},
@@ -163,10 +163,7 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		r.progress[vendor] = r.opt.Clock()
 	}
 	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
-	if err := Init(ctx, st); err != nil {
-		return nil, err
-	}
-	if st.Dialect() == "sqlite" {
+	if st.SingleProcess() {
 		// An SQLite store belongs to one process: jobs still in flight
 		// were claimed by a run that died (kill -9, power loss). Their
 		// lease can end now rather than after Options.Lease; the
@@ -174,7 +171,7 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		// (With PostgreSQL other instances may hold live leases.)
 		res, err := st.DB().ExecContext(ctx, `UPDATE delivery_jobs SET lease_until = 0 WHERE state = ?`, StateInFlight)
 		if err != nil {
-			return nil, fmt.Errorf("recovering jobs of a previous run: %w", err)
+			return nil, store.Classify("recovering delivery jobs of a previous run", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			r.log.Warn("recovered delivery jobs left in flight by a previous run", "jobs", n)

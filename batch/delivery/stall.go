@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
@@ -75,7 +76,7 @@ func (r *Runner) hasDue(ctx context.Context, vendor string, now time.Time) (bool
 		  AND ((state = ? AND run_at <= ?) OR (state = ? AND lease_until <= ?)) LIMIT 1) due`
 	var n int
 	if err := r.st.DB().QueryRowContext(ctx, r.st.Rebind(q), args...).Scan(&n); err != nil {
-		return false, fmt.Errorf("looking for due %s delivery jobs: %w", vendor, dbErr(err))
+		return false, store.Classify("looking for due "+vendor+" delivery jobs", err)
 	}
 	return n > 0, nil
 }

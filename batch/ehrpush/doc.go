@@ -9,7 +9,7 @@
 // A caller changes a resource with store.Tx.PutResource and, in the same
 // transaction, calls [Pusher.Queue] with the type, id and the version
 // PutResource returned. The row lands in the table ehr_push (created by
-// [Init]) keyed by the Pusher's queue name, type and id, so each caller
+// the package's migration line, which store.Open applies) keyed by the Pusher's queue name, type and id, so each caller
 // sees and reports only its own rows; queueing a row that exists makes it
 // due at once with a fresh attempt count (a dead row too: new content
 // deserves a new try). The table holds ids, versions, counts, status codes

@@ -77,7 +77,7 @@ type Pusher struct {
 }
 
 // New returns a Pusher over st after validating cfg and filling its
-// defaults. It does not touch the store; call Init once first.
+// defaults. It does not touch the store.
 func New(st *store.Store, cfg Config) (*Pusher, error) {
 	if cfg.Queue == "" {
 		return nil, errors.New("configuring the EHR push: a queue name is required")
@@ -108,33 +108,6 @@ func New(st *store.Store, cfg Config) (*Pusher, error) {
 	return &Pusher{st: st, cfg: cfg, base: u, client: client}, nil
 }
 
-// Init creates the table ehr_push (queue, type, id, version, attempts,
-// last_status, last_error, dead, queued_at, next_at; times in Unix µs) and
-// its index if missing; safe to call from several instances.
-func Init(ctx context.Context, st *store.Store) error {
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS ehr_push (
-			queue       TEXT    NOT NULL,
-			type        TEXT    NOT NULL,
-			id          TEXT    NOT NULL,
-			version     INTEGER NOT NULL,
-			attempts    INTEGER NOT NULL,
-			last_status INTEGER NOT NULL,
-			last_error  TEXT    NOT NULL,
-			dead        INTEGER NOT NULL,
-			queued_at   BIGINT  NOT NULL,
-			next_at     BIGINT  NOT NULL,
-			PRIMARY KEY (queue, type, id)
-		)`,
-		`CREATE INDEX IF NOT EXISTS ehr_push_due ON ehr_push (queue, dead, next_at)`,
-	} {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating the EHR push table: %w", err)
-		}
-	}
-	return nil
-}
-
 // Queue records, in tx (the transaction that stored version of typ/id),
 // that the resource must be pushed. A row already queued for it takes the
 // new version and is due at once with a fresh attempt count, dead or not.
@@ -149,7 +122,7 @@ func (p *Pusher) Queue(ctx context.Context, tx *store.Tx, typ, id string, versio
 			queued_at = excluded.queued_at, next_at = excluded.next_at`),
 		p.cfg.Queue, typ, id, version, now, now)
 	if err != nil {
-		return fmt.Errorf("queueing the EHR push of %s/%s: %w", typ, id, err)
+		return store.Classify(fmt.Sprintf("queueing the EHR push of %s/%s", typ, id), err)
 	}
 	return nil
 }
@@ -176,7 +149,7 @@ func (p *Pusher) Rows(ctx context.Context) ([]Row, error) {
 	rows, err := p.st.DB().QueryContext(ctx, p.st.Rebind(`SELECT type, id, version, attempts, last_status,
 		last_error, dead, queued_at, next_at FROM ehr_push WHERE queue = ? ORDER BY next_at, type, id`), p.cfg.Queue)
 	if err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	defer rows.Close()
 	var out []Row
@@ -185,13 +158,13 @@ func (p *Pusher) Rows(ctx context.Context) ([]Row, error) {
 		var dead int
 		var queued, next int64
 		if err := rows.Scan(&r.Type, &r.ID, &r.Version, &r.Attempts, &r.LastStatus, &r.LastError, &dead, &queued, &next); err != nil {
-			return nil, fmt.Errorf("reading the EHR push table: %w", err)
+			return nil, store.Classify("reading the EHR push table", err)
 		}
 		r.Dead, r.QueuedAt, r.NextAt = dead != 0, time.UnixMicro(queued).UTC(), time.UnixMicro(next).UTC()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	return out, nil
 }

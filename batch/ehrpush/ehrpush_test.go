@@ -100,9 +100,6 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { st.Close() })
-	if err := Init(ctx, st); err != nil {
-		e.t.Fatal(err)
-	}
 	e.st = st
 	if e.push, err = New(st, e.cfg); err != nil {
 		e.t.Fatal(err)

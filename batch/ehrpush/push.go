@@ -73,19 +73,19 @@ func (p *Pusher) due(ctx context.Context) ([]due, error) {
 		FROM ehr_push WHERE queue = ? AND dead = 0 AND next_at <= ? ORDER BY next_at, type, id LIMIT ?`),
 		p.cfg.Queue, p.cfg.Now().UnixMicro(), p.cfg.MaxPerRun)
 	if err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	defer rows.Close()
 	var out []due
 	for rows.Next() {
 		var d due
 		if err := rows.Scan(&d.typ, &d.id, &d.version, &d.attempts, &d.queued, &d.next); err != nil {
-			return nil, fmt.Errorf("reading the EHR push table: %w", err)
+			return nil, store.Classify("reading the EHR push table", err)
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the EHR push table: %w", err)
+		return nil, store.Classify("reading the EHR push table", err)
 	}
 	return out, nil
 }
@@ -149,7 +149,7 @@ func (p *Pusher) exec(ctx context.Context, query string, args ...any) (int64, er
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("recording an EHR push: %w", err)
+		return 0, store.Classify("recording an EHR push", err)
 	}
 	return n, nil
 }

@@ -164,9 +164,6 @@ func openStore(t testing.TB) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := Init(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	return st
 }
 

@@ -12,29 +12,6 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
-// Init creates the tables exports use (the file ledger, the table of
-// scheduled slots already run and that of failure streaks) if missing; safe to call from several
-// instances at once.
-func Init(ctx context.Context, st *store.Store) error {
-	if err := ledger.Init(ctx, st); err != nil {
-		return err
-	}
-	_, err := st.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS export_slots (
-		job       TEXT   NOT NULL,
-		slot      TEXT   NOT NULL,
-		ledger_id BIGINT NOT NULL,
-		at        BIGINT NOT NULL,
-		PRIMARY KEY (job, slot)
-	)`)
-	if err != nil {
-		return fmt.Errorf("creating export slot table: %w", err)
-	}
-	if _, err := st.DB().ExecContext(ctx, streakTable); err != nil {
-		return fmt.Errorf("creating export streak table: %w", err)
-	}
-	return nil
-}
-
 // SlotDone reports whether job has completed the scheduled slot (a key
 // from Slot.Key) — that is, uploaded its file.
 func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, error) {
@@ -44,7 +21,7 @@ func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, err
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading export slots of %s: %w", job, err)
+		return false, store.Classify(fmt.Sprintf("reading export slots of %s", job), err)
 	}
 	return true, nil
 }
@@ -64,7 +41,7 @@ func record(ctx context.Context, st *store.Store, e ledger.Entry, slot string) (
 		_, err = tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO export_slots (job, slot, ledger_id, at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (job, slot) DO NOTHING`), e.Job, slot, id, e.At.UnixMicro())
 		if err != nil {
-			return fmt.Errorf("recording export slot: %w", err)
+			return store.Classify("recording export slot", err)
 		}
 		return nil
 	})

@@ -84,7 +84,7 @@ type Result struct {
 // retried on transient and reconnect failures until opt.Deadline; a
 // permanent failure, a host key mismatch or the deadline end the run with
 // an error, and the ledger then records the file as failed. The caller
-// turns an error into an alert. Call Init on st once beforehand.
+// turns an error into an alert.
 //
 // remote may be nil when opt.Reopen is set: Run then opens (and closes)
 // its own session. When the server asks for a reconnect and opt.Reopen is

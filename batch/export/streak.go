@@ -26,14 +26,6 @@ type Streak struct {
 	Notified bool
 }
 
-const streakTable = `CREATE TABLE IF NOT EXISTS export_streaks (
-		job      TEXT   NOT NULL PRIMARY KEY,
-		failures BIGINT NOT NULL,
-		missed   BIGINT NOT NULL,
-		since    BIGINT NOT NULL,
-		notified BIGINT NOT NULL
-	)`
-
 // loadStreak reads job's streak; none is the zero Streak.
 func loadStreak(ctx context.Context, st *store.Store, job string) (Streak, error) {
 	var s Streak
@@ -44,7 +36,7 @@ func loadStreak(ctx context.Context, st *store.Store, job string) (Streak, error
 		return Streak{}, nil
 	}
 	if err != nil {
-		return Streak{}, fmt.Errorf("reading the failure streak of %s: %w", job, err)
+		return Streak{}, store.Classify(fmt.Sprintf("reading the failure streak of %s", job), err)
 	}
 	s.Since, s.Notified = time.UnixMicro(since).UTC(), notified != 0
 	return s, nil
@@ -66,7 +58,7 @@ func saveStreak(ctx context.Context, st *store.Store, job string, s Streak) erro
 			job, s.Failures, s.Missed, s.Since.UnixMicro(), notified)
 	}
 	if err != nil {
-		return fmt.Errorf("recording the failure streak of %s: %w", job, err)
+		return store.Classify(fmt.Sprintf("recording the failure streak of %s", job), err)
 	}
 	return nil
 }

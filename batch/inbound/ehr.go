@@ -4,18 +4,8 @@ import (
 	"context"
 
 	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
-	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
-
-// Init creates the file ledger and the EHR push table (ehr_push, see
-// package batch/ehrpush) if missing; safe to call from several instances.
-func Init(ctx context.Context, st *store.Store) error {
-	if err := ledger.Init(ctx, st); err != nil {
-		return err
-	}
-	return ehrpush.Init(ctx, st)
-}
 
 // checkEHR validates the EHR of a job's Options, if any.
 func checkEHR(job string, ehr *EHR) error {

@@ -31,7 +31,9 @@ type observation struct {
 }
 
 // New returns a Poller for spec over st, after validating spec, filling
-// its defaults and creating the tables it needs (see Init).
+// its defaults. The tables it uses (the file ledger, ehr_push) belong to
+// the migration lines of batch/ledger and batch/ehrpush, which [store.Open]
+// applied.
 func New(ctx context.Context, st *store.Store, spec Spec, opt Options) (*Poller, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
@@ -39,9 +41,6 @@ func New(ctx context.Context, st *store.Store, spec Spec, opt Options) (*Poller,
 	}
 	if err := checkEHR(spec.Name, opt.EHR); err != nil {
 		return nil, err // names the job
-	}
-	if err := Init(ctx, st); err != nil {
-		return nil, err
 	}
 	p := &Poller{spec: spec, st: st, opt: opt, now: opt.Now, seen: map[string]observation{}}
 	if p.now == nil {

@@ -60,37 +60,6 @@ type Entry struct {
 // ErrNotFound is returned by lookups that find no entry.
 var ErrNotFound = errors.New("no such ledger entry")
 
-// Init creates the ledger table if missing; safe to call from several
-// instances at once.
-func Init(ctx context.Context, st *store.Store) error {
-	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
-	if st.Dialect() == "postgres" {
-		id = "BIGSERIAL PRIMARY KEY"
-	}
-	for _, q := range []string{
-		`CREATE TABLE IF NOT EXISTS file_ledger (
-			id          ` + id + `,
-			direction   TEXT    NOT NULL,
-			job         TEXT    NOT NULL,
-			path        TEXT    NOT NULL,
-			size        BIGINT  NOT NULL,
-			sha256      TEXT    NOT NULL,
-			rows_ok     INTEGER NOT NULL,
-			rows_failed INTEGER NOT NULL,
-			outcome     TEXT    NOT NULL,
-			detail      TEXT    NOT NULL,
-			at          BIGINT  NOT NULL
-		)`,
-		`CREATE INDEX IF NOT EXISTS file_ledger_hash ON file_ledger (direction, job, sha256)`,
-		`CREATE INDEX IF NOT EXISTS file_ledger_path ON file_ledger (direction, job, path)`,
-	} {
-		if _, err := st.DB().ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("creating file ledger: %w", err)
-		}
-	}
-	return nil
-}
-
 // Record adds e inside the caller's transaction and returns its id; e.At
 // zero means now.
 func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
@@ -106,7 +75,7 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		string(e.Direction), e.Job, e.Path, e.Size, e.SHA256, e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro()).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("recording %s in ledger: %w", e.Path, err)
+		return 0, store.Classify(fmt.Sprintf("recording %s in ledger", e.Path), err)
 	}
 	return id, nil
 }
@@ -157,19 +126,19 @@ func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
 	args = append(args, limit)
 	rows, err := st.DB().QueryContext(ctx, st.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing file ledger: %w", err)
+		return nil, store.Classify("listing file ledger", err)
 	}
 	defer rows.Close()
 	var out []Entry
 	for rows.Next() {
 		e, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("listing file ledger: %w", err)
+			return nil, store.Classify("listing file ledger", err)
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing file ledger: %w", err)
+		return nil, store.Classify("listing file ledger", err)
 	}
 	return out, nil
 }
@@ -199,7 +168,7 @@ func one(ctx context.Context, tx *store.Tx, cond string, args ...any) (Entry, er
 		return Entry{}, ErrNotFound
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("reading file ledger: %w", err)
+		return Entry{}, store.Classify("reading file ledger", err)
 	}
 	return e, nil
 }

@@ -16,12 +16,6 @@ func TestLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := Init(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	if err := Init(ctx, st); err != nil {
-		t.Fatalf("second Init: %v", err)
-	}
 	entries := []Entry{
 		{Direction: In, Job: "cancel", Path: "c1.csv", SHA256: "aa", RowsOK: 3, Outcome: OutcomeOK},
 		{Direction: In, Job: "cancel", Path: "c2.csv", SHA256: "bb", Outcome: OutcomeFailed},

@@ -96,7 +96,7 @@ func (s *Syncer) Record(ctx context.Context, hash string, ev Event) (fresh bool,
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("recording solo webhook event: %w", err)
+		return false, store.Classify("recording solo webhook event", err)
 	}
 	return fresh, nil
 }
@@ -127,14 +127,14 @@ func (s *Syncer) Events(ctx context.Context, states ...string) ([]EventRow, erro
 func (s *Syncer) eventRows(ctx context.Context, q string, args ...any) ([]EventRow, error) {
 	rows, err := s.Store.DB().QueryContext(ctx, s.Store.Rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading solo webhook events: %w", err)
+		return nil, store.Classify("reading solo webhook events", err)
 	}
 	defer rows.Close()
 	var out []EventRow
 	for rows.Next() {
 		var r EventRow
 		if err := rows.Scan(&r.Hash, &r.ID, &r.Type, &r.ObjectID, &r.State, &r.Attempts, &r.LastError); err != nil {
-			return nil, fmt.Errorf("reading solo webhook events: %w", err)
+			return nil, store.Classify("reading solo webhook events", err)
 		}
 		out = append(out, r)
 	}
@@ -216,7 +216,7 @@ func (s *Syncer) handle(ctx context.Context, r EventRow) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("recording the outcome of a solo webhook event: %w", err)
+		return store.Classify("recording the outcome of a solo webhook event", err)
 	}
 	return nil
 }

@@ -51,9 +51,6 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := Init(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	status, enc, err := LoadMappings()
 	if err != nil {
 		t.Fatal(err)

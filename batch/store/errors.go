@@ -70,10 +70,19 @@ const (
 	sqliteProtocol = 15
 )
 
-// classify wraps a database error with the action phrase op. Context
-// cancellation and sentinel errors of this package pass through wrapped with
-// %w; driver errors become a *dbError.
-func (s *Store) classify(op string, err error) error {
+// classify is [Classify]; a method for the store's own queries.
+func (s *Store) classify(op string, err error) error { return Classify(op, err) }
+
+// Classify wraps err, returned by a query on the store's database (through
+// [Store.DB] or [Tx.SQL] too), with the action phrase op, and is the one
+// place where driver errors are made safe to log. A driver error becomes an
+// error whose text is op and the driver's code, never the driver's message
+// (PostgreSQL's can quote stored values), that matches [ErrUnavailable]
+// when the database cannot take the work now (disk full, read-only, lock
+// timeout, connection lost) and unwraps to the driver error. Context
+// errors and this package's sentinels pass through wrapped with %w, as does
+// any other error (such as sql.ErrNoRows). Classify(op, nil) is nil.
+func Classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -4,117 +4,153 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
 	"strings"
 )
 
-// migrationFS holds the schema, one directory per dialect, one file per
-// version named NNNN_description.sql. Versions are applied in order, each in
-// its own transaction, and recorded in schema_migrations. Both dialects must
-// carry the same versions.
+// migrationFS holds the store's own line of migrations ([StoreLine]): one
+// directory per dialect, one file per version named NNNN_description.sql.
 //
 //go:embed migrations
 var migrationFS embed.FS
 
-// migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+// bootstrapSQL creates schema_migrations, before any line runs.
+//
+//go:embed schema_migrations.sql
+var bootstrapSQL string
 
-// migrations lists the embedded steps of dialect d in version order.
-func migrations(d dialect) ([]migration, error) {
-	dir := path.Join("migrations", d.String())
-	entries, err := fs.ReadDir(migrationFS, dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing %s migrations: %w", d, err)
-	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
-			return nil, fmt.Errorf("listing %s migrations: malformed file name %q", d, name)
+// linesVersion is the store migration that adds the line column to
+// schema_migrations; before it, every recorded version is the store's.
+const linesVersion = 3
+
+func init() { RegisterMigrations(StoreLine, migrationFS, "migrations") }
+
+// latestVersion is the newest version of the store's own line.
+func latestVersion() int {
+	for _, l := range registered() {
+		if l.name == StoreLine {
+			return l.latest()
 		}
-		body, err := fs.ReadFile(migrationFS, path.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("reading migration %d: %w", v, err)
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+	return 0
 }
 
-// latestVersion is the newest schema version this binary knows.
-func latestVersion(d dialect) int {
-	ms, err := migrations(d)
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
-
-// migrate creates schema_migrations if needed, refuses a newer database and
-// applies the missing steps. It is safe to run from several processes at
-// once: on PostgreSQL each step takes an advisory lock, on SQLite the
-// immediate transaction holds the write lock, and each step re-checks
-// whether it was applied meanwhile.
+// migrate creates schema_migrations if needed, refuses a database where
+// any registered line is newer than this binary, and applies the missing
+// steps of every line, the store's first. It is safe to run from several
+// processes at once: on PostgreSQL each step takes an advisory lock, on
+// SQLite the immediate transaction holds the write lock, and each step
+// re-checks whether it was applied meanwhile. Lines recorded in the
+// database that this binary does not register are left alone.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations(s.dialect)
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return s.classify("creating schema_migrations", err)
+		}
+		for _, stmt := range splitStatements(bootstrapSQL) {
+			if _, err := tx.tx.ExecContext(ctx, stmt); err != nil {
+				return s.classify("creating schema_migrations", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at TEXT NOT NULL)`
-	if _, err := s.db.ExecContext(ctx, create); err != nil {
-		return s.classify("creating schema_migrations", err)
-	}
-	var current sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&current); err != nil {
-		return s.classify("reading schema version", err)
-	}
-	if latest := ms[len(ms)-1].version; int(current.Int64) > latest {
-		return fmt.Errorf("opening store: schema version %d, binary knows up to %d: %w",
-			current.Int64, latest, ErrSchemaTooNew)
-	}
-	for _, m := range ms {
-		if int64(m.version) <= current.Int64 {
-			continue
-		}
-		if err := s.apply(ctx, m); err != nil {
+	ls := registered()
+	current := make([]int, len(ls))
+	for i, l := range ls {
+		v, err := s.lineVersion(ctx, s.db, l.name)
+		if err != nil {
 			return err
+		}
+		if v > l.latest() {
+			return fmt.Errorf("opening store: migration line %q is at version %d, binary knows up to %d: %w",
+				l.name, v, l.latest(), ErrSchemaTooNew)
+		}
+		current[i] = v
+	}
+	for i, l := range ls {
+		for _, m := range l.steps[s.dialect] {
+			if m.version <= current[i] {
+				continue
+			}
+			if err := s.apply(ctx, l.name, m); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// hasLines reports whether schema_migrations has its line column yet
+// (store migration 0003).
+func (s *Store) hasLines(ctx context.Context, q querier) (bool, error) {
+	query := `SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'line'`
+	if s.dialect == postgresDialect {
+		query = `SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'line'`
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, query).Scan(&n); err != nil {
+		return false, s.classify("reading the shape of schema_migrations", err)
+	}
+	return n > 0, nil
+}
+
+// lineVersion is the newest version of line recorded in the database, 0
+// when none.
+func (s *Store) lineVersion(ctx context.Context, q querier, name string) (int, error) {
+	op := "reading the version of migration line " + name
+	withLines, err := s.hasLines(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	var v sql.NullInt64
+	switch {
+	case withLines:
+		err = q.QueryRowContext(ctx, s.rebind(`SELECT MAX(version) FROM schema_migrations WHERE line = ?`), name).Scan(&v)
+	case name == StoreLine:
+		err = q.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	default:
+		return 0, nil // before lines, only the store's versions were recorded
+	}
+	if err != nil {
+		return 0, s.classify(op, err)
+	}
+	return int(v.Int64), nil
 }
 
 // migrationLockKey is the PostgreSQL advisory lock that serializes
 // migrations ("fhirbrdg" in ASCII).
 const migrationLockKey = 0x6668697262726467
 
-// apply runs one migration in its own transaction.
-func (s *Store) apply(ctx context.Context, m migration) error {
-	op := fmt.Sprintf("applying migration %d", m.version)
+// lockMigrations serializes migrating processes until tx ends: on
+// PostgreSQL with an advisory lock (concurrent creations IF NOT EXISTS
+// can otherwise fail on a unique index of the catalog); on SQLite the
+// immediate transaction already holds the write lock.
+func (s *Store) lockMigrations(ctx context.Context, tx *Tx) error {
+	if s.dialect != postgresDialect {
+		return nil
+	}
+	_, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey))
+	return err
+}
+
+// apply runs migration m of line name in its own transaction and records
+// it, unless a concurrent process applied it meanwhile.
+func (s *Store) apply(ctx context.Context, name string, m migration) error {
+	op := fmt.Sprintf("applying migration %d of line %s", m.version, name)
 	return s.InTx(ctx, func(tx *Tx) error {
-		if s.dialect == postgresDialect {
-			if _, err := tx.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
-				return s.classify(op, err)
-			}
-		}
-		var n int
-		err := tx.tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n)
-		if err != nil {
+		if err := s.lockMigrations(ctx, tx); err != nil {
 			return s.classify(op, err)
 		}
-		if n > 0 {
+		v, err := s.lineVersion(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if v >= m.version {
 			return nil // applied by a concurrent process
 		}
 		for _, stmt := range splitStatements(m.sql) {
@@ -122,8 +158,21 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 				return s.classify(op, err)
 			}
 		}
-		_, err = tx.tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
-			m.version, s.now().UTC().Format(sqliteTimeLayout))
+		withLines, err := s.hasLines(ctx, tx)
+		if err != nil {
+			return err
+		}
+		at := s.now().UTC().Format(sqliteTimeLayout)
+		switch {
+		case withLines:
+			_, err = tx.tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (line, version, applied_at) VALUES (?, ?, ?)`),
+				name, m.version, at)
+		case name == StoreLine && m.version < linesVersion:
+			_, err = tx.tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
+				m.version, at)
+		default:
+			err = errors.New("schema_migrations has no line column")
+		}
 		return s.classify(op, err)
 	})
 }

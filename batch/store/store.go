@@ -14,8 +14,10 @@
 // Branch on them with errors.Is against [ErrNotFound], [ErrConflict],
 // [ErrUnavailable] and [ErrSchemaTooNew].
 //
-// The schema is versioned (see migrate.go); later migrations add the
-// delivery job tables.
+// The schema is versioned in migration lines (see lines.go): the store's
+// own tables are one line, and each package that keeps tables in the
+// store's database (the delivery queue, the file ledger, …) registers its
+// own with [RegisterMigrations]; [Open] brings every line up to date.
 package store
 
 import (
@@ -79,7 +81,9 @@ const sqliteBusyTimeout = 10 * time.Second
 // or a plain file path; the file is created if missing and opened with WAL,
 // synchronous=FULL, a busy timeout and foreign keys on.
 //
-// Open refuses a database whose schema is newer than this binary
+// Open applies the missing migrations of every registered line (see
+// [RegisterMigrations]), the store's own first, and refuses a database
+// where any line is at a version newer than this binary knows
 // ([ErrSchemaTooNew]). Failures to reach or write the database match
 // [ErrUnavailable].
 func Open(ctx context.Context, url string) (*Store, error) {

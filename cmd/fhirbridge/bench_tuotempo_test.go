@@ -138,9 +138,6 @@ func newBench(t testing.TB, n int) *bench {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := export.Init(ctx, st); err != nil {
-		t.Fatal(err)
-	}
 	b := &bench{n: n, st: st, srv: sftptest.NewServer(t), tmp: t.TempDir()}
 	start := time.Now()
 	fillStore(t, st, n)

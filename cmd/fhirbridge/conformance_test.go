@@ -124,7 +124,9 @@ func conformance(t *testing.T, name string, s bridge.Sample) {
 		system := "urn:fhirbridge:" + name + ":id"
 		for _, ref := range s.Delivered {
 			b.Wait(ref+" with the vendor's id", func() bool {
-				var res struct{ Identifier []struct{ System, Value string } }
+				var res struct {
+					Identifier []struct{ System, Value string }
+				}
 				_ = json.Unmarshal([]byte(send(t, "GET", b.Base+"/fhir/"+ref, "", 200)), &res)
 				for _, id := range res.Identifier {
 					if id.System == system && id.Value != "" {

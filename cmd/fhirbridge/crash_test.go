@@ -210,9 +210,6 @@ routes:
 			t.Fatalf("opening the store between runs: %v", err)
 		}
 		defer st.Close()
-		if err := delivery.Init(context.Background(), st); err != nil {
-			t.Fatal(err)
-		}
 		// serve recovers these at start-up (an SQLite store has one
 		// process); count them only, to report how many kills caught a
 		// delivery in flight

@@ -29,9 +29,6 @@ pending job back to run now; discard ends a job that must not be sent.`,
 	cmd.PersistentFlags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
 	withQueue := func(cmd *cobra.Command, fn func(ctx context.Context, q *delivery.Queue) error) error {
 		return withStore(cmd, configFile, func(ctx context.Context, _ *config.Config, st *store.Store) error {
-			if err := delivery.Init(ctx, st); err != nil {
-				return err
-			}
 			return fn(ctx, delivery.NewQueue(st))
 		})
 	}

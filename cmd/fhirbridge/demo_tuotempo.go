@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
@@ -30,9 +29,6 @@ func demoTuotempo(ctx context.Context, out io.Writer, c *config.Config, dir stri
 	defer st.Close()
 	jobs, err := exportJobs(c)
 	if err != nil {
-		return err
-	}
-	if err := export.Init(ctx, st); err != nil {
 		return err
 	}
 	at := time.Date(2026, 12, 1, 6, 0, 0, 0, jobs[0].schedule.Location())

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -50,9 +49,6 @@ Exit status: 0 all exports uploaded, 1 an export failed.`,
 				}
 				jobs, err := exportJobs(c)
 				if err != nil {
-					return err
-				}
-				if err := export.Init(ctx, st); err != nil {
 					return err
 				}
 				ran := 0
@@ -134,9 +130,6 @@ func runExport(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 // reprocess re-runs one inbound file of a configured job.
 func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, job, file string) error {
 	// the same routing as serve, so a re-applied cancellation flows on
-	if err := delivery.Init(ctx, st); err != nil {
-		return err
-	}
 	rt, err := router(c)
 	if err != nil {
 		return err

@@ -37,9 +37,6 @@ reprocess re-runs one inbound file on purpose.`,
 				return fmt.Errorf("--direction %q: want in or out", dir)
 			}
 			return withStore(cmd, configFile, func(ctx context.Context, _ *config.Config, st *store.Store) error {
-				if err := ledger.Init(ctx, st); err != nil {
-					return err
-				}
 				entries, err := ledger.List(ctx, st, ledger.Filter{Direction: ledger.Direction(dir), Job: job, Limit: limit})
 				if err != nil {
 					return err

@@ -15,7 +15,6 @@ import (
 	"github.com/cheggaaa/pb/v3"
 	"github.com/mattn/go-isatty"
 
-	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/report"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -177,10 +176,6 @@ func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok 
 	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
-	}
-	if err := delivery.Init(ctx, st); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("preparing the delivery queue: %w", err)
 	}
 	rt, err := router(c)
 	if err != nil {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -116,4 +119,50 @@ func vendorOf(p string) string {
 		return ""
 	}
 	return parts[1]
+}
+
+// TestNoCreateTableInGo keeps every table in a versioned migration line
+// (embedded .sql files registered with store.RegisterMigrations): no
+// non-test .go file of the module may hold CREATE TABLE, which is how
+// tables were once created at start-up where no migration could alter
+// them. Test files may (they rebuild old schemas).
+func TestNoCreateTableInGo(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found at %s: %v", root, err)
+	}
+	scanned := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != root && strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		scanned++
+		if bytes.Contains(bytes.ToUpper(src), []byte("CREATE TABLE")) {
+			rel, _ := filepath.Rel(root, path)
+			t.Errorf("%s holds CREATE TABLE: create and change tables in a migration line (see store.RegisterMigrations)", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scanning the source tree: %v", err)
+	}
+	if scanned < 50 {
+		t.Fatalf("scanned only %d .go files under %s; is the walk broken?", scanned, root)
+	}
 }

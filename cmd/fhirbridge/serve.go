@@ -88,9 +88,6 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		}
 		tokens = append(tokens, h)
 	}
-	if err := delivery.Init(ctx, st); err != nil {
-		return fmt.Errorf("preparing the delivery queue: %w", err)
-	}
 	mods, err := modules(c)
 	if err != nil {
 		return err

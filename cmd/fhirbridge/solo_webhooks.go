@@ -43,9 +43,6 @@ func serveSoloStatus(ctx context.Context, c *config.Config, env *bridge.ServeEnv
 	if err != nil {
 		return err
 	}
-	if err := solostatus.Init(ctx, env.Store); err != nil {
-		return err
-	}
 	every, pollEvery, lookback := 30*time.Second, time.Duration(0), time.Duration(0)
 	if s.Status != nil {
 		pollEvery, lookback = time.Duration(s.Status.Every), time.Duration(s.Status.Lookback)
@@ -279,9 +276,6 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 			return withStore(cmd, *configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
 				if c.Connectors.Solo == nil {
 					return errors.New("the config has no connectors.solo section")
-				}
-				if err := solostatus.Init(ctx, st); err != nil {
-					return err
 				}
 				syncer, err := newSoloSyncer(c, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 				if err != nil {

@@ -131,9 +131,6 @@ func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inb
 	if f.exports, err = exportJobs(c); err != nil {
 		return nil, err
 	}
-	if err := export.Init(ctx, st); err != nil {
-		return nil, err
-	}
 	var ehr *inbound.EHR
 	if e := c.EHR; e != nil {
 		ehr = &inbound.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
