@@ -122,7 +122,7 @@ func (p *Pusher) Queue(ctx context.Context, tx *store.Tx, typ, id string, versio
 			queued_at = excluded.queued_at, next_at = excluded.next_at`),
 		p.cfg.Queue, typ, id, version, now, now)
 	if err != nil {
-		return store.Classify(fmt.Sprintf("queueing the EHR push of %s/%s", typ, id), err)
+		return store.Classify(fmt.Sprintf("queueing the EHR push of %s/%s", typ, id), err) // a FHIR reference, not a URL path
 	}
 	return nil
 }
