@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 )
 
 // exitError carries an exit status for errors already reported.
@@ -33,10 +36,11 @@ func newRoot() *cobra.Command {
 		Use:   "fhirbridge",
 		Short: "FHIR R4 bridge to telehealth vendors",
 		Long: `fhirbridge maps FHIR R4 Patient, Appointment and Encounter resources into the
-formats of telehealth vendors (tuOtempO reminder files, Teladoc Health Solo,
-TytoCare via the Vidyo portal) with declarative YAML mappings, and maps what
+formats of telehealth vendors with declarative YAML mappings, and maps what
 vendors send back (cancellation files, reports) into FHIR.
 
+Vendors (each configured under connectors.NAME):
+` + vendorList() + `
 Start with:
   fhirbridge mappings                      # the shipped mappings
   fhirbridge mappings show tuotempo/export # one of them, as a starting point
@@ -46,4 +50,13 @@ Start with:
 	}
 	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newSoloCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
 	return root
+}
+
+// vendorList is one line per registered vendor module: its name and summary.
+func vendorList() string {
+	var b strings.Builder
+	for _, m := range bridge.Modules() {
+		fmt.Fprintf(&b, "  %-9s %s\n", m.Name, m.Summary)
+	}
+	return b.String()
 }
