@@ -56,27 +56,39 @@ func (s *Secret) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal(&ref); err != nil {
 		return errors.New("a secret is {env: NAME} or {file: PATH}: values are not written in the config file")
 	}
+	v, _, err := ResolveSecret(ref.Env, ref.File)
+	if err != nil {
+		return err
+	}
+	*s = Secret(v)
+	return nil
+}
+
+// ResolveSecret reads a secret reference of a configuration file: exactly
+// one of env (a variable, which must be set and not empty) and file (read
+// whole, trailing line breaks dropped, not empty). source says where the
+// value came from ("env NAME", "file PATH"), never the value.
+func ResolveSecret(env, file string) (value, source string, err error) {
 	switch {
-	case ref.Env != "" && ref.File == "":
-		v, ok := os.LookupEnv(ref.Env)
+	case env != "" && file == "":
+		v, ok := os.LookupEnv(env)
 		if !ok || v == "" {
-			return fmt.Errorf("secret: environment variable %s is not set", ref.Env)
+			return "", "", fmt.Errorf("secret: environment variable %s is not set", env)
 		}
-		*s = Secret(v)
-	case ref.File != "" && ref.Env == "":
-		b, err := os.ReadFile(ref.File)
+		return v, "env " + env, nil
+	case file != "" && env == "":
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return fmt.Errorf("secret: reading %s: %w", ref.File, errors.Unwrap(err))
+			return "", "", fmt.Errorf("secret: reading %s: %w", file, errors.Unwrap(err))
 		}
 		v := strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return fmt.Errorf("secret: %s is empty", ref.File)
+			return "", "", fmt.Errorf("secret: %s is empty", file)
 		}
-		*s = Secret(v)
+		return v, "file " + file, nil
 	default:
-		return errors.New("a secret is {env: NAME} or {file: PATH}, exactly one")
+		return "", "", errors.New("a secret is {env: NAME} or {file: PATH}, exactly one")
 	}
-	return nil
 }
 
 // Duration is a time.Duration written in configuration files as a Go

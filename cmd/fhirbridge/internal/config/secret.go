@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
-	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // Secret is a credential. In the file it names where the value lives —
@@ -31,22 +31,11 @@ func (s *Secret) UnmarshalYAML(b []byte) error {
 	if err := yaml.UnmarshalWithOptions(b, &ref, yaml.DisallowUnknownField()); err != nil {
 		return errors.New("a secret is {env: NAME} or {file: PATH}: values are not written in the config file")
 	}
-	switch {
-	case ref.Env != "" && ref.File == "":
-		v, ok := os.LookupEnv(ref.Env)
-		if !ok || v == "" {
-			return fmt.Errorf("secret: environment variable %s is not set", ref.Env)
-		}
-		*s = Secret{value: v, source: "env " + ref.Env}
-	case ref.File != "" && ref.Env == "":
-		b, err := os.ReadFile(ref.File)
-		if err != nil {
-			return fmt.Errorf("secret: reading %s: %w", ref.File, errors.Unwrap(err))
-		}
-		*s = Secret{value: strings.TrimRight(string(b), "\r\n"), source: "file " + ref.File}
-	default:
-		return errors.New("a secret is {env: NAME} or {file: PATH}, exactly one")
+	v, source, err := connectors.ResolveSecret(ref.Env, ref.File)
+	if err != nil {
+		return err
 	}
+	*s = Secret{value: v, source: source}
 	return nil
 }
 
