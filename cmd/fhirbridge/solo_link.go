@@ -20,6 +20,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
@@ -154,14 +155,14 @@ func linkSettings(f *linkFlags) (secret, base string, err error) {
 	if cfgFile == "" {
 		cfgFile = os.Getenv("FHIRBRIDGE_CONFIG")
 	}
-	var cl *config.SoloContextLinks
+	var cl *solomod.ContextLinks
 	var soloBase string
 	if cfgFile != "" {
 		c, err := config.Load(cfgFile, os.Environ())
 		if err != nil {
 			return "", "", err
 		}
-		if s := c.Connectors.Solo; s != nil {
+		if s := soloSection(c); s != nil {
 			cl, soloBase = s.ContextLinks, strings.TrimRight(s.BaseURL, "/")
 		}
 	}
@@ -171,7 +172,7 @@ func linkSettings(f *linkFlags) (secret, base string, err error) {
 		if secret == "" {
 			return "", "", fmt.Errorf("--secret-env: environment variable %s is not set", f.secretEnv)
 		}
-	case cl != nil && cl.Secret.Set():
+	case cl != nil && cl.Secret != "":
 		secret = cl.Secret.Reveal()
 	default:
 		return "", "", errors.New("no link secret: give --secret-env NAME, or a config with connectors.solo.context_links.secret")

@@ -12,78 +12,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
-
-// soloWebhookPattern is where serve mounts the Solo webhook receiver.
-const soloWebhookPattern = "POST /solo/webhooks/{" + solostatus.TokenPathValue + "}"
 
 func init() {
 	soloCommands = append(soloCommands, newSoloWebhooksCmd)
-}
-
-// serveSoloStatus mounts the webhook receiver (connectors.solo.webhooks)
-// and runs the worker that handles events, pushes to the EHR and polls
-// (connectors.solo.status).
-func serveSoloStatus(ctx context.Context, c *config.Config, env *bridge.ServeEnv) error {
-	s := c.Connectors.Solo
-	if s == nil || (s.Webhooks == nil && s.Status == nil) {
-		return nil
-	}
-	syncer, err := newSoloSyncer(c, env.Store, env.Log)
-	if err != nil {
-		return err
-	}
-	every, pollEvery, lookback := 30*time.Second, time.Duration(0), time.Duration(0)
-	if s.Status != nil {
-		pollEvery, lookback = time.Duration(s.Status.Every), time.Duration(s.Status.Lookback)
-	}
-	if s.Webhooks != nil {
-		every = time.Duration(s.Webhooks.RetryEvery)
-	}
-	worker := solostatus.NewWorker(syncer, every, pollEvery, lookback)
-	if w := s.Webhooks; w != nil {
-		env.Handle(soloWebhookPattern, &solostatus.Receiver{
-			Syncer: syncer,
-			Token:  connectors.Secret(w.Token.Reveal()),
-			Key:    connectors.Secret(w.EncryptionKey.Reveal()),
-			Notify: worker.Wake,
-			Log:    env.Log,
-		})
-		env.Log.Info("solo webhook receiver mounted", "path", "/solo/webhooks/…")
-	}
-	env.Go(worker.Run)
-	return nil
-}
-
-// newSoloSyncer builds the status syncer from the config.
-func newSoloSyncer(c *config.Config, st *store.Store, log *slog.Logger) (*solostatus.Syncer, error) {
-	s := c.Connectors.Solo
-	conn, err := solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
-	if err != nil {
-		return nil, err
-	}
-	status, enc, err := solostatus.LoadMappings()
-	if err != nil {
-		return nil, err
-	}
-	syncer := &solostatus.Syncer{Store: st, Solo: conn, Status: status, Encounter: enc, Log: log}
-	if s.Webhooks != nil {
-		syncer.MaxAttempts = s.Webhooks.MaxAttempts
-	}
-	if e := c.EHR; e != nil {
-		syncer.EHR = &solostatus.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
-	}
-	return syncer, nil
 }
 
 func newSoloWebhooksCmd() *cobra.Command {
@@ -105,6 +46,12 @@ lines that reference them, never the values.`,
 	return cmd
 }
 
+// soloSection is the config's connectors.solo section, nil when absent.
+func soloSection(c *config.Config) *solomod.Config {
+	s, _ := c.ConnectorSection(solo.Name).(*solomod.Config)
+	return s
+}
+
 // soloConfig loads the config and builds the Solo client.
 func soloConfig(configFile string) (*config.Config, *solo.Connector, error) {
 	if configFile == "" {
@@ -114,11 +61,11 @@ func soloConfig(configFile string) (*config.Config, *solo.Connector, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s := c.Connectors.Solo
+	s := soloSection(c)
 	if s == nil {
 		return nil, nil, errors.New("the config has no connectors.solo section")
 	}
-	conn, err := solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
+	conn, err := s.Client()
 	return c, conn, err
 }
 
@@ -178,15 +125,15 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 // kept in DATA_DIR/solo-webhook.token (made on first use). ref is how the
 // config references it.
 func webhookToken(c *config.Config) (ref, token string, err error) {
-	if w := c.Connectors.Solo.Webhooks; w != nil && w.Token.Set() {
-		return "(as configured: " + w.Token.Source() + ")", w.Token.Reveal(), nil
+	if w := soloSection(c).Webhooks; w != nil && w.Token != "" {
+		return "(as configured: connectors.solo.webhooks.token)", w.Token.Reveal(), nil
 	}
 	p, err := filepath.Abs(filepath.Join(c.DataDir, "solo-webhook.token"))
 	if err != nil {
 		return "", "", err
 	}
 	ref = "{file: " + p + "}"
-	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= config.MinWebhookToken {
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= solomod.MinWebhookToken {
 		return ref, strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("reading the webhook token: %w", err)
@@ -274,10 +221,7 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, *configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
-				if c.Connectors.Solo == nil {
-					return errors.New("the config has no connectors.solo section")
-				}
-				syncer, err := newSoloSyncer(c, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+				syncer, err := solomod.NewSyncer(soloSection(c), c, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 				if err != nil {
 					return err
 				}
