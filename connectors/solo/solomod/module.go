@@ -25,6 +25,7 @@ func init() {
 		Name:    solo.Name,
 		Summary: "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
 		Config:  func() any { return new(Config) },
+		Sandbox: sandboxCmd,
 		Sample:  sample,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
