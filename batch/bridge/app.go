@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
@@ -81,3 +83,26 @@ func MappingSource(spec string, dirs ...string) (shipped.Source, error) {
 	}
 	return shipped.Resolve(os.DirFS("/"), filepath.ToSlash(spec), abs...)
 }
+
+// CommandConfig is the application configuration as a module's own
+// subcommands (ModuleInfo.Commands) read it.
+type CommandConfig struct {
+	// App is the whole configuration.
+	App Application
+	// Section is the module's connectors.<name> section (a pointer to its
+	// Config struct, defaults filled), nil when the section is absent.
+	Section any
+	// DataDir is the data folder (data_dir).
+	DataDir string
+	// OpenStore opens the store the configuration names; the caller
+	// closes it.
+	OpenStore func(ctx context.Context) (*store.Store, error)
+}
+
+// LoadCommandConfig loads, for the subcommands of module name, the
+// configuration file path ("" reads $FHIRBRIDGE_CONFIG, and only the
+// defaults and the environment when that is empty too), with the
+// FHIRBRIDGE_* overrides applied and every section checked, as serve
+// loads it. The application sets it before it runs a command, so that a
+// module's commands read the configuration without knowing its package.
+var LoadCommandConfig func(name, path string) (*CommandConfig, error)

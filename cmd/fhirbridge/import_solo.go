@@ -133,6 +133,12 @@ func checkSoloFlags(f soloImportFlags) error {
 	return nil
 }
 
+// soloSection is the config's connectors.solo section, nil when absent.
+func soloSection(c *config.Config) *solomod.Config {
+	s, _ := c.ConnectorSection(solo.Name).(*solomod.Config)
+	return s
+}
+
 // importSoloConfig loads the config and the Solo connector.
 func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.Connector, error) {
 	path := f.configFile

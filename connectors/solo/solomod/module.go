@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
@@ -26,7 +28,11 @@ func init() {
 		Summary: "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
 		Config:  func() any { return new(Config) },
 		Sandbox: sandboxCmd,
-		Sample:  sample,
+		Commands: func() []*cobra.Command {
+			return []*cobra.Command{webhooksCmd(), linkCmd()}
+		},
+		CommandsSummary: "Teladoc Health Solo operations (webhooks, links, ...)",
+		Sample:          sample,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
 			app, ok := root.(bridge.Application)

@@ -1,7 +1,6 @@
-package main
+package solomod
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,19 +14,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
-	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
-	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
 
-func init() {
-	soloCommands = append(soloCommands, newSoloWebhooksCmd)
-}
-
-func newSoloWebhooksCmd() *cobra.Command {
+// webhooksCmd is `fhirbridge solo webhooks`.
+func webhooksCmd() *cobra.Command {
 	var configFile string
 	cmd := &cobra.Command{
 		Use:   "webhooks",
@@ -46,27 +40,22 @@ lines that reference them, never the values.`,
 	return cmd
 }
 
-// soloSection is the config's connectors.solo section, nil when absent.
-func soloSection(c *config.Config) *solomod.Config {
-	s, _ := c.ConnectorSection(solo.Name).(*solomod.Config)
-	return s
-}
-
-// soloConfig loads the config and builds the Solo client.
-func soloConfig(configFile string) (*config.Config, *solo.Connector, error) {
-	if configFile == "" {
-		configFile = os.Getenv("FHIRBRIDGE_CONFIG")
+// loadSection loads the configuration for a solo subcommand (configFile,
+// else $FHIRBRIDGE_CONFIG) and builds the Solo client of its section.
+func loadSection(configFile string) (*bridge.CommandConfig, *Config, *solo.Connector, error) {
+	if bridge.LoadCommandConfig == nil {
+		return nil, nil, nil, errors.New("no application configuration loader (bridge.LoadCommandConfig)")
 	}
-	c, err := config.Load(configFile, os.Environ())
+	cc, err := bridge.LoadCommandConfig(solo.Name, configFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s := soloSection(c)
+	s, _ := cc.Section.(*Config)
 	if s == nil {
-		return nil, nil, errors.New("the config has no connectors.solo section")
+		return nil, nil, nil, errors.New("the config has no connectors.solo section")
 	}
 	conn, err := s.Client()
-	return c, conn, err
+	return cc, s, conn, err
 }
 
 func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
@@ -77,7 +66,7 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 		Short: "Subscribe the bridge's receiver at Solo and keep the encryptionKey as a secret file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, conn, err := soloConfig(*configFile)
+			cc, s, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -85,10 +74,10 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil || (baseURL.Scheme != "https" && baseURL.Scheme != "http") || baseURL.Host == "" {
 				return errors.New("--url: the bridge's public http(s) base URL")
 			}
-			if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+			if err := os.MkdirAll(cc.DataDir, 0o750); err != nil {
 				return fmt.Errorf("creating the data directory: %w", err)
 			}
-			tokenRef, token, err := webhookToken(c)
+			tokenRef, token, err := webhookToken(s, cc.DataDir)
 			if err != nil {
 				return err
 			}
@@ -101,7 +90,7 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keyFile, err := filepath.Abs(filepath.Join(c.DataDir, "solo-webhook-"+safeName(wh.ID)+".key"))
+			keyFile, err := filepath.Abs(filepath.Join(cc.DataDir, "solo-webhook-"+safeName(wh.ID)+".key"))
 			if err != nil {
 				return err
 			}
@@ -124,16 +113,16 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 // webhookToken returns the receiver token: the configured one, else one
 // kept in DATA_DIR/solo-webhook.token (made on first use). ref is how the
 // config references it.
-func webhookToken(c *config.Config) (ref, token string, err error) {
-	if w := soloSection(c).Webhooks; w != nil && w.Token != "" {
+func webhookToken(s *Config, dataDir string) (ref, token string, err error) {
+	if w := s.Webhooks; w != nil && w.Token != "" {
 		return "(as configured: connectors.solo.webhooks.token)", w.Token.Reveal(), nil
 	}
-	p, err := filepath.Abs(filepath.Join(c.DataDir, "solo-webhook.token"))
+	p, err := filepath.Abs(filepath.Join(dataDir, "solo-webhook.token"))
 	if err != nil {
 		return "", "", err
 	}
 	ref = "{file: " + p + "}"
-	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= solomod.MinWebhookToken {
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= MinWebhookToken {
 		return ref, strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("reading the webhook token: %w", err)
@@ -178,7 +167,7 @@ func newWebhooksListCmd(configFile *string) *cobra.Command {
 		Short: "List the webhook subscriptions at Solo (endpoints with the token hidden)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, conn, err := soloConfig(*configFile)
+			_, _, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -201,7 +190,7 @@ func newWebhooksDeleteCmd(configFile *string) *cobra.Command {
 		Short: "Deactivate a webhook subscription at Solo",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, conn, err := soloConfig(*configFile)
+			_, _, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -220,25 +209,33 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 		Short: "Handle again the kept events that named an unknown id, or failed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, *configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
-				syncer, err := solomod.NewSyncer(soloSection(c), c, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
-				if err != nil {
-					return err
-				}
-				rows, err := syncer.Replay(ctx)
-				if err != nil {
-					return err
-				}
-				counts := map[string]int{}
-				for _, r := range rows {
-					counts[r.State]++
-					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
-				}
-				syncer.PushDue(ctx)
-				fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
-					len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
-				return nil
-			})
+			cc, s, _, err := loadSection(*configFile)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := cc.OpenStore(ctx)
+			if err != nil {
+				return fmt.Errorf("opening the store: %w", err)
+			}
+			defer st.Close()
+			syncer, err := NewSyncer(s, cc.App, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			if err != nil {
+				return err
+			}
+			rows, err := syncer.Replay(ctx)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			for _, r := range rows {
+				counts[r.State]++
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
+			}
+			syncer.PushDue(ctx)
+			fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
+				len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
+			return nil
 		},
 	}
 }
