@@ -58,8 +58,12 @@ type ModuleInfo struct {
 	// caddycmd.RegisterCommand). It runs without a configuration.
 	Sandbox func() *cobra.Command
 	// Commands, when set, are the vendor's own subcommands, under
-	// `fhirbridge <Name>`.
+	// `fhirbridge <Name>` (whose one-line help is CommandsSummary). They
+	// read the configuration through LoadCommandConfig.
 	Commands func() []*cobra.Command
+	// CommandsSummary is the one-line help of `fhirbridge <Name>`
+	// (default: Summary).
+	CommandsSummary string
 	// Sample, when set, gives what the module conformance suite needs.
 	Sample func() Sample
 	// New builds the module's instance from its configuration. cfg is the

@@ -16,7 +16,6 @@ import (
 // yet, with why; every other registered module must. The list only
 // shrinks.
 var pendingSample = map[string]string{
-	"solo":     "its config and commands still live in the command line; the sample comes with its move into connectors/solo",
 	"tuotempo": "its config and file feed still live in the command line; the sample comes with its move into its module",
 }
 

@@ -1,22 +1,53 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"os"
 
-// soloCommands are the subcommands of `fhirbridge solo`, and
-// importCommands those of `fhirbridge import`, each registered from its
-// own file's init.
-var soloCommands, importCommands []func() *cobra.Command
+	"github.com/spf13/cobra"
 
-// newSoloCmd is `fhirbridge solo`: operations on Teladoc Health Solo.
-func newSoloCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "solo",
-		Short: "Teladoc Health Solo operations (webhooks, links, ...)",
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+)
+
+// importCommands are the subcommands of `fhirbridge import`, each
+// registered from its own file's init.
+var importCommands []func() *cobra.Command
+
+func init() { bridge.LoadCommandConfig = loadCommandConfig }
+
+// loadCommandConfig is bridge.LoadCommandConfig: the configuration as
+// every command loads it, for the subcommands of module name.
+func loadCommandConfig(name, path string) (*bridge.CommandConfig, error) {
+	if path == "" {
+		path = os.Getenv("FHIRBRIDGE_CONFIG")
 	}
-	for _, mk := range soloCommands {
-		cmd.AddCommand(mk())
+	c, err := config.Load(path, os.Environ())
+	if err != nil {
+		return nil, err
 	}
-	return cmd
+	return &bridge.CommandConfig{App: c, Section: c.ConnectorSection(name), DataDir: c.DataDir,
+		OpenStore: func(ctx context.Context) (*store.Store, error) { return store.Open(ctx, c.Database.URL.Reveal()) }}, nil
+}
+
+// moduleCmds are `fhirbridge <name>` of every module with its own
+// subcommands (bridge.ModuleInfo.Commands).
+func moduleCmds() []*cobra.Command {
+	var out []*cobra.Command
+	for _, m := range bridge.Modules() {
+		if m.Commands == nil {
+			continue
+		}
+		short := m.CommandsSummary
+		if short == "" {
+			short = m.Summary
+		}
+		cmd := &cobra.Command{Use: m.Name, Short: short}
+		cmd.AddCommand(m.Commands()...)
+		out = append(out, cmd)
+	}
+	return out
 }
 
 // newImportCmd is `fhirbridge import`: vendor reports into FHIR.

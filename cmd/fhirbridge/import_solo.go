@@ -13,6 +13,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/report"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
 
 func init() { importCommands = append(importCommands, newImportSoloCmd) }
@@ -132,6 +133,12 @@ func checkSoloFlags(f soloImportFlags) error {
 	return nil
 }
 
+// soloSection is the config's connectors.solo section, nil when absent.
+func soloSection(c *config.Config) *solomod.Config {
+	s, _ := c.ConnectorSection(solo.Name).(*solomod.Config)
+	return s
+}
+
 // importSoloConfig loads the config and the Solo connector.
 func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.Connector, error) {
 	path := f.configFile
@@ -145,11 +152,11 @@ func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.C
 	if !needSolo {
 		return c, nil, nil
 	}
-	s := c.Connectors.Solo
+	s := soloSection(c)
 	if s == nil {
 		return nil, nil, errors.New("connectors.solo is not configured (base_url, api_key)")
 	}
-	conn, err := solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
+	conn, err := s.Client()
 	if err != nil {
 		return nil, nil, fmt.Errorf("connectors.solo: %w", err)
 	}
@@ -157,11 +164,13 @@ func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.C
 }
 
 // reportsSection returns the config's reports section with defaults.
-func reportsSection(c *config.Config) config.SoloReports {
-	if c != nil && c.Connectors.Solo != nil && c.Connectors.Solo.Reports != nil {
-		return *c.Connectors.Solo.Reports
+func reportsSection(c *config.Config) solomod.Reports {
+	if c != nil {
+		if s := soloSection(c); s != nil && s.Reports != nil {
+			return *s.Reports
+		}
 	}
-	return config.SoloReports{PollInterval: config.Duration(2 * time.Second), PollMaxInterval: config.Duration(time.Minute), PollTimeout: config.Duration(30 * time.Minute)}
+	return solomod.DefaultReports()
 }
 
 // reportLimits are the flags' caps, else the config's, else the defaults.
@@ -186,7 +195,7 @@ func zipPassword(f soloImportFlags, c *config.Config) (string, error) {
 		}
 		return v, nil
 	}
-	if rs := reportsSection(c); rs.ZipPassword.Set() {
+	if rs := reportsSection(c); rs.ZipPassword != "" {
 		return rs.ZipPassword.Reveal(), nil
 	}
 	return "", errors.New("no zip password: give --password-env NAME or set connectors.solo.reports.zip_password")

@@ -2,42 +2,24 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
-// loadMapping loads the mapping spec names (see mappingSource) with
-// run-time parameters; dirs are the folders a relative file is also
+// loadMapping loads the mapping spec names (see bridge.MappingSource)
+// with run-time parameters; dirs are the folders a relative file is also
 // looked for in (the config file's folder for a config's mapping).
 func loadMapping(spec string, params map[string]string, dirs ...string) (*mapping.Mapping, error) {
-	src, err := mappingSource(spec, dirs...)
-	if err != nil {
-		return nil, err
-	}
-	return src.Load(params)
+	return bridge.LoadMapping(spec, params, dirs...)
 }
 
-// mappingSource finds the mapping spec names on this machine by
-// shipped.Resolve: an absolute file, a file relative to the working
-// directory or else to one of dirs, or else a shipped name.
+// mappingSource finds the mapping spec names (see bridge.MappingSource).
 func mappingSource(spec string, dirs ...string) (shipped.Source, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
-	}
-	abs := []string{filepath.ToSlash(wd)}
-	for _, d := range dirs {
-		if d, err = filepath.Abs(d); err != nil {
-			return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
-		}
-		abs = append(abs, filepath.ToSlash(d))
-	}
-	return shipped.Resolve(os.DirFS("/"), filepath.ToSlash(spec), abs...)
+	return bridge.MappingSource(spec, dirs...)
 }
 
 // parseParams turns k=v flags into a map, refusing malformed ones.

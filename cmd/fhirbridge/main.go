@@ -48,7 +48,8 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newSoloCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
+	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
+	root.AddCommand(moduleCmds()...)
 	return root
 }
 

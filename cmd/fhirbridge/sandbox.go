@@ -1,63 +1,22 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
-
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
+// newSandboxCmd is `fhirbridge sandbox`: each module's simulator
+// (bridge.ModuleInfo.Sandbox), in name order.
 func newSandboxCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a vendor simulator (for demos and tests)",
 	}
-	var listen, apiKey string
-	solo := &cobra.Command{
-		Use:   "solo [--listen ADDR] [--api-key KEY]",
-		Short: "Run the Teladoc Health Solo simulator",
-		Long: `solo runs a simulator of the Solo REST API (patients, appointments, waiting
-rooms) that enforces the spec's documented rules: the Api-Key header, deceasedAt
-exactly when deceased, "active" a boolean (false deactivates the patient),
-appointment duration within [1, 86400], a known waiting room, 404 for unknown
-ids. Its waiting rooms are those of the README's Solo walk-through (the shipped
-solo/waiting-rooms.csv and Telehealth) and the spec's two examples. Point
-connectors.solo.base_url at the address it prints. It keeps no data between
-runs.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sim := newSandboxSolo(apiKey)
-			url, err := sim.Start(listen)
-			if err != nil {
-				return err
-			}
-			defer sim.Close()
-			fmt.Fprintf(cmd.OutOrStdout(), "Solo simulator on %s (Api-Key %q; waiting rooms %s); Ctrl-C stops it\n", url, apiKey, strings.Join(solosim.DefaultWaitingRooms(), ", "))
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			<-ctx.Done()
-			return nil
-		},
-	}
-	solo.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on")
-	solo.Flags().StringVar(&apiKey, "api-key", "test-key", "the Api-Key the simulator accepts")
-	cmd.AddCommand(solo)
 	for _, m := range bridge.Modules() {
 		if m.Sandbox != nil {
 			cmd.AddCommand(m.Sandbox())
 		}
 	}
 	return cmd
-}
-
-// newSandboxSolo returns the simulator `sandbox solo` runs: apiKey and the
-// default waiting rooms (solosim.DefaultWaitingRooms).
-func newSandboxSolo(apiKey string) *solosim.Sim {
-	return solosim.New(solosim.Options{APIKey: apiKey})
 }

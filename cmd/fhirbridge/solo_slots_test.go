@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
-	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
@@ -193,50 +192,5 @@ connectors:
 	defer mu.Unlock()
 	if strings.Contains(logs.String(), "k-slots") || strings.Contains(logs.String(), tok) {
 		t.Errorf("a secret reached the log")
-	}
-}
-
-// TestSlotSearchSchedulesMap covers the configured schedule map and the
-// duration choice without a server.
-func TestSlotSearchSchedulesMap(t *testing.T) {
-	var asked []solo.SlotQuery
-	rooms := solo.NewRoomCache(func(context.Context) ([]solo.WaitingRoom, error) {
-		return []solo.WaitingRoom{{ID: "u-1", Name: "General Practice"}}, nil
-	}, 0, nil)
-	nine := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-	ss := &slotSearch{
-		cfg:   config.SoloSlots{MaxWindow: config.Duration(24 * time.Hour), Duration: config.Duration(30 * time.Minute), Schedules: map[string]string{"gp": "General Practice", "gone": "Old Room"}},
-		rooms: rooms,
-		slots: func(_ context.Context, q solo.SlotQuery) ([]solo.Slot, error) {
-			asked = append(asked, q)
-			return []solo.Slot{{Start: nine, Duration: 30 * time.Minute}, {Start: nine.Add(time.Hour), Duration: 30 * time.Minute}}, nil
-		},
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	tests := []struct {
-		schedule string
-		wantN    int
-		wantAsk  bool
-	}{
-		{"Schedule/gp", 1, true},
-		{"Schedule/u-1", 0, false}, // room ids are not schedules when the map is set
-		{"Schedule/gone", 0, false},
-	}
-	for _, tt := range tests {
-		asked = nil
-		got, err := ss.search(context.Background(), url.Values{"schedule": {tt.schedule}, "start": {"ge2024-05-01T09:00:00Z", "lt2024-05-01T10:00:00Z"}})
-		if err != nil || len(got) != tt.wantN || (len(asked) == 1) != tt.wantAsk {
-			t.Errorf("%s: %d slots, %d calls, %v", tt.schedule, len(got), len(asked), err)
-			continue
-		}
-		if tt.wantAsk {
-			q := asked[0]
-			if q.WaitingRoom != "General Practice" || q.Duration != 30*time.Minute || !q.After.Equal(nine) || !q.Before.Equal(nine.Add(90*time.Minute)) {
-				t.Errorf("asked Solo %+v", q)
-			}
-			if id := got[0].GetString("id"); id != "1714554000-1800-gp" {
-				t.Errorf("slot id %s", id)
-			}
-		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
@@ -101,7 +102,7 @@ func TestReadmeSoloWalkthrough(t *testing.T) {
 		t.Fatalf("the walk-through config does not point at the sandbox's default address %s", simAddr)
 	}
 	t.Setenv("SOLO_API_KEY", "k-test")
-	b := startBridgeOn(t, newSandboxSolo("k-test"), strings.ReplaceAll(conf, simAddr, "$SIMURL"))
+	b := startBridgeOn(t, solomod.NewSandboxSim("k-test"), strings.ReplaceAll(conf, simAddr, "$SIMURL"))
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "fixtures", "demo", "appointments.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,6 @@ import (
 	_ "github.com/fhirbridge/fhirbridge/connectors/internal/sftpremote"
 
 	// Vendor modules: bridge.RegisterModule and connectors.Register by name.
-	_ "github.com/fhirbridge/fhirbridge/connectors/solo"
+	_ "github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"
 )

@@ -10,15 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // Config is the whole configuration. Zero values take the documented
@@ -89,51 +92,11 @@ type Database struct {
 
 // Connectors holds one section per vendor; absent means not configured.
 type Connectors struct {
-	Solo     *Solo     `yaml:"solo"`
 	TuOtempO *TuOtempO `yaml:"tuotempo"`
 	// Modules holds the sections of the vendor modules that own their
 	// config struct (bridge.ModuleInfo.Config), by name: each a pointer
 	// to that struct.
 	Modules map[string]any `yaml:"-"`
-}
-
-// Solo configures the Teladoc Health Solo connector.
-type Solo struct {
-	// BaseURL of the Solo API, e.g. https://demo.visitnow.org.
-	BaseURL string `yaml:"base_url"`
-	// APIKey is sent as the Api-Key header.
-	APIKey Secret `yaml:"api_key"`
-	// Timeout of one call (default 30s).
-	Timeout Duration `yaml:"timeout"`
-	// Webhooks receives Solo's events (solo_webhooks.go).
-	Webhooks *SoloWebhooks `yaml:"webhooks"`
-	// Status brings appointment status back to FHIR (solo_webhooks.go).
-	Status *SoloStatus `yaml:"status"`
-	// Links fetches video links after an appointment is created (solo_links.go).
-	Links *SoloLinks `yaml:"links"`
-	// ContextLinks builds context-aware links (solo_context.go).
-	ContextLinks *SoloContextLinks `yaml:"context_links"`
-	// Slots answers FHIR Slot searches from Solo (solo_context.go).
-	Slots *SoloSlots `yaml:"slots"`
-	// Reports imports Solo's CSV reports (solo_reports.go).
-	Reports *SoloReports `yaml:"reports"`
-}
-
-// soloSection is one optional part of the Solo section, in its own file.
-type soloSection interface {
-	fillDefaults()
-	validate() []error
-}
-
-// sections lists the Solo section's optional parts that are set.
-func (s *Solo) sections() []soloSection {
-	var out []soloSection
-	for _, p := range []soloSection{s.Webhooks, s.Status, s.Links, s.ContextLinks, s.Slots, s.Reports} {
-		if p != nil && !reflect.ValueOf(p).IsNil() {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // Delivery tunes the delivery workers.
@@ -224,14 +187,6 @@ func (c *Config) fillDefaults() {
 	if !c.Database.URL.Set() {
 		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
-	if s := c.Connectors.Solo; s != nil {
-		if s.Timeout == 0 {
-			s.Timeout = Duration(30 * time.Second)
-		}
-		for _, p := range s.sections() {
-			p.fillDefaults()
-		}
-	}
 	if t := c.Connectors.TuOtempO; t != nil {
 		t.fillDefaults()
 	}
@@ -245,7 +200,9 @@ func (c *Config) fillDefaults() {
 func (c *Config) Dir() string { return c.dir }
 
 // Validate checks what can be checked without the mappings and
-// connectors: addresses, the loopback rule, URLs, token format, routes.
+// connectors: addresses, the loopback rule, URLs, token format, routes,
+// and each module section that checks itself (bridge.SectionChecker,
+// which also fills its defaults).
 func (c *Config) Validate() error {
 	var errs []error
 	host, port, err := net.SplitHostPort(c.Server.Listen)
@@ -281,15 +238,11 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateDatabase()...)
 	errs = append(errs, c.validateAddresses()...)
-	if s := c.Connectors.Solo; s != nil {
-		if u, err := url.Parse(s.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, errors.New("connectors.solo.base_url: want an http(s) URL"))
-		}
-		if !s.APIKey.Set() {
-			errs = append(errs, errors.New("connectors.solo.api_key: missing (api_key: {env: NAME} or {file: PATH}, or FHIRBRIDGE_CONNECTORS__SOLO__API_KEY)"))
-		}
-		for _, p := range s.sections() {
-			errs = append(errs, p.validate()...)
+	for _, name := range c.moduleNames() {
+		if sc, ok := c.Connectors.Modules[name].(bridge.SectionChecker); ok {
+			if err := sc.CheckSection(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if t := c.Connectors.TuOtempO; t != nil {
@@ -357,3 +310,34 @@ func (c *Config) ConnectorSection(name string) any {
 	}
 	return nil
 }
+
+// moduleNames lists the names of the module sections present, sorted.
+func (c *Config) moduleNames() []string {
+	names := make([]string, 0, len(c.Connectors.Modules))
+	for name := range c.Connectors.Modules {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ConfiguredRoutes lists the routes as written, in order (a part of
+// bridge.Application).
+func (c *Config) ConfiguredRoutes() []bridge.ConfiguredRoute {
+	out := make([]bridge.ConfiguredRoute, len(c.Routes))
+	for i, r := range c.Routes {
+		out[i] = bridge.ConfiguredRoute{Index: i, Name: r.Name, Resource: r.Resource, Mapping: r.Mapping, Connector: r.Connector, Params: r.Params}
+	}
+	return out
+}
+
+// EHRTarget is the ehr section's FHIR base URL and token; ok is false
+// without one (a part of bridge.Application).
+func (c *Config) EHRTarget() (baseURL string, token connectors.Secret, ok bool) {
+	if c.EHR == nil {
+		return "", "", false
+	}
+	return c.EHR.FHIRBaseURL, connectors.Secret(c.EHR.Token.Reveal()), true
+}
+
+var _ bridge.Application = (*Config)(nil)

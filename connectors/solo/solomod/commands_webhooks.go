@@ -1,7 +1,6 @@
-package main
+package solomod
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -12,81 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
-	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
 
-// soloWebhookPattern is where serve mounts the Solo webhook receiver.
-const soloWebhookPattern = "POST /solo/webhooks/{" + solostatus.TokenPathValue + "}"
-
-func init() {
-	soloCommands = append(soloCommands, newSoloWebhooksCmd)
-}
-
-// serveSoloStatus mounts the webhook receiver (connectors.solo.webhooks)
-// and runs the worker that handles events, pushes to the EHR and polls
-// (connectors.solo.status).
-func serveSoloStatus(ctx context.Context, c *config.Config, env *bridge.ServeEnv) error {
-	s := c.Connectors.Solo
-	if s == nil || (s.Webhooks == nil && s.Status == nil) {
-		return nil
-	}
-	syncer, err := newSoloSyncer(c, env.Store, env.Log)
-	if err != nil {
-		return err
-	}
-	every, pollEvery, lookback := 30*time.Second, time.Duration(0), time.Duration(0)
-	if s.Status != nil {
-		pollEvery, lookback = time.Duration(s.Status.Every), time.Duration(s.Status.Lookback)
-	}
-	if s.Webhooks != nil {
-		every = time.Duration(s.Webhooks.RetryEvery)
-	}
-	worker := solostatus.NewWorker(syncer, every, pollEvery, lookback)
-	if w := s.Webhooks; w != nil {
-		env.Handle(soloWebhookPattern, &solostatus.Receiver{
-			Syncer: syncer,
-			Token:  connectors.Secret(w.Token.Reveal()),
-			Key:    connectors.Secret(w.EncryptionKey.Reveal()),
-			Notify: worker.Wake,
-			Log:    env.Log,
-		})
-		env.Log.Info("solo webhook receiver mounted", "path", "/solo/webhooks/…")
-	}
-	env.Go(worker.Run)
-	return nil
-}
-
-// newSoloSyncer builds the status syncer from the config.
-func newSoloSyncer(c *config.Config, st *store.Store, log *slog.Logger) (*solostatus.Syncer, error) {
-	s := c.Connectors.Solo
-	conn, err := solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
-	if err != nil {
-		return nil, err
-	}
-	status, enc, err := solostatus.LoadMappings()
-	if err != nil {
-		return nil, err
-	}
-	syncer := &solostatus.Syncer{Store: st, Solo: conn, Status: status, Encounter: enc, Log: log}
-	if s.Webhooks != nil {
-		syncer.MaxAttempts = s.Webhooks.MaxAttempts
-	}
-	if e := c.EHR; e != nil {
-		syncer.EHR = &solostatus.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
-	}
-	return syncer, nil
-}
-
-func newSoloWebhooksCmd() *cobra.Command {
+// webhooksCmd is `fhirbridge solo webhooks`.
+func webhooksCmd() *cobra.Command {
 	var configFile string
 	cmd := &cobra.Command{
 		Use:   "webhooks",
@@ -105,21 +40,22 @@ lines that reference them, never the values.`,
 	return cmd
 }
 
-// soloConfig loads the config and builds the Solo client.
-func soloConfig(configFile string) (*config.Config, *solo.Connector, error) {
-	if configFile == "" {
-		configFile = os.Getenv("FHIRBRIDGE_CONFIG")
+// loadSection loads the configuration for a solo subcommand (configFile,
+// else $FHIRBRIDGE_CONFIG) and builds the Solo client of its section.
+func loadSection(configFile string) (*bridge.CommandConfig, *Config, *solo.Connector, error) {
+	if bridge.LoadCommandConfig == nil {
+		return nil, nil, nil, errors.New("no application configuration loader (bridge.LoadCommandConfig)")
 	}
-	c, err := config.Load(configFile, os.Environ())
+	cc, err := bridge.LoadCommandConfig(solo.Name, configFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s := c.Connectors.Solo
+	s, _ := cc.Section.(*Config)
 	if s == nil {
-		return nil, nil, errors.New("the config has no connectors.solo section")
+		return nil, nil, nil, errors.New("the config has no connectors.solo section")
 	}
-	conn, err := solo.New(solo.Config{BaseURL: s.BaseURL, APIKey: solo.Secret(s.APIKey.Reveal()), Timeout: time.Duration(s.Timeout)})
-	return c, conn, err
+	conn, err := s.Client()
+	return cc, s, conn, err
 }
 
 func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
@@ -130,7 +66,7 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 		Short: "Subscribe the bridge's receiver at Solo and keep the encryptionKey as a secret file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, conn, err := soloConfig(*configFile)
+			cc, s, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -138,10 +74,10 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil || (baseURL.Scheme != "https" && baseURL.Scheme != "http") || baseURL.Host == "" {
 				return errors.New("--url: the bridge's public http(s) base URL")
 			}
-			if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+			if err := os.MkdirAll(cc.DataDir, 0o750); err != nil {
 				return fmt.Errorf("creating the data directory: %w", err)
 			}
-			tokenRef, token, err := webhookToken(c)
+			tokenRef, token, err := webhookToken(s, cc.DataDir)
 			if err != nil {
 				return err
 			}
@@ -154,7 +90,7 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keyFile, err := filepath.Abs(filepath.Join(c.DataDir, "solo-webhook-"+safeName(wh.ID)+".key"))
+			keyFile, err := filepath.Abs(filepath.Join(cc.DataDir, "solo-webhook-"+safeName(wh.ID)+".key"))
 			if err != nil {
 				return err
 			}
@@ -177,16 +113,16 @@ func newWebhooksRegisterCmd(configFile *string) *cobra.Command {
 // webhookToken returns the receiver token: the configured one, else one
 // kept in DATA_DIR/solo-webhook.token (made on first use). ref is how the
 // config references it.
-func webhookToken(c *config.Config) (ref, token string, err error) {
-	if w := c.Connectors.Solo.Webhooks; w != nil && w.Token.Set() {
-		return "(as configured: " + w.Token.Source() + ")", w.Token.Reveal(), nil
+func webhookToken(s *Config, dataDir string) (ref, token string, err error) {
+	if w := s.Webhooks; w != nil && w.Token != "" {
+		return "(as configured: connectors.solo.webhooks.token)", w.Token.Reveal(), nil
 	}
-	p, err := filepath.Abs(filepath.Join(c.DataDir, "solo-webhook.token"))
+	p, err := filepath.Abs(filepath.Join(dataDir, "solo-webhook.token"))
 	if err != nil {
 		return "", "", err
 	}
 	ref = "{file: " + p + "}"
-	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= config.MinWebhookToken {
+	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= MinWebhookToken {
 		return ref, strings.TrimSpace(string(b)), nil
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("reading the webhook token: %w", err)
@@ -231,7 +167,7 @@ func newWebhooksListCmd(configFile *string) *cobra.Command {
 		Short: "List the webhook subscriptions at Solo (endpoints with the token hidden)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, conn, err := soloConfig(*configFile)
+			_, _, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -254,7 +190,7 @@ func newWebhooksDeleteCmd(configFile *string) *cobra.Command {
 		Short: "Deactivate a webhook subscription at Solo",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, conn, err := soloConfig(*configFile)
+			_, _, conn, err := loadSection(*configFile)
 			if err != nil {
 				return err
 			}
@@ -273,28 +209,33 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 		Short: "Handle again the kept events that named an unknown id, or failed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withStore(cmd, *configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
-				if c.Connectors.Solo == nil {
-					return errors.New("the config has no connectors.solo section")
-				}
-				syncer, err := newSoloSyncer(c, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
-				if err != nil {
-					return err
-				}
-				rows, err := syncer.Replay(ctx)
-				if err != nil {
-					return err
-				}
-				counts := map[string]int{}
-				for _, r := range rows {
-					counts[r.State]++
-					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
-				}
-				syncer.PushDue(ctx)
-				fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
-					len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
-				return nil
-			})
+			cc, s, _, err := loadSection(*configFile)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := cc.OpenStore(ctx)
+			if err != nil {
+				return fmt.Errorf("opening the store: %w", err)
+			}
+			defer st.Close()
+			syncer, err := NewSyncer(s, cc.App, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			if err != nil {
+				return err
+			}
+			rows, err := syncer.Replay(ctx)
+			if err != nil {
+				return err
+			}
+			counts := map[string]int{}
+			for _, r := range rows {
+				counts[r.State]++
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
+			}
+			syncer.PushDue(ctx)
+			fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
+				len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
+			return nil
 		},
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package solomod
 
 // `fhirbridge solo link`: a context-aware link (spec: "Context Aware
 // Linking"): the JSON context of the spec's schema, encrypted with
@@ -18,12 +18,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
-
-func init() { soloCommands = append(soloCommands, newSoloLinkCmd) }
 
 // linkFlags are the flags of `solo link`.
 type linkFlags struct {
@@ -38,7 +36,8 @@ type linkFlags struct {
 	patientIDFlag       string
 }
 
-func newSoloLinkCmd() *cobra.Command {
+// linkCmd is `fhirbridge solo link`.
+func linkCmd() *cobra.Command {
 	var f linkFlags
 	cmd := &cobra.Command{
 		Use:   "link --user U --type patient|medicalAssistant|provider --visit V --date WHEN (--patient FILE | --patient-id ID --sex S --dob YYYY-MM-DD --first-name F --last-name L)",
@@ -154,14 +153,17 @@ func linkSettings(f *linkFlags) (secret, base string, err error) {
 	if cfgFile == "" {
 		cfgFile = os.Getenv("FHIRBRIDGE_CONFIG")
 	}
-	var cl *config.SoloContextLinks
+	var cl *ContextLinks
 	var soloBase string
 	if cfgFile != "" {
-		c, err := config.Load(cfgFile, os.Environ())
+		if bridge.LoadCommandConfig == nil {
+			return "", "", errors.New("no application configuration loader (bridge.LoadCommandConfig)")
+		}
+		cc, err := bridge.LoadCommandConfig(solo.Name, cfgFile)
 		if err != nil {
 			return "", "", err
 		}
-		if s := c.Connectors.Solo; s != nil {
+		if s, _ := cc.Section.(*Config); s != nil {
 			cl, soloBase = s.ContextLinks, strings.TrimRight(s.BaseURL, "/")
 		}
 	}
@@ -171,7 +173,7 @@ func linkSettings(f *linkFlags) (secret, base string, err error) {
 		if secret == "" {
 			return "", "", fmt.Errorf("--secret-env: environment variable %s is not set", f.secretEnv)
 		}
-	case cl != nil && cl.Secret.Set():
+	case cl != nil && cl.Secret != "":
 		secret = cl.Secret.Reveal()
 	default:
 		return "", "", errors.New("no link secret: give --secret-env NAME, or a config with connectors.solo.context_links.secret")

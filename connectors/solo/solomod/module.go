@@ -1,4 +1,11 @@
-package main
+// Package solomod is the Teladoc Health Solo module: the connectors.solo
+// section (Config), its registration and abilities — routes through the
+// Solo client, the connection test and waiting-room lookups of check
+// --connect, the Slot search, webhook receiver and status worker of serve
+// — and its conformance sample. The Solo client itself is package solo;
+// the status flow is batch/solostatus (which imports package solo, hence
+// this separate package).
+package solomod
 
 import (
 	"context"
@@ -6,8 +13,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
 
@@ -18,21 +26,35 @@ func init() {
 	bridge.RegisterModule(bridge.ModuleInfo{
 		Name:    solo.Name,
 		Summary: "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
+		Config:  func() any { return new(Config) },
+		Sandbox: sandboxCmd,
+		Commands: func() []*cobra.Command {
+			return []*cobra.Command{webhooksCmd(), linkCmd()}
+		},
+		CommandsSummary: "Teladoc Health Solo operations (webhooks, links, ...)",
+		Sample:          sample,
 		New: func(cfg, root any) (bridge.Module, error) {
-			s := cfg.(*config.Solo)
-			conn, err := newSoloConn(s)
+			s := cfg.(*Config)
+			app, ok := root.(bridge.Application)
+			if !ok {
+				return nil, fmt.Errorf("the application configuration (%T) is no bridge.Application", root)
+			}
+			if err := s.CheckSection(); err != nil {
+				return nil, err
+			}
+			conn, err := s.Client()
 			if err != nil {
 				return nil, err
 			}
-			return &soloModule{c: root.(*config.Config), s: s, conn: conn}, nil
+			return &module{app: app, s: s, conn: conn}, nil
 		},
 	})
 }
 
-// soloModule is the configured Solo connector.
-type soloModule struct {
-	c    *config.Config
-	s    *config.Solo
+// module is the configured Solo connector.
+type module struct {
+	app  bridge.Application
+	s    *Config
 	conn *solo.Connector
 }
 
@@ -40,10 +62,10 @@ type soloModule struct {
 // when connectors.solo.links is set); Appointments, EpisodeOfCare and
 // QuestionnaireResponses go under the patient's Solo id; attachments are
 // checked at intake.
-func (m *soloModule) WireRoute(r bridge.Route) (bridge.Wiring, error) {
+func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	w := bridge.Wiring{Connector: m.conn}
 	if l := m.s.Links; l != nil {
-		w.Connector = solo.WithVideoLinks(m.conn, solo.VideoLinkOptions{MSTeams: l.MSTeams, TeamsAuthToken: solo.Secret(l.TeamsAuthToken.Reveal())})
+		w.Connector = solo.WithVideoLinks(m.conn, solo.VideoLinkOptions{MSTeams: l.MSTeams, TeamsAuthToken: l.TeamsAuthToken})
 	}
 	switch r.Resource {
 	case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
@@ -57,12 +79,12 @@ func (m *soloModule) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 
 // ConnectionChecks: GET /qapi/v1/waiting-rooms with the Api-Key (the
 // client's Probe), then the waiting-room lookups of the routes.
-func (m *soloModule) ConnectionChecks() ([]bridge.Check, error) {
+func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 	ch, ok := bridge.ConnectorCheck(solo.Name, "", m.conn)
 	if !ok {
 		return nil, errors.New("the solo connector has no connection test")
 	}
-	ch.After = func(ctx context.Context, out io.Writer) error { return checkWaitingRooms(ctx, m.c, m.conn, out) }
+	ch.After = func(ctx context.Context, out io.Writer) error { return checkWaitingRooms(ctx, m.app, m.s, m.conn, out) }
 	return []bridge.Check{ch}, nil
 }
 
@@ -70,15 +92,15 @@ func (m *soloModule) ConnectionChecks() ([]bridge.Check, error) {
 // endpoint's defaults: documents and attachments (DocumentReference, with
 // its bytes possibly in a Binary) and questionnaire answers that become
 // patient documents.
-func (m *soloModule) FHIRTypes() []string {
+func (m *module) FHIRTypes() []string {
 	return []string{"DocumentReference", "Binary", "QuestionnaireResponse"}
 }
 
 // Serve adds the Slot search (connectors.solo.slots), the webhook
 // receiver (connectors.solo.webhooks) and the status worker.
-func (m *soloModule) Serve(ctx context.Context, env *bridge.ServeEnv) error {
-	if err := serveSoloSlots(m.s, m.conn, env); err != nil {
+func (m *module) Serve(_ context.Context, env *bridge.ServeEnv) error {
+	if err := serveSlots(m.s, m.conn, env); err != nil {
 		return fmt.Errorf("slots: %w", err)
 	}
-	return serveSoloStatus(ctx, m.c, env)
+	return serveStatus(m.s, m.app, env)
 }

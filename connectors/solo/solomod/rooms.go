@@ -1,8 +1,8 @@
-package main
+package solomod
 
 // `fhirbridge check --config FILE --connect`: the waitingRoom lookups of the
 // Solo routes, checked against the waiting rooms Solo lists once Solo's
-// connection test (check_connect.go) succeeded.
+// connection test (the module's ConnectionChecks) succeeded.
 //
 // For every route to the solo connector whose mapping has a waitingRoom
 // field, each room name the mapping itself can produce is checked
@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/mapping"
 )
@@ -27,8 +27,8 @@ import (
 // checkWaitingRooms lists Solo's waiting rooms with conn and reports every
 // lookup of the config that names no existing room. It runs after Solo's
 // connection test succeeded and prints a summary to out.
-func checkWaitingRooms(ctx context.Context, c *config.Config, conn *solo.Connector, out io.Writer) error {
-	sources, err := waitingRoomSources(c)
+func checkWaitingRooms(ctx context.Context, app bridge.Application, s *Config, conn *solo.Connector, out io.Writer) error {
+	sources, err := waitingRoomSources(app, s)
 	if err != nil || len(sources) == 0 {
 		return err // no lookup names a room: nothing more to check
 	}
@@ -60,28 +60,23 @@ func checkWaitingRooms(ctx context.Context, c *config.Config, conn *solo.Connect
 // waitingRoomSources collects the room names of the Solo routes' mappings
 // and of connectors.solo.slots.schedules, each with where the config names
 // it, e.g. "routes[1] (appts): waiting-rooms.csv row 3 (service_type 124)".
-func waitingRoomSources(c *config.Config) ([]mapping.Constant, error) {
+func waitingRoomSources(app bridge.Application, s *Config) ([]mapping.Constant, error) {
 	var out []mapping.Constant
-	for i, r := range c.Routes {
-		if r.Connector != "solo" {
+	for _, r := range app.ConfiguredRoutes() {
+		if r.Connector != solo.Name {
 			continue
 		}
-		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
+		m, err := bridge.LoadMapping(r.Mapping, r.Params, app.Dir())
 		if err != nil {
-			return nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
+			return nil, fmt.Errorf("routes[%d] (%s): %w", r.Index, r.Name, err)
 		}
-		for _, s := range m.Constants("waitingRoom") {
-			s.Where = fmt.Sprintf("routes[%d] (%s): %s", i, r.Name, s.Where)
-			out = append(out, s)
+		for _, c := range m.Constants("waitingRoom") {
+			c.Where = fmt.Sprintf("routes[%d] (%s): %s", r.Index, r.Name, c.Where)
+			out = append(out, c)
 		}
 	}
-	if sl := c.Connectors.Solo.Slots; sl != nil {
-		ids := make([]string, 0, len(sl.Schedules))
-		for id := range sl.Schedules {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
+	if sl := s.Slots; sl != nil {
+		for _, id := range sl.ScheduleIDs() {
 			out = append(out, mapping.Constant{Where: "connectors.solo.slots.schedules." + id, Value: sl.Schedules[id]})
 		}
 	}

@@ -1,0 +1,108 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/fhirbridge/fhirbridge/mapping/shipped"
+)
+
+// SectionChecker is a module config struct (ModuleInfo.Config) that fills
+// its own defaults and checks itself once decoded and overridden. The
+// application calls CheckSection when it loads the configuration, so that
+// every command reading the section sees the defaults and a bad section
+// fails the load; the errors name keys by their whole path
+// (connectors.<name>.…). It opens nothing.
+type SectionChecker interface {
+	CheckSection() error
+}
+
+// SectionPreflighter is a module config struct with files or folders to
+// open before serve runs: the application's preflight (serve, check
+// --config) calls Preflight, whose errors name keys by their whole path.
+type SectionPreflighter interface {
+	Preflight() error
+}
+
+// ConfiguredRoute is a route of the application configuration as written,
+// before it is wired (a connection check's follow-up reads them).
+type ConfiguredRoute struct {
+	// Index is the route's position in routes, as errors name it
+	// (routes[Index] (Name)).
+	Index int
+	// Name, Resource, Mapping (a file or shipped name), Connector and
+	// Params are the route's keys.
+	Name, Resource, Mapping, Connector string
+	Params                             map[string]string
+}
+
+// Application is what a module may read of the whole application
+// configuration, the root that ModuleInfo.New is given (the application's
+// configuration implements it).
+type Application interface {
+	// ConfiguredRoutes lists the routes, in order.
+	ConfiguredRoutes() []ConfiguredRoute
+	// Dir is the folder of the config file ("" without one): relative
+	// mapping files are resolved against it.
+	Dir() string
+	// EHRTarget is the ehr section, where updated resources are pushed
+	// back: its FHIR base URL and bearer token; ok is false without one.
+	EHRTarget() (baseURL string, token connectors.Secret, ok bool)
+}
+
+// LoadMapping loads the mapping spec names (see MappingSource) with
+// run-time parameters; dirs are the folders a relative file is also
+// looked for in (the config file's folder for a config's mapping).
+func LoadMapping(spec string, params map[string]string, dirs ...string) (*mapping.Mapping, error) {
+	src, err := MappingSource(spec, dirs...)
+	if err != nil {
+		return nil, err
+	}
+	return src.Load(params)
+}
+
+// MappingSource finds the mapping spec names on this machine by
+// shipped.Resolve: an absolute file, a file relative to the working
+// directory or else to one of dirs, or else a shipped name.
+func MappingSource(spec string, dirs ...string) (shipped.Source, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
+	}
+	abs := []string{filepath.ToSlash(wd)}
+	for _, d := range dirs {
+		if d, err = filepath.Abs(d); err != nil {
+			return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
+		}
+		abs = append(abs, filepath.ToSlash(d))
+	}
+	return shipped.Resolve(os.DirFS("/"), filepath.ToSlash(spec), abs...)
+}
+
+// CommandConfig is the application configuration as a module's own
+// subcommands (ModuleInfo.Commands) read it.
+type CommandConfig struct {
+	// App is the whole configuration.
+	App Application
+	// Section is the module's connectors.<name> section (a pointer to its
+	// Config struct, defaults filled), nil when the section is absent.
+	Section any
+	// DataDir is the data folder (data_dir).
+	DataDir string
+	// OpenStore opens the store the configuration names; the caller
+	// closes it.
+	OpenStore func(ctx context.Context) (*store.Store, error)
+}
+
+// LoadCommandConfig loads, for the subcommands of module name, the
+// configuration file path ("" reads $FHIRBRIDGE_CONFIG, and only the
+// defaults and the environment when that is empty too), with the
+// FHIRBRIDGE_* overrides applied and every section checked, as serve
+// loads it. The application sets it before it runs a command, so that a
+// module's commands read the configuration without knowing its package.
+var LoadCommandConfig func(name, path string) (*CommandConfig, error)
