@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
@@ -80,8 +81,8 @@ func newSoloSyncer(c *config.Config, st *store.Store, log *slog.Logger) (*solost
 	if s.Webhooks != nil {
 		syncer.MaxAttempts = s.Webhooks.MaxAttempts
 	}
-	if e := c.EHR; e != nil {
-		syncer.EHR = &solostatus.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	if c.EHR != nil {
+		syncer.EHRFlow = delivery.EHRFlow
 	}
 	return syncer, nil
 }
@@ -290,7 +291,6 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 					counts[r.State]++
 					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
 				}
-				syncer.PushDue(ctx)
 				fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
 					len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
 				return nil
