@@ -14,7 +14,7 @@ import (
 // pathScanRoots are the folders (relative to this package) whose code
 // calls vendors or the EHR over HTTP. Simulators (folders ending in
 // "sim", and simkit) serve paths rather than build them and are skipped.
-var pathScanRoots = []string{".", "../batch/ehrpush"}
+var pathScanRoots = []string{"."}
 
 // pathScanMarker on a line says a concatenation there is no URL path (a
 // FHIR reference for a log line, say); the scan lets it be.

@@ -49,6 +49,12 @@ var (
 	ErrState = errors.New("delivery job state does not allow this")
 )
 
+// EHRFlow is the flow of the EHR write-back: resources the EHR owns that
+// the bridge changed (tuOtempO cancellations, Solo status) are enqueued on
+// it and PUT back, as stored, to the EHR's FHIR endpoint by the connector
+// the application registers under this name. Its Vendor is "ehr" too.
+const EHRFlow = "ehr"
+
 // Job names one delivery to make: the given version of a stored resource
 // through a flow.
 type Job struct {

@@ -37,6 +37,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestParentWaitBound":                   TestParentWaitBound,
 	"TestIdleQueueNeverStalls":              TestIdleQueueNeverStalls,
 	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
+	"TestEHRPushMigration":                  TestEHRPushMigration,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

@@ -17,7 +17,9 @@ import (
 // Flow is one route to a vendor: the mapping that builds the vendor record
 // and the connector that sends it.
 type Flow struct {
-	// Mapping maps the stored FHIR resource to the vendor record.
+	// Mapping maps the stored FHIR resource to the vendor record. Nil
+	// hands the connector the stored version itself, as an Update with no
+	// crosswalk (the EHR write-back, flow [EHRFlow]).
 	Mapping *mapping.Mapping
 	// Connector delivers the record.
 	Connector connectors.Connector
@@ -130,16 +132,16 @@ type Runner struct {
 }
 
 // NewRunner checks flows and returns a runner; on a single-process store
-// it ends the leases of jobs a previous run left in flight. Every flow needs a Mapping, a Connector and a
-// Vendor.
+// it ends the leases of jobs a previous run left in flight. Every flow needs a Connector and a
+// Vendor (a Mapping unless it sends resources as stored).
 func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
 	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{},
 		progress: map[string]time.Time{}, metrics: newAttemptMetrics()}
 	r.inTx = st.InTx
 	r.metrics.stall = newStallCollector(r)
 	for name, f := range flows {
-		if f.Mapping == nil || f.Connector == nil || f.Vendor == "" {
-			return nil, fmt.Errorf("configuring delivery flow %q: mapping, connector and vendor are required", name)
+		if f.Connector == nil || f.Vendor == "" {
+			return nil, fmt.Errorf("configuring delivery flow %q: connector and vendor are required", name)
 		}
 		r.dests[f.Vendor] = append(r.dests[f.Vendor], name)
 	}

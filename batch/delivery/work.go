@@ -71,8 +71,11 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.Delivery, []byte, error) {
 	// the connector dispatches on the kind of record, which is the name of
 	// the mapping that built it (solo/patient), not the site's route name
-	d := connectors.Delivery{Flow: flow.Mapping.Name(), Key: c.Key(), ResourceType: c.ResourceType, ResourceID: c.ResourceID,
+	d := connectors.Delivery{Flow: c.Flow, Key: c.Key(), ResourceType: c.ResourceType, ResourceID: c.ResourceID,
 		Fresh: c.attempts == 1}
+	if flow.Mapping != nil {
+		d.Flow = flow.Mapping.Name()
+	}
 	res, err := r.load(ctx, c.ResourceType, c.ResourceID, c.Version)
 	if err != nil {
 		return d, nil, err
@@ -98,6 +101,10 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 			d.Parents = map[string]string{}
 		}
 		d.Parents[typ] = vid
+	}
+	if flow.Mapping == nil { // sent as stored, e.g. a cancelled Appointment back to the EHR
+		d.Op, d.Body = connectors.Update, res
+		return d, res.JSON(), nil
 	}
 	d.VendorID, err = r.st.VendorID(ctx, flow.Vendor, c.ResourceType, c.ResourceID)
 	cancelled := c.ResourceType == "Appointment" && res.GetString("status") == "cancelled"

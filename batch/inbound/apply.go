@@ -128,7 +128,7 @@ func (p *Poller) applyRow(ctx context.Context, tx *store.Tx, rec flatfile.Record
 				return "", fmt.Errorf("queueing deliveries of Appointment %s: %w", id, err)
 			}
 		}
-		if p.opt.EHR != nil {
+		if p.opt.EHRFlow != "" {
 			if err := p.queuePush(ctx, tx, id, version); err != nil {
 				return "", err
 			}

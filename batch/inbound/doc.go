@@ -64,15 +64,11 @@
 //
 // # Pushing to the EHR
 //
-// With Options.EHR set, every changed Appointment is also queued, in the
-// same transaction, for the EHR (package batch/ehrpush, table ehr_push,
-// created by Init; the queue is the job's name). After the commit and on
-// every later Poll, the Poller PUTs the current stored version of each
-// due Appointment to EHR.BaseURL/Appointment/{id} with a bearer token; a
-// 2xx answer removes the row, any other answer or a network error keeps it
-// and retries it with backoff (30 s doubling, at most 1 h). A 4xx other
-// than 408 and 429, or ten failures, leave it dead in the table until the
-// Appointment changes again. Every attempt is listed in Report.EHR.
+// With Options.EHRFlow set (delivery.EHRFlow), every changed Appointment
+// is also enqueued, in the same transaction, as a delivery job of that
+// flow: the delivery Runner of fhirbridge serve PUTs the stored version to
+// the EHR's FHIR endpoint, with the queue's backoff, Retry-After, circuit
+// breaker and dead letters (connectors/ehr; `fhirbridge deliveries`).
 //
 // # Privacy
 //

@@ -2,14 +2,15 @@ package inbound
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics counts inbound files, rows and EHR pushes for Prometheus:
-// fhirbridge_inbound_files_total{job,outcome},
-// fhirbridge_inbound_rows_total{job,outcome} (outcome ok or failed) and
-// fhirbridge_inbound_ehr_pushes_total{job,outcome} (ok or failed).
+// Metrics counts inbound files and rows for Prometheus:
+// fhirbridge_inbound_files_total{job,outcome} and
+// fhirbridge_inbound_rows_total{job,outcome} (outcome ok or failed); the
+// EHR write-backs are delivery attempts of the flow "ehr"
+// (fhirbridge_delivery_attempts_total).
 // Labels carry job names and outcome codes only, never patient data. A nil
 // *Metrics counts nothing. Register it once; share it between Pollers.
 type Metrics struct {
-	files, rows, pushes, rejected *prometheus.CounterVec
+	files, rows, rejected *prometheus.CounterVec
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)
@@ -29,10 +30,6 @@ func NewMetrics() *Metrics {
 			Name: "fhirbridge_inbound_rejected_names_total",
 			Help: "Inbound files moved to the error folder for their name alone, by job and reason (name_too_long, control_character).",
 		}, []string{"job", "reason"}),
-		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fhirbridge_inbound_ehr_pushes_total",
-			Help: "Appointment pushes to the EHR, by job and outcome (ok, failed).",
-		}, []string{"job", "outcome"}),
 	}
 }
 
@@ -40,7 +37,6 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.files.Describe(ch)
 	m.rows.Describe(ch)
-	m.pushes.Describe(ch)
 	m.rejected.Describe(ch)
 }
 
@@ -48,7 +44,6 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.files.Collect(ch)
 	m.rows.Collect(ch)
-	m.pushes.Collect(ch)
 	m.rejected.Collect(ch)
 }
 
@@ -60,18 +55,6 @@ func (m *Metrics) file(job, outcome string, ok, failed int) {
 	m.files.WithLabelValues(job, outcome).Inc()
 	m.rows.WithLabelValues(job, "ok").Add(float64(ok))
 	m.rows.WithLabelValues(job, "failed").Add(float64(failed))
-}
-
-// push counts one EHR push.
-func (m *Metrics) push(job string, ok bool) {
-	if m == nil {
-		return
-	}
-	outcome := "failed"
-	if ok {
-		outcome = "ok"
-	}
-	m.pushes.WithLabelValues(job, outcome).Inc()
 }
 
 // rejectName counts one file refused for its name.

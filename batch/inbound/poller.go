@@ -31,16 +31,13 @@ type observation struct {
 }
 
 // New returns a Poller for spec over st, after validating spec, filling
-// its defaults. The tables it uses (the file ledger, ehr_push) belong to
-// the migration lines of batch/ledger and batch/ehrpush, which [store.Open]
-// applied.
+// its defaults. The tables it uses (the file ledger, delivery_jobs) belong
+// to the migration lines of batch/ledger and batch/delivery, which
+// [store.Open] applied.
 func New(ctx context.Context, st *store.Store, spec Spec, opt Options) (*Poller, error) {
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if err := checkEHR(spec.Name, opt.EHR); err != nil {
-		return nil, err // names the job
 	}
 	p := &Poller{spec: spec, st: st, opt: opt, now: opt.Now, seen: map[string]observation{}}
 	if p.now == nil {
@@ -52,10 +49,10 @@ func New(ctx context.Context, st *store.Store, spec Spec, opt Options) (*Poller,
 // Spec returns the job's Spec with its defaults filled.
 func (p *Poller) Spec() Spec { return p.spec }
 
-// Poll lists the job's folder, processes every stable file one by one
-// and retries pending EHR pushes. It returns an error only when the folder
-// cannot be listed; failures of single files and pushes are in the Report
-// (see Report.Err) and are retried on the next Poll.
+// Poll lists the job's folder and processes every stable file one by one.
+// It returns an error only when the folder cannot be listed; failures of
+// single files are in the Report (see Report.Err) and are retried on the
+// next Poll.
 func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, error) {
 	rep := Report{Job: p.spec.Name}
 	files, err := remote.List(ctx, p.spec.Dir)
@@ -82,7 +79,6 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 		}
 		rep.Files = append(rep.Files, fr)
 	}
-	rep.EHR = p.pushPending(ctx)
 	return rep, nil
 }
 
@@ -95,7 +91,6 @@ func (p *Poller) Reprocess(ctx context.Context, remote connectors.Remote, name s
 	rep := Report{Job: p.spec.Name}
 	fr := p.process(ctx, remote, strings.Trim(name, "/"), true)
 	rep.Files = append(rep.Files, fr)
-	rep.EHR = p.pushPending(ctx)
 	if fr.Err != nil {
 		return rep, fr.Err
 	}

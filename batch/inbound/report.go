@@ -22,8 +22,6 @@ type Report struct {
 	Files []FileReport
 	// Waiting lists the matching files not yet stable.
 	Waiting []string
-	// EHR lists the push attempts made to the EHR during this call.
-	EHR []PushResult
 	// Rejected lists the files refused for their name (see Rejected);
 	// callers log them at WARN.
 	Rejected []Rejected
@@ -69,35 +67,13 @@ type LineError struct {
 	Reason string
 }
 
-// PushResult is one attempt to PUT an Appointment to the EHR.
-type PushResult struct {
-	AppointmentID string
-	// Status is the HTTP status, 0 when no answer came.
-	Status int
-	// Attempts counts the tries so far, this one included.
-	Attempts int
-	// Dead is set when the EHR refused the Appointment for good (a 4xx
-	// other than 408 and 429) or it failed too often; it is pushed again
-	// only once it changes again.
-	Dead bool
-	// Err is nil on success (2xx); otherwise the Appointment is retried
-	// with backoff on a later poll (see package batch/ehrpush), unless
-	// dead.
-	Err error
-}
-
 // Err joins the failures of a Report: files that could not be processed or
-// moved and EHR pushes that failed. It is nil when everything succeeded.
+// moved. It is nil when everything succeeded.
 func (r Report) Err() error {
 	var errs []error
 	for _, f := range r.Files {
 		if f.Err != nil {
 			errs = append(errs, f.Err)
-		}
-	}
-	for _, p := range r.EHR {
-		if p.Err != nil {
-			errs = append(errs, p.Err)
 		}
 	}
 	return errors.Join(errs...)

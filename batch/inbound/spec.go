@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 )
@@ -102,24 +100,14 @@ type Router interface {
 
 var _ Router = (*delivery.Router)(nil)
 
-// EHR is the EHR's FHIR endpoint that updated Appointments are pushed to.
-type EHR struct {
-	// BaseURL is the FHIR base, e.g. "https://ehr.example/fhir"; the
-	// Poller PUTs to BaseURL/Appointment/{id}.
-	BaseURL string
-	// Token is sent as "Authorization: Bearer <Token>".
-	Token connectors.Secret
-	// Client sends the requests; nil means a client with a 30 s timeout.
-	Client *http.Client
-}
-
 // Options are the collaborators of a Poller; all are optional.
 type Options struct {
 	// Router queues deliveries of changed Appointments; nil routes none.
 	Router Router
-	// EHR, when set, receives every changed Appointment (see the package
-	// documentation for the retry table).
-	EHR *EHR
+	// EHRFlow, when set (delivery.EHRFlow), is the delivery flow on which
+	// every changed Appointment is enqueued for the EHR (see the package
+	// documentation).
+	EHRFlow string
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 	// Metrics counts files and rows; nil counts nothing.

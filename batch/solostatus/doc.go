@@ -5,10 +5,9 @@
 // maps it with the shipped reverse mappings solo/appointment-status and
 // solo/encounter, and stores the updated Appointment (a new version only
 // when something changed) and the visit's Encounter ("solo-visit-<SAID>")
-// in one store transaction, queueing both for the EHR when one is
-// configured. The queue is the store table ehr_push of package
-// batch/ehrpush (queue [PushQueue]), so pushes survive restarts;
-// [Syncer.PushDue] sends what is due, with backoff.
+// in one store transaction, enqueueing both for the EHR when one is
+// configured: delivery jobs of the flow Syncer.EHRFlow, which the delivery
+// Runner PUTs to the EHR with the queue's retries and dead letters.
 //
 // A [Receiver] is the webhook endpoint: it checks the path token and
 // decrypts the payload (solo.DecryptPayload), answering every failure with

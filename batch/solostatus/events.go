@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -209,7 +208,7 @@ func (s *Syncer) handle(ctx context.Context, r EventRow) error {
 		}
 		s.log().Warn("solo webhook event failed", "event", r.Type, "solo_id", r.ObjectID, "attempts", attempts, "state", state, "error", err)
 	}
-	next := s.now().Add(ehrpush.Backoff(attempts)).UnixMicro()
+	next := s.now().Add(backoff(attempts)).UnixMicro()
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE solo_webhook_events
 			SET state = ?, attempts = ?, last_error = ?, next_at = ? WHERE hash = ?`), state, attempts, msg, next, r.Hash)

@@ -10,19 +10,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
@@ -343,58 +342,42 @@ func TestUnknownEventsAreKeptAndReplayed(t *testing.T) {
 	}
 }
 
-// TestEHRPushRetriesSurviveRestart: a failed push stays queued in the
-// store and a new Syncer (a restarted serve) sends it once due.
-func TestEHRPushRetriesSurviveRestart(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	var mu sync.Mutex
-	var puts []string
-	fail := true
-	ehr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		if fail {
-			w.WriteHeader(503)
-			return
-		}
-		if r.Header.Get("Authorization") != "Bearer ehr-token" || r.Method != "PUT" || strings.Contains(string(b), "versionId") {
-			w.WriteHeader(400)
-			return
-		}
-		puts = append(puts, r.URL.Path)
-	}))
-	defer ehr.Close()
-	f.s.EHR = &EHR{BaseURL: ehr.URL + "/fhir", Token: connectors.Secret("ehr-token")}
-	said := f.appointment(t, "appt-1", true)
-	n, _ := strconv.Atoi(said)
-	f.sim.SetAppointmentStatus(n, "completed", "")
-	if _, err := f.s.SyncAppointment(ctx, said); err != nil {
-		t.Fatal(err)
-	}
-	res := f.s.PushDue(ctx)
-	if len(res) != 2 || res[0].Err == nil || res[0].Status != 503 {
-		t.Fatalf("first push: %+v", res)
-	}
-	if res := f.s.PushDue(ctx); len(res) != 0 {
-		t.Fatalf("pushed again before the backoff ended: %+v", res)
-	}
-	mu.Lock()
-	fail = false
-	mu.Unlock()
-	restarted := *f.s
-	f.clock = f.clock.Add(31 * time.Second)
-	res = restarted.PushDue(ctx)
-	if len(res) != 2 || res[0].Err != nil || res[1].Err != nil {
-		t.Fatalf("retry: %+v", res)
-	}
-	sort.Strings(puts)
-	if want := []string{"/fhir/Appointment/appt-1", "/fhir/Encounter/solo-visit-" + said}; strings.Join(puts, " ") != strings.Join(want, " ") {
-		t.Fatalf("PUTs %v, want %v", puts, want)
-	}
-	if res := restarted.PushDue(ctx); len(res) != 0 {
-		t.Fatalf("queue not emptied: %+v", res)
+// TestEHRWriteBackEnqueued: with an EHR flow, a sync that changes the
+// Appointment and the Encounter enqueues both as delivery jobs of that
+// flow at the versions stored, in the same transaction; without one,
+// nothing is enqueued. The delivery Runner sends them (connectors/ehr
+// tests the sending, retries and restarts through the queue).
+func TestEHRWriteBackEnqueued(t *testing.T) {
+	for _, flow := range []string{delivery.EHRFlow, ""} {
+		t.Run("flow="+flow, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			f.s.EHRFlow = flow
+			said := f.appointment(t, "appt-1", true)
+			n, _ := strconv.Atoi(said)
+			f.sim.SetAppointmentStatus(n, "completed", "")
+			res, err := f.s.SyncAppointment(ctx, said)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs, err := delivery.NewQueue(f.st).List(ctx, delivery.Filter{Flow: delivery.EHRFlow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, j := range jobs {
+				got = append(got, fmt.Sprintf("%s/%s/%d/%s", j.ResourceType, j.ResourceID, j.Version, j.State))
+			}
+			sort.Strings(got)
+			var want []string
+			if flow != "" {
+				want = []string{fmt.Sprintf("Appointment/appt-1/%d/pending", res.AppointmentVersion),
+					fmt.Sprintf("Encounter/solo-visit-%s/%d/pending", said, res.EncounterVersion)}
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("jobs %v, want %v", got, want)
+			}
+		})
 	}
 }
 

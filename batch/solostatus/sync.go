@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -35,10 +34,6 @@ type Solo interface {
 	EpisodeJSON(ctx context.Context, id string) ([]byte, error)
 }
 
-// EHR is the EHR's FHIR endpoint that changed resources are PUT to
-// (BaseURL, bearer Token, optional Client).
-type EHR = ehrpush.Endpoint
-
 // Syncer maps Solo appointments back to FHIR. Set Store, Solo, Status and
 // Encounter (see LoadMappings); the rest is optional. It is safe for
 // concurrent use once configured.
@@ -47,14 +42,15 @@ type Syncer struct {
 	Solo  Solo
 	// Status is the solo/appointment-status mapping, Encounter solo/encounter.
 	Status, Encounter *mapping.Mapping
-	// EHR, when set, receives every changed Appointment and Encounter.
-	EHR *EHR
+	// EHRFlow, when set (delivery.EHRFlow), is the delivery flow on which
+	// every changed Appointment and Encounter is enqueued for the EHR.
+	EHRFlow string
 	// Log receives ids, counts and status codes only; nil discards.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// MaxAttempts bounds the tries of an event or a push that keeps
-	// failing; 0 means 10.
+	// MaxAttempts bounds the tries of an event that keeps failing; 0
+	// means 10. (EHR write-backs retry as the delivery queue does.)
 	MaxAttempts int
 }
 
@@ -161,7 +157,7 @@ func (s *Syncer) SyncAppointment(ctx context.Context, said string) (Result, erro
 		if res.EncounterVersion, res.EncounterChanged, err = tx.PutResource(ctx, "Encounter", res.EncounterID, enc.JSON()); err != nil {
 			return err
 		}
-		if s.EHR == nil {
+		if s.EHRFlow == "" {
 			return nil
 		}
 		if res.AppointmentChanged {

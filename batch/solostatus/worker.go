@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Worker runs the background part: recorded events, EHR pushes and the
+// Worker runs the background part: recorded events and the
 // optional poll. Make it with NewWorker.
 type Worker struct {
 	s                          *Syncer
@@ -13,7 +13,7 @@ type Worker struct {
 	wake                       chan struct{}
 }
 
-// NewWorker returns a worker that handles due events and pushes every
+// NewWorker returns a worker that handles due events every
 // `every` (and at once when woken), and polls every pollEvery with
 // lookback when pollEvery > 0.
 func NewWorker(s *Syncer, every, pollEvery, lookback time.Duration) *Worker {
@@ -53,7 +53,6 @@ func (w *Worker) Run(ctx context.Context) {
 			if _, err := w.s.Poll(ctx, w.lookback); err != nil && ctx.Err() == nil {
 				w.s.log().Error("solo status poll", "error", err)
 			}
-			w.s.PushDue(ctx)
 		}
 	}
 }
@@ -62,5 +61,4 @@ func (w *Worker) round(ctx context.Context, retryUnknown bool) {
 	if _, err := w.s.ProcessEvents(ctx, retryUnknown); err != nil && ctx.Err() == nil {
 		w.s.log().Error("solo webhook events", "error", err)
 	}
-	w.s.PushDue(ctx)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
-	"github.com/fhirbridge/fhirbridge/batch/ehrpush"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
@@ -24,7 +23,6 @@ import (
 // registration and so that a line leaving the build fails here.
 var (
 	_ = delivery.Enqueue
-	_ = ehrpush.New
 	_ = export.Run
 	_ = ledger.Record
 	_ = solostatus.StateDone
@@ -35,9 +33,8 @@ var (
 // it takes over a table).
 var wantLines = map[string]int{
 	store.StoreLine: 3,
-	"delivery":      1,
+	"delivery":      2,
 	"export":        1,
-	"ehrpush":       1,
 	"ledger":        1,
 	"solostatus":    1,
 }
@@ -71,7 +68,7 @@ func legacyTables(dialect string) []legacyTable {
 			`CREATE INDEX IF NOT EXISTS delivery_jobs_resource ON delivery_jobs (resource_type, resource_id, flow, version)`,
 		}, `INSERT INTO delivery_jobs (flow, resource_type, resource_id, version, state, attempts, retry_base,
 			run_at, lease_until, last_error, created_at, updated_at)
-			VALUES ('solo-patient', 'Patient', 'legacy', 1, 'dead', 3, 0, 1, 0, 'old', 1, 1)`, "resource_id"},
+			VALUES ('solo-patient', 'Patient', 'legacy', 1, 'dead', 3, 0, 1, 0, 'old', 1, 1)`, "resource_id", "", "flow = 'solo-patient'"},
 		{"file_ledger", []string{`CREATE TABLE IF NOT EXISTS file_ledger (
 			id          ` + id + `,
 			direction   TEXT    NOT NULL,
@@ -88,21 +85,21 @@ func legacyTables(dialect string) []legacyTable {
 			`CREATE INDEX IF NOT EXISTS file_ledger_hash ON file_ledger (direction, job, sha256)`,
 			`CREATE INDEX IF NOT EXISTS file_ledger_path ON file_ledger (direction, job, path)`,
 		}, `INSERT INTO file_ledger (direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at)
-			VALUES ('in', 'cancel', 'legacy', 10, 'aa', 1, 0, 'ok', '', 1)`, "path"},
+			VALUES ('in', 'cancel', 'legacy', 10, 'aa', 1, 0, 'ok', '', 1)`, "path", "", ""},
 		{"export_slots", []string{`CREATE TABLE IF NOT EXISTS export_slots (
 		job       TEXT   NOT NULL,
 		slot      TEXT   NOT NULL,
 		ledger_id BIGINT NOT NULL,
 		at        BIGINT NOT NULL,
 		PRIMARY KEY (job, slot)
-	)`}, `INSERT INTO export_slots (job, slot, ledger_id, at) VALUES ('legacy', '2026-01-01', 1, 1)`, "job"},
+	)`}, `INSERT INTO export_slots (job, slot, ledger_id, at) VALUES ('legacy', '2026-01-01', 1, 1)`, "job", "", ""},
 		{"export_streaks", []string{`CREATE TABLE IF NOT EXISTS export_streaks (
 		job      TEXT   NOT NULL PRIMARY KEY,
 		failures BIGINT NOT NULL,
 		missed   BIGINT NOT NULL,
 		since    BIGINT NOT NULL,
 		notified BIGINT NOT NULL
-	)`}, `INSERT INTO export_streaks (job, failures, missed, since, notified) VALUES ('legacy', 2, 0, 1, 1)`, "job"},
+	)`}, `INSERT INTO export_streaks (job, failures, missed, since, notified) VALUES ('legacy', 2, 0, 1, 1)`, "job", "", ""},
 		{"ehr_push", []string{`CREATE TABLE IF NOT EXISTS ehr_push (
 			queue       TEXT    NOT NULL,
 			type        TEXT    NOT NULL,
@@ -118,7 +115,9 @@ func legacyTables(dialect string) []legacyTable {
 		)`,
 			`CREATE INDEX IF NOT EXISTS ehr_push_due ON ehr_push (queue, dead, next_at)`,
 		}, `INSERT INTO ehr_push (queue, type, id, version, attempts, last_status, last_error, dead, queued_at, next_at)
-			VALUES ('q', 'Appointment', 'legacy', 1, 0, 0, '', 0, 1, 1)`, "id"},
+			VALUES ('q', 'Appointment', 'legacy', 1, 0, 0, '', 0, 1, 1)`, "resource_id",
+			// delivery migration 0002 moved the row into the one queue
+			"delivery_jobs", "flow = 'ehr' AND resource_type = 'Appointment' AND state = 'pending'"},
 		{"solo_webhook_events", []string{`CREATE TABLE IF NOT EXISTS solo_webhook_events (
 			hash        TEXT    NOT NULL PRIMARY KEY,
 			event_id    TEXT    NOT NULL,
@@ -133,30 +132,34 @@ func legacyTables(dialect string) []legacyTable {
 			`CREATE UNIQUE INDEX IF NOT EXISTS solo_webhook_events_id ON solo_webhook_events (event_id) WHERE event_id <> ''`,
 			`CREATE INDEX IF NOT EXISTS solo_webhook_events_due ON solo_webhook_events (state, next_at)`,
 		}, `INSERT INTO solo_webhook_events (hash, event_id, type, object_id, state, attempts, last_error, received_at, next_at)
-			VALUES ('h1', 'e1', 'appointment.updated', 'legacy', 'done', 1, '', 1, 1)`, "object_id"},
+			VALUES ('h1', 'e1', 'appointment.updated', 'legacy', 'done', 1, '', 1, 1)`, "object_id", "", ""},
 		// The store's own tables, created by its migrations 1 and 2 (see
 		// buildLegacy).
-		{"resources", nil, `INSERT INTO resources (type, id, version, sha256, updated_at) VALUES ('Patient', 'legacy', 1, 'x', '2026-01-01T00:00:00Z')`, "id"},
+		{"resources", nil, `INSERT INTO resources (type, id, version, sha256, updated_at) VALUES ('Patient', 'legacy', 1, 'x', '2026-01-01T00:00:00Z')`, "id", "", ""},
 		{"resource_versions", nil, `INSERT INTO resource_versions (type, id, version, sha256, body, created_at)
-			VALUES ('Patient', 'legacy', 1, 'x', '{}', '2026-01-01T00:00:00Z')`, "id"},
+			VALUES ('Patient', 'legacy', 1, 'x', '{}', '2026-01-01T00:00:00Z')`, "id", "", ""},
 		{"identifiers", nil, `INSERT INTO identifiers (type, system, value_hash, resource_id, created_at)
-			VALUES ('Patient', 's', 'h', 'legacy', '2026-01-01T00:00:00Z')`, "resource_id"},
+			VALUES ('Patient', 's', 'h', 'legacy', '2026-01-01T00:00:00Z')`, "resource_id", "", ""},
 		{"crosswalk", nil, `INSERT INTO crosswalk (vendor, type, fhir_id, vendor_id, created_at)
-			VALUES ('solo', 'Patient', 'legacy', 'v1', '2026-01-01T00:00:00Z')`, "fhir_id"},
+			VALUES ('solo', 'Patient', 'legacy', 'v1', '2026-01-01T00:00:00Z')`, "fhir_id", "", ""},
 		{"requests", nil, `INSERT INTO requests (key, status, response, created_at, body_hash)
-			VALUES ('legacy', 201, '{}', '2026-01-01T00:00:00Z', 'h')`, "key"},
+			VALUES ('legacy', 201, '{}', '2026-01-01T00:00:00Z', 'h')`, "key", "", ""},
 		{"messages", nil, `INSERT INTO messages (at, direction, kind, resource_type, resource_id, vendor, status, outcome)
-			VALUES ('2026-01-01T00:00:00Z', 'in', 'k', 'Patient', 'legacy', 'solo', 's', 'o')`, "resource_id"},
+			VALUES ('2026-01-01T00:00:00Z', 'in', 'k', 'Patient', 'legacy', 'solo', 's', 'o')`, "resource_id", "", ""},
 	}
 }
 
 // legacyTable is one table of the old schema: how the old code created it,
-// a row to insert, and a column whose value in that row is "legacy".
+// a row to insert, and a column whose value in that row is "legacy"; in
+// (default name) is the table holding the row after the migrations, and
+// where a further condition it must meet there.
 type legacyTable struct {
 	name   string
 	create []string
 	insert string
 	col    string
+	in     string
+	where  string
 }
 
 // buildLegacy creates at db the schema fhirbridge 5540bcb left: the store's
@@ -248,9 +251,16 @@ func testLegacy(t *testing.T, url, dialect string) {
 		}
 		for _, tb := range legacyTables(dialect) {
 			var n int
-			q := `SELECT COUNT(*) FROM ` + tb.name + ` WHERE ` + tb.col + ` = 'legacy'`
+			in := tb.name
+			if tb.in != "" {
+				in = tb.in
+			}
+			q := `SELECT COUNT(*) FROM ` + in + ` WHERE ` + tb.col + ` = 'legacy'`
+			if tb.where != "" {
+				q += ` AND ` + tb.where
+			}
 			if err := st.DB().QueryRowContext(ctx, q).Scan(&n); err != nil || n != 1 {
-				t.Errorf("Open #%d: %s has %d old rows (%v), want 1", round+1, tb.name, n, err)
+				t.Errorf("Open #%d: %s has %d old rows of %s (%v), want 1", round+1, in, n, tb.name, err)
 			}
 		}
 		checkLines(t, st)
@@ -278,8 +288,8 @@ func testLegacy(t *testing.T, url, dialect string) {
 		t.Fatalf("enqueueing on the old queue: %v", err)
 	}
 	jobs, err := delivery.NewQueue(st).List(ctx, delivery.Filter{})
-	if err != nil || len(jobs) != 2 {
-		t.Errorf("delivery jobs after enqueue = %d (%v), want the old one and the new one", len(jobs), err)
+	if err != nil || len(jobs) != 3 {
+		t.Errorf("delivery jobs after enqueue = %d (%v), want the old one, the old EHR push and the new one", len(jobs), err)
 	}
 	testTooNew(t, st, url)
 }

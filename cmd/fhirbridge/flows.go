@@ -7,11 +7,14 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
 // flows builds the delivery flows and the router from the config's
-// routes: each route is a flow named after it.
+// routes: each route is a flow named after it; with an ehr section, the
+// flow delivery.EHRFlow PUTs write-backs to the EHR.
 func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, *delivery.Router, error) {
 	fl := map[string]delivery.Flow{}
 	router := &delivery.Router{}
@@ -36,6 +39,17 @@ func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 		fl[r.Name] = f
 		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check,
 			Parents: append([]string{f.Parent}, f.Parents...), AwaitParents: r.ReferenceWait > 0, Mapping: m})
+	}
+	if c.EHR != nil {
+		if _, dup := fl[delivery.EHRFlow]; dup {
+			return nil, nil, fmt.Errorf("routes: the name %q is the EHR write-back's flow (section ehr); name the route otherwise", delivery.EHRFlow)
+		}
+		conn, err := ehr.New(ehr.Endpoint{BaseURL: c.EHR.FHIRBaseURL, Token: connectors.Secret(c.EHR.Token.Reveal())})
+		if err != nil {
+			return nil, nil, fmt.Errorf("ehr: %w", err)
+		}
+		// the write-back sends resources as stored: no mapping, no route
+		fl[delivery.EHRFlow] = delivery.Flow{Connector: conn, Vendor: delivery.EHRFlow}
 	}
 	return fl, router, nil
 }

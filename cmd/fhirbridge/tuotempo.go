@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -131,9 +132,9 @@ func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inb
 	if f.exports, err = exportJobs(c); err != nil {
 		return nil, err
 	}
-	var ehr *inbound.EHR
-	if e := c.EHR; e != nil {
-		ehr = &inbound.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	ehrFlow := ""
+	if c.EHR != nil {
+		ehrFlow = delivery.EHRFlow
 	}
 	for i, cc := range t.Cancellations {
 		m, err := loadMapping(cc.Mapping, nil, c.Dir())
@@ -142,7 +143,7 @@ func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inb
 		}
 		p, err := inbound.New(ctx, st, inbound.Spec{Name: cc.Name, Pattern: cc.Pattern, Dir: cc.Dir,
 			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m},
-			inbound.Options{Router: router, EHR: ehr, Metrics: f.inboundM})
+			inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM})
 		if err != nil {
 			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
 		}
@@ -261,15 +262,6 @@ func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
 			}
 			f.notify(ctx, mail.ErrorFileDigest(mail.ErrorFileSummary{Site: f.site, File: fr.Path, MovedTo: fr.MovedTo,
 				Rows: fr.RowsOK + fr.RowsFailed, Failures: fails, At: time.Now()}))
-		}
-	}
-	for _, p := range rep.EHR {
-		if p.Err != nil {
-			if p.Dead {
-				f.log.Error("EHR push refused, not retried", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
-			} else {
-				f.log.Warn("EHR push failed, retried with backoff", "appointment", p.AppointmentID, "status", p.Status, "attempts", p.Attempts)
-			}
 		}
 	}
 }

@@ -232,7 +232,6 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 				counts[r.State]++
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", r.Type, r.ObjectID, r.State)
 			}
-			syncer.PushDue(ctx)
 			fmt.Fprintf(cmd.OutOrStdout(), "replayed %d events: %d done, %d still unknown, %d failed, %d dead\n",
 				len(rows), counts[solostatus.StateDone], counts[solostatus.StateUnknown], counts[solostatus.StateFailed], counts[solostatus.StateDead])
 			return nil

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/solostatus"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
@@ -66,8 +67,8 @@ func NewSyncer(s *Config, app bridge.Application, st *store.Store, log *slog.Log
 		syncer.MaxAttempts = s.Webhooks.MaxAttempts
 	}
 	if app != nil {
-		if base, token, ok := app.EHRTarget(); ok {
-			syncer.EHR = &solostatus.EHR{BaseURL: base, Token: token}
+		if _, _, ok := app.EHRTarget(); ok {
+			syncer.EHRFlow = delivery.EHRFlow // serve runs the ehr flow when the section is set
 		}
 	}
 	return syncer, nil
