@@ -2,8 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"sort"
 	"strings"
 
@@ -26,18 +25,7 @@ func loadMapping(spec string, params map[string]string, dirs ...string) (*mappin
 // shipped.Resolve: an absolute file, a file relative to the working
 // directory or else to one of dirs, or else a shipped name.
 func mappingSource(spec string, dirs ...string) (shipped.Source, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
-	}
-	abs := []string{filepath.ToSlash(wd)}
-	for _, d := range dirs {
-		if d, err = filepath.Abs(d); err != nil {
-			return shipped.Source{}, fmt.Errorf("finding mapping %q: %w", spec, err)
-		}
-		abs = append(abs, filepath.ToSlash(d))
-	}
-	return shipped.Resolve(os.DirFS("/"), filepath.ToSlash(spec), abs...)
+	return bridge.MappingSource(spec, dirs...)
 }
 
 // parseParams turns k=v flags into a map, refusing malformed ones.

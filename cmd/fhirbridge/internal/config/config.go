@@ -89,8 +89,7 @@ type Database struct {
 
 // Connectors holds one section per vendor; absent means not configured.
 type Connectors struct {
-	Solo     *Solo     `yaml:"solo"`
-	TuOtempO *TuOtempO `yaml:"tuotempo"`
+	Solo *Solo `yaml:"solo"`
 	// Modules holds the sections of the vendor modules that own their
 	// config struct (bridge.ModuleInfo.Config), by name: each a pointer
 	// to that struct.
@@ -232,9 +231,6 @@ func (c *Config) fillDefaults() {
 			p.fillDefaults()
 		}
 	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		t.fillDefaults()
-	}
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -291,9 +287,6 @@ func (c *Config) Validate() error {
 		for _, p := range s.sections() {
 			errs = append(errs, p.validate()...)
 		}
-	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		errs = append(errs, t.validate(c.Mail != nil)...)
 	}
 	errs = append(errs, c.validateMailEHR()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {

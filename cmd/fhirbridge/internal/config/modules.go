@@ -55,9 +55,6 @@ func (c *Connectors) UnmarshalYAML(_ context.Context, node ast.Node) error {
 		case "solo":
 			c.Solo = new(Solo)
 			into = c.Solo
-		case "tuotempo":
-			c.TuOtempO = new(TuOtempO)
-			into = c.TuOtempO
 		default:
 			name, cfg, ok := moduleConfig(key)
 			if !ok {
@@ -87,7 +84,7 @@ func positioned(node ast.Node, msg string) error {
 
 // sectionNames lists the sections connectors may hold, sorted.
 func sectionNames() []string {
-	names := []string{"solo", "tuotempo"}
+	names := []string{"solo"}
 	for _, m := range bridge.Modules() {
 		if m.Config != nil {
 			names = append(names, m.Name)
