@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"sort"
 	"strings"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
