@@ -42,6 +42,7 @@ func init() {
 		Name:    Name,
 		Summary: "tuOtempO reminders: appointment exports and cancellation files over SFTP, FTP or a folder",
 		Config:  func() any { return new(Config) },
+		Sample:  sample,
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {
