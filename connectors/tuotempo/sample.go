@@ -3,6 +3,7 @@ package tuotempo
 import (
 	"bufio"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +28,7 @@ func sample() bridge.Sample {
 				return nil, err
 			}
 			return &bridge.SimulatorRun{
-				URL:   "sftp://" + srv.Addr,
+				URL:   (&url.URL{Scheme: "sftp", Host: srv.Addr}).String(),
 				Vars:  map[string]string{"$HOST": srv.Host, "$PORT": strconv.Itoa(srv.Port), "$FINGERPRINT": srv.Fingerprint},
 				Calls: func() int { return len(regularFiles(srv.Dir)) },
 				Holds: func(ref string) bool { return holdsRow(srv.Dir, ref) },
