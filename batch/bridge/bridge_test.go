@@ -107,3 +107,19 @@ func TestInstances(t *testing.T) {
 		t.Errorf("FHIRTypes = %s", got)
 	}
 }
+
+// TestSectionError: a module's error is prefixed with its section unless
+// it names a key of that section already.
+func TestSectionError(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"tenants.main: no portal_url", "connectors.x: tenants.main: no portal_url"},
+		{"connectors.x.remote: local needs dir", "connectors.x.remote: local needs dir"},
+		{"connectors.x: broken", "connectors.x: broken"},
+		{"connectors.xy.remote: other module", "connectors.x: connectors.xy.remote: other module"},
+	}
+	for _, c := range cases {
+		if got := sectionError("x", errors.New(c.in)).Error(); got != c.want {
+			t.Errorf("sectionError(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -18,7 +18,8 @@ type Instances struct {
 // Build makes the instance of every registered module whose config section
 // section(name) returns non-nil. root is the whole application
 // configuration (see ModuleInfo.New). Every module's error is reported,
-// each prefixed with its section, connectors.<name>.
+// each prefixed with its section, connectors.<name>, unless it names a
+// key of that section already.
 func Build(section func(name string) any, root any) (*Instances, error) {
 	in := &Instances{byName: map[string]Module{}, broken: map[string]bool{}}
 	var errs []error
@@ -29,7 +30,7 @@ func Build(section func(name string) any, root any) (*Instances, error) {
 		}
 		m, err := info.New(cfg, root)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("connectors.%s: %w", info.Name, err))
+			errs = append(errs, sectionError(info.Name, err))
 			in.broken[info.Name] = true
 			continue
 		}
@@ -138,7 +139,7 @@ func (in *Instances) Serve(ctx context.Context, env *ServeEnv) error {
 	for _, name := range in.names {
 		if s, ok := in.byName[name].(ServeExtender); ok {
 			if err := s.Serve(ctx, env); err != nil {
-				return fmt.Errorf("connectors.%s: %w", name, err)
+				return sectionError(name, err)
 			}
 		}
 	}

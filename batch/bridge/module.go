@@ -253,7 +253,8 @@ type Sample struct {
 	Simulator func() (*SimulatorRun, error)
 	// Section is the module's config section, the YAML under
 	// connectors.<Name> (keys at column 1), with $URL standing for the
-	// simulator's URL; its secrets are {env: NAME} of Env's names.
+	// simulator's URL (and each of SimulatorRun.Vars for its value); its
+	// secrets are {env: NAME} of Env's names.
 	Section string
 	// Env are the variables Section reads, with credentials the
 	// simulator accepts; WrongEnv the same with credentials it refuses.
@@ -261,8 +262,13 @@ type Sample struct {
 	// Refused is what `check --connect` prints with WrongEnv, in the
 	// vendor's own words.
 	Refused string
+	// CheckName is the name of the module's `check --connect` line when
+	// it is not Name (tuOtempO's line is named after its remote's kind,
+	// "sftp"); "" is Name.
+	CheckName string
 	// Routes is the YAML list of routes (the items under routes:, at
-	// column 1) that deliver Bundle.
+	// column 1) that deliver Bundle; "" for a module that takes no routes
+	// (it delivers what serve stored, see Export).
 	Routes string
 	// Bundle is a transaction Bundle for Routes.
 	Bundle string
@@ -270,15 +276,35 @@ type Sample struct {
 	// vendor and get its id back as an identifier whose system is
 	// urn:fhirbridge:<Name>:id.
 	Delivered []string
+	// Export, for a module that delivers in batches on a schedule rather
+	// than each resource as it is stored (a file export: the vendor's ids
+	// never come back onto the stored resources, so Delivered is empty),
+	// is the fhirbridge command line that runs that delivery once now;
+	// the suite appends --config FILE (serve's configuration) and runs it
+	// while serve holds the stored Bundle.
+	Export []string
+	// Exported are the resources ("Type/id") of Bundle that Export
+	// delivers: the suite waits until the simulator holds each
+	// (SimulatorRun.Holds).
+	Exported []string
 }
 
 // SimulatorRun is a running simulator.
 type SimulatorRun struct {
 	// URL is its base URL.
 	URL string
-	// Calls counts the calls it answered that change a record, so a test
-	// can see that a re-post changed nothing.
+	// Vars are further placeholders of Sample.Section and their values
+	// ("$PORT", "$FINGERPRINT"), for a simulator that a URL does not
+	// describe; nil for none.
+	Vars map[string]string
+	// Calls counts the calls it answered that change a record (for a
+	// file server: the files it holds), so a test can see that a re-post
+	// changed nothing.
 	Calls func() int
+	// Holds, for a sample with Export, reports whether the vendor's side
+	// holds the record of the resource ref ("Type/id"), e.g. a row of an
+	// exported file.
+	Holds func(ref string) bool
 	// Stop stops it.
 	Stop func()
 }

@@ -27,13 +27,17 @@ func demoTuotempo(ctx context.Context, out io.Writer, c *config.Config, dir stri
 		return fmt.Errorf("opening the store: %w", err)
 	}
 	defer st.Close()
-	jobs, err := exportJobs(c)
+	m, err := tuotempoModule(c)
 	if err != nil {
 		return err
 	}
-	at := time.Date(2026, 12, 1, 6, 0, 0, 0, jobs[0].schedule.Location())
+	jobs, err := m.ExportJobs()
+	if err != nil {
+		return err
+	}
+	at := time.Date(2026, 12, 1, 6, 0, 0, 0, jobs[0].Location())
 	var summary bytes.Buffer
-	if err := runExport(ctx, &summary, c, st, jobs[0], at, false); err != nil {
+	if err := m.RunExport(ctx, &summary, st, jobs[0], at, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\n4. tuOtempO export at %s (Europe/Madrid), window 24 h back to 72 h ahead, into %s:\n   %s", at.Format("2006-01-02 15:04"), drop, summary.String())

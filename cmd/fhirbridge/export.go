@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"path"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/batch/export"
-	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
-	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo"
 )
 
 func newExportCmd() *cobra.Command {
@@ -44,24 +39,28 @@ Exit status: 0 all exports uploaded, 1 an export failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, configFile, func(ctx context.Context, c *config.Config, st *store.Store) error {
-				if c.Connectors.TuOtempO == nil {
+				m, err := tuotempoModule(c)
+				if err != nil {
+					return err
+				}
+				if m == nil {
 					return fmt.Errorf("connectors.tuotempo is not configured (see the README's tuOtempO section)")
 				}
-				jobs, err := exportJobs(c)
+				jobs, err := m.ExportJobs()
 				if err != nil {
 					return err
 				}
 				ran := 0
 				for _, j := range jobs {
-					if job != "" && j.spec.Name != job {
+					if job != "" && j.Name() != job {
 						continue
 					}
 					ran++
-					when, err := exportTime(at, j.schedule.Location())
+					when, err := exportTime(at, j.Location())
 					if err != nil {
 						return err
 					}
-					if err := runExport(ctx, cmd.OutOrStdout(), c, st, j, when, dryRun); err != nil {
+					if err := m.RunExport(ctx, cmd.OutOrStdout(), st, j, when, dryRun); err != nil {
 						return err
 					}
 				}
@@ -95,89 +94,29 @@ func exportTime(at string, loc *time.Location) (time.Time, error) {
 	return t, nil
 }
 
-// runExport runs one job once and prints what it did.
-func runExport(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, j exportJob, at time.Time, dryRun bool) error {
-	var remote connectors.Remote
-	rc := remoteConfig(c.Connectors.TuOtempO.Remote, c.Dir())
-	open := func(ctx context.Context) (connectors.Remote, error) { return connectors.OpenRemote(ctx, rc) }
-	opt := export.RunOptions{DryRun: dryRun, Reopen: open}
-	if dryRun {
-		opt.Output = out
-	} else {
-		var err error
-		if remote, err = open(ctx); err != nil {
-			return fmt.Errorf("export %s: connecting: %w", j.spec.Name, err)
-		}
-		defer remote.Close()
+// tuotempoModule builds the tuOtempO module of c alone (not every
+// configured vendor's); nil when connectors.tuotempo is absent.
+func tuotempoModule(c *config.Config) (*tuotempo.Module, error) {
+	cfg, ok := c.ConnectorSection(tuotempo.Name).(*tuotempo.Config)
+	if !ok {
+		return nil, nil
 	}
-	res, err := export.Run(ctx, st, remote, j.spec, at, opt)
-	if err != nil {
-		return fmt.Errorf("export %s: %w", j.spec.Name, err)
-	}
-	if dryRun {
-		var m json.RawMessage = res.ManifestJSON
-		fmt.Fprintf(out, "\n--- %s (dry run: nothing uploaded, nothing recorded)\n%s\n", res.ManifestFile, m)
-	} else {
-		fmt.Fprintf(out, "%s: uploaded %s (rows: %d, refused: %d, %d bytes, sha256 %s) and %s\n",
-			j.spec.Name, res.File, res.Rows, res.RefusedCount, res.Size, res.SHA256, res.ManifestFile)
-	}
-	for _, r := range res.Refused {
-		fmt.Fprintf(out, "  refused %s: %s\n", r.ID, r.Reason)
-	}
-	return nil
+	return tuotempo.New(cfg, c)
 }
 
 // reprocess re-runs one inbound file of a configured job.
 func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, job, file string) error {
+	m, err := tuotempoModule(c)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return fmt.Errorf("connectors.tuotempo is not configured")
+	}
 	// the same routing as serve, so a re-applied cancellation flows on
 	rt, err := router(c)
 	if err != nil {
 		return err
 	}
-	f, err := newFiles(ctx, c, st, rt, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	if f == nil {
-		return fmt.Errorf("connectors.tuotempo is not configured")
-	}
-	var p *inbound.Poller
-	for _, j := range f.inbound {
-		if job == "" || j.poller.Spec().Name == job {
-			if p != nil {
-				return fmt.Errorf("several inbound jobs: name one with --job")
-			}
-			p = j.poller
-		}
-	}
-	if p == nil {
-		return fmt.Errorf("no inbound job %q in connectors.tuotempo.cancellations", job)
-	}
-	remote, err := f.open(ctx)
-	if err != nil {
-		return fmt.Errorf("reprocess: connecting: %w", err)
-	}
-	defer remote.Close()
-	// PATH as the ledger shows it: the file has usually moved on since, to
-	// processed/ or error/
-	sp := p.Spec()
-	base := path.Base(file)
-	for _, cand := range []string{file, path.Join(sp.Dir, sp.ProcessedDir, base), path.Join(sp.Dir, sp.ErrorDir, base)} {
-		if _, err := remote.Stat(ctx, cand); err == nil {
-			file = cand
-			break
-		}
-	}
-	rep, err := p.Reprocess(ctx, remote, file)
-	if err != nil {
-		return fmt.Errorf("reprocessing %s: %w", file, err)
-	}
-	for _, fr := range rep.Files {
-		fmt.Fprintf(out, "%s: %s, %d rows applied, %d refused, %d appointments updated, now at %s\n",
-			fr.Path, fr.Outcome, fr.RowsOK, fr.RowsFailed, fr.Updated, fr.MovedTo)
-		for _, l := range fr.Failed {
-			fmt.Fprintf(out, "  line %d: %s\n", l.Line, l.Reason)
-		}
-	}
-	return rep.Err()
+	return m.Reprocess(ctx, out, st, rt, job, file)
 }

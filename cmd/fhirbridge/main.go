@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	_ "github.com/fhirbridge/fhirbridge/connectors/all" // every vendor module and remote kind
 )
 
 // exitError carries an exit status for errors already reported.

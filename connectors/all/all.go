@@ -1,6 +1,6 @@
 // Package all links every connector and Remote kind into a program: import
 // it for its side effect (each package registers itself in init), so the
-// registries know "solo", "tyto", "local", "sftp" and "ftp".
+// registries know "solo", "tuotempo", "tyto", "local", "sftp" and "ftp".
 package all
 
 import (
@@ -11,5 +11,6 @@ import (
 
 	// Vendor modules: bridge.RegisterModule and connectors.Register by name.
 	_ "github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
+	_ "github.com/fhirbridge/fhirbridge/connectors/tuotempo"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"
 )

@@ -14,7 +14,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,7 +34,7 @@ const (
 )
 
 // Server is a running in-process SFTP server. Its fields are set by
-// NewServer and must not be changed.
+// NewServer (or Start) and must not be changed.
 type Server struct {
 	// Addr is the listening address, "127.0.0.1:port".
 	Addr string
@@ -58,6 +60,8 @@ type Server struct {
 	conns  map[net.Conn]bool
 	closed bool
 	wg     sync.WaitGroup
+
+	tempDir string // the login folder Start made, removed by Close
 }
 
 // options collects what the Options set.
@@ -95,25 +99,50 @@ func WithLogin(user, password string) Option {
 // called earlier). It fails the test when it cannot listen.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	o := []Option{func(o *options) { o.dir = t.TempDir() }}
+	s, err := Start(append(o, opts...)...)
+	if err != nil {
+		t.Fatalf("sftptest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server outside a test (a simulator, a conformance
+// sample): with no WithDir it serves a new temporary folder, removed by
+// Close; with no WithHostKey it generates one. The caller closes it.
+func Start(opts ...Option) (*Server, error) {
 	o := options{addr: "127.0.0.1:0", user: DefaultUser, pass: DefaultPassword}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.hostKey == nil {
-		o.hostKey = NewHostKey(t)
+		key, err := newHostKey()
+		if err != nil {
+			return nil, err
+		}
+		o.hostKey = key
 	}
+	var tempDir string
 	if o.dir == "" {
-		o.dir = t.TempDir()
+		d, err := os.MkdirTemp("", "sftptest-*")
+		if err != nil {
+			return nil, fmt.Errorf("making the login folder: %w", err)
+		}
+		o.dir, tempDir = d, d
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		t.Fatalf("sftptest: listening: %v", err)
+		if tempDir != "" {
+			_ = os.RemoveAll(tempDir)
+		}
+		return nil, fmt.Errorf("listening: %w", err)
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	s := &Server{
 		Addr: ln.Addr().String(), Host: host, User: o.user, Password: o.pass,
 		HostKey: o.hostKey, Fingerprint: ssh.FingerprintSHA256(o.hostKey.PublicKey()),
-		Dir: o.dir, ln: ln, conns: map[net.Conn]bool{},
+		Dir: o.dir, ln: ln, conns: map[net.Conn]bool{}, tempDir: tempDir,
 	}
 	s.Port, _ = strconv.Atoi(port)
 	s.config = &ssh.ServerConfig{
@@ -135,23 +164,31 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	s.config.AddHostKey(o.hostKey)
 	s.wg.Add(1)
 	go s.serve()
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 // NewHostKey returns a new ed25519 key for WithHostKey, failing the test
 // when the system has no randomness.
 func NewHostKey(t testing.TB) ssh.Signer {
 	t.Helper()
+	s, err := newHostKey()
+	if err != nil {
+		t.Fatalf("sftptest: %v", err)
+	}
+	return s
+}
+
+// newHostKey generates an ed25519 host key.
+func newHostKey() (ssh.Signer, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatalf("sftptest: generating a host key: %v", err)
+		return nil, fmt.Errorf("generating a host key: %w", err)
 	}
 	s, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
-		t.Fatalf("sftptest: generating a host key: %v", err)
+		return nil, fmt.Errorf("generating a host key: %w", err)
 	}
-	return s
+	return s, nil
 }
 
 // RemoteConfig returns the configuration of an "sftp" Remote logging in
@@ -191,5 +228,8 @@ func (s *Server) Close() {
 		s.mu.Unlock()
 		s.CloseClientConnections()
 		s.wg.Wait()
+		if s.tempDir != "" {
+			_ = os.RemoveAll(s.tempDir)
+		}
 	})
 }

@@ -96,3 +96,22 @@ func TestRestartWithNewKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStartOutsideATest: Start serves a temporary login folder of its own
+// and Close removes it.
+func TestStartOutsideATest(t *testing.T) {
+	s, err := sftptest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
+		t.Fatalf("login folder %s: %v", s.Dir, err)
+	}
+	if s.Fingerprint == "" || s.Port == 0 {
+		t.Errorf("server %+v has no fingerprint or port", s)
+	}
+	s.Close()
+	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
+		t.Errorf("after Close the login folder is still there: %v", err)
+	}
+}

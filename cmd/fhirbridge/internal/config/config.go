@@ -92,7 +92,6 @@ type Database struct {
 
 // Connectors holds one section per vendor; absent means not configured.
 type Connectors struct {
-	TuOtempO *TuOtempO `yaml:"tuotempo"`
 	// Modules holds the sections of the vendor modules that own their
 	// config struct (bridge.ModuleInfo.Config), by name: each a pointer
 	// to that struct.
@@ -187,9 +186,6 @@ func (c *Config) fillDefaults() {
 	if !c.Database.URL.Set() {
 		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		t.fillDefaults()
-	}
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -244,9 +240,6 @@ func (c *Config) Validate() error {
 				errs = append(errs, err)
 			}
 		}
-	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		errs = append(errs, t.validate(c.Mail != nil)...)
 	}
 	errs = append(errs, c.validateMailEHR()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {

@@ -102,12 +102,6 @@ func TestRefusals(t *testing.T) {
 		{"route without mapping", "routes:\n  - {name: r1, resource: Patient, connector: solo}\n", "routes[0]"},
 		{"bad duration", "connectors:\n  solo:\n    base_url: https://s.example\n    timeout: soon\n", "invalid duration"},
 		{"mutual TLS without a certificate", "server:\n  tls: {client_ca_file: ca.pem}\n", "client_ca_file"},
-		{"sftp without a pinned host key", "connectors:\n  tuotempo:\n    remote: {kind: sftp, host: h, user: u, key_file: k}\n", "known_hosts or host_key_fingerprint"},
-		{"unknown remote kind", "connectors:\n  tuotempo:\n    remote: {kind: smb, host: h}\n", "want sftp, ftp or local"},
-		{"export without {time}", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    exports: [{name: e, schedule: '30 2 * * *', file: a.csv}]\n", "must contain {time}"},
-		{"export in an unknown zone", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    exports: [{name: e, schedule: '30 2 * * *', timezone: Mars/Olympus}]\n", "not an IANA time zone"},
-		{"two jobs with one name", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    exports: [{name: e, schedule: '30 2 * * *'}]\n    cancellations: [{name: e}]\n", "duplicate job name"},
-		{"notices without a mail server", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    notify_to: [ops@example.org]\n", "needs the mail section"},
 		{"bad mail tls", "mail: {host: smtp.example, from: a@example.org, tls: ssl}\n", "mail.tls"},
 		{"bad ehr url", "ehr: {fhir_base_url: ftp://ehr}\n", "ehr.fhir_base_url"},
 		{"negative reference wait", "routes:\n  - {name: r1, resource: Appointment, mapping: m, connector: solo, reference_wait: -1h}\n", "reference_wait"},
@@ -123,16 +117,6 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := Load("", []string{"FHIRBRIDGE_SERVER__LISTN=x"}); err == nil || !strings.Contains(err.Error(), "FHIRBRIDGE_SERVER__LISTN") {
 		t.Errorf("a misspelt override must be refused: %v", err)
-	}
-	c, err := Load(write(t, "connectors:\n  tuotempo:\n    remote: {kind: local, dir: /x}\n    exports: [{name: e, schedule: '30 2 * * *'}]\n    cancellations: [{name: c}]\n"), nil)
-	if err != nil {
-		t.Fatalf("a minimal tuotempo section: %v", err)
-	}
-	if e := c.Connectors.TuOtempO.Exports[0]; e.TimeZone != "Europe/Madrid" || e.File != "appointments_{time}.csv" || time.Duration(e.Window.Before) != 24*time.Hour || time.Duration(e.Window.After) != 72*time.Hour {
-		t.Errorf("export defaults: %+v", e)
-	}
-	if cc := c.Connectors.TuOtempO.Cancellations[0]; cc.Pattern != "cancellations_*.csv" || time.Duration(cc.MinAge) != time.Minute || cc.Mapping != "tuotempo/cancellation" {
-		t.Errorf("cancellation defaults: %+v", cc)
 	}
 	if _, err := Load("", []string{"FHIRBRIDGE_REQUIRE_POSTGRES=1", "FHIRBRIDGE_CONFIG=x"}); err != nil {
 		t.Errorf("a variable outside every config section is not ours to refuse: %v", err)

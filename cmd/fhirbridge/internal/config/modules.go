@@ -52,9 +52,6 @@ func (c *Connectors) UnmarshalYAML(_ context.Context, node ast.Node) error {
 		}
 		var into any
 		switch key {
-		case "tuotempo":
-			c.TuOtempO = new(TuOtempO)
-			into = c.TuOtempO
 		default:
 			name, cfg, ok := moduleConfig(key)
 			if !ok {
@@ -84,7 +81,7 @@ func positioned(node ast.Node, msg string) error {
 
 // sectionNames lists the sections connectors may hold, sorted.
 func sectionNames() []string {
-	names := []string{"tuotempo"}
+	var names []string
 	for _, m := range bridge.Modules() {
 		if m.Config != nil {
 			names = append(names, m.Name)

@@ -3,19 +3,15 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 )
@@ -79,8 +75,8 @@ func checkHost(h string) error {
 }
 
 // validateAddresses checks the syntax and port range of every address
-// serve or check dials: the file server, the SMTP server and the http(s)
-// URL of the EHR (a vendor module checks its own).
+// serve or check dials: the SMTP server and the http(s) URL of the EHR (a
+// vendor module checks its own).
 func (c *Config) validateAddresses() []error {
 	var errs []error
 	add := func(key string, err error) {
@@ -91,14 +87,6 @@ func (c *Config) validateAddresses() []error {
 	urlPort := func(key, raw string) {
 		if u, err := url.Parse(raw); err == nil && u.Port() != "" {
 			add(key, checkPort(u.Port()))
-		}
-	}
-	if t := c.Connectors.TuOtempO; t != nil && (t.Remote.Kind == "sftp" || t.Remote.Kind == "ftp") {
-		if t.Remote.Host != "" {
-			add("connectors.tuotempo.remote.host", checkHost(t.Remote.Host))
-		}
-		if p := t.Remote.Port; p != 0 {
-			add("connectors.tuotempo.remote.port", checkPort(strconv.Itoa(p)))
 		}
 	}
 	if m := c.Mail; m != nil {
@@ -117,11 +105,9 @@ func (c *Config) validateAddresses() []error {
 
 // Preflight opens every file serve reads at start or while running and
 // checks that it holds what it should, each error naming its key: the
-// TLS certificate, key and client CA; the SFTP known_hosts, private key
-// and FTP CA of connectors.tuotempo.remote (relative to the config file,
-// as serve reads them) and its local folder; the SMTP CA; what each
-// module section opens (bridge.SectionPreflighter). Secret files are read by Load already, mapping files
-// by `check`. It does not connect or listen.
+// TLS certificate, key and client CA; the SMTP CA; what each module
+// section opens (bridge.SectionPreflighter). Secret files are read by
+// Load already, mapping files by `check`. It does not connect or listen.
 func (c *Config) Preflight() error {
 	var errs []error
 	add := func(key string, err error) {
@@ -143,9 +129,6 @@ func (c *Config) Preflight() error {
 	if f := c.Server.TLS.ClientCAFile; f != "" {
 		add("server.tls.client_ca_file", readCAs(f))
 	}
-	if t := c.Connectors.TuOtempO; t != nil {
-		errs = append(errs, c.preflightRemote(t.Remote)...)
-	}
 	if m := c.Mail; m != nil && m.CAFile != "" {
 		add("mail.ca_file", readCAs(m.CAFile))
 	}
@@ -159,49 +142,6 @@ func (c *Config) Preflight() error {
 	return errors.Join(errs...)
 }
 
-// preflightRemote checks the files of connectors.tuotempo.remote.
-func (c *Config) preflightRemote(r Remote) []error {
-	const p = "connectors.tuotempo.remote."
-	var errs []error
-	add := func(key string, err error) {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s%s: %w", p, key, err))
-		}
-	}
-	switch r.Kind {
-	case "sftp":
-		if r.KnownHosts != "" {
-			if _, err := knownhosts.New(c.rel(r.KnownHosts)); err != nil {
-				add("known_hosts", err)
-			}
-		}
-		if r.HostKeyFingerprint != "" {
-			add("host_key_fingerprint", checkFingerprint(r.HostKeyFingerprint))
-		}
-		if r.KeyFile != "" {
-			add("key_file", readSSHKey(c.rel(r.KeyFile), r.KeyPassphrase))
-		}
-	case "ftp":
-		if r.CAFile != "" {
-			add("ca_file", readCAs(c.rel(r.CAFile)))
-		}
-	case "local":
-		if r.Dir != "" {
-			add("dir", isDir(c.rel(r.Dir)))
-		}
-	}
-	return errs
-}
-
-// rel resolves a path of the tuotempo remote against the config's folder,
-// as serve does.
-func (c *Config) rel(p string) string {
-	if p != "" && !filepath.IsAbs(p) && c.dir != "" {
-		return filepath.Join(c.dir, p)
-	}
-	return p
-}
-
 // readCAs reads a PEM file that must hold at least one certificate.
 func readCAs(path string) error {
 	pem, err := os.ReadFile(path)
@@ -210,38 +150,6 @@ func readCAs(path string) error {
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		return fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return nil
-}
-
-// readSSHKey reads and parses an SSH private key, unlocking it with
-// passphrase when set. The parser's messages name no key material.
-func readSSHKey(path string, passphrase Secret) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if passphrase.Set() {
-		_, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(passphrase.Reveal()))
-	} else {
-		_, err = ssh.ParsePrivateKey(pem)
-	}
-	var missing *ssh.PassphraseMissingError
-	switch {
-	case errors.As(err, &missing):
-		return fmt.Errorf("%s is encrypted: set key_passphrase", path)
-	case err != nil:
-		return fmt.Errorf("parsing %s: %w", path, err)
-	}
-	return nil
-}
-
-// checkFingerprint accepts "SHA256:" and a base64 SHA-256 digest, as
-// ssh-keygen -lf prints it.
-func checkFingerprint(s string) error {
-	d, ok := strings.CutPrefix(strings.TrimSpace(s), "SHA256:")
-	if sum, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(d, "=")); !ok || err != nil || len(sum) != 32 {
-		return errors.New(`want "SHA256:" and the base64 digest ssh-keygen -lf prints`)
 	}
 	return nil
 }

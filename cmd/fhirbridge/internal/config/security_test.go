@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -17,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	_ "github.com/fhirbridge/fhirbridge/connectors/tuotempo" // its section's security settings
 )
 
 // TestEmptySecurityValuesRefused: an empty override variable or an empty
@@ -156,8 +155,6 @@ func TestAddressesChecked(t *testing.T) {
 	cases := []struct{ name, src, want string }{
 		{"listen port above 65535", "server: {listen: 'localhost:99999'}\n", `server.listen "localhost:99999": port "99999" is not 1-65535`},
 		{"listen port not a number", "server: {listen: 'localhost:http'}\n", `server.listen "localhost:http": port`},
-		{"file server port", "connectors:\n  tuotempo:\n    remote: {kind: ftp, host: h, user: u, port: 70000}\n", `connectors.tuotempo.remote.port: port "70000" is not 1-65535`},
-		{"file server host with a port", "connectors:\n  tuotempo:\n    remote: {kind: ftp, host: 'h:21', user: u}\n", `connectors.tuotempo.remote.host: "h:21" is not a host name`},
 		{"mail port", "mail: {host: smtp.example, from: a@example.org, port: -1}\n", `mail.port: port "-1" is not 1-65535`},
 		{"mail host", "mail: {host: 'smtp example', from: a@example.org}\n", `mail.host: "smtp example"`},
 		{"solo base_url port", "connectors:\n  solo: {base_url: 'https://s.example:99999'}\n", "connectors.solo.base_url: port \"99999\""},
@@ -194,20 +191,9 @@ func TestPreflight(t *testing.T) {
 	put("cert.pem", certPEM)
 	put("key.pem", keyPEM)
 	put("garbage", []byte("not PEM\n"))
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	block, _ := ssh.MarshalPrivateKey(edKey, "")
-	put("id_ed25519", pem.EncodeToMemory(block))
-	locked, _ := ssh.MarshalPrivateKeyWithPassphrase(edKey, "", []byte("pass"))
-	put("id_locked", pem.EncodeToMemory(locked))
-	sshPub, _ := ssh.NewPublicKey(edKey.Public())
-	put("known_hosts", []byte("files.example "+string(ssh.MarshalAuthorizedKey(sshPub))))
-	os.Mkdir(p("inbox"), 0o700)
 
 	tlsSrc := func(cert, key, ca string) string {
 		return fmt.Sprintf("server:\n  tokens: [%s]\n  tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n", token, cert, key, ca)
-	}
-	sftpSrc := func(extra string) string {
-		return "connectors:\n  tuotempo:\n    remote: {kind: sftp, host: files.example, user: u, " + extra + "}\n"
 	}
 	cases := []struct{ name, src, want string }{
 		{"all present", tlsSrc(p("cert.pem"), p("key.pem"), p("cert.pem")), ""},
@@ -215,23 +201,14 @@ func TestPreflight(t *testing.T) {
 		{"missing cert_file", tlsSrc(p("nocert.pem"), p("key.pem"), p("cert.pem")), "server.tls.cert_file: open"},
 		{"cert and key not a pair", tlsSrc(p("cert.pem"), p("garbage"), p("cert.pem")), "server.tls.cert_file, server.tls.key_file: not a PEM certificate"},
 		{"client CA without a certificate", tlsSrc(p("cert.pem"), p("key.pem"), p("garbage")), "server.tls.client_ca_file: " + p("garbage") + " holds no PEM certificate"},
-		{"sftp files present", sftpSrc("key_file: id_ed25519, known_hosts: known_hosts"), ""},
-		{"sftp known_hosts missing", sftpSrc("key_file: id_ed25519, known_hosts: nope"), "connectors.tuotempo.remote.known_hosts: open"},
-		{"sftp key missing", sftpSrc("key_file: nope, known_hosts: known_hosts"), "connectors.tuotempo.remote.key_file: open"},
-		{"sftp key not a key", sftpSrc("key_file: garbage, known_hosts: known_hosts"), "connectors.tuotempo.remote.key_file: parsing"},
-		{"sftp key locked", sftpSrc("key_file: id_locked, known_hosts: known_hosts"), "connectors.tuotempo.remote.key_file: " + p("id_locked") + " is encrypted"},
-		{"sftp fingerprint malformed", sftpSrc("key_file: id_ed25519, host_key_fingerprint: 'MD5:aa'"), "connectors.tuotempo.remote.host_key_fingerprint: want"},
-		{"ftp CA missing", "connectors:\n  tuotempo:\n    remote: {kind: ftp, host: h, user: u, tls: true, ca_file: nope.pem}\n", "connectors.tuotempo.remote.ca_file: open"},
-		{"local folder missing", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: nope}\n", "connectors.tuotempo.remote.dir: stat"},
-		{"local folder present", "connectors:\n  tuotempo:\n    remote: {kind: local, dir: inbox}\n", ""},
 		{"mail CA not PEM", "mail: {host: smtp.example, from: a@example.org, ca_file: " + p("garbage") + "}\n", "mail.ca_file: "},
 		{"report folder is a file", "connectors:\n  solo:\n    base_url: https://s.example\n    reports: {temp_dir: " + p("garbage") + "}\n", "connectors.solo.reports.temp_dir: " + p("garbage") + " is not a folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(dir, "fhirbridge.yaml") // relative remote paths resolve against dir
+			path := filepath.Join(dir, "fhirbridge.yaml")
 			os.WriteFile(path, []byte(c.src), 0o600)
-			cfg, err := Load(path, []string{"FHIRBRIDGE_CONNECTORS__SOLO__API_KEY=k", "FHIRBRIDGE_CONNECTORS__TUOTEMPO__REMOTE__KEY_PASSPHRASE=x"}[:boolInt(strings.Contains(c.src, "solo"))])
+			cfg, err := Load(path, []string{"FHIRBRIDGE_CONNECTORS__SOLO__API_KEY=k"}[:boolInt(strings.Contains(c.src, "solo"))])
 			if err != nil {
 				t.Fatal(err)
 			}

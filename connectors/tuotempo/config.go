@@ -1,23 +1,29 @@
-package config
+package tuotempo
 
 import (
 	"errors"
 	"fmt"
-	"net/url"
+	"net"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
-// TuOtempO configures the tuOtempO file feeds: where files go and come
+// Config is the connectors.tuotempo section: where files go and come
 // from, the scheduled exports and the cancellation files polled back.
-type TuOtempO struct {
+// Zero values take the defaults documented on each field.
+type Config struct {
 	// Remote is the file server (or local folder) shared with tuOtempO.
 	Remote Remote `yaml:"remote"`
 	// Exports are the scheduled exports (file only, not environment).
 	Exports []Export `yaml:"exports"`
 	// Cancellations are the inbound folders polled for cancellation files.
 	Cancellations []Cancellations `yaml:"cancellations"`
-	// NotifyTo receives the mail notices of this site (needs mail:).
+	// NotifyTo receives the mail notices of this site (needs the shared
+	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
 }
 
@@ -25,34 +31,40 @@ type TuOtempO struct {
 type Remote struct {
 	// Kind is sftp, ftp or local.
 	Kind string `yaml:"kind"`
+	// Host is the server's name or IP address, without the port.
 	Host string `yaml:"host"`
 	// Port defaults to 22 (sftp) or 21 (ftp).
-	Port int    `yaml:"port"`
+	Port int `yaml:"port"`
+	// User logs in.
 	User string `yaml:"user"`
 	// Password logs in (SFTP may use KeyFile instead).
-	Password Secret `yaml:"password"`
-	// KeyFile is an SSH private key; KeyPassphrase unlocks it.
-	KeyFile       string `yaml:"key_file" security:"true"`
-	KeyPassphrase Secret `yaml:"key_passphrase"`
-	// KnownHosts (an OpenSSH known_hosts file) or HostKeyFingerprint
-	// ("SHA256:…", as ssh-keygen -lf prints) pins the SFTP server's key;
-	// one is required.
-	KnownHosts         string `yaml:"known_hosts" security:"true"`
+	Password connectors.Secret `yaml:"password"`
+	// KeyFile is an SSH private key (relative to the config's folder).
+	KeyFile string `yaml:"key_file" security:"true"`
+	// KeyPassphrase unlocks KeyFile when it is encrypted.
+	KeyPassphrase connectors.Secret `yaml:"key_passphrase"`
+	// KnownHosts is an OpenSSH known_hosts file pinning the SFTP server's
+	// key; HostKeyFingerprint ("SHA256:…", as ssh-keygen -lf prints it)
+	// pins it instead. SFTP needs one.
+	KnownHosts string `yaml:"known_hosts" security:"true"`
+	// HostKeyFingerprint: see KnownHosts.
 	HostKeyFingerprint string `yaml:"host_key_fingerprint" security:"true"`
-	// TLS asks FTP for explicit TLS; CAFile adds the CA that signed it.
-	TLS    bool   `yaml:"tls" security:"true"`
+	// TLS asks FTP for explicit TLS.
+	TLS bool `yaml:"tls" security:"true"`
+	// CAFile adds the CA that signed the FTP server's certificate.
 	CAFile string `yaml:"ca_file" security:"true"`
-	// Dir is the base folder on the server, or on disk for local.
+	// Dir is the base folder on the server, or on disk for local
+	// (relative to the config's folder).
 	Dir string `yaml:"dir"`
 	// Timeout bounds connecting and each operation (default 30s).
-	Timeout Duration `yaml:"timeout"`
+	Timeout connectors.Duration `yaml:"timeout"`
 }
 
 // Export is one scheduled export.
 type Export struct {
 	// Name identifies the job in the ledger, logs and metrics.
 	Name string `yaml:"name"`
-	// Mapping is the column set: tuotempo/export (A.1.1),
+	// Mapping is the column set: tuotempo/export (A.1.1, the default),
 	// tuotempo/reservations (TT_RESERVATIONS) or tuotempo/resources
 	// (TT_RESOURCES).
 	Mapping string `yaml:"mapping"`
@@ -70,14 +82,16 @@ type Export struct {
 	// Window is the span of appointment start times exported around the
 	// export time (default 24h before, 72h after).
 	Window Window `yaml:"window"`
-	// Format of the CSV.
+	// Format is the CSV dialect.
 	Format Format `yaml:"format"`
 }
 
 // Window is a span around the export time.
 type Window struct {
-	Before Duration `yaml:"before"`
-	After  Duration `yaml:"after"`
+	// Before is how far back from the export time (default 24h).
+	Before connectors.Duration `yaml:"before"`
+	// After is how far ahead of the export time (default 72h).
+	After connectors.Duration `yaml:"after"`
 }
 
 // Format is the CSV dialect of an export.
@@ -96,14 +110,15 @@ type Format struct {
 type Cancellations struct {
 	// Name identifies the job in the ledger, logs and metrics.
 	Name string `yaml:"name"`
-	// Dir is the folder on the remote ("" = base); Pattern a glob of
-	// file names (default cancellations_*.csv).
-	Dir     string `yaml:"dir"`
+	// Dir is the folder on the remote ("" = the remote's base).
+	Dir string `yaml:"dir"`
+	// Pattern is a glob of file names (default cancellations_*.csv).
 	Pattern string `yaml:"pattern"`
-	// Every is the poll interval (default 1m); MinAge how old a file must
-	// be, unchanged across two polls, before it is read (default 1m).
-	Every  Duration `yaml:"every"`
-	MinAge Duration `yaml:"min_age"`
+	// Every is the poll interval (default 1m).
+	Every connectors.Duration `yaml:"every"`
+	// MinAge is how old a file must be, unchanged across two polls,
+	// before it is read (default 1m).
+	MinAge connectors.Duration `yaml:"min_age"`
 	// DoneMarker, when set (e.g. ".done"), takes a file as soon as
 	// FILE+DoneMarker exists.
 	DoneMarker string `yaml:"done_marker"`
@@ -111,37 +126,13 @@ type Cancellations struct {
 	Mapping string `yaml:"mapping"`
 }
 
-// Mail is the site's SMTP server.
-type Mail struct {
-	Host string `yaml:"host"`
-	// Port defaults to 587 (starttls), 465 (implicit) or 25 (none).
-	Port int `yaml:"port"`
-	// TLS is starttls (default), implicit or none (loopback only).
-	TLS string `yaml:"tls" security:"true"`
-	// CAFile adds the CA that signed the server's certificate.
-	CAFile string `yaml:"ca_file" security:"true"`
-	// User and Password authenticate with Auth (plain or login).
-	User     string `yaml:"user"`
-	Password Secret `yaml:"password"`
-	Auth     string `yaml:"auth"`
-	// From is the sender address.
-	From string `yaml:"from"`
-	// Timeout bounds one send (default 30s).
-	Timeout Duration `yaml:"timeout"`
-}
+// section is the config key of the module's section, which errors name.
+const section = "connectors." + Name
 
-// EHR is the EHR's FHIR endpoint, where updated resources are PUT.
-type EHR struct {
-	// FHIRBaseURL is the EHR's FHIR base, e.g. https://ehr.example/fhir.
-	FHIRBaseURL string `yaml:"fhir_base_url"`
-	// Token is sent as a bearer token.
-	Token Secret `yaml:"token"`
-}
-
-// fillDefaults fills the tuOtempO section's defaults.
-func (t *TuOtempO) fillDefaults() {
+// fillDefaults fills the section's defaults.
+func (t *Config) fillDefaults() {
 	if t.Remote.Timeout == 0 {
-		t.Remote.Timeout = Duration(30 * time.Second)
+		t.Remote.Timeout = connectors.Duration(30 * time.Second)
 	}
 	for i := range t.Exports {
 		e := &t.Exports[i]
@@ -155,10 +146,10 @@ func (t *TuOtempO) fillDefaults() {
 			e.Mapping = "tuotempo/export"
 		}
 		if e.Window.Before == 0 {
-			e.Window.Before = Duration(24 * time.Hour)
+			e.Window.Before = connectors.Duration(24 * time.Hour)
 		}
 		if e.Window.After == 0 {
-			e.Window.After = Duration(72 * time.Hour)
+			e.Window.After = connectors.Duration(72 * time.Hour)
 		}
 	}
 	for i := range t.Cancellations {
@@ -167,10 +158,10 @@ func (t *TuOtempO) fillDefaults() {
 			c.Pattern = "cancellations_*.csv"
 		}
 		if c.Every == 0 {
-			c.Every = Duration(time.Minute)
+			c.Every = connectors.Duration(time.Minute)
 		}
 		if c.MinAge == 0 {
-			c.MinAge = Duration(time.Minute)
+			c.MinAge = connectors.Duration(time.Minute)
 		}
 		if c.Mapping == "" {
 			c.Mapping = "tuotempo/cancellation"
@@ -178,10 +169,13 @@ func (t *TuOtempO) fillDefaults() {
 	}
 }
 
-// validate checks the tuOtempO section.
-func (t *TuOtempO) validate(hasMail bool) []error {
+// validate checks the section without the network or the files: the
+// remote's kind, what it needs and its address; the jobs' names, zones,
+// file patterns and formats; and that notices have a mail server. Each
+// error names its key.
+func (t *Config) validate(hasMail bool) []error {
 	var errs []error
-	const p = "connectors.tuotempo"
+	const p = section
 	switch r := t.Remote; r.Kind {
 	case "sftp":
 		if r.Host == "" || r.User == "" {
@@ -190,7 +184,7 @@ func (t *TuOtempO) validate(hasMail bool) []error {
 		if r.KnownHosts == "" && r.HostKeyFingerprint == "" {
 			errs = append(errs, errors.New(p+".remote: sftp needs known_hosts or host_key_fingerprint (the server's host key is always checked)"))
 		}
-		if !r.Password.Set() && r.KeyFile == "" {
+		if r.Password == "" && r.KeyFile == "" {
 			errs = append(errs, errors.New(p+".remote: sftp needs password or key_file"))
 		}
 	case "ftp":
@@ -203,6 +197,18 @@ func (t *TuOtempO) validate(hasMail bool) []error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("%s.remote.kind %q: want sftp, ftp or local", p, r.Kind))
+	}
+	if r := t.Remote; r.Kind == "sftp" || r.Kind == "ftp" {
+		if r.Host != "" {
+			if err := checkHost(r.Host); err != nil {
+				errs = append(errs, fmt.Errorf("%s.remote.host: %w", p, err))
+			}
+		}
+		if r.Port != 0 {
+			if err := checkPort(strconv.Itoa(r.Port)); err != nil {
+				errs = append(errs, fmt.Errorf("%s.remote.port: %w", p, err))
+			}
+		}
 	}
 	names := map[string]bool{}
 	for i, e := range t.Exports {
@@ -243,28 +249,44 @@ func (t *TuOtempO) validate(hasMail bool) []error {
 	return errs
 }
 
-// validateMailEHR checks the mail and ehr sections.
-func (c *Config) validateMailEHR() []error {
-	var errs []error
-	if m := c.Mail; m != nil {
-		if m.Host == "" || m.From == "" {
-			errs = append(errs, errors.New("mail: host and from are required"))
-		}
-		switch m.TLS {
-		case "", "starttls", "implicit", "none":
-		default:
-			errs = append(errs, fmt.Errorf("mail.tls %q: starttls, implicit or none", m.TLS))
-		}
-		switch m.Auth {
-		case "", "plain", "login":
-		default:
-			errs = append(errs, fmt.Errorf("mail.auth %q: plain or login", m.Auth))
-		}
+// checkPort accepts a decimal port in 1-65535.
+func checkPort(p string) error {
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not 1-65535", p)
 	}
-	if e := c.EHR; e != nil {
-		if u, err := url.Parse(e.FHIRBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			errs = append(errs, errors.New("ehr.fhir_base_url: want an http(s) URL"))
-		}
+	return nil
+}
+
+// checkHost accepts a host name or IP address without a port.
+func checkHost(h string) error {
+	if h == "" || strings.ContainsAny(h, " \t/@?#") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
+		return fmt.Errorf("%q is not a host name or IP address (the port is set on its own)", h)
 	}
-	return errs
+	return nil
+}
+
+// remoteConfig turns the section's remote into the connectors' form,
+// resolving its files (and a local folder) against base, the config's
+// folder.
+func remoteConfig(r Remote, base string) connectors.RemoteConfig {
+	dir := r.Dir
+	if r.Kind == "local" {
+		dir = rel(base, dir)
+	}
+	return connectors.RemoteConfig{
+		Kind: r.Kind, Host: r.Host, Port: r.Port, User: r.User,
+		Password: r.Password, KeyFile: rel(base, r.KeyFile),
+		KeyPassphrase: r.KeyPassphrase, KnownHosts: rel(base, r.KnownHosts),
+		HostKeyFingerprint: r.HostKeyFingerprint, TLS: r.TLS, CAFile: rel(base, r.CAFile), Dir: dir,
+		Timeout: time.Duration(r.Timeout),
+	}
+}
+
+// rel resolves a relative path against base ("" leaves it as is).
+func rel(base, p string) string {
+	if p != "" && !filepath.IsAbs(p) && base != "" {
+		return filepath.Join(base, p)
+	}
+	return p
 }

@@ -1,4 +1,4 @@
-package main
+package tuotempo
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
-	_ "github.com/fhirbridge/fhirbridge/connectors/all" // registers the remote kinds
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
+	"github.com/fhirbridge/fhirbridge/mapping"
 )
 
 // files is the tuOtempO file feed of one site, built from the config: the
@@ -47,38 +47,17 @@ type inboundJob struct {
 	every  time.Duration
 }
 
-// remoteConfig turns the config's remote into the connectors' form.
-func remoteConfig(r config.Remote, base string) connectors.RemoteConfig {
-	rel := func(p string) string {
-		if p != "" && !filepath.IsAbs(p) && base != "" {
-			return filepath.Join(base, p)
-		}
-		return p
-	}
-	dir := r.Dir
-	if r.Kind == "local" {
-		dir = rel(dir)
-	}
-	return connectors.RemoteConfig{
-		Kind: r.Kind, Host: r.Host, Port: r.Port, User: r.User,
-		Password: connectors.Secret(r.Password.Reveal()), KeyFile: rel(r.KeyFile),
-		KeyPassphrase: connectors.Secret(r.KeyPassphrase.Reveal()), KnownHosts: rel(r.KnownHosts),
-		HostKeyFingerprint: r.HostKeyFingerprint, TLS: r.TLS, CAFile: rel(r.CAFile), Dir: dir,
-		Timeout: time.Duration(r.Timeout),
-	}
-}
-
-// exportJobs compiles the configured exports.
-func exportJobs(c *config.Config) ([]exportJob, error) {
-	t := c.Connectors.TuOtempO
+// exportJobs compiles the configured exports; dir is the config's
+// folder, where a mapping file named relative is also looked for.
+func exportJobs(t *Config, dir string) ([]exportJob, error) {
 	var jobs []exportJob
 	for i, e := range t.Exports {
-		at := fmt.Sprintf("connectors.tuotempo.exports[%d] (%s)", i, e.Name)
+		at := fmt.Sprintf("%s.exports[%d] (%s)", section, i, e.Name)
 		params := maps.Clone(e.Params)
 		if params == nil {
 			params = map[string]string{}
 		}
-		src, err := mappingSource(e.Mapping, c.Dir())
+		src, err := bridge.MappingSource(e.Mapping, dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", at, err)
 		}
@@ -118,45 +97,49 @@ func exportJobs(c *config.Config) ([]exportJob, error) {
 	return jobs, nil
 }
 
-// newFiles builds the site's file feed; nil when tuOtempO is not
-// configured. router (may be nil) receives the Appointments that inbound
-// files change.
-func newFiles(ctx context.Context, c *config.Config, st *store.Store, router inbound.Router, log *slog.Logger) (*files, error) {
-	t := c.Connectors.TuOtempO
-	if t == nil {
-		return nil, nil
-	}
-	f := &files{site: "tuotempo", remote: remoteConfig(t.Remote, c.Dir()), notifyTo: t.NotifyTo, log: log,
+// newFiles builds the site's file feed from the section t; root gives
+// the config's folder and the shared mail and ehr sections. router (may
+// be nil) receives the Appointments that inbound files change.
+func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store, router inbound.Router, log *slog.Logger) (*files, error) {
+	f := &files{site: Name, remote: remoteConfig(t.Remote, root.Dir()), notifyTo: t.NotifyTo, log: log,
 		exportM: export.NewMetrics(), inboundM: inbound.NewMetrics()}
 	var err error
-	if f.exports, err = exportJobs(c); err != nil {
+	if f.exports, err = exportJobs(t, root.Dir()); err != nil {
 		return nil, err
 	}
 	ehrFlow := ""
-	if c.EHR != nil {
+	if root.EHRConfig() != nil {
 		ehrFlow = delivery.EHRFlow
 	}
 	for i, cc := range t.Cancellations {
-		m, err := loadMapping(cc.Mapping, nil, c.Dir())
+		m, err := loadMapping(cc.Mapping, root.Dir())
 		if err != nil {
-			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
+			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
 		p, err := inbound.New(ctx, st, inbound.Spec{Name: cc.Name, Pattern: cc.Pattern, Dir: cc.Dir,
 			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m},
 			inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM})
 		if err != nil {
-			return nil, fmt.Errorf("connectors.tuotempo.cancellations[%d] (%s): %w", i, cc.Name, err)
+			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
 		f.inbound = append(f.inbound, inboundJob{poller: p, every: time.Duration(cc.Every)})
 	}
-	if m := c.Mail; m != nil && len(t.NotifyTo) > 0 {
-		f.mailer, err = mail.New(mail.Config{Host: m.Host, Port: m.Port, TLS: m.TLS, CAFile: m.CAFile, User: m.User,
-			Password: connectors.Secret(m.Password.Reveal()), Auth: m.Auth, From: m.From, Timeout: time.Duration(m.Timeout)})
-		if err != nil {
+	if m := root.MailConfig(); m != nil && len(t.NotifyTo) > 0 {
+		if f.mailer, err = mail.New(*m); err != nil {
 			return nil, fmt.Errorf("mail: %w", err)
 		}
 	}
 	return f, nil
+}
+
+// loadMapping loads the mapping spec names (a file, relative also to
+// dir, or a shipped name) without parameters.
+func loadMapping(spec, dir string) (*mapping.Mapping, error) {
+	src, err := bridge.MappingSource(spec, dir)
+	if err != nil {
+		return nil, err
+	}
+	return src.Load(nil)
 }
 
 // open connects to the site's remote.
