@@ -184,7 +184,7 @@ func linkSettings(f *linkFlags) (secret, base string, err error) {
 	case cl != nil && cl.LinkURL != "":
 		base = cl.LinkURL
 	case soloBase != "":
-		base = soloBase + "/integrations/linking"
+		base = soloBase + linkingPath
 	}
 	if base != "" {
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
@@ -230,3 +230,6 @@ func linkPatientFrom(data []byte) (solo.LinkPatient, error) {
 	}
 	return p, nil
 }
+
+// linkingPath is Solo's context-aware link page below its base URL.
+const linkingPath = "/integrations/linking"

@@ -240,7 +240,7 @@ func slotResource(schedule string, s solo.Slot) *fhir.Value {
 	v.Set("resourceType", fhir.NewString("Slot"))
 	v.Set("id", fhir.NewString(id))
 	ref := fhir.NewObject()
-	ref.Set("reference", fhir.NewString("Schedule/"+schedule))
+	ref.Set("reference", fhir.NewString("Schedule/"+schedule)) // a FHIR reference, not a URL path
 	v.Set("schedule", ref)
 	v.Set("status", fhir.NewString("free"))
 	v.Set("start", fhir.NewString(s.Start.UTC().Format(time.RFC3339)))
