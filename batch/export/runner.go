@@ -120,8 +120,16 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 	for s := r.Schedule.NextSlot(now.Add(-back)); !s.At.IsZero() && !s.At.After(now); s = r.Schedule.NextSlot(s.At) {
 		due = append(due, s)
 	}
+	last, ran, err := loadCursor(ctx, r.Store, r.Spec.Name)
+	if err != nil {
+		r.failed(Slot{Key: "catch-up"}, Result{Job: r.Spec.Name}, err)
+		return Slot{}, false
+	}
 	var todo []Slot
 	for _, s := range due {
+		if ran && !s.At.After(last) {
+			continue // reached while running: done, or failed and counted then
+		}
 		done, err := SlotDone(ctx, r.Store, r.Spec.Name, s.Key)
 		if err != nil {
 			r.failed(s, Result{Job: r.Spec.Name}, err)
@@ -135,6 +143,11 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 		return Slot{}, false
 	}
 	latest := todo[len(todo)-1]
+	if !ran {
+		// a job that never ran missed nothing while the bridge was down:
+		// its latest due slot runs, the older ones were never its to run
+		return latest, true
+	}
 	if r.superseded = len(todo) - 1; r.superseded > 0 && r.Options.Log != nil {
 		r.Options.Log.Warn("export slots missed while not running; running only the latest", "job", r.Spec.Name,
 			"missed", r.superseded, "first", todo[0].Key, "running", latest.Key)
@@ -161,6 +174,10 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	opt.Reopen = r.Open
 	opt.Deadline = r.Schedule.Next(later(slot.At, r.Clock.Now()))
 	res, err := Run(ctx, r.Store, nil, r.Spec, slot.At, opt)
+	if cerr := saveCursor(context.WithoutCancel(ctx), r.Store, r.Spec.Name, slot.At); cerr != nil && r.Options.Log != nil {
+		// the worst case: slots missed before the next start are not counted
+		r.Options.Log.Warn("export slot not recorded as reached", "job", r.Spec.Name, "slot", slot.Key, "err", cerr)
+	}
 	if err != nil {
 		r.failed(slot, res, err)
 		return

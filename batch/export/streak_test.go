@@ -103,20 +103,29 @@ func TestRunnerNoticesOncePerStreak(t *testing.T) {
 		notices    int // per job
 		recoveries int // per job
 		minMissed  int // Streak.Missed of the last notice, at least
+		maxMissed  int // and at most (-1: no bound)
 		maxErrors  int // ERROR log lines, all jobs
 	}{
 		{"a restart after a day down sends one notice per job", []lifetime{
 			{day, day.Add(time.Hour), true},
 			{day.Add(25 * time.Hour), day.Add(27 * time.Hour), true},
-		}, 1, 0, 0, 2},
-		{"first start after a day down: one notice counting the missed slots", []lifetime{
+		}, 1, 0, 0, -1, 2},
+		{"first start: one notice, and a job that never ran missed nothing", []lifetime{
 			{day, day.Add(30 * time.Minute), true},
-		}, 1, 0, 90, 2},
+		}, 1, 0, 0, 0, 2},
+		{"a restart after a day down counts the slots missed while down", []lifetime{
+			{day, day.Add(time.Hour), false},
+			{day.Add(25 * time.Hour), day.Add(26 * time.Hour), true},
+		}, 1, 0, 90, 96, 2},
+		{"a restart a minute later counts no missed slot", []lifetime{
+			{day, day.Add(time.Hour), true},
+			{day.Add(time.Hour + time.Minute), day.Add(2 * time.Hour), true},
+		}, 1, 0, 0, 0, 2},
 		{"a recovery ends the streak; the next failure notices again", []lifetime{
 			{day, day.Add(time.Hour), true},
 			{day.Add(time.Hour), day.Add(2 * time.Hour), false},
 			{day.Add(2 * time.Hour), day.Add(3 * time.Hour), true},
-		}, 2, 1, 0, 4},
+		}, 2, 1, 0, -1, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,8 +134,8 @@ func TestRunnerNoticesOncePerStreak(t *testing.T) {
 				if tl.notices != tc.notices || tl.recoveries != tc.recoveries {
 					t.Errorf("%s: %d notices and %d recoveries, want %d and %d (%d uploads)", job, tl.notices, tl.recoveries, tc.notices, tc.recoveries, tl.uploads)
 				}
-				if tl.missed < tc.minMissed {
-					t.Errorf("%s: the notice counts %d missed slots, want at least %d", job, tl.missed, tc.minMissed)
+				if tl.missed < tc.minMissed || (tc.maxMissed >= 0 && tl.missed > tc.maxMissed) {
+					t.Errorf("%s: the notice counts %d missed slots, want %d to %d", job, tl.missed, tc.minMissed, tc.maxMissed)
 				}
 			}
 			if levels[slog.LevelError] > tc.maxErrors {

@@ -34,7 +34,7 @@ var (
 var wantLines = map[string]int{
 	store.StoreLine: 3,
 	"delivery":      2,
-	"export":        1,
+	"export":        2,
 	"ledger":        1,
 	"solostatus":    1,
 }
