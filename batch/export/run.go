@@ -102,9 +102,11 @@ func Run(ctx context.Context, st *store.Store, remote connectors.Remote, spec Sp
 	res, err := j.run(ctx, st, remote, at, opt, clock)
 	res.Duration = clock.Now().Sub(start)
 	opt.Metrics.observe(j.Name, res, opt.DryRun, err, clock.Now())
-	if opt.Log != nil {
+	if opt.Log != nil && err == nil {
+		// a failure is the caller's to report (the Runner logs it once
+		// per streak, a command prints it)
 		opt.Log.Info("export", "job", j.Name, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount,
-			"attempts", res.Attempts, "dry_run", opt.DryRun, "err", err)
+			"attempts", res.Attempts, "dry_run", opt.DryRun)
 	}
 	return res, err
 }

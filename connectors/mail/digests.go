@@ -72,7 +72,7 @@ type ExportFailureSummary struct {
 	Job string
 	// WindowStart and WindowEnd bound the records the run exported.
 	WindowStart, WindowEnd time.Time
-	// Attempts counts the tries made.
+	// Attempts counts the uploads tried (0 when no connection was made).
 	Attempts int
 	// Reason is a machine code from the caller's vocabulary, e.g.
 	// "sftp_unreachable" or "http_503"; free text is replaced by
@@ -89,13 +89,12 @@ type ExportFailureSummary struct {
 func ExportFailureDigest(s ExportFailureSummary) Notice {
 	site, job := cleanName(s.Site), cleanName(s.Job)
 	reason := cleanCode(s.Reason)
-	subject := fmt.Sprintf("%s: %s: export %s failed after %s (%s)", subjectPrefix, site, job,
-		plural(s.Attempts, "attempt"), reason)
+	subject := fmt.Sprintf("%s: %s: export %s failed (%s)", subjectPrefix, site, job, reason)
 	var b strings.Builder
 	fmt.Fprintf(&b, "An export for site %s failed and will not be retried on its own.\n\n", site)
 	field(&b, "Job", job)
 	field(&b, "Window", stamp(s.WindowStart)+" to "+stamp(s.WindowEnd))
-	field(&b, "Attempts", s.Attempts)
+	field(&b, "Upload attempts", s.Attempts)
 	field(&b, "Reason", reason)
 	field(&b, "Gave up", stamp(s.At))
 	if s.Missed > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"path"
 	"path/filepath"
 	"slices"
@@ -261,22 +262,25 @@ func (f *files) notify(ctx context.Context, n mail.Notice) {
 }
 
 // reasonCode names an export failure for the notice: a machine code, never
-// a free text that might carry a value.
+// a free text that might carry a value. The cause comes first: an upload
+// that gave up at its deadline because the server never answered is
+// "server_unreachable", not "deadline_passed".
 func reasonCode(err error) string {
+	var op *net.OpError
+	class, _ := connectors.Classify(err)
 	switch {
 	case err == nil:
 		return "unknown"
 	case errors.Is(err, connectors.ErrHostKey):
 		return "host_key_mismatch"
+	case errors.As(err, &op):
+		return "server_unreachable"
+	case class == connectors.Reconnect:
+		return "login_refused"
 	case errors.Is(err, export.ErrDeadline):
 		return "deadline_passed"
-	}
-	class, _ := connectors.Classify(err)
-	switch class {
-	case connectors.Permanent:
+	case class == connectors.Permanent:
 		return "permanent_failure"
-	case connectors.Reconnect:
-		return "login_refused"
 	}
 	return "transient_failure"
 }
