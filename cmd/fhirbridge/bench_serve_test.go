@@ -27,7 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -106,7 +107,7 @@ routes:
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
+		done <- app.Serve(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addrc <- a })
 	}()
 	s := &benchServer{}
 	select {

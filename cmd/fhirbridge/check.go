@@ -3,16 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
-	"github.com/fhirbridge/fhirbridge/mapping"
-	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
+	"github.com/fhirbridge/fhirbridge/batch/app"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
@@ -77,7 +72,7 @@ Exit status 1 when anything fails.`,
 			}
 			failed := 0
 			if configFile != "" {
-				c, note, err := checkConfig(configFile)
+				c, note, err := app.CheckConfig(configFile)
 				if err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					return exitError{code: 1}
@@ -87,8 +82,8 @@ Exit status 1 when anything fails.`,
 					fmt.Fprintln(cmd.OutOrStdout(), note)
 				}
 				if connect {
-					if err := checkConnect(cmd.Context(), configFile, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
-						if !errors.Is(err, errChecksFailed) {
+					if err := app.CheckConnect(cmd.Context(), configFile, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
+						if !errors.Is(err, app.ErrChecksFailed) {
 							fmt.Fprintln(cmd.ErrOrStderr(), err)
 						}
 						return exitError{code: 1}
@@ -122,73 +117,4 @@ Exit status 1 when anything fails.`,
 	cmd.Flags().StringArrayVar(&files, "mapping", nil, "mapping file or shipped name to check (repeatable)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE used while compiling (repeatable)")
 	return cmd
-}
-
-// checkConfig loads a serve configuration, opens every file serve would
-// read (config.Preflight), tries to listen on server.listen, and checks
-// each route against its mapping and connector, reporting every problem at
-// once. note is a remark that is not a failure (the address is in use).
-func checkConfig(path string) (c *config.Config, note string, err error) {
-	c, err = config.Load(path, os.Environ())
-	if err != nil {
-		return nil, "", err
-	}
-	var errs []error
-	if err := c.Preflight(); err != nil {
-		errs = append(errs, err)
-	}
-	note, err = probeListen(c.Server.Listen)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	mods, err := modules(c)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for i, r := range c.Routes {
-		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
-		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: mapping: %w", where, err))
-		} else if m.Direction() != mapping.Forward || m.SourceType() != r.Resource {
-			errs = append(errs, fmt.Errorf("%s: mapping %s maps %s, not the route's resource %s", where, m.Name(), m.SourceType(), r.Resource))
-		}
-		if r.When != "" {
-			if _, err := fhirpath.Compile(r.When, fhirpath.Options{}); err != nil {
-				errs = append(errs, fmt.Errorf("%s: when: %w", where, err))
-			}
-		}
-		if m != nil {
-			_, err = mods.Wire(r.Connector, bridge.Route{Name: r.Name, Resource: r.Resource, Mapping: m, Params: r.Params})
-		} else {
-			err = mods.Configured(r.Connector)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
-		}
-	}
-	if err := mods.CheckConfig(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, note, errors.Join(errs...)
-}
-
-// probeListen listens on addr and closes at once, so that an address
-// serve could not bind (not an address of this machine, a port that needs
-// privileges) fails check. An address in use is only a note: serve may be
-// running already, with check validating its next configuration. Port 0
-// (any free port) is not tried.
-func probeListen(addr string) (note string, err error) {
-	if _, port, _ := net.SplitHostPort(addr); port == "0" {
-		return "", nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Sprintf("note: server.listen %s is in use now (serve running already?); serve needs it free", addr), nil
-	case err != nil:
-		return "", fmt.Errorf("server.listen %s: serve could not listen: %w", addr, err)
-	}
-	ln.Close()
-	return "", nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/fhirbridge/fhirbridge/batch/app"
 	"github.com/fhirbridge/fhirbridge/connectors/sftptest"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
@@ -321,9 +322,9 @@ func (s *authSession) Logout() error { return nil }
 // own timeout while the others are checked at the same time; the lines
 // keep their order.
 func TestCheckConnectTimeout(t *testing.T) {
-	old := checkTimeout
-	checkTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { checkTimeout = old })
+	old := app.CheckTimeout
+	app.CheckTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { app.CheckTimeout = old })
 	t.Setenv("CHECK_SOLO_KEY", canarySoloKey)
 	t.Setenv("CHECK_SFTP_PASS", canarySFTPPass)
 	t.Setenv("CHECK_SMTP_PASS", canarySMTPPass)

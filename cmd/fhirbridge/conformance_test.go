@@ -15,8 +15,7 @@ import (
 // pendingSample names the modules that do not give a conformance sample
 // yet, with why; every other registered module must. The list only
 // shrinks.
-var pendingSample = map[string]string{
-}
+var pendingSample = map[string]string{}
 
 // TestModuleConformance runs every registered vendor module through what
 // the runtime relies on (as River's riverdrivertest does for every

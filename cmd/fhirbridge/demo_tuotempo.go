@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 	"github.com/fhirbridge/fhirbridge/fixtures"
 )

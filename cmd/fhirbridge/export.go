@@ -8,8 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo"
 )
 
@@ -114,7 +115,7 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 		return fmt.Errorf("connectors.tuotempo is not configured")
 	}
 	// the same routing as serve, so a re-applied cancellation flows on
-	rt, err := router(c)
+	rt, err := app.Router(c)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -75,7 +76,7 @@ func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *testBridge {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&b.mu, &b.logs}, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&b.mu, &b.logs}, nil)))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

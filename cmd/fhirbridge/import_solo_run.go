@@ -15,10 +15,11 @@ import (
 	"github.com/cheggaaa/pb/v3"
 	"github.com/mattn/go-isatty"
 
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/report"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
 
@@ -177,7 +178,7 @@ func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok 
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
 	}
-	rt, err := router(c)
+	rt, err := app.Router(c)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

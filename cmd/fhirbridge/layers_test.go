@@ -99,7 +99,7 @@ func TestLayering(t *testing.T) {
 
 // sharedConnectors are the folders under connectors that are no vendor:
 // shared transports and test servers, and the link-all package.
-var sharedConnectors = map[string]bool{"internal": true, "all": true, "mail": true, "sftptest": true}
+var sharedConnectors = map[string]bool{"internal": true, "all": true, "mail": true, "sftptest": true, "ehr": true}
 
 // isVendor reports a package of a vendor module (connectors/<vendor>/...).
 func isVendor(p string) bool {

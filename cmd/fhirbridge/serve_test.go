@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -30,7 +31,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("serve ended: %v", err)
 	}
@@ -192,7 +193,7 @@ routes:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -61,7 +62,7 @@ routes:
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs strings.Builder
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(&logs, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
@@ -71,7 +72,7 @@ connectors:
 	defer cancel()
 	var logs strings.Builder
 	var mu sync.Mutex
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

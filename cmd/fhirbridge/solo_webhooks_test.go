@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -103,7 +104,7 @@ connectors:
 	defer cancel()
 	var logs strings.Builder
 	var mu sync.Mutex
-	got, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	got, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
 	if err != nil || got != addr {
 		t.Fatalf("serve: %v %s", err, got)
 	}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 )
 
 // withStore loads the configuration (--config, else $FHIRBRIDGE_CONFIG,

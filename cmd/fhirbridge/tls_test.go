@@ -19,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 )
 
 // pki makes a CA and a certificate it signs, PEM files in dir.
@@ -90,7 +91,7 @@ func TestServeMutualTLS(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, done, err := startServe(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
-package main
+package app
 
 // `fhirbridge check --connect`: every configured connector is tried for
-// real, concurrently, each within checkTimeout, and reported on one line
+// real, concurrently, each within CheckTimeout, and reported on one line
 // in a stable order:
 //
 //	ok   solo (GET /qapi/v1/waiting-rooms: 3 rooms)
@@ -22,12 +22,11 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
-	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 )
 
-// checkTimeout bounds each connection test; tests shorten it.
-var checkTimeout = 10 * time.Second
+// CheckTimeout bounds each connection test; tests shorten it.
+var CheckTimeout = 10 * time.Second
 
 // connCheck is one connection test (bridge.Check): the vendor modules'
 // and the shared services'.
@@ -41,15 +40,15 @@ var serviceChecks = []func(c *config.Config) ([]connCheck, error){
 	ehrChecks,
 }
 
-// checkConnect loads configFile, runs every connection test concurrently
+// CheckConnect loads configFile, runs every connection test concurrently
 // and prints one line each, in order, then the follow-ups of those that
 // succeeded. It returns an error (already printed) when any failed.
-func checkConnect(ctx context.Context, configFile string, out, errOut io.Writer) error {
+func CheckConnect(ctx context.Context, configFile string, out, errOut io.Writer) error {
 	c, err := config.Load(configFile, os.Environ())
 	if err != nil {
 		return err
 	}
-	mods, err := modules(c)
+	mods, err := Modules(c)
 	if err != nil {
 		return err
 	}
@@ -80,7 +79,7 @@ func checkConnect(ctx context.Context, configFile string, out, errOut io.Writer)
 		if errs[i].err != nil || ch.After == nil {
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, checkTimeout)
+		actx, cancel := context.WithTimeout(ctx, CheckTimeout)
 		err := ch.After(actx, out)
 		cancel()
 		if err != nil {
@@ -89,13 +88,13 @@ func checkConnect(ctx context.Context, configFile string, out, errOut io.Writer)
 		}
 	}
 	if failed > 0 {
-		return errChecksFailed
+		return ErrChecksFailed
 	}
 	return nil
 }
 
-// errChecksFailed is returned once the failures were printed.
-var errChecksFailed = errors.New("connection checks failed")
+// ErrChecksFailed is returned by CheckConnect once the failures were printed.
+var ErrChecksFailed = errors.New("connection checks failed")
 
 // checkResult is the outcome of one check.
 type checkResult struct {
@@ -110,7 +109,7 @@ func runChecks(ctx context.Context, checks []connCheck) []checkResult {
 	var wg sync.WaitGroup
 	for i, ch := range checks {
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+			cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 			defer cancel()
 			res[i].detail, res[i].err = ch.Run(cctx)
 		})
@@ -133,38 +132,4 @@ func checkLine(ch connCheck, detail string, err error) string {
 		what += " (" + detail + ")"
 	}
 	return "ok   " + what
-}
-
-// reasonError is a check's failure worded for the operator; it wraps the
-// classified cause.
-type reasonError struct {
-	reason string
-	err    error
-}
-
-func (e *reasonError) Error() string { return e.reason }
-func (e *reasonError) Unwrap() error { return e.err }
-
-// because wraps err under a reason: "phrase: cause".
-func because(phrase string, err error) error {
-	return &reasonError{reason: phrase + ": " + causeOf(err).Error(), err: err}
-}
-
-// causeOf returns the fault at the end of err's chain without the action
-// phrases around it, keeping a network error whole ("dial tcp
-// 127.0.0.1:22: connect: connection refused"); a timeout is said so.
-func causeOf(err error) error {
-	if isTimeout(err) {
-		return errTimeout
-	}
-	return connectors.NetCause(err)
-}
-
-// errTimeout is the cause shown for a check that ran out of time.
-var errTimeout = errors.New("no answer before the timeout")
-
-// isTimeout reports an exchange that ran out of time.
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &t) && t.Timeout()
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -10,65 +10,25 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
-func newServeCmd() *cobra.Command {
-	var configFile string
-	cmd := &cobra.Command{
-		Use:   "serve [--config FILE]",
-		Short: "Run the FHIR endpoint that EHR interface engines post to",
-		Long: `serve runs the FHIR R4 endpoint under /fhir (POST /fhir with a transaction
-or batch Bundle; POST/PUT/GET /fhir/{type}[/{id}]; /fhir/metadata), with
-/healthz, /readyz and /metrics beside it. What it acknowledges is durable:
-a 200/201 is sent only after the store's commit (SQLite with
-synchronous=FULL, or PostgreSQL).
-
-With no --config it runs on the embedded defaults: SQLite in ./fhirbridge-data,
-listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
-may name the file instead of --config. Every key can be overridden by an
-environment variable (see the README's configuration reference).
-
-SIGINT or SIGTERM stops it gracefully: new connections are refused and
-requests in flight finish (up to 30 s).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configFile == "" {
-				configFile = os.Getenv("FHIRBRIDGE_CONFIG")
-			}
-			c, err := config.Load(configFile, os.Environ())
-			if err != nil {
-				return err
-			}
-			if err := c.Preflight(); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return serve(ctx, c, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil)
-		},
-	}
-	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
-	return cmd
-}
-
-// serve runs until ctx ends. ready, when set, receives the address it
+// Serve runs the bridge configured by c until ctx ends: the store, the
+// vendor modules, the delivery workers, the FHIR endpoint and what the
+// modules add to it. ready, when set, receives the address it
 // listens on.
-func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(addr string)) error {
+func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(addr string)) error {
 	if db := c.Database.URL.Reveal(); strings.HasPrefix(db, "sqlite://") {
 		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
 			return fmt.Errorf("creating the data directory: %w", err)
@@ -88,7 +48,7 @@ func serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		}
 		tokens = append(tokens, h)
 	}
-	mods, err := modules(c)
+	mods, err := Modules(c)
 	if err != nil {
 		return err
 	}
@@ -202,13 +162,13 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 	return tc, nil
 }
 
-// startServe runs serve in the background and returns the address it
+// Start runs Serve in the background and returns the address it
 // listens on and the channel its result arrives on once ctx ends (for the
 // demo and tests).
-func startServe(ctx context.Context, c *config.Config, log *slog.Logger) (addr string, done <-chan error, err error) {
+func Start(ctx context.Context, c *config.Config, log *slog.Logger) (addr string, done <-chan error, err error) {
 	addrc := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, c, log, func(a string) { addrc <- a }) }()
+	go func() { errc <- Serve(ctx, c, log, func(a string) { addrc <- a }) }()
 	select {
 	case a := <-addrc:
 		return a, errc, nil

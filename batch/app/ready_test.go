@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -26,7 +27,7 @@ func TestReadyzReportsStalledDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	m, err := loadMapping("solo/patient", nil)
+	m, err := bridge.LoadMapping("solo/patient", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 // The connection tests of the shared sections (see serviceChecks) and the
 // helpers the vendor modules' tests use.
@@ -13,7 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
 )
@@ -95,7 +96,7 @@ func probeEHR(ctx context.Context, u *url.URL, token config.Secret) (string, err
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL
 		}
-		return "", because("GET /metadata: cannot reach the EHR", err)
+		return "", bridge.Because("GET /metadata: cannot reach the EHR", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

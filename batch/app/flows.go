@@ -1,12 +1,12 @@
-package main
+package app
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
-	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
@@ -19,7 +19,7 @@ func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 	fl := map[string]delivery.Flow{}
 	router := &delivery.Router{}
 	for i, r := range c.Routes {
-		m, err := loadMapping(r.Mapping, r.Params, c.Dir())
+		m, err := bridge.LoadMapping(r.Mapping, r.Params, c.Dir())
 		if err != nil {
 			return nil, nil, fmt.Errorf("routes[%d] (%s): %w", i, r.Name, err)
 		}
@@ -54,16 +54,16 @@ func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 	return fl, router, nil
 }
 
-// modules builds the vendor modules of the configured connectors.
-func modules(c *config.Config) (*bridge.Instances, error) {
+// Modules builds the vendor modules of the configured connectors.
+func Modules(c *config.Config) (*bridge.Instances, error) {
 	return bridge.Build(c.ConnectorSection, c)
 }
 
-// router builds the configured vendor modules and the router of the
+// Router builds the configured vendor modules and the router of the
 // routes, for commands that store resources as serve does (re-processed
 // files, imported reports) without delivering them.
-func router(c *config.Config) (*delivery.Router, error) {
-	mods, err := modules(c)
+func Router(c *config.Config) (*delivery.Router, error) {
+	mods, err := Modules(c)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/config"
+)
+
+func newServeCmd() *cobra.Command {
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "serve [--config FILE]",
+		Short: "Run the FHIR endpoint that EHR interface engines post to",
+		Long: `serve runs the FHIR R4 endpoint under /fhir (POST /fhir with a transaction
+or batch Bundle; POST/PUT/GET /fhir/{type}[/{id}]; /fhir/metadata), with
+/healthz, /readyz and /metrics beside it. What it acknowledges is durable:
+a 200/201 is sent only after the store's commit (SQLite with
+synchronous=FULL, or PostgreSQL).
+
+With no --config it runs on the embedded defaults: SQLite in ./fhirbridge-data,
+listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
+may name the file instead of --config. Every key can be overridden by an
+environment variable (see the README's configuration reference).
+
+SIGINT or SIGTERM stops it gracefully: new connections are refused and
+requests in flight finish (up to 30 s).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile == "" {
+				configFile = os.Getenv("FHIRBRIDGE_CONFIG")
+			}
+			c, err := config.Load(configFile, os.Environ())
+			if err != nil {
+				return err
+			}
+			if err := c.Preflight(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return app.Serve(ctx, c, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil)
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
+	return cmd
+}
