@@ -2,7 +2,6 @@ package config
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // validateDatabase checks database.url without connecting: its scheme, a
@@ -44,7 +44,7 @@ func (c *Config) validateDatabase() []error {
 		}
 		if _, port, err := net.SplitHostPort(h); err != nil {
 			errs = append(errs, fmt.Errorf("database.url: host %q: want host or host:port", h))
-		} else if err := checkPort(port); err != nil {
+		} else if err := connectors.CheckPort(port); err != nil {
 			errs = append(errs, fmt.Errorf("database.url: host %q: %w", h, err))
 		}
 	}
@@ -55,23 +55,6 @@ func (c *Config) validateDatabase() []error {
 		}
 	}
 	return errs
-}
-
-// checkPort accepts a decimal port in 1-65535.
-func checkPort(p string) error {
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not 1-65535", p)
-	}
-	return nil
-}
-
-// checkHost accepts a host name or IP address without a port.
-func checkHost(h string) error {
-	if h == "" || strings.ContainsAny(h, " \t/@?#") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
-		return fmt.Errorf("%q is not a host name or IP address (the port is set on its own)", h)
-	}
-	return nil
 }
 
 // validateAddresses checks the syntax and port range of every address
@@ -86,15 +69,15 @@ func (c *Config) validateAddresses() []error {
 	}
 	urlPort := func(key, raw string) {
 		if u, err := url.Parse(raw); err == nil && u.Port() != "" {
-			add(key, checkPort(u.Port()))
+			add(key, connectors.CheckPort(u.Port()))
 		}
 	}
 	if m := c.Mail; m != nil {
 		if m.Host != "" {
-			add("mail.host", checkHost(m.Host))
+			add("mail.host", connectors.CheckHost(m.Host))
 		}
 		if m.Port != 0 {
-			add("mail.port", checkPort(strconv.Itoa(m.Port)))
+			add("mail.port", connectors.CheckPort(strconv.Itoa(m.Port)))
 		}
 	}
 	if e := c.EHR; e != nil {
@@ -127,10 +110,10 @@ func (c *Config) Preflight() error {
 		}
 	}
 	if f := c.Server.TLS.ClientCAFile; f != "" {
-		add("server.tls.client_ca_file", readCAs(f))
+		add("server.tls.client_ca_file", connectors.ReadCAs(f))
 	}
 	if m := c.Mail; m != nil && m.CAFile != "" {
-		add("mail.ca_file", readCAs(m.CAFile))
+		add("mail.ca_file", connectors.ReadCAs(m.CAFile))
 	}
 	for _, name := range c.moduleNames() {
 		if p, ok := c.Connectors.Modules[name].(bridge.SectionPreflighter); ok {
@@ -140,30 +123,6 @@ func (c *Config) Preflight() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// readCAs reads a PEM file that must hold at least one certificate.
-func readCAs(path string) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return nil
-}
-
-// isDir checks that path is an existing folder.
-func isDir(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", path)
-	}
-	return nil
 }
 
 // ServeSummary says how serve would run with this configuration: where

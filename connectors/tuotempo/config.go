@@ -3,7 +3,6 @@ package tuotempo
 import (
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -200,12 +199,12 @@ func (t *Config) validate(hasMail bool) []error {
 	}
 	if r := t.Remote; r.Kind == "sftp" || r.Kind == "ftp" {
 		if r.Host != "" {
-			if err := checkHost(r.Host); err != nil {
+			if err := connectors.CheckHost(r.Host); err != nil {
 				errs = append(errs, fmt.Errorf("%s.remote.host: %w", p, err))
 			}
 		}
 		if r.Port != 0 {
-			if err := checkPort(strconv.Itoa(r.Port)); err != nil {
+			if err := connectors.CheckPort(strconv.Itoa(r.Port)); err != nil {
 				errs = append(errs, fmt.Errorf("%s.remote.port: %w", p, err))
 			}
 		}
@@ -247,23 +246,6 @@ func (t *Config) validate(hasMail bool) []error {
 		errs = append(errs, errors.New(p+".notify_to: needs the mail section (the SMTP server)"))
 	}
 	return errs
-}
-
-// checkPort accepts a decimal port in 1-65535.
-func checkPort(p string) error {
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not 1-65535", p)
-	}
-	return nil
-}
-
-// checkHost accepts a host name or IP address without a port.
-func checkHost(h string) error {
-	if h == "" || strings.ContainsAny(h, " \t/@?#") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
-		return fmt.Errorf("%q is not a host name or IP address (the port is set on its own)", h)
-	}
-	return nil
 }
 
 // remoteConfig turns the section's remote into the connectors' form,

@@ -1,7 +1,6 @@
 package tuotempo
 
 import (
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -42,26 +41,14 @@ func (t *Config) preflight(base string) []error {
 		}
 	case "ftp":
 		if r.CAFile != "" {
-			add("ca_file", readCAs(rel(base, r.CAFile)))
+			add("ca_file", connectors.ReadCAs(rel(base, r.CAFile)))
 		}
 	case "local":
 		if r.Dir != "" {
-			add("dir", isDir(rel(base, r.Dir)))
+			add("dir", connectors.IsDir(rel(base, r.Dir)))
 		}
 	}
 	return errs
-}
-
-// readCAs reads a PEM file that must hold at least one certificate.
-func readCAs(path string) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return nil
 }
 
 // readSSHKey reads and parses an SSH private key, unlocking it with
@@ -92,18 +79,6 @@ func checkFingerprint(s string) error {
 	d, ok := strings.CutPrefix(strings.TrimSpace(s), "SHA256:")
 	if sum, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(d, "=")); !ok || err != nil || len(sum) != 32 {
 		return errors.New(`want "SHA256:" and the base64 digest ssh-keygen -lf prints`)
-	}
-	return nil
-}
-
-// isDir checks that path is an existing folder.
-func isDir(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", path)
 	}
 	return nil
 }
