@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
@@ -39,20 +38,6 @@ type ConfiguredRoute struct {
 	// Params are the route's keys.
 	Name, Resource, Mapping, Connector string
 	Params                             map[string]string
-}
-
-// Application is what a module may read of the whole application
-// configuration, the root that ModuleInfo.New is given (the application's
-// configuration implements it).
-type Application interface {
-	// ConfiguredRoutes lists the routes, in order.
-	ConfiguredRoutes() []ConfiguredRoute
-	// Dir is the folder of the config file ("" without one): relative
-	// mapping files are resolved against it.
-	Dir() string
-	// EHRTarget is the ehr section, where updated resources are pushed
-	// back: its FHIR base URL and bearer token; ok is false without one.
-	EHRTarget() (baseURL string, token connectors.Secret, ok bool)
 }
 
 // LoadMapping loads the mapping spec names (see MappingSource) with
@@ -88,7 +73,7 @@ func MappingSource(spec string, dirs ...string) (shipped.Source, error) {
 // subcommands (ModuleInfo.Commands) read it.
 type CommandConfig struct {
 	// App is the whole configuration.
-	App Application
+	App Root
 	// Section is the module's connectors.<name> section (a pointer to its
 	// Config struct, defaults filled), nil when the section is absent.
 	Section any

@@ -25,6 +25,8 @@ type Root interface {
 	// EHRConfig is the shared ehr section (where updated resources are
 	// PUT back); nil when the section is absent.
 	EHRConfig() *EHR
+	// ConfiguredRoutes lists the routes as written, in order.
+	ConfiguredRoutes() []ConfiguredRoute
 }
 
 // EHR is the EHR's FHIR endpoint of the shared ehr section.

@@ -21,7 +21,6 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // Config is the whole configuration. Zero values take the documented
@@ -315,7 +314,7 @@ func (c *Config) moduleNames() []string {
 }
 
 // ConfiguredRoutes lists the routes as written, in order (a part of
-// bridge.Application).
+// bridge.Root).
 func (c *Config) ConfiguredRoutes() []bridge.ConfiguredRoute {
 	out := make([]bridge.ConfiguredRoute, len(c.Routes))
 	for i, r := range c.Routes {
@@ -324,13 +323,3 @@ func (c *Config) ConfiguredRoutes() []bridge.ConfiguredRoute {
 	return out
 }
 
-// EHRTarget is the ehr section's FHIR base URL and token; ok is false
-// without one (a part of bridge.Application).
-func (c *Config) EHRTarget() (baseURL string, token connectors.Secret, ok bool) {
-	if c.EHR == nil {
-		return "", "", false
-	}
-	return c.EHR.FHIRBaseURL, connectors.Secret(c.EHR.Token.Reveal()), true
-}
-
-var _ bridge.Application = (*Config)(nil)

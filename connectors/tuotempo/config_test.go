@@ -23,9 +23,10 @@ type testRoot struct {
 	mail *mail.Config
 }
 
-func (r testRoot) Dir() string              { return r.dir }
-func (r testRoot) MailConfig() *mail.Config { return r.mail }
-func (r testRoot) EHRConfig() *bridge.EHR   { return nil }
+func (r testRoot) Dir() string                                { return r.dir }
+func (r testRoot) MailConfig() *mail.Config                   { return r.mail }
+func (r testRoot) EHRConfig() *bridge.EHR                     { return nil }
+func (r testRoot) ConfiguredRoutes() []bridge.ConfiguredRoute { return nil }
 
 // decode reads a connectors.tuotempo section as strictly as the
 // application does.

@@ -35,9 +35,9 @@ func init() {
 		Sample:          sample,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
-			app, ok := root.(bridge.Application)
+			app, ok := root.(bridge.Root)
 			if !ok {
-				return nil, fmt.Errorf("the application configuration (%T) is no bridge.Application", root)
+				return nil, fmt.Errorf("the application configuration (%T) is no bridge.Root", root)
 			}
 			if err := s.CheckSection(); err != nil {
 				return nil, err
@@ -53,7 +53,7 @@ func init() {
 
 // module is the configured Solo connector.
 type module struct {
-	app  bridge.Application
+	app  bridge.Root
 	s    *Config
 	conn *solo.Connector
 }

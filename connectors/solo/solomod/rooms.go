@@ -27,7 +27,7 @@ import (
 // checkWaitingRooms lists Solo's waiting rooms with conn and reports every
 // lookup of the config that names no existing room. It runs after Solo's
 // connection test succeeded and prints a summary to out.
-func checkWaitingRooms(ctx context.Context, app bridge.Application, s *Config, conn *solo.Connector, out io.Writer) error {
+func checkWaitingRooms(ctx context.Context, app bridge.Root, s *Config, conn *solo.Connector, out io.Writer) error {
 	sources, err := waitingRoomSources(app, s)
 	if err != nil || len(sources) == 0 {
 		return err // no lookup names a room: nothing more to check
@@ -60,7 +60,7 @@ func checkWaitingRooms(ctx context.Context, app bridge.Application, s *Config, c
 // waitingRoomSources collects the room names of the Solo routes' mappings
 // and of connectors.solo.slots.schedules, each with where the config names
 // it, e.g. "routes[1] (appts): waiting-rooms.csv row 3 (service_type 124)".
-func waitingRoomSources(app bridge.Application, s *Config) ([]mapping.Constant, error) {
+func waitingRoomSources(app bridge.Root, s *Config) ([]mapping.Constant, error) {
 	var out []mapping.Constant
 	for _, r := range app.ConfiguredRoutes() {
 		if r.Connector != solo.Name {

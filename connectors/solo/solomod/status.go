@@ -17,7 +17,7 @@ const WebhookPattern = "POST /solo/webhooks/{" + solostatus.TokenPathValue + "}"
 // serveStatus mounts the webhook receiver (connectors.solo.webhooks) and
 // runs the worker that handles events, pushes to the EHR and polls
 // (connectors.solo.status).
-func serveStatus(s *Config, app bridge.Application, env *bridge.ServeEnv) error {
+func serveStatus(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 	if s.Webhooks == nil && s.Status == nil {
 		return nil
 	}
@@ -50,7 +50,7 @@ func serveStatus(s *Config, app bridge.Application, env *bridge.ServeEnv) error 
 // NewSyncer builds the status syncer of section s on store st: its own
 // Solo client, the shipped status mappings, webhooks.max_attempts, and
 // the EHR that app names (none when app is nil or has no ehr section).
-func NewSyncer(s *Config, app bridge.Application, st *store.Store, log *slog.Logger) (*solostatus.Syncer, error) {
+func NewSyncer(s *Config, app bridge.Root, st *store.Store, log *slog.Logger) (*solostatus.Syncer, error) {
 	if s == nil {
 		return nil, errors.New("the config has no connectors.solo section")
 	}
@@ -67,7 +67,7 @@ func NewSyncer(s *Config, app bridge.Application, st *store.Store, log *slog.Log
 		syncer.MaxAttempts = s.Webhooks.MaxAttempts
 	}
 	if app != nil {
-		if _, _, ok := app.EHRTarget(); ok {
+		if app.EHRConfig() != nil {
 			syncer.EHRFlow = delivery.EHRFlow // serve runs the ehr flow when the section is set
 		}
 	}
