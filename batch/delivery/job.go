@@ -31,13 +31,16 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
+// State is a job's state, as stored in delivery_jobs.state.
+type State string
+
 // Job states. Pending, InFlight and DeadLetter are not terminal.
 const (
-	StatePending    = store.StatusPending    // waiting for its time, its turn or its parent
-	StateInFlight   = store.StatusInFlight   // a worker holds the lease
-	StateDeadLetter = store.StatusDeadLetter // refused for good; awaits Retry or Discard
-	StateDelivered  = store.StatusDelivered  // the vendor accepted it (or nothing was to be sent)
-	StateDiscarded  = "discarded"            // an operator gave it up
+	StatePending    State = store.StatusPending    // waiting for its time, its turn or its parent
+	StateInFlight   State = store.StatusInFlight   // a worker holds the lease
+	StateDeadLetter State = store.StatusDeadLetter // refused for good; awaits Retry or Discard
+	StateDelivered  State = store.StatusDelivered  // the vendor accepted it (or nothing was to be sent)
+	StateDiscarded  State = "discarded"            // an operator gave it up
 )
 
 // Errors callers may branch on with errors.Is.
