@@ -17,6 +17,11 @@
 // until each parent has a vendor id in the crosswalk, so an Appointment
 // waits for its Patient and a Tyto visit for its Practitioner and Location.
 //
+// Worker flows (Flow.Work, see worker.go) carry jobs that name no stored
+// resource, such as received webhook events: EnqueueWork stores a job's
+// kind, key and data, and the flow's WorkFunc does it, with the same
+// leases, retries, circuit and dead letters.
+//
 // Nothing here logs or returns patient values: errors name flows, resource
 // types, our ids, states and the connectors' classified reasons.
 package delivery
