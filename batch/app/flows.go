@@ -40,6 +40,16 @@ func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check,
 			Parents: append([]string{f.Parent}, f.Parents...), AwaitParents: r.ReferenceWait > 0, Mapping: m})
 	}
+	own, err := mods.Flows()
+	if err != nil {
+		return nil, nil, err
+	}
+	for name, f := range own { // worker flows of modules, e.g. Solo's webhook events
+		if _, dup := fl[name]; dup {
+			return nil, nil, fmt.Errorf("routes: the name %q is a module's own flow; name the route otherwise", name)
+		}
+		fl[name] = f
+	}
 	if c.EHR != nil {
 		if _, dup := fl[delivery.EHRFlow]; dup {
 			return nil, nil, fmt.Errorf("routes: the name %q is the EHR write-back's flow (section ehr); name the route otherwise", delivery.EHRFlow)

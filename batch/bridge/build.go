@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 )
 
 // Instances are the modules of one configuration: one instance per
@@ -132,6 +134,29 @@ func (in *Instances) FHIRTypes(base []string) []string {
 		}
 	}
 	return out
+}
+
+// Flows collects the configured modules' own flows (FlowProvider); a
+// name two modules give is an error.
+func (in *Instances) Flows() (map[string]delivery.Flow, error) {
+	out := map[string]delivery.Flow{}
+	for _, name := range in.names {
+		p, ok := in.byName[name].(FlowProvider)
+		if !ok {
+			continue
+		}
+		fl, err := p.Flows()
+		if err != nil {
+			return nil, sectionError(name, err)
+		}
+		for k, f := range fl {
+			if _, dup := out[k]; dup {
+				return nil, sectionError(name, fmt.Errorf("flow %q is another module's", k))
+			}
+			out[k] = f
+		}
+	}
+	return out, nil
 }
 
 // Serve runs every configured module's serve extension.

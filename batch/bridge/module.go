@@ -211,6 +211,14 @@ type TypeProvider interface {
 	FHIRTypes() []string
 }
 
+// FlowProvider is a module with delivery flows of its own beyond its
+// routes': worker flows (delivery.Flow.Work) whose jobs it enqueues itself,
+// such as received webhook events. The runtime adds them to the delivery
+// runner under the names given, which no route may take.
+type FlowProvider interface {
+	Flows() (map[string]delivery.Flow, error)
+}
+
 // ServeEnv is what a serving module gets: the store, the delivery router,
 // the log and metrics registry, the FHIR endpoint's options (to add
 // searches to before the endpoint is built), a way to mount handlers

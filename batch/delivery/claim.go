@@ -15,7 +15,8 @@ type claimed struct {
 	id        int64
 	attempts  int // after this claim's increment
 	retryBase int
-	createdAt int64 // when the job was enqueued, µs since the epoch
+	createdAt int64  // when the job was enqueued, µs since the epoch
+	data      string // a worker job's data (see WorkJob)
 }
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free
@@ -95,13 +96,13 @@ func (c candidate) before(d candidate) bool {
 // claimable reads up to n jobs of flows matching cond (with its two
 // arguments state and at) whose earlier versions in the same flow are
 // neither pending nor in flight, ordered by run_at, id.
-func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, cond string, state string, at int64, n int) ([]candidate, error) {
+func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, cond string, state State, at int64, n int) ([]candidate, error) {
 	args := make([]any, 0, len(flows)+5)
 	for _, f := range flows {
 		args = append(args, f)
 	}
 	args = append(args, state, at, StatePending, StateInFlight, n)
-	q := `SELECT id, flow, resource_type, resource_id, version, attempts, retry_base, run_at, created_at FROM delivery_jobs j
+	q := `SELECT id, flow, resource_type, resource_id, version, data, attempts, retry_base, run_at, created_at FROM delivery_jobs j
 		WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
 		  AND ` + cond + `
 		  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
@@ -116,7 +117,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt); err != nil {
+		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.data, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt); err != nil {
 			return nil, store.Classify("reading claimable delivery jobs", err)
 		}
 		out = append(out, c)
@@ -140,7 +141,7 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 
 // setState moves a held job to state, in tx when given. Only the holder
 // may do it: the update is guarded on the job still being in flight.
-func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state string, attempts int, runAt time.Time, reason string) error {
+func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state State, attempts int, runAt time.Time, reason string) error {
 	now := micros(r.opt.Clock())
 	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0,
 		last_error = ?, updated_at = ? WHERE id = ? AND state = ?`)

@@ -145,7 +145,7 @@ func (e *env) put(flow, typ, id, body string) int {
 }
 
 // jobs lists the jobs in state ("" all).
-func (e *env) jobs(state string) []JobInfo {
+func (e *env) jobs(state State) []JobInfo {
 	e.t.Helper()
 	js, err := e.r.Queue().List(context.Background(), Filter{State: state})
 	if err != nil {

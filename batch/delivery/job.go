@@ -17,6 +17,11 @@
 // until each parent has a vendor id in the crosswalk, so an Appointment
 // waits for its Patient and a Tyto visit for its Practitioner and Location.
 //
+// Worker flows (Flow.Work, see worker.go) carry jobs that name no stored
+// resource, such as received webhook events: EnqueueWork stores a job's
+// kind, key and data, and the flow's WorkFunc does it, with the same
+// leases, retries, circuit and dead letters.
+//
 // Nothing here logs or returns patient values: errors name flows, resource
 // types, our ids, states and the connectors' classified reasons.
 package delivery
@@ -31,13 +36,16 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
+// State is a job's state, as stored in delivery_jobs.state.
+type State string
+
 // Job states. Pending, InFlight and DeadLetter are not terminal.
 const (
-	StatePending    = store.StatusPending    // waiting for its time, its turn or its parent
-	StateInFlight   = store.StatusInFlight   // a worker holds the lease
-	StateDeadLetter = store.StatusDeadLetter // refused for good; awaits Retry or Discard
-	StateDelivered  = store.StatusDelivered  // the vendor accepted it (or nothing was to be sent)
-	StateDiscarded  = "discarded"            // an operator gave it up
+	StatePending    State = store.StatusPending    // waiting for its time, its turn or its parent
+	StateInFlight   State = store.StatusInFlight   // a worker holds the lease
+	StateDeadLetter State = store.StatusDeadLetter // refused for good; awaits Retry or Discard
+	StateDelivered  State = store.StatusDelivered  // the vendor accepted it (or nothing was to be sent)
+	StateDiscarded  State = "discarded"            // an operator gave it up
 )
 
 // Errors callers may branch on with errors.Is.

@@ -55,7 +55,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			return
 		}
 		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(n), flow, state)
-		if state == StatePending {
+		if State(state) == StatePending {
 			age := c.now().Sub(time.UnixMicro(oldest)).Seconds()
 			ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, max(age, 0), flow)
 		}

@@ -18,7 +18,7 @@ type JobInfo struct {
 	Flow                     string
 	ResourceType, ResourceID string
 	Version                  int
-	State                    string
+	State                    State
 	// Attempts counts the hand-overs to the connector, all rounds included.
 	Attempts int
 	// RunAt is when a pending job is next due.
@@ -26,12 +26,15 @@ type JobInfo struct {
 	// LastError is the last classified failure or wait reason ("" if none).
 	LastError            string
 	CreatedAt, UpdatedAt time.Time
+	// Data is a worker job's data (see WorkJob), nil for a resource's job.
+	Data []byte
 }
 
 // Filter selects jobs; zero fields match everything.
 type Filter struct {
 	// State and Flow match exactly.
-	State, Flow string
+	State State
+	Flow  string
 	// Limit caps the result (0: no cap). Jobs come in id order.
 	Limit int
 }
@@ -46,15 +49,19 @@ type Queue struct {
 // NewQueue returns the operations on st's queue.
 func NewQueue(st *store.Store) *Queue { return &Queue{st: st} }
 
-const jobCols = `id, flow, resource_type, resource_id, version, state, attempts, run_at, last_error, created_at, updated_at`
+const jobCols = `id, flow, resource_type, resource_id, version, state, attempts, run_at, last_error, created_at, updated_at, data`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanJob(r scanner) (JobInfo, error) {
 	var j JobInfo
 	var runAt, created, updated int64
+	var data string
 	err := r.Scan(&j.ID, &j.Flow, &j.ResourceType, &j.ResourceID, &j.Version, &j.State, &j.Attempts,
-		&runAt, &j.LastError, &created, &updated)
+		&runAt, &j.LastError, &created, &updated, &data)
+	if data != "" {
+		j.Data = []byte(data)
+	}
 	j.RunAt, j.CreatedAt, j.UpdatedAt = time.UnixMicro(runAt).UTC(), time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
 	return j, err
 }

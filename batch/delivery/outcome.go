@@ -50,7 +50,11 @@ func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) (s
 	}
 	open := r.cb.failure(flow.Vendor, now, class == connectors.Reconnect)
 	n := c.attempts - c.retryBase
-	if class == connectors.Transient && n >= r.opt.MaxAttempts {
+	maxAttempts := r.opt.MaxAttempts
+	if flow.MaxAttempts > 0 {
+		maxAttempts = flow.MaxAttempts
+	}
+	if class == connectors.Transient && n >= maxAttempts {
 		return outcomeDeadLetter, r.deadLetter(ctx, c, flow, fmt.Errorf("gave up after %d attempts: %w", n, err))
 	}
 	limit := backoffCap(r.opt.BackoffBase, r.opt.BackoffMax, n)

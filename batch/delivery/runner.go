@@ -15,7 +15,8 @@ import (
 )
 
 // Flow is one route to a vendor: the mapping that builds the vendor record
-// and the connector that sends it.
+// and the connector that sends it; or, for a worker flow, the function
+// that works its jobs (Work, see EnqueueWork).
 type Flow struct {
 	// Mapping maps the stored FHIR resource to the vendor record. Nil
 	// hands the connector the stored version itself, as an Update with no
@@ -23,6 +24,13 @@ type Flow struct {
 	Mapping *mapping.Mapping
 	// Connector delivers the record.
 	Connector connectors.Connector
+	// Work, when set instead of Mapping and Connector, makes this a
+	// worker flow: its jobs carry their own data (EnqueueWork) and Work
+	// does them, with the queue's retries, circuit and dead letters.
+	Work WorkFunc
+	// MaxAttempts, when > 0, replaces Options.MaxAttempts for this flow's
+	// jobs.
+	MaxAttempts int
 	// Vendor names the destination: the crosswalk's vendor, and the unit
 	// of concurrency limits and of the circuit breaker.
 	Vendor string
@@ -96,6 +104,10 @@ type Options struct {
 	OnRetry func(RetryEvent)
 	// Logger receives PHI-free operational messages (discarded when nil).
 	Logger *slog.Logger
+	// Shared says another process may be running this queue (a command
+	// working a flow beside serve): NewRunner then leaves the leases of
+	// jobs in flight as they are, even on SQLite.
+	Shared bool
 }
 
 // RetryEvent describes one retry the Runner scheduled.
@@ -140,8 +152,8 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 	r.inTx = st.InTx
 	r.metrics.stall = newStallCollector(r)
 	for name, f := range flows {
-		if f.Connector == nil || f.Vendor == "" {
-			return nil, fmt.Errorf("configuring delivery flow %q: connector and vendor are required", name)
+		if (f.Connector == nil) == (f.Work == nil) || f.Vendor == "" {
+			return nil, fmt.Errorf("configuring delivery flow %q: a vendor and either a connector or a work function are required", name)
 		}
 		r.dests[f.Vendor] = append(r.dests[f.Vendor], name)
 	}
@@ -165,7 +177,7 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		r.progress[vendor] = r.opt.Clock()
 	}
 	r.cb = newBreaker(r.opt.BreakerThreshold, r.opt.BreakerCooldown)
-	if st.SingleProcess() {
+	if st.SingleProcess() && !r.opt.Shared {
 		// An SQLite store belongs to one process: jobs still in flight
 		// were claimed by a run that died (kill -9, power loss). Their
 		// lease can end now rather than after Options.Lease; the

@@ -20,6 +20,10 @@ var errWait = errors.New("waiting")
 // work makes one attempt at a held job and records the outcome.
 func (r *Runner) work(ctx context.Context, c claimed) {
 	flow := r.flows[c.Flow]
+	if flow.Work != nil {
+		r.doWork(ctx, c, flow)
+		return
+	}
 	d, body, err := r.prepare(ctx, c, flow)
 	count := func(outcome string) {
 		r.metrics.attempts.WithLabelValues(flow.Vendor, c.Flow, outcome).Inc()

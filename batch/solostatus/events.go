@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
@@ -77,147 +78,182 @@ func PayloadHash(payload []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Record stores ev under hash as pending and reports whether it was new;
-// an event seen before (same hash, or same event id) is a replay and
-// records nothing.
+// WebhookFlow is the delivery flow whose jobs are the recorded webhook
+// events: a worker flow (delivery.Flow.Work) of the vendor "solo", so that
+// events share the queue's backoff, Retry-After, circuit, dead letters and
+// `fhirbridge deliveries` with Solo's deliveries.
+const WebhookFlow = "solo/webhook"
+
+// eventData is an event as kept in its job's data.
+type eventData struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	ObjectID string `json:"object_id"`
+}
+
+// eventKey is an event's idempotency key in WebhookFlow: Solo's event id
+// when it sends one (a re-encrypted replay has other bytes), else the
+// hash of the payload as received.
+func eventKey(hash string, ev Event) string {
+	if ev.ID != "" {
+		return "event:" + ev.ID
+	}
+	return "sha256:" + hash
+}
+
+// Record stores ev, received as the payload whose PayloadHash is hash, as
+// a pending job of WebhookFlow and reports whether it was new; an event
+// seen before (same event id, or same payload) is a replay and records
+// nothing. The job is committed when Record returns.
 func (s *Syncer) Record(ctx context.Context, hash string, ev Event) (fresh bool, err error) {
-	now := s.now().UnixMicro()
+	data, err := json.Marshal(eventData{ID: ev.ID, Type: ev.Type, ObjectID: ev.ObjectID})
+	if err != nil {
+		return false, fmt.Errorf("recording solo webhook event: %w", err)
+	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		r, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO solo_webhook_events
-			(hash, event_id, type, object_id, state, attempts, last_error, received_at, next_at)
-			VALUES (?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
-			hash, ev.ID, ev.Type, ev.ObjectID, StatePending, now, now)
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		fresh = n == 1
+		fresh, err = delivery.EnqueueWork(ctx, tx, delivery.WorkJob{Flow: WebhookFlow, Kind: ev.Type, Key: eventKey(hash, ev), Data: data})
 		return err
 	})
 	if err != nil {
-		return false, store.Classify("recording solo webhook event", err)
+		return false, fmt.Errorf("recording solo webhook event: %w", err)
 	}
 	return fresh, nil
 }
 
-// EventRow is one recorded event.
+// EventRow is one recorded event: its job in WebhookFlow.
 type EventRow struct {
-	Hash string
+	// JobID is the event's delivery job; Key its idempotency key.
+	JobID int64
+	Key   string
 	Event
+	// State is the event's state (StatePending, ...), read from its job.
 	State     string
 	Attempts  int
 	LastError string
 }
 
-// Events lists recorded events in the given states (all when none), oldest
-// first.
+// eventState names the event state of a job of WebhookFlow.
+func eventState(j delivery.JobInfo) string {
+	switch j.State {
+	case delivery.StateDelivered:
+		return StateDone
+	case delivery.StateDeadLetter:
+		if strings.Contains(j.LastError, ErrUnknown.Error()) {
+			return StateUnknown
+		}
+		return StateDead
+	case delivery.StateDiscarded:
+		return StateDiscarded
+	}
+	if j.LastError != "" && j.Attempts > 0 {
+		return StateFailed
+	}
+	return StatePending
+}
+
+// eventRow reads the event of a job of WebhookFlow.
+func eventRow(j delivery.JobInfo) EventRow {
+	var d eventData
+	_ = json.Unmarshal(j.Data, &d) // Work refuses data that does not read
+	return EventRow{JobID: j.ID, Key: j.ResourceID, Event: Event{ID: d.ID, Type: j.ResourceType, ObjectID: d.ObjectID},
+		State: eventState(j), Attempts: j.Attempts, LastError: j.LastError}
+}
+
+// Events lists recorded events in the given states (all when none), in
+// the order they were recorded.
 func (s *Syncer) Events(ctx context.Context, states ...string) ([]EventRow, error) {
-	q := `SELECT hash, event_id, type, object_id, state, attempts, last_error FROM solo_webhook_events`
-	var args []any
-	if len(states) > 0 {
-		q += ` WHERE state IN (?` + strings.Repeat(", ?", len(states)-1) + `)`
-		for _, st := range states {
-			args = append(args, st)
-		}
-	}
-	return s.eventRows(ctx, q+` ORDER BY received_at, hash`, args...)
-}
-
-func (s *Syncer) eventRows(ctx context.Context, q string, args ...any) ([]EventRow, error) {
-	rows, err := s.Store.DB().QueryContext(ctx, s.Store.Rebind(q), args...)
+	jobs, err := delivery.NewQueue(s.Store).List(ctx, delivery.Filter{Flow: WebhookFlow})
 	if err != nil {
-		return nil, store.Classify("reading solo webhook events", err)
+		return nil, fmt.Errorf("reading solo webhook events: %w", err)
 	}
-	defer rows.Close()
 	var out []EventRow
-	for rows.Next() {
-		var r EventRow
-		if err := rows.Scan(&r.Hash, &r.ID, &r.Type, &r.ObjectID, &r.State, &r.Attempts, &r.LastError); err != nil {
-			return nil, store.Classify("reading solo webhook events", err)
+	for _, j := range jobs {
+		if r := eventRow(j); len(states) == 0 || slices.Contains(states, r.State) {
+			out = append(out, r)
 		}
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// ProcessEvents handles the events that are due: pending ones, failed
-// ones whose backoff ended and, when retryUnknown is set (a new event
-// arrived), those that named an unknown id. It returns how many it handled.
-func (s *Syncer) ProcessEvents(ctx context.Context, retryUnknown bool) (int, error) {
-	q := `SELECT hash, event_id, type, object_id, state, attempts, last_error FROM solo_webhook_events
-		WHERE (state IN ('pending', 'failed') AND next_at <= ?)`
-	if retryUnknown {
-		q += ` OR state = 'unknown'`
+// Flow is WebhookFlow's delivery flow: Work handles each event, with
+// MaxAttempts (when set) bounding the tries of one that keeps failing.
+func (s *Syncer) Flow() delivery.Flow {
+	return delivery.Flow{Vendor: Vendor, Work: s.Work, MaxAttempts: s.MaxAttempts}
+}
+
+// Work handles one recorded event (a job of WebhookFlow). An event naming
+// an id the bridge does not know is a permanent failure whose reason wraps
+// ErrUnknown: dead-lettered and kept, it is tried again when a new event
+// arrives (RetryUnknown) and by Replay.
+func (s *Syncer) Work(ctx context.Context, w delivery.Work) error {
+	var d eventData
+	if err := json.Unmarshal(w.Data, &d); err != nil || d.ObjectID == "" {
+		return connectors.Permanently(fmt.Errorf("solo webhook job %d: %w", w.JobID, ErrEvent))
 	}
-	rows, err := s.eventRows(ctx, q+` ORDER BY received_at, hash LIMIT 200`, s.now().UnixMicro())
+	ev := Event{ID: d.ID, Type: w.Kind, ObjectID: d.ObjectID}
+	err := s.apply(ctx, ev)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrUnknown):
+		s.log().Warn("solo webhook event for an unknown id, kept for replay", "event", ev.Type, "solo_id", ev.ObjectID, "event_id", ev.ID)
+		return connectors.Permanently(fmt.Errorf("solo %s event for %s: %w", ev.Type, ev.ObjectID, err))
+	}
+	s.log().Warn("solo webhook event failed", "event", ev.Type, "solo_id", ev.ObjectID, "attempt", w.Attempt, "error", err)
+	return fmt.Errorf("solo %s event for %s: %w", ev.Type, ev.ObjectID, err)
+}
+
+// RetryUnknown makes the events left unknown due again (a new event
+// arrived: the id they name may be known by now) and returns how many.
+func (s *Syncer) RetryUnknown(ctx context.Context) (int, error) {
+	rows, err := s.Events(ctx, StateUnknown)
 	if err != nil {
 		return 0, err
 	}
+	q := delivery.NewQueue(s.Store)
+	n := 0
 	for _, r := range rows {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		if err := s.handle(ctx, r); err != nil {
-			return 0, err
+		if err := q.Retry(ctx, r.JobID); err != nil && !errors.Is(err, delivery.ErrState) {
+			return n, fmt.Errorf("retrying unknown solo webhook events: %w", err)
+		} else if err == nil {
+			n++
 		}
 	}
-	return len(rows), nil
+	return n, nil
 }
 
-// Replay handles again every event left unknown, failed or dead (for
-// `fhirbridge solo webhooks replay`) and returns the rows as they ended.
+// Replay handles again, at once, every event left unknown, failed or dead
+// (for `fhirbridge solo webhooks replay`) and returns the rows as they
+// ended. It works WebhookFlow's due jobs in the calling goroutine beside a
+// serve that may be running.
 func (s *Syncer) Replay(ctx context.Context) ([]EventRow, error) {
 	rows, err := s.Events(ctx, StateUnknown, StateFailed, StateDead)
 	if err != nil {
 		return nil, err
 	}
+	q := delivery.NewQueue(s.Store)
 	for _, r := range rows {
-		if err := s.handle(ctx, r); err != nil {
-			return nil, err
+		if err := q.Retry(ctx, r.JobID); err != nil && !errors.Is(err, delivery.ErrState) {
+			return nil, fmt.Errorf("replaying solo webhook events: %w", err)
 		}
 	}
-	hashes := map[string]bool{}
-	for _, r := range rows {
-		hashes[r.Hash] = true
-	}
-	all, err := s.Events(ctx)
-	var out []EventRow
-	for _, r := range all {
-		if hashes[r.Hash] {
-			out = append(out, r)
-		}
-	}
-	return out, err
-}
-
-// handle runs one event and records its new state. It returns an error
-// only when the state cannot be recorded.
-func (s *Syncer) handle(ctx context.Context, r EventRow) error {
-	err := s.apply(ctx, r.Event)
-	state, msg := StateDone, ""
-	attempts := r.Attempts + 1
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrUnknown):
-		state, msg = StateUnknown, "unknown id"
-		s.log().Warn("solo webhook event for an unknown id, kept for replay", "event", r.Type, "solo_id", r.ObjectID, "event_id", r.ID)
-	default:
-		state, msg = StateFailed, err.Error()
-		if class, _ := connectors.Classify(err); class == connectors.Permanent || attempts >= s.maxAttempts() {
-			state = StateDead
-		}
-		s.log().Warn("solo webhook event failed", "event", r.Type, "solo_id", r.ObjectID, "attempts", attempts, "state", state, "error", err)
-	}
-	next := s.now().Add(backoff(attempts)).UnixMicro()
-	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE solo_webhook_events
-			SET state = ?, attempts = ?, last_error = ?, next_at = ? WHERE hash = ?`), state, attempts, msg, next, r.Hash)
-		return err
-	})
+	runner, err := delivery.NewRunner(ctx, s.Store, map[string]delivery.Flow{WebhookFlow: s.Flow()},
+		delivery.Options{Logger: s.Log, Shared: true})
 	if err != nil {
-		return store.Classify("recording the outcome of a solo webhook event", err)
+		return nil, fmt.Errorf("replaying solo webhook events: %w", err)
 	}
-	return nil
+	if _, err := runner.Drain(ctx); err != nil {
+		return nil, fmt.Errorf("replaying solo webhook events: %w", err)
+	}
+	out := make([]EventRow, 0, len(rows))
+	for _, r := range rows {
+		j, err := q.Show(ctx, r.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("replaying solo webhook events: %w", err)
+		}
+		out = append(out, eventRow(j))
+	}
+	return out, nil
 }
 
 // apply does what one event asks: an appointment is synced; a patient or

@@ -26,13 +26,18 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
+// storeURL is the database of a test: SQLite, PostgreSQL under TestPostgres.
+var storeURL = func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "db.sqlite") }
+
 // fixture is a simulator, a connector, a store and a Syncer over them.
 type fixture struct {
 	sim    *solosim.Sim
 	simURL string
 	st     *store.Store
 	s      *Syncer
-	clock  time.Time
+	// reopenURL opens the fixture's database again (a restart).
+	reopenURL string
+	clock     time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -45,18 +50,32 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "db.sqlite"))
+	url := storeURL(t)
+	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
 	status, enc, err := LoadMappings()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{sim: sim, simURL: srv.URL, st: st, clock: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	f := &fixture{sim: sim, simURL: srv.URL, st: st, reopenURL: url, clock: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	t.Cleanup(func() { f.st.Close() })
 	f.s = &Syncer{Store: st, Solo: conn, Status: status, Encounter: enc, Now: func() time.Time { return f.clock }}
 	return f
+}
+
+// work drains the queue's due webhook events through a Runner, as serve's
+// runner works them.
+func (f *fixture) work(t *testing.T) {
+	t.Helper()
+	r, err := delivery.NewRunner(context.Background(), f.st, map[string]delivery.Flow{WebhookFlow: f.s.Flow()}, delivery.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) simPost(t *testing.T, path, body string) map[string]any {
@@ -305,9 +324,7 @@ func TestReceiverTampering(t *testing.T) {
 		if code, b, _ := post(rc, testToken, body); code != 200 || b != Accepted {
 			t.Fatalf("delivery %d: %d %s", i, code, b)
 		}
-		if _, err := f.s.ProcessEvents(ctx, false); err != nil {
-			t.Fatal(err)
-		}
+		f.work(t)
 	}
 	rows, _ := f.s.Events(ctx)
 	if len(rows) != 1 || rows[0].State != StateDone || rows[0].Attempts != 1 {
@@ -327,7 +344,7 @@ func TestUnknownEventsAreKeptAndReplayed(t *testing.T) {
 	if code, _, _ := post(rc, testToken, event(t, testKey, "appointment:cancelled", said, "evt-7")); code != 200 {
 		t.Fatal(code)
 	}
-	f.s.ProcessEvents(ctx, false)
+	f.work(t)
 	rows, _ := f.s.Events(ctx, StateUnknown)
 	if len(rows) != 1 || rows[0].ObjectID != said {
 		t.Fatalf("unknown events: %+v", rows)

@@ -49,8 +49,10 @@ type Syncer struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// MaxAttempts bounds the tries of an event that keeps failing; 0
-	// means 10. (EHR write-backs retry as the delivery queue does.)
+	// MaxAttempts bounds the tries of an event that keeps failing (the
+	// job of WebhookFlow is then dead-lettered); 0 means the queue's
+	// bound (delivery.Options.MaxAttempts). EHR write-backs retry as the
+	// queue does.
 	MaxAttempts int
 }
 

@@ -33,10 +33,10 @@ var (
 // it takes over a table).
 var wantLines = map[string]int{
 	store.StoreLine: 3,
-	"delivery":      2,
+	"delivery":      3,
 	"export":        2,
 	"ledger":        1,
-	"solostatus":    1,
+	"solostatus":    2,
 }
 
 // legacyTables is the schema the commit before migration lines (5540bcb)
@@ -132,7 +132,9 @@ func legacyTables(dialect string) []legacyTable {
 			`CREATE UNIQUE INDEX IF NOT EXISTS solo_webhook_events_id ON solo_webhook_events (event_id) WHERE event_id <> ''`,
 			`CREATE INDEX IF NOT EXISTS solo_webhook_events_due ON solo_webhook_events (state, next_at)`,
 		}, `INSERT INTO solo_webhook_events (hash, event_id, type, object_id, state, attempts, last_error, received_at, next_at)
-			VALUES ('h1', 'e1', 'appointment.updated', 'legacy', 'done', 1, '', 1, 1)`, "object_id", "", ""},
+			VALUES ('h1', 'e1', 'legacy', '5001', 'done', 1, '', 1, 1)`, "resource_type",
+			// solostatus migration 0002 moved the event into the one queue
+			"delivery_jobs", "flow = 'solo/webhook' AND resource_id = 'event:e1' AND state = 'delivered'"},
 		// The store's own tables, created by its migrations 1 and 2 (see
 		// buildLegacy).
 		{"resources", nil, `INSERT INTO resources (type, id, version, sha256, updated_at) VALUES ('Patient', 'legacy', 1, 'x', '2026-01-01T00:00:00Z')`, "id", "", ""},
@@ -288,8 +290,8 @@ func testLegacy(t *testing.T, url, dialect string) {
 		t.Fatalf("enqueueing on the old queue: %v", err)
 	}
 	jobs, err := delivery.NewQueue(st).List(ctx, delivery.Filter{})
-	if err != nil || len(jobs) != 3 {
-		t.Errorf("delivery jobs after enqueue = %d (%v), want the old one, the old EHR push and the new one", len(jobs), err)
+	if err != nil || len(jobs) != 4 {
+		t.Errorf("delivery jobs after enqueue = %d (%v), want the old one, the old EHR push, the old webhook event and the new one", len(jobs), err)
 	}
 	testTooNew(t, st, url)
 }

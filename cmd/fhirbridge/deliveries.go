@@ -40,7 +40,7 @@ pending job back to run now; discard ends a job that must not be sent.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withQueue(cmd, func(ctx context.Context, q *delivery.Queue) error {
-				jobs, err := q.List(ctx, delivery.Filter{State: state, Flow: flow, Limit: limit})
+				jobs, err := q.List(ctx, delivery.Filter{State: delivery.State(state), Flow: flow, Limit: limit})
 				if err != nil {
 					return err
 				}

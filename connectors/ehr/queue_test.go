@@ -99,7 +99,7 @@ func (e *queueEnv) events() []delivery.RetryEvent {
 	return append([]delivery.RetryEvent(nil), e.retries...)
 }
 
-func state(s string) func([]delivery.JobInfo) bool {
+func state(s delivery.State) func([]delivery.JobInfo) bool {
 	return func(jobs []delivery.JobInfo) bool { return len(jobs) == 1 && jobs[0].State == s }
 }
 
@@ -113,7 +113,7 @@ func TestQueueRetries(t *testing.T) {
 		name     string
 		script   []answer
 		opt      delivery.Options
-		want     string             // final job state
+		want     delivery.State     // final job state
 		requests int                // PUTs the EHR saw
 		delays   []time.Duration    // delays of the retries scheduled
 		classes  []connectors.Class // and their classes

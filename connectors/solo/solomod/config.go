@@ -146,11 +146,12 @@ type Webhooks struct {
 	// EncryptionKey is the subscription's encryptionKey that Solo returned
 	// on register (written the same way); it decrypts the payloads.
 	EncryptionKey connectors.Secret `yaml:"encryption_key"`
-	// RetryEvery is how often recorded events that failed, and EHR pushes,
-	// are retried (default 30s).
+	// RetryEvery is obsolete: events are jobs of the delivery queue and
+	// retry with its backoff. It is still accepted (and checked) so that
+	// existing configs load, and ignored (default 30s).
 	RetryEvery connectors.Duration `yaml:"retry_every"`
-	// MaxAttempts bounds the tries of a failing event or EHR push before
-	// it is left dead for replay (default 10).
+	// MaxAttempts bounds the tries of a failing event before its job is
+	// dead-lettered for replay (default 10).
 	MaxAttempts int `yaml:"max_attempts"`
 }
 

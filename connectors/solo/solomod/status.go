@@ -1,8 +1,11 @@
 package solomod
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
@@ -14,9 +17,10 @@ import (
 // WebhookPattern is where serve mounts the Solo webhook receiver.
 const WebhookPattern = "POST /solo/webhooks/{" + solostatus.TokenPathValue + "}"
 
-// serveStatus mounts the webhook receiver (connectors.solo.webhooks) and
-// runs the worker that handles events, pushes to the EHR and polls
-// (connectors.solo.status).
+// serveStatus mounts the webhook receiver (connectors.solo.webhooks),
+// which records events as jobs of solostatus.WebhookFlow (the delivery
+// runner works them, see module.Flows), and runs the worker that retries
+// unknown events when a new one arrives and polls (connectors.solo.status).
 func serveStatus(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 	if s.Webhooks == nil && s.Status == nil {
 		return nil
@@ -25,14 +29,11 @@ func serveStatus(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 	if err != nil {
 		return err
 	}
-	every, pollEvery, lookback := 30*time.Second, time.Duration(0), time.Duration(0)
+	pollEvery, lookback := time.Duration(0), time.Duration(0)
 	if s.Status != nil {
 		pollEvery, lookback = time.Duration(s.Status.Every), time.Duration(s.Status.Lookback)
 	}
-	if s.Webhooks != nil {
-		every = time.Duration(s.Webhooks.RetryEvery)
-	}
-	worker := solostatus.NewWorker(syncer, every, pollEvery, lookback)
+	worker := solostatus.NewWorker(syncer, pollEvery, lookback)
 	if w := s.Webhooks; w != nil {
 		env.Handle(WebhookPattern, &solostatus.Receiver{
 			Syncer: syncer,
@@ -48,7 +49,8 @@ func serveStatus(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 }
 
 // NewSyncer builds the status syncer of section s on store st: its own
-// Solo client, the shipped status mappings, webhooks.max_attempts, and
+// Solo client, the shipped status mappings, webhooks.max_attempts (the
+// tries of an event's job), and
 // the EHR that app names (none when app is nil or has no ehr section).
 func NewSyncer(s *Config, app bridge.Root, st *store.Store, log *slog.Logger) (*solostatus.Syncer, error) {
 	if s == nil {
@@ -72,4 +74,33 @@ func NewSyncer(s *Config, app bridge.Root, st *store.Store, log *slog.Logger) (*
 		}
 	}
 	return syncer, nil
+}
+
+// webhookFlow is solostatus.WebhookFlow's delivery flow: the recorded
+// events, each handled by a Syncer on the runner's store (built at the
+// first event), at most webhooks.max_attempts tries.
+func (m *module) webhookFlow() delivery.Flow {
+	var (
+		once   sync.Once
+		syncer *solostatus.Syncer
+		err    error
+	)
+	f := delivery.Flow{Vendor: solostatus.Vendor, Work: func(ctx context.Context, w delivery.Work) error {
+		once.Do(func() { syncer, err = NewSyncer(m.s, m.app, w.Store, w.Log) })
+		if err != nil {
+			return fmt.Errorf("handling solo webhook event: %w", err)
+		}
+		return syncer.Work(ctx, w)
+	}}
+	if m.s.Webhooks != nil {
+		f.MaxAttempts = m.s.Webhooks.MaxAttempts
+	}
+	return f
+}
+
+// Flows: the worker flow of the recorded webhook events, whenever Solo is
+// configured, so that events recorded before the webhooks section was
+// removed are still worked.
+func (m *module) Flows() (map[string]delivery.Flow, error) {
+	return map[string]delivery.Flow{solostatus.WebhookFlow: m.webhookFlow()}, nil
 }
