@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/cmd/fhirbridge/internal/config"
@@ -52,7 +56,7 @@ reprocess re-runs one inbound file on purpose.`,
 	re := &cobra.Command{
 		Use:   "reprocess PATH [--job NAME]",
 		Short: "Re-run one inbound file on purpose",
-		Long: `reprocess reads one inbound file again from the tuOtempO remote — PATH as the
+		Long: `reprocess reads one inbound file again from the remote of its job — PATH as the
 ledger shows it, found also under processed/ or error/ — and applies its rows
 again even though the ledger has it (rows that change nothing write nothing),
 recording a new ledger entry. Use it after fixing what made rows fail (an
@@ -65,7 +69,7 @@ configured.`,
 			})
 		},
 	}
-	re.Flags().StringVar(&rjob, "job", "", "the inbound job (the name in connectors.tuotempo.cancellations)")
+	re.Flags().StringVar(&rjob, "job", "", "the inbound job (its name in the connector's section)")
 	cmd.AddCommand(list, re)
 	return cmd
 }
@@ -88,4 +92,51 @@ func writeLedger(w io.Writer, entries []ledger.Entry) error {
 			e.RowsOK, e.RowsFailed, e.Size, sum, e.Outcome, detail)
 	}
 	return tw.Flush()
+}
+
+// reprocess re-runs one inbound file through the configured module whose
+// inbound job it is (bridge.FileReprocessor), with the routes' router so
+// that what it changes flows on as under serve.
+func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, job, file string) error {
+	mods, err := modules(c)
+	if err != nil {
+		return err
+	}
+	rp, err := reprocessor(mods, job)
+	if err != nil {
+		return err
+	}
+	_, rt, err := flows(c, mods)
+	if err != nil {
+		return err
+	}
+	return rp.Reprocess(ctx, out, st, rt, job, file)
+}
+
+// reprocessor is the configured module that reads inbound files: the only
+// one (which names an unknown job itself), else the one with job.
+func reprocessor(mods *bridge.Instances, job string) (bridge.FileReprocessor, error) {
+	var all, withJob []string
+	rps := map[string]bridge.FileReprocessor{}
+	for _, name := range mods.Names() {
+		m, _ := mods.Get(name)
+		if rp, ok := m.(bridge.FileReprocessor); ok {
+			rps[name] = rp
+			all = append(all, name)
+			if slices.Contains(rp.InboundJobs(), job) {
+				withJob = append(withJob, name)
+			}
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return nil, errors.New("no configured connector reads inbound files")
+	case len(all) == 1:
+		return rps[all[0]], nil
+	case job == "":
+		return nil, fmt.Errorf("several connectors read inbound files (%s): name the job with --job", strings.Join(all, ", "))
+	case len(withJob) == 1:
+		return rps[withJob[0]], nil
+	}
+	return nil, fmt.Errorf("inbound job %q: in %d of the connectors that read inbound files (%s)", job, len(withJob), strings.Join(all, ", "))
 }
