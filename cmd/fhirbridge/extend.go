@@ -62,15 +62,15 @@ func moduleCmds() []*cobra.Command {
 	return out
 }
 
-// addModuleSubcommands puts each module's commands under the shared
-// parent they name (bridge.ModuleInfo.Subcommands), in module order; a
-// parent that root lacks is a programming error and panics.
-func addModuleSubcommands(root *cobra.Command) {
+// addModuleSubcommands puts the commands of mods under the shared parent
+// of root they name (bridge.ModuleInfo.Subcommands); a parent that is not
+// import or export is a programming error and panics.
+func addModuleSubcommands(root *cobra.Command, mods []bridge.ModuleInfo) {
 	parents := map[string]*cobra.Command{}
 	for _, c := range root.Commands() {
 		parents[c.Name()] = c
 	}
-	for _, m := range bridge.Modules() {
+	for _, m := range mods {
 		for name, mk := range m.Subcommands {
 			p, ok := parents[name]
 			if !ok || (name != "import" && name != "export") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -102,7 +103,15 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 	if err != nil {
 		return err
 	}
-	rp, err := reprocessor(mods, job)
+	rps := map[string]bridge.FileReprocessor{}
+	for _, name := range mods.Names() {
+		if m, _ := mods.Get(name); m != nil {
+			if rp, ok := m.(bridge.FileReprocessor); ok {
+				rps[name] = rp
+			}
+		}
+	}
+	rp, err := reprocessor(rps, job)
 	if err != nil {
 		return err
 	}
@@ -113,19 +122,15 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 	return rp.Reprocess(ctx, out, st, rt, job, file)
 }
 
-// reprocessor is the configured module that reads inbound files: the only
-// one (which names an unknown job itself), else the one with job.
-func reprocessor(mods *bridge.Instances, job string) (bridge.FileReprocessor, error) {
-	var all, withJob []string
-	rps := map[string]bridge.FileReprocessor{}
-	for _, name := range mods.Names() {
-		m, _ := mods.Get(name)
-		if rp, ok := m.(bridge.FileReprocessor); ok {
-			rps[name] = rp
-			all = append(all, name)
-			if slices.Contains(rp.InboundJobs(), job) {
-				withJob = append(withJob, name)
-			}
+// reprocessor picks, of the configured modules that read inbound files
+// (by name), the only one (which names an unknown job itself), else the
+// one with job.
+func reprocessor(rps map[string]bridge.FileReprocessor, job string) (bridge.FileReprocessor, error) {
+	all := slices.Sorted(maps.Keys(rps))
+	var withJob []string
+	for _, name := range all {
+		if slices.Contains(rps[name].InboundJobs(), job) {
+			withJob = append(withJob, name)
 		}
 	}
 	switch {

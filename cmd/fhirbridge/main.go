@@ -65,7 +65,7 @@ Start with:
 	}
 	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
 	root.AddCommand(moduleCmds()...)
-	addModuleSubcommands(root)
+	addModuleSubcommands(root, bridge.Modules())
 	return root
 }
 

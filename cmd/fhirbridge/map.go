@@ -102,7 +102,7 @@ or JSON (one array).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&mappingSpec, "mapping", "", "shipped mapping name (see `fhirbridge mappings`) or path of a mapping file")
+	f.StringVar(&mappingSpec, "mapping", "", "shipped mapping name (listed by fhirbridge mappings) or path of a mapping file")
 	f.StringVar(&in, "in", "", "input file, or - for standard input")
 	f.StringVar(&out, "out", "", "output file (written to a temporary name, then renamed); default standard output")
 	f.StringVar(&format, "format", "", "output format: ndjson, csv or json (default: csv for row mappings, else ndjson)")
