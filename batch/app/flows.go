@@ -12,10 +12,10 @@ import (
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
-// flows builds the delivery flows and the router from the config's
+// Flows builds the delivery flows and the router from the config's
 // routes: each route is a flow named after it; with an ehr section, the
 // flow delivery.EHRFlow PUTs write-backs to the EHR.
-func flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, *delivery.Router, error) {
+func Flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, *delivery.Router, error) {
 	fl := map[string]delivery.Flow{}
 	router := &delivery.Router{}
 	for i, r := range c.Routes {
@@ -77,6 +77,6 @@ func Router(c *config.Config) (*delivery.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, r, err := flows(c, mods)
+	_, r, err := Flows(c, mods)
 	return r, err
 }

@@ -52,7 +52,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	fl, router, err := flows(c, mods)
+	fl, router, err := Flows(c, mods)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
@@ -79,10 +80,24 @@ type CommandConfig struct {
 	Section any
 	// DataDir is the data folder (data_dir).
 	DataDir string
-	// OpenStore opens the store the configuration names; the caller
-	// closes it.
+	// OpenStore opens the store the configuration names (creating a
+	// SQLite file's folder, as serve does); the caller closes it.
 	OpenStore func(ctx context.Context) (*store.Store, error)
+	// Router builds the configured modules and the delivery router of
+	// the configuration's routes, as serve routes what it stores: for a
+	// command that stores resources (an imported report) so that they
+	// flow on like any update, without delivering them itself.
+	Router func() (*delivery.Router, error)
 }
+
+// ExitError is what a module's command returns to end fhirbridge with
+// exit status Code once it has reported what went wrong itself: the
+// application prints nothing more. Any other error is printed and ends
+// with status 2.
+type ExitError struct{ Code int }
+
+// Error says the exit status.
+func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // LoadCommandConfig loads, for the subcommands of module name, the
 // configuration file path ("" reads $FHIRBRIDGE_CONFIG, and only the

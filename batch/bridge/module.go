@@ -9,6 +9,7 @@
 //   - ConnectionChecker: the connection tests of `check --connect`;
 //   - ConfigChecker: checks of its own section that `check --config` runs;
 //   - TypeProvider: FHIR resource types the endpoint must take for it;
+//   - FileReprocessor: its inbound files, for `files reprocess`;
 //   - ServeExtender: handlers, FHIR searches and background work of serve.
 //
 // Nothing outside a vendor's module switches on the vendor's name: serve,
@@ -29,6 +30,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -64,6 +66,15 @@ type ModuleInfo struct {
 	// CommandsSummary is the one-line help of `fhirbridge <Name>`
 	// (default: Summary).
 	CommandsSummary string
+	// Subcommands, when set, are the vendor's commands under the
+	// application's shared parent commands, keyed by the parent's name:
+	// "import" (`fhirbridge import <command>`: vendor reports into FHIR)
+	// and "export" (`fhirbridge export <command>`: a vendor export run
+	// now). Like Commands they read the configuration through
+	// LoadCommandConfig; a command that ends with an exit status other
+	// than 2 returns ExitError. A key naming no parent is a programming
+	// error: the application panics when it builds its commands.
+	Subcommands map[string]func() []*cobra.Command
 	// Sample, when set, gives what the module conformance suite needs.
 	Sample func() Sample
 	// New builds the module's instance from its configuration. cfg is the
@@ -203,6 +214,20 @@ type ConnectionChecker interface {
 // naming its config key. It opens nothing on the network.
 type ConfigChecker interface {
 	CheckConfig() error
+}
+
+// FileReprocessor is a module that reads inbound files (the ledger's
+// direction in): `fhirbridge files reprocess` re-runs one of them through
+// the module whose job it is.
+type FileReprocessor interface {
+	// InboundJobs names the module's inbound file jobs, in config order.
+	InboundJobs() []string
+	// Reprocess reads file again (a path as the ledger shows it) for the
+	// inbound job named job ("" when the module has one), applies its
+	// rows even though the ledger has it, records a new ledger entry and
+	// prints what it did to out. router receives the resources it
+	// changes, as serve's routes would.
+	Reprocess(ctx context.Context, out io.Writer, st *store.Store, router inbound.Router, job, file string) error
 }
 
 // TypeProvider is a module whose flows take FHIR resource types beyond

@@ -322,4 +322,3 @@ func (c *Config) ConfiguredRoutes() []bridge.ConfiguredRoute {
 	}
 	return out
 }
-

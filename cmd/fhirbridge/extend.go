@@ -2,18 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/app"
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
-
-// importCommands are the subcommands of `fhirbridge import`, each
-// registered from its own file's init.
-var importCommands []func() *cobra.Command
 
 func init() { bridge.LoadCommandConfig = loadCommandConfig }
 
@@ -28,7 +29,19 @@ func loadCommandConfig(name, path string) (*bridge.CommandConfig, error) {
 		return nil, err
 	}
 	return &bridge.CommandConfig{App: c, Section: c.ConnectorSection(name), DataDir: c.DataDir,
-		OpenStore: func(ctx context.Context) (*store.Store, error) { return store.Open(ctx, c.Database.URL.Reveal()) }}, nil
+		OpenStore: func(ctx context.Context) (*store.Store, error) { return openStore(ctx, c) },
+		Router:    func() (*delivery.Router, error) { return app.Router(c) }}, nil
+}
+
+// openStore opens the store of c, creating a SQLite file's folder first
+// as serve does.
+func openStore(ctx context.Context, c *config.Config) (*store.Store, error) {
+	if db := c.Database.URL.Reveal(); strings.HasPrefix(db, "sqlite://") {
+		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
+			return nil, fmt.Errorf("creating the data directory: %w", err)
+		}
+	}
+	return store.Open(ctx, c.Database.URL.Reveal())
 }
 
 // moduleCmds are `fhirbridge <name>` of every module with its own
@@ -50,14 +63,39 @@ func moduleCmds() []*cobra.Command {
 	return out
 }
 
-// newImportCmd is `fhirbridge import`: vendor reports into FHIR.
+// addModuleSubcommands puts the commands of mods under the shared parent
+// of root they name (bridge.ModuleInfo.Subcommands); a parent that is not
+// import or export is a programming error and panics.
+func addModuleSubcommands(root *cobra.Command, mods []bridge.ModuleInfo) {
+	parents := map[string]*cobra.Command{}
+	for _, c := range root.Commands() {
+		parents[c.Name()] = c
+	}
+	for _, m := range mods {
+		for name, mk := range m.Subcommands {
+			p, ok := parents[name]
+			if !ok || (name != "import" && name != "export") {
+				panic(fmt.Sprintf("module %s: no shared parent command %q for its subcommands (import, export)", m.Name, name))
+			}
+			p.AddCommand(mk()...)
+		}
+	}
+}
+
+// newImportCmd is `fhirbridge import`: vendor reports into FHIR, each
+// module's command (bridge.ModuleInfo.Subcommands["import"]).
 func newImportCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return &cobra.Command{
 		Use:   "import",
 		Short: "Import vendor reports into FHIR (files, NDJSON, or the store)",
 	}
-	for _, mk := range importCommands {
-		cmd.AddCommand(mk())
+}
+
+// newExportCmd is `fhirbridge export`: a vendor's scheduled export run
+// now, each module's command (bridge.ModuleInfo.Subcommands["export"]).
+func newExportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export",
+		Short: "Run a vendor export now (the same job serve runs on its schedule)",
 	}
-	return cmd
 }

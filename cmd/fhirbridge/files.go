@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -52,7 +58,7 @@ reprocess re-runs one inbound file on purpose.`,
 	re := &cobra.Command{
 		Use:   "reprocess PATH [--job NAME]",
 		Short: "Re-run one inbound file on purpose",
-		Long: `reprocess reads one inbound file again from the tuOtempO remote — PATH as the
+		Long: `reprocess reads one inbound file again from the remote of its job — PATH as the
 ledger shows it, found also under processed/ or error/ — and applies its rows
 again even though the ledger has it (rows that change nothing write nothing),
 recording a new ledger entry. Use it after fixing what made rows fail (an
@@ -65,7 +71,7 @@ configured.`,
 			})
 		},
 	}
-	re.Flags().StringVar(&rjob, "job", "", "the inbound job (the name in connectors.tuotempo.cancellations)")
+	re.Flags().StringVar(&rjob, "job", "", "the inbound job (its name in the connector's section)")
 	cmd.AddCommand(list, re)
 	return cmd
 }
@@ -88,4 +94,55 @@ func writeLedger(w io.Writer, entries []ledger.Entry) error {
 			e.RowsOK, e.RowsFailed, e.Size, sum, e.Outcome, detail)
 	}
 	return tw.Flush()
+}
+
+// reprocess re-runs one inbound file through the configured module whose
+// inbound job it is (bridge.FileReprocessor), with the routes' router so
+// that what it changes flows on as under serve.
+func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, job, file string) error {
+	mods, err := app.Modules(c)
+	if err != nil {
+		return err
+	}
+	rps := map[string]bridge.FileReprocessor{}
+	for _, name := range mods.Names() {
+		if m, _ := mods.Get(name); m != nil {
+			if rp, ok := m.(bridge.FileReprocessor); ok {
+				rps[name] = rp
+			}
+		}
+	}
+	rp, err := reprocessor(rps, job)
+	if err != nil {
+		return err
+	}
+	_, rt, err := app.Flows(c, mods)
+	if err != nil {
+		return err
+	}
+	return rp.Reprocess(ctx, out, st, rt, job, file)
+}
+
+// reprocessor picks, of the configured modules that read inbound files
+// (by name), the only one (which names an unknown job itself), else the
+// one with job.
+func reprocessor(rps map[string]bridge.FileReprocessor, job string) (bridge.FileReprocessor, error) {
+	all := slices.Sorted(maps.Keys(rps))
+	var withJob []string
+	for _, name := range all {
+		if slices.Contains(rps[name].InboundJobs(), job) {
+			withJob = append(withJob, name)
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return nil, errors.New("no configured connector reads inbound files")
+	case len(all) == 1:
+		return rps[all[0]], nil
+	case job == "":
+		return nil, fmt.Errorf("several connectors read inbound files (%s): name the job with --job", strings.Join(all, ", "))
+	case len(withJob) == 1:
+		return rps[withJob[0]], nil
+	}
+	return nil, fmt.Errorf("inbound job %q: in %d of the connectors that read inbound files (%s)", job, len(withJob), strings.Join(all, ", "))
 }

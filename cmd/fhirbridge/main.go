@@ -23,13 +23,27 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func main() {
 	root := newRoot()
 	if err := root.Execute(); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
+		code, reported := exitStatus(err)
+		if !reported {
+			fmt.Fprintln(os.Stderr, "fhirbridge:", err)
 		}
-		fmt.Fprintln(os.Stderr, "fhirbridge:", err)
-		os.Exit(2)
+		os.Exit(code)
 	}
+}
+
+// exitStatus is the exit status of a command's error err, and whether the
+// command reported it already (exitError, a module's bridge.ExitError);
+// any other error is printed and ends with status 2.
+func exitStatus(err error) (code int, reported bool) {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code, true
+	}
+	var me bridge.ExitError
+	if errors.As(err, &me) {
+		return me.Code, true
+	}
+	return 2, false
 }
 
 func newRoot() *cobra.Command {
@@ -51,6 +65,7 @@ Start with:
 	}
 	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd())
 	root.AddCommand(moduleCmds()...)
+	addModuleSubcommands(root, bridge.Modules())
 	return root
 }
 

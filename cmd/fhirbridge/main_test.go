@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"io/fs"
 	"os"
@@ -30,12 +29,9 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 	err := root.ExecuteContext(context.Background())
 	code := 0
 	if err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else {
+		var reported bool
+		if code, reported = exitStatus(err); !reported {
 			errb.WriteString("fhirbridge: " + err.Error() + "\n")
-			code = 2
 		}
 	}
 	return out.String(), errb.String(), code

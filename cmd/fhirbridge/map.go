@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cheggaaa/pb/v3"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/mapjob"
+	"github.com/fhirbridge/fhirbridge/batch/report"
 )
 
 func newMapCmd() *cobra.Command {
@@ -64,7 +64,7 @@ or JSON (one array).`,
 				return err
 			}
 			defer closeIn()
-			w, commit, err := openOutput(out, cmd.OutOrStdout())
+			w, commit, err := report.OpenOutput(out, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ or JSON (one array).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&mappingSpec, "mapping", "", "shipped mapping name (see `fhirbridge mappings`) or path of a mapping file")
+	f.StringVar(&mappingSpec, "mapping", "", "shipped mapping name (listed by fhirbridge mappings) or path of a mapping file")
 	f.StringVar(&in, "in", "", "input file, or - for standard input")
 	f.StringVar(&out, "out", "", "output file (written to a temporary name, then renamed); default standard output")
 	f.StringVar(&format, "format", "", "output format: ndjson, csv or json (default: csv for row mappings, else ndjson)")
@@ -139,55 +139,6 @@ func openInput(path string, stdin io.Reader) (io.Reader, int64, func(), error) {
 		size = st.Size()
 	}
 	return f, size, func() { f.Close() }, nil
-}
-
-// openOutput writes FILE through a temporary file renamed on success, so
-// a reader never sees half an output; commit(false) removes it.
-func openOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
-	if path == "" || path == "-" {
-		return stdout, func(bool) error { return nil }, nil
-	}
-	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-		// /dev/null and other special files are written in place
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("opening output: %w", err)
-		}
-		return f, func(bool) error { return f.Close() }, nil
-	}
-	mode := os.FileMode(0o644) // as os.Create would (before the umask); keep an existing file's
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating output: %w", err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, nil, fmt.Errorf("creating output: %w", err)
-	}
-	return tmp, func(ok bool) error {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			return nil
-		}
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing output: %w", err)
-		}
-		if err := tmp.Close(); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing output: %w", err)
-		}
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			return fmt.Errorf("renaming output into place: %w", err)
-		}
-		return nil
-	}, nil
 }
 
 // progressBar shows bytes read when stderr is a terminal and the input

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/mapping"
 
@@ -36,13 +38,18 @@ var CheckTimeout = 10 * time.Second
 // The tuOtempO module: its config is Config, decoded from
 // connectors.tuotempo; serve runs the file feed (scheduled exports,
 // cancellation pollers, notices); check --config compiles the jobs and
-// opens the remote's files; check --connect tries the remote.
+// opens the remote's files; check --connect tries the remote; `export
+// tuotempo` runs the exports now and `files reprocess` re-reads a
+// cancellation file.
 func init() {
 	bridge.RegisterModule(bridge.ModuleInfo{
 		Name:    Name,
 		Summary: "tuOtempO reminders: appointment exports and cancellation files over SFTP, FTP or a folder",
 		Config:  func() any { return new(Config) },
 		Sample:  sample,
+		Subcommands: map[string]func() []*cobra.Command{
+			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
+		},
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {

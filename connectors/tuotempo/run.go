@@ -9,6 +9,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -75,6 +76,18 @@ func (m *Module) RunExport(ctx context.Context, out io.Writer, st *store.Store, 
 	}
 	return nil
 }
+
+// InboundJobs names the cancellation jobs
+// (connectors.tuotempo.cancellations[].name), in config order.
+func (m *Module) InboundJobs() []string {
+	names := make([]string, len(m.cfg.Cancellations))
+	for i, c := range m.cfg.Cancellations {
+		names[i] = c.Name
+	}
+	return names
+}
+
+var _ bridge.FileReprocessor = (*Module)(nil)
 
 // Reprocess re-runs one inbound file of the cancellation job named job
 // ("" when there is one) — file as the ledger shows it, found also under

@@ -32,7 +32,10 @@ func init() {
 			return []*cobra.Command{webhooksCmd(), linkCmd()}
 		},
 		CommandsSummary: "Teladoc Health Solo operations (webhooks, links, ...)",
-		Sample:          sample,
+		Subcommands: map[string]func() []*cobra.Command{
+			"import": func() []*cobra.Command { return []*cobra.Command{importCmd()} },
+		},
+		Sample: sample,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
 			app, ok := root.(bridge.Root)

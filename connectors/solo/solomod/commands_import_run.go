@@ -1,4 +1,4 @@
-package main
+package solomod
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -15,28 +14,26 @@ import (
 	"github.com/cheggaaa/pb/v3"
 	"github.com/mattn/go-isatty"
 
-	"github.com/fhirbridge/fhirbridge/batch/app"
-	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/report"
-	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
 )
 
-// runSoloImport runs the import and returns its exit status: 0 all rows
+// runImport runs the import and returns its exit status: 0 all rows
 // imported, 1 some refused, 2 could not start or failed.
-func runSoloImport(ctx context.Context, f soloImportFlags, stdout, stderr io.Writer) (int, error) {
-	if err := checkSoloFlags(f); err != nil {
+func runImport(ctx context.Context, f importFlags, stdout, stderr io.Writer) (int, error) {
+	if err := checkImportFlags(f); err != nil {
 		return 2, err
 	}
-	m, err := loadMapping(f.mappingSpec, nil)
+	m, err := bridge.LoadMapping(f.mappingSpec, nil)
 	if err != nil {
 		return 2, err
 	}
-	var c *config.Config
+	var c *bridge.CommandConfig
 	var conn *solo.Connector
 	if f.file == "" || f.toStore || f.configFile != "" || os.Getenv("FHIRBRIDGE_CONFIG") != "" {
-		if c, conn, err = importSoloConfig(f, f.file == ""); err != nil {
+		if c, conn, err = importConfig(f, f.file == ""); err != nil {
 			return 2, err
 		}
 	}
@@ -91,7 +88,7 @@ func runSoloImport(ctx context.Context, f soloImportFlags, stdout, stderr io.Wri
 // for a zip — its CSV once the whole archive has been verified. Either is
 // first read in full and measured against the caps, so a report over them
 // applies nothing (the store commits in batches and cannot roll back).
-func reportText(ctx context.Context, f soloImportFlags, c *config.Config, fh *os.File, password string, stderr io.Writer) (io.Reader, int64, func(), error) {
+func reportText(ctx context.Context, f importFlags, c *bridge.CommandConfig, fh *os.File, password string, stderr io.Writer) (io.Reader, int64, func(), error) {
 	st, err := fh.Stat()
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("reading the report: %w", err)
@@ -143,11 +140,11 @@ func reportText(ctx context.Context, f soloImportFlags, c *config.Config, fh *os
 
 // openSink returns the output and finish(ok), which commits (ok) or
 // discards it.
-func openSink(ctx context.Context, f soloImportFlags, c *config.Config, stdout io.Writer) (report.Sink, func(ok bool) error, error) {
+func openSink(ctx context.Context, f importFlags, c *bridge.CommandConfig, stdout io.Writer) (report.Sink, func(ok bool) error, error) {
 	if f.toStore {
 		return openStoreSink(ctx, c)
 	}
-	w, commit, err := openOutput(f.out, stdout)
+	w, commit, err := report.OpenOutput(f.out, stdout)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,17 +165,12 @@ func openSink(ctx context.Context, f soloImportFlags, c *config.Config, stdout i
 
 // openStoreSink stores through the FHIR endpoint's backend with the
 // routes of the config, as serve does.
-func openStoreSink(ctx context.Context, c *config.Config) (report.Sink, func(ok bool) error, error) {
-	if db := c.Database.URL.Reveal(); strings.HasPrefix(db, "sqlite://") {
-		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
-			return nil, nil, fmt.Errorf("creating the data directory: %w", err)
-		}
-	}
-	st, err := store.Open(ctx, c.Database.URL.Reveal())
+func openStoreSink(ctx context.Context, c *bridge.CommandConfig) (report.Sink, func(ok bool) error, error) {
+	st, err := c.OpenStore(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
 	}
-	rt, err := app.Router(c)
+	rt, err := c.Router()
 	if err != nil {
 		st.Close()
 		return nil, nil, err

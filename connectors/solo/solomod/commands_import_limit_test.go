@@ -1,4 +1,4 @@
-package main
+package solomod
 
 import (
 	"bytes"
@@ -72,7 +72,7 @@ func TestImportSoloCapAppliesNothing(t *testing.T) {
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, _, err := runImport(t, soloImportFlags{configFile: cfg, file: tt.file, passwordEnv: "TEST_ZIP_PW", toStore: true, maxRows: tt.maxRows, maxBytes: tt.maxBytes})
+			code, _, _, err := runTestImport(t, importFlags{configFile: cfg, file: tt.file, passwordEnv: "TEST_ZIP_PW", toStore: true, maxRows: tt.maxRows, maxBytes: tt.maxBytes})
 			if code != 2 || !errors.Is(err, report.ErrTooLarge) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("code %d err %v", code, err)
 			}
@@ -81,7 +81,7 @@ func TestImportSoloCapAppliesNothing(t *testing.T) {
 			}
 		})
 	}
-	code, _, _, err := runImport(t, soloImportFlags{configFile: cfg, file: zipped, passwordEnv: "TEST_ZIP_PW", toStore: true, maxRows: 1200})
+	code, _, _, err := runTestImport(t, importFlags{configFile: cfg, file: zipped, passwordEnv: "TEST_ZIP_PW", toStore: true, maxRows: 1200})
 	if code != 0 || err != nil {
 		t.Fatalf("at the cap: code %d err %v", code, err)
 	}
@@ -111,7 +111,7 @@ func TestImportSoloReimportSameVisits(t *testing.T) {
 	mp := filepath.Join(dir, "site.yaml")
 	os.WriteFile(mp, []byte(site), 0o600)
 	for range 2 {
-		code, _, summary, err := runImport(t, soloImportFlags{configFile: cfg, from: "2026-03-01", to: "2026-03-01", toStore: true, mappingSpec: mp})
+		code, _, summary, err := runTestImport(t, importFlags{configFile: cfg, from: "2026-03-01", to: "2026-03-01", toStore: true, mappingSpec: mp})
 		if code != 0 || err != nil {
 			t.Fatalf("code %d err %v\n%s", code, err, summary)
 		}

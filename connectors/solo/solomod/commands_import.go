@@ -1,4 +1,8 @@
-package main
+package solomod
+
+// `fhirbridge import solo-report`: a Solo visit report (the CSV data dump,
+// the password-locked encounter report, or a file) through a reverse
+// mapping into FHIR, written out or stored as serve stores.
 
 import (
 	"context"
@@ -10,16 +14,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/report"
 	"github.com/fhirbridge/fhirbridge/connectors/solo"
-	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
 
-func init() { importCommands = append(importCommands, newImportSoloCmd) }
-
-// soloImportFlags are the flags of `fhirbridge import solo-report`.
-type soloImportFlags struct {
+// importFlags are the flags of `fhirbridge import solo-report`.
+type importFlags struct {
 	configFile, from, to, preset, passwordEnv, file string
 	mappingSpec, out, format                        string
 	encounterReport, toStore, quiet                 bool
@@ -27,8 +28,9 @@ type soloImportFlags struct {
 	maxBytes                                        int64
 }
 
-func newImportSoloCmd() *cobra.Command {
-	var f soloImportFlags
+// importCmd is `fhirbridge import solo-report`.
+func importCmd() *cobra.Command {
+	var f importFlags
 	cmd := &cobra.Command{
 		Use:   "solo-report (--from DATE --to DATE | --encounter-report --preset ID | --file PATH) [--out FILE] [--format ndjson|bundle] [--to-store]",
 		Short: "Import a Teladoc Health Solo visit report as FHIR Encounters (and Patients)",
@@ -73,12 +75,12 @@ imported), 2 the import could not start or failed (nothing half-applied to an
   fhirbridge import solo-report --file encounter-report.zip --password-env SOLO_ZIP_PASSWORD --format bundle --out visits.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			code, err := runSoloImport(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			code, err := runImport(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), "fhirbridge import solo-report:", err)
 			}
 			if code != 0 {
-				return exitError{code: code}
+				return bridge.ExitError{Code: code}
 			}
 			return nil
 		},
@@ -103,8 +105,8 @@ imported), 2 the import could not start or failed (nothing half-applied to an
 	return cmd
 }
 
-// checkSoloFlags refuses inconsistent flags.
-func checkSoloFlags(f soloImportFlags) error {
+// checkImportFlags refuses inconsistent flags.
+func checkImportFlags(f importFlags) error {
 	forms := 0
 	if f.file != "" {
 		forms++
@@ -133,19 +135,23 @@ func checkSoloFlags(f soloImportFlags) error {
 	return nil
 }
 
-// soloSection is the config's connectors.solo section, nil when absent.
-func soloSection(c *config.Config) *solomod.Config {
-	s, _ := c.ConnectorSection(solo.Name).(*solomod.Config)
+// soloSection is the configuration's connectors.solo section, nil when
+// absent (or without a configuration).
+func soloSection(c *bridge.CommandConfig) *Config {
+	if c == nil {
+		return nil
+	}
+	s, _ := c.Section.(*Config)
 	return s
 }
 
-// importSoloConfig loads the config and the Solo connector.
-func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.Connector, error) {
-	path := f.configFile
-	if path == "" {
-		path = os.Getenv("FHIRBRIDGE_CONFIG")
+// importConfig loads the configuration (--config, else
+// $FHIRBRIDGE_CONFIG) and, when needSolo, the Solo client of its section.
+func importConfig(f importFlags, needSolo bool) (*bridge.CommandConfig, *solo.Connector, error) {
+	if bridge.LoadCommandConfig == nil {
+		return nil, nil, errors.New("no application configuration loader (bridge.LoadCommandConfig)")
 	}
-	c, err := config.Load(path, os.Environ())
+	c, err := bridge.LoadCommandConfig(solo.Name, f.configFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,17 +170,15 @@ func importSoloConfig(f soloImportFlags, needSolo bool) (*config.Config, *solo.C
 }
 
 // reportsSection returns the config's reports section with defaults.
-func reportsSection(c *config.Config) solomod.Reports {
-	if c != nil {
-		if s := soloSection(c); s != nil && s.Reports != nil {
-			return *s.Reports
-		}
+func reportsSection(c *bridge.CommandConfig) Reports {
+	if s := soloSection(c); s != nil && s.Reports != nil {
+		return *s.Reports
 	}
-	return solomod.DefaultReports()
+	return DefaultReports()
 }
 
 // reportLimits are the flags' caps, else the config's, else the defaults.
-func reportLimits(f soloImportFlags, c *config.Config) report.Limits {
+func reportLimits(f importFlags, c *bridge.CommandConfig) report.Limits {
 	rs := reportsSection(c)
 	lim := report.Limits{MaxBytes: rs.MaxBytes, MaxRows: rs.MaxRows}
 	if f.maxBytes > 0 {
@@ -187,7 +191,7 @@ func reportLimits(f soloImportFlags, c *config.Config) report.Limits {
 }
 
 // zipPassword is --password-env's variable, else the config's secret.
-func zipPassword(f soloImportFlags, c *config.Config) (string, error) {
+func zipPassword(f importFlags, c *bridge.CommandConfig) (string, error) {
 	if f.passwordEnv != "" {
 		v := os.Getenv(f.passwordEnv)
 		if v == "" {
@@ -232,7 +236,7 @@ func parseDay(flag, v string) (time.Time, error) {
 
 // fetchReport acquires the report named by the flags as an open file
 // (the caller's --file, or a download) and whether to remove it after.
-func fetchReport(ctx context.Context, f soloImportFlags, c *config.Config, conn *solo.Connector, password string, stderr io.Writer) (*os.File, bool, error) {
+func fetchReport(ctx context.Context, f importFlags, c *bridge.CommandConfig, conn *solo.Connector, password string, stderr io.Writer) (*os.File, bool, error) {
 	if f.file != "" {
 		fh, err := os.Open(f.file)
 		if err != nil {

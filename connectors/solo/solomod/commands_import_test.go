@@ -1,9 +1,10 @@
-package main
+package solomod
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -12,15 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/yeka/zip"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors/solo"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
-// importEnv is a Solo simulator and a config pointing at it.
+// importEnv is a Solo simulator and a config pointing at it, read by
+// testLoader.
 func importEnv(t *testing.T) (*solosim.Sim, string, string) {
 	t.Helper()
+	useTestLoader(t)
 	sim := solosim.New(solosim.Options{})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { sim.Close(); srv.Close() })
@@ -44,7 +51,59 @@ connectors:
 	return sim, cfg, dir
 }
 
-func runImport(t *testing.T, f soloImportFlags) (int, string, string, error) {
+// useTestLoader sets bridge.LoadCommandConfig, for the test, to
+// testLoader.
+func useTestLoader(t *testing.T) {
+	t.Helper()
+	prev := bridge.LoadCommandConfig
+	bridge.LoadCommandConfig = testLoader
+	t.Cleanup(func() { bridge.LoadCommandConfig = prev })
+}
+
+// testLoader reads what the import needs of a test configuration: its
+// data_dir (the SQLite store fhirbridge.db in it) and connectors.solo,
+// with the section's defaults; its router has no routes. The
+// application's own loader is tested end to end in cmd/fhirbridge.
+func testLoader(name, path string) (*bridge.CommandConfig, error) {
+	if name != solo.Name {
+		return nil, fmt.Errorf("loading the config for %q, not solo", name)
+	}
+	if path == "" {
+		path = os.Getenv("FHIRBRIDGE_CONFIG")
+	}
+	var doc struct {
+		DataDir    string `yaml:"data_dir"`
+		Connectors struct {
+			Solo *Config `yaml:"solo"`
+		} `yaml:"connectors"`
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	cc := &bridge.CommandConfig{DataDir: doc.DataDir,
+		OpenStore: func(ctx context.Context) (*store.Store, error) {
+			if err := os.MkdirAll(doc.DataDir, 0o750); err != nil {
+				return nil, err
+			}
+			return store.Open(ctx, "sqlite://"+filepath.Join(doc.DataDir, "fhirbridge.db"))
+		},
+		Router: func() (*delivery.Router, error) { return &delivery.Router{}, nil }}
+	if doc.Connectors.Solo != nil {
+		if err := doc.Connectors.Solo.CheckSection(); err != nil {
+			return nil, err
+		}
+		cc.Section = doc.Connectors.Solo
+	}
+	return cc, nil
+}
+
+func runTestImport(t *testing.T, f importFlags) (int, string, string, error) {
 	t.Helper()
 	if f.format == "" {
 		f.format = "ndjson"
@@ -53,13 +112,13 @@ func runImport(t *testing.T, f soloImportFlags) (int, string, string, error) {
 		f.mappingSpec = "solo/encounter-report"
 	}
 	var out, errb bytes.Buffer
-	code, err := runSoloImport(context.Background(), f, &out, &errb)
+	code, err := runImport(context.Background(), f, &out, &errb)
 	return code, out.String(), errb.String(), err
 }
 
 func TestImportSoloDataDump(t *testing.T) {
 	_, cfg, _ := importEnv(t)
-	code, out, summary, err := runImport(t, soloImportFlags{configFile: cfg, from: "2026-03-01", to: "2026-03-02"})
+	code, out, summary, err := runTestImport(t, importFlags{configFile: cfg, from: "2026-03-01", to: "2026-03-02"})
 	if code != 0 || err != nil {
 		t.Fatalf("code %d err %v\n%s", code, err, summary)
 	}
@@ -75,7 +134,7 @@ func TestImportSoloDataDump(t *testing.T) {
 
 func TestImportSoloEncounterReportToStore(t *testing.T) {
 	_, cfg, dir := importEnv(t)
-	code, _, summary, err := runImport(t, soloImportFlags{configFile: cfg, encounterReport: true, from: "2026-03-01", to: "2026-03-01", toStore: true})
+	code, _, summary, err := runTestImport(t, importFlags{configFile: cfg, encounterReport: true, from: "2026-03-01", to: "2026-03-01", toStore: true})
 	if code != 0 || err != nil {
 		t.Fatalf("code %d err %v\n%s", code, err, summary)
 	}
@@ -114,14 +173,14 @@ func TestImportSoloBadZipAppliesNothing(t *testing.T) {
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(dir, tt.name+".ndjson")
-			code, _, _, err := runImport(t, soloImportFlags{configFile: cfg, file: tt.file, passwordEnv: tt.pwEnv, out: out})
+			code, _, _, err := runTestImport(t, importFlags{configFile: cfg, file: tt.file, passwordEnv: tt.pwEnv, out: out})
 			if code != 2 || err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("code %d err %v", code, err)
 			}
 			if _, serr := os.Stat(out); !errors.Is(serr, os.ErrNotExist) {
 				t.Error("an output file was written")
 			}
-			code, _, _, err = runImport(t, soloImportFlags{configFile: cfg, file: tt.file, passwordEnv: tt.pwEnv, toStore: true})
+			code, _, _, err = runTestImport(t, importFlags{configFile: cfg, file: tt.file, passwordEnv: tt.pwEnv, toStore: true})
 			if code != 2 || err == nil {
 				t.Fatalf("to-store: code %d err %v", code, err)
 			}
@@ -140,7 +199,7 @@ func TestImportSoloBadZipAppliesNothing(t *testing.T) {
 		})
 	}
 	// the right password imports all 31 × 50 rows
-	code, out, _, err := runImport(t, soloImportFlags{configFile: cfg, file: good, format: "bundle"})
+	code, out, _, err := runTestImport(t, importFlags{configFile: cfg, file: good, format: "bundle"})
 	if code != 0 || err != nil || strings.Count(out, `"resourceType":"Encounter"`) != 1550 {
 		t.Fatalf("good zip: code %d err %v", code, err)
 	}
@@ -150,7 +209,7 @@ func TestImportSoloRefusals(t *testing.T) {
 	_, cfg, dir := importEnv(t)
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("appointmentId,status,date,Patient Name\n1,completed,2026-01-01T00:00:00Z,x\n"), 0o600)
-	code, out, _, err := runImport(t, soloImportFlags{file: bad})
+	code, out, _, err := runTestImport(t, importFlags{file: bad})
 	if code != 2 || out != "" || err == nil || !strings.Contains(err.Error(), `unexpected 1: "Patient Name"`) || !strings.Contains(err.Error(), `missing 15: "externalId"`) {
 		t.Fatalf("column mismatch: code %d out %q err %v", code, out, err)
 	}
@@ -163,12 +222,12 @@ func TestImportSoloRefusals(t *testing.T) {
 	rows[3] = strings.Replace(rows[3], "bogus status,completed", "bogus status", 1)
 	some := filepath.Join(dir, "some.csv")
 	os.WriteFile(some, []byte(strings.Join(rows, "\r\n")), 0o600)
-	code, _, summary, err := runImport(t, soloImportFlags{configFile: cfg, file: some})
+	code, _, summary, err := runTestImport(t, importFlags{configFile: cfg, file: some})
 	if code != 1 || err != nil || !strings.Contains(summary, "refused line 4:") {
 		t.Fatalf("code %d err %v\n%s", code, err, summary)
 	}
-	for _, flags := range []soloImportFlags{{}, {file: some, from: "2026-03-01", to: "2026-03-02"}, {from: "2026-03-01"}, {file: some, format: "csv"}} {
-		if code, _, _, err := runImport(t, flags); code != 2 || err == nil {
+	for _, flags := range []importFlags{{}, {file: some, from: "2026-03-01", to: "2026-03-02"}, {from: "2026-03-01"}, {file: some, format: "csv"}} {
+		if code, _, _, err := runTestImport(t, flags); code != 2 || err == nil {
 			t.Errorf("flags %+v: code %d", flags, code)
 		}
 	}
