@@ -43,6 +43,7 @@ func init() {
 		Summary: "tuOtempO reminders: appointment exports and cancellation files over SFTP, FTP or a folder",
 		Config:  func() any { return new(Config) },
 		Sample:  sample,
+		Demo:    demo,
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {

@@ -33,6 +33,7 @@ func init() {
 		},
 		CommandsSummary: "Teladoc Health Solo operations (webhooks, links, ...)",
 		Sample:          sample,
+		Demo:            demo,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
 			app, ok := root.(bridge.Application)
