@@ -32,19 +32,19 @@ func newDemoCmd() *cobra.Command {
 	var parts strings.Builder
 	for _, m := range bridge.Modules() {
 		if m.Demo != nil {
-			fmt.Fprintf(&parts, "\n  %s: %s.", m.Name, m.Demo().Summary)
+			parts.WriteString(wrap("  "+m.Name+": "+m.Demo().Summary+".", 76, "    "))
 		}
 	}
 	cmd := &cobra.Command{
 		Use:   "demo [--keep]",
-		Short: "Run the whole flow on the embedded defaults: an EHR Bundle through the bridge to simulated vendors, and their files back into FHIR",
+		Short: "Run the whole flow on the embedded defaults: an EHR Bundle out to simulated vendors, their files back",
 		Long: `demo starts the bridge (SQLite in a temporary folder, loopback only) with
 every demo module's stand-in for its vendor behind it, posts the synthetic
 transaction Bundle fixtures/demo/appointments.json as an interface engine
 would, waits for the deliveries, and then runs and prints each module's
 steps, numbered; it ends with "All delivered." The modules' parts:
-` + parts.String() + `
 
+` + parts.String() + `
 Nothing to install. --keep leaves the data folder and says where: its
 fhirbridge.yaml works as it is (secrets are files in the folder), e.g.
 "fhirbridge deliveries list --config <folder>/fhirbridge.yaml".`,
@@ -199,6 +199,25 @@ func demoConfig(dir string, parts []demoPart) string {
 		b.WriteString(indent(p.run.Routes, "  "))
 	}
 	return b.String()
+}
+
+// wrap breaks text into lines of at most width columns (a longer word
+// stays whole), the lines after the first starting with cont.
+func wrap(text string, width int, cont string) string {
+	var b strings.Builder
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = strings.Repeat(" ", len(text)-len(strings.TrimLeft(text, " "))) + w
+		case len(line)+1+len(w) > width:
+			b.WriteString(line + "\n")
+			line = cont + w
+		default:
+			line += " " + w
+		}
+	}
+	return b.String() + line + "\n"
 }
 
 // indent prefixes every non-empty line of text with prefix.

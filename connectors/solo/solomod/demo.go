@@ -30,7 +30,7 @@ var demoWait = 30 * time.Second
 // later the cancellations of stored Appointments reaching it.
 func demo() bridge.Demo {
 	return bridge.Demo{
-		Summary: "the Solo simulator behind two routes (solo/patient, solo/appointment): what Solo received, the Solo ids mapped back, and later each cancelled Appointment flowing on to Solo",
+		Summary: "the Solo simulator behind two routes (solo/patient, solo/appointment): what Solo received, the Solo ids mapped back, and later each Appointment cancelled meanwhile (by another module's inbound file) flowing on to Solo",
 		Start:   startDemo,
 	}
 }
