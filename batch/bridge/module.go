@@ -77,6 +77,11 @@ type ModuleInfo struct {
 	Subcommands map[string]func() []*cobra.Command
 	// Sample, when set, gives what the module conformance suite needs.
 	Sample func() Sample
+	// Demo, when set, is the module's part in `fhirbridge demo` (see
+	// Demo): its stand-in for the vendor, config section, routes and
+	// steps. The demo command names no vendor: it runs every module that
+	// gives one.
+	Demo func() Demo
 	// New builds the module's instance from its configuration. cfg is the
 	// vendor's config section as decoded by the application (never nil:
 	// New is called only for a configured vendor); root is the whole

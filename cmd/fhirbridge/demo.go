@@ -2,126 +2,270 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
-	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fixtures"
 )
 
+// demoSettle bounds how long the demo waits for the delivery queue to
+// settle before each stage of steps.
+var demoSettle = 30 * time.Second
+
 func newDemoCmd() *cobra.Command {
 	var keep bool
+	var parts strings.Builder
+	for _, m := range bridge.Modules() {
+		if m.Demo != nil {
+			parts.WriteString(wrap("  "+m.Name+": "+m.Demo().Summary+".", 76, "    "))
+		}
+	}
 	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run the whole flow on the embedded defaults: EHR Bundle → bridge → Solo simulator",
-		Long: `demo starts the bridge (SQLite in a temporary folder, loopback only) with the
-Solo simulator behind it and two routes (solo/patient, solo/appointment),
-posts the synthetic transaction Bundle fixtures/demo/appointments.json as an
-interface engine would, waits for the deliveries, and prints what Solo
-received and the Solo ids mapped back to the FHIR resources. Nothing to
-install; --keep leaves the data folder for a look with
+		Use:   "demo [--keep]",
+		Short: "Run the whole flow on the embedded defaults: an EHR Bundle out to simulated vendors, their files back",
+		Long: `demo starts the bridge (SQLite in a temporary folder, loopback only) with
+every demo module's stand-in for its vendor behind it, posts the synthetic
+transaction Bundle fixtures/demo/appointments.json as an interface engine
+would, waits for the deliveries, and then runs and prints each module's
+steps, numbered; it ends with "All delivered." The modules' parts:
+
+` + parts.String() + `
+Nothing to install. --keep leaves the data folder and says where: its
+fhirbridge.yaml works as it is (secrets are files in the folder), e.g.
 "fhirbridge deliveries list --config <folder>/fhirbridge.yaml".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
 			dir, err := os.MkdirTemp("", "fhirbridge-demo-*")
 			if err != nil {
-				return err
+				return fmt.Errorf("making the demo's data folder: %w", err)
 			}
 			if !keep {
 				defer os.RemoveAll(dir)
 			}
-			sim := solosim.New(solosim.Options{APIKey: "demo-key", WaitingRooms: []string{"General Practice", "Dermatology", "Telehealth"}})
-			simSrv := httptest.NewServer(sim)
-			defer simSrv.Close()
-			cfgPath := dir + "/fhirbridge.yaml"
-			cfgText := fmt.Sprintf(`data_dir: %s
-server: {listen: "127.0.0.1:0"}
-connectors:
-  solo: {base_url: %q, api_key: {env: SOLO_DEMO_API_KEY}}
-  tuotempo:
-    remote: {kind: local, dir: %s/tuotempo}
-    exports:
-      - {name: tuotempo-daily, schedule: "0 6 * * *", timezone: Europe/Madrid, format: {delimiter: ";"}}
-    cancellations:
-      - {name: tuotempo-cancellations, every: 100ms, min_age: 10ms}
-routes:
-  - {name: solo-patients, resource: Patient, mapping: solo/patient, connector: solo}
-  - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
-`, dir, simSrv.URL, dir)
-			if err := os.MkdirAll(filepath.Join(dir, "tuotempo"), 0o750); err != nil {
+			out := cmd.OutOrStdout()
+			if err := runDemo(cmd.Context(), out, dir); err != nil {
 				return err
 			}
-			if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-				return err
+			if keep {
+				cfg := filepath.Join(dir, "fhirbridge.yaml")
+				fmt.Fprintf(out, "\nKept the data folder %s. Its configuration works as it is (the simulators have stopped); for instance:\n  fhirbridge deliveries list --config %s\n", dir, cfg)
 			}
-			os.Setenv("SOLO_DEMO_API_KEY", "demo-key")
-			c, err := config.Load(cfgPath, nil)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				return err
-			}
-			base := "http://" + addr
-			fmt.Fprintf(out, "bridge on %s (SQLite in %s), Solo simulator on %s\n\n", base, dir, simSrv.URL)
-			bundle, err := fs.ReadFile(fixtures.Demo, "demo/appointments.json")
-			if err != nil {
-				return err
-			}
-			resp, err := http.Post(base+"/fhir", "application/fhir+json", strings.NewReader(string(bundle)))
-			if err != nil {
-				return err
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			fmt.Fprintf(out, "1. POST /fhir with the demo transaction Bundle (6 entries): HTTP %d %s\n", resp.StatusCode, bundleSummary(string(body)))
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) && (len(sim.Patients()) < 1 || len(sim.Appointments()) < 2) {
-				time.Sleep(100 * time.Millisecond)
-			}
-			fmt.Fprintln(out, "\n2. What Solo received (the simulator's request log; bodies are not logged):")
-			for _, r := range sim.Requests() {
-				fmt.Fprintf(out, "   %s %-45s → %d\n", r.Method, r.Path, r.Status)
-			}
-			fmt.Fprintln(out, "\n3. Solo ids mapped back:")
-			for _, p := range sim.Patients() {
-				fmt.Fprintf(out, "   Patient/%s → Solo patient SPID %d\n", p.ID, p.SPID)
-			}
-			for _, a := range sim.Appointments() {
-				fmt.Fprintf(out, "   Appointment/%s → Solo appointment SAID %d (waiting room %q, duration %d s, visit link %s)\n", a.ExternalID, a.SAID, a.WaitingRoom, a.Duration, a.VisitURL)
-			}
-			if len(sim.Patients()) < 1 || len(sim.Appointments()) < 2 {
-				return fmt.Errorf("deliveries incomplete after 30 s: %d patients and %d appointments at Solo", len(sim.Patients()), len(sim.Appointments()))
-			}
-			if err := demoTuotempo(ctx, out, c, dir, sim); err != nil {
-				return err
-			}
-			cancel()
-			if err := <-done; err != nil {
-				return err
-			}
-			fmt.Fprintln(out, "\nAll delivered. Next: fhirbridge serve --help, and the configuration reference in the README.")
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data folder")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo's data folder (printed at the end) for a look with --config <folder>/fhirbridge.yaml")
 	return cmd
+}
+
+// demoPart is one module's part of a demo run.
+type demoPart struct {
+	name string
+	run  *bridge.DemoRun
+}
+
+// runDemo runs the demo in the data folder dir and prints it to out.
+func runDemo(ctx context.Context, out io.Writer, dir string) error {
+	var parts []demoPart
+	defer func() {
+		for _, p := range parts {
+			if p.run.Stop != nil {
+				p.run.Stop()
+			}
+		}
+	}()
+	for _, m := range bridge.Modules() {
+		if m.Demo == nil {
+			continue
+		}
+		run, err := m.Demo().Start(dir)
+		if err != nil {
+			return fmt.Errorf("demo of %s: %w", m.Name, err)
+		}
+		parts = append(parts, demoPart{m.Name, run})
+	}
+	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
+	if err := os.WriteFile(cfgPath, []byte(demoConfig(dir, parts)), 0o600); err != nil {
+		return fmt.Errorf("writing the demo's configuration: %w", err)
+	}
+	c, err := config.Load(cfgPath, nil)
+	if err != nil {
+		return fmt.Errorf("the demo's configuration %s: %w", cfgPath, err)
+	}
+	mods, err := app.Modules(c)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, c.Database.URL.Reveal())
+	if err != nil {
+		return fmt.Errorf("opening the demo's store: %w", err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	base := "http://" + addr
+	where := []string{fmt.Sprintf("bridge on %s (SQLite in %s)", base, dir)}
+	for _, p := range parts {
+		if p.run.Where != "" {
+			where = append(where, p.run.Where)
+		}
+	}
+	fmt.Fprintf(out, "%s\n\n", strings.Join(where, ", "))
+
+	inputs, err := fs.Sub(fixtures.Demo, "demo")
+	if err != nil {
+		return err
+	}
+	bundle, err := fs.ReadFile(inputs, "appointments.json")
+	if err != nil {
+		return fmt.Errorf("reading the demo Bundle: %w", err)
+	}
+	resp, err := http.Post(base+"/fhir", "application/fhir+json", strings.NewReader(string(bundle)))
+	if err != nil {
+		return fmt.Errorf("posting the demo Bundle: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var entries struct{ Entry []json.RawMessage }
+	if err := json.Unmarshal(bundle, &entries); err != nil {
+		return fmt.Errorf("reading the demo Bundle: %w", err)
+	}
+	fmt.Fprintf(out, "1. POST /fhir with the demo transaction Bundle (%d entries): HTTP %d %s\n", len(entries.Entry), resp.StatusCode, bundleSummary(string(body)))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the bridge answered the demo Bundle with HTTP %d", resp.StatusCode)
+	}
+
+	env := &bridge.DemoEnv{Dir: dir, Store: st, Modules: mods, Inputs: inputs, InputsName: "fixtures/demo"}
+	n := 1
+	for _, stage := range []bridge.DemoStage{bridge.DemoDelivered, bridge.DemoRuns, bridge.DemoAfter} {
+		if err := settle(ctx, st, demoSettle); err != nil {
+			return err
+		}
+		for _, p := range parts {
+			for _, s := range p.run.Steps {
+				if s.Stage != stage {
+					continue
+				}
+				text, err := s.Run(ctx, env)
+				if text != "" {
+					n++
+					fmt.Fprintf(out, "\n%d. %s", n, text)
+					if !strings.HasSuffix(text, "\n") {
+						fmt.Fprintln(out)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("demo of %s: %w", p.name, err)
+				}
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nAll delivered. Next: fhirbridge serve --help, and the configuration reference in the README.")
+	return nil
+}
+
+// demoConfig is the demo's configuration: SQLite in dir, loopback only,
+// and each part's connector section and routes.
+func demoConfig(dir string, parts []demoPart) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %q\nserver: {listen: \"127.0.0.1:0\"}\nconnectors:\n", dir)
+	for _, p := range parts {
+		fmt.Fprintf(&b, "  %s:\n%s", p.name, indent(p.run.Section, "    "))
+	}
+	b.WriteString("routes:\n")
+	for _, p := range parts {
+		b.WriteString(indent(p.run.Routes, "  "))
+	}
+	return b.String()
+}
+
+// wrap breaks text into lines of at most width columns (a longer word
+// stays whole), the lines after the first starting with cont.
+func wrap(text string, width int, cont string) string {
+	var b strings.Builder
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = strings.Repeat(" ", len(text)-len(strings.TrimLeft(text, " "))) + w
+		case len(line)+1+len(w) > width:
+			b.WriteString(line + "\n")
+			line = cont + w
+		default:
+			line += " " + w
+		}
+	}
+	return b.String() + line + "\n"
+}
+
+// indent prefixes every non-empty line of text with prefix.
+func indent(text, prefix string) string {
+	var b strings.Builder
+	for l := range strings.Lines(text) {
+		if strings.TrimSpace(l) != "" {
+			b.WriteString(prefix)
+		}
+		b.WriteString(l)
+	}
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// settle waits until the delivery queue holds no pending or in-flight job.
+func settle(ctx context.Context, st *store.Store, limit time.Duration) error {
+	q := delivery.NewQueue(st)
+	deadline := time.Now().Add(limit)
+	for {
+		var open []delivery.JobInfo
+		for _, state := range []delivery.State{delivery.StatePending, delivery.StateInFlight} {
+			jobs, err := q.List(ctx, delivery.Filter{State: state})
+			if err != nil {
+				return fmt.Errorf("reading the delivery queue: %w", err)
+			}
+			open = append(open, jobs...)
+		}
+		if len(open) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var refs []string
+			for _, j := range open {
+				refs = append(refs, j.Flow+" "+j.ResourceType+"/"+j.ResourceID)
+			}
+			slices.Sort(refs)
+			return fmt.Errorf("deliveries incomplete after %s: %d jobs still pending (%s)", limit, len(open), strings.Join(refs, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the deliveries: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // bundleSummary lists the entry statuses of a transaction-response.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,33 +141,70 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// TestDemoAndDeliveries runs the README's first command with --keep: every
+// step and the final line print, and the command it prints for the kept
+// folder works as printed, with no environment variable set (the Solo key
+// is a file in the folder); deliveries show and discard read the same store.
 func TestDemoAndDeliveries(t *testing.T) {
+	t.Setenv("SOLO_DEMO_API_KEY", "") // restored after the test
+	os.Unsetenv("SOLO_DEMO_API_KEY")  // the kept configuration must not need it
 	out, stderr, code := run(t, "", "demo", "--keep")
 	if code != 0 || !strings.Contains(out, "All delivered.") || !strings.Contains(out, "Solo patient SPID") {
 		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
 	}
-	for _, want := range []string{"| appt-demo-1;01/12/2026;09:30;", "line 5: no stored Appointment has this APP_LID", `appt-demo-1 is now "cancelled"`} {
+	for _, want := range []string{
+		"1. POST /fhir with the demo transaction Bundle (6 entries): HTTP 200",
+		"2. What Solo received", "3. Solo ids mapped back:",
+		"4. tuOtempO export at 2026-12-01 06:00 (Europe/Madrid)", "| appt-demo-1;01/12/2026;09:30;",
+		"5. tuOtempO's cancellation file dropped in the folder (fixtures/demo/cancellations.csv)",
+		"line 5: no stored Appointment has this APP_LID",
+		`6. The cancellation flowed on to Solo: Appointment/appt-demo-1 is now "cancelled"`,
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	// the kept folder holds a config; deliveries reads the same store
-	i := strings.Index(out, "(SQLite in ")
-	dir := strings.Fields(out[i+len("(SQLite in "):])[0]
-	dir = strings.TrimSuffix(dir, "),")
+	// the kept folder and the command printed for it
+	m := regexp.MustCompile(`(?m)^Kept the data folder (\S+)\. .*\n  (fhirbridge deliveries list --config (\S+))$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo --keep names no kept folder and command:\n%s", out)
+	}
+	dir, cfg := m[1], m[3]
 	defer os.RemoveAll(dir)
-	os.Setenv("SOLO_DEMO_API_KEY", "demo-key")
-	list, stderr, code := run(t, "", "deliveries", "list", "--config", filepath.Join(dir, "fhirbridge.yaml"))
+	if !strings.Contains(out, "(SQLite in "+dir+")") || cfg != filepath.Join(dir, "fhirbridge.yaml") {
+		t.Errorf("kept folder %s and config %s do not match the run's data folder:\n%s", dir, cfg, out)
+	}
+	list, stderr, code := run(t, "", strings.Fields(m[2])[1:]...)
 	// patient, two appointments, and the cancellation of appt-demo-1 from the tuOtempO file
 	if code != 0 || strings.Count(list, "delivered") != 4 {
-		t.Errorf("deliveries list: exit %d\n%s%s", code, list, stderr)
+		t.Errorf("%s: exit %d\n%s%s", m[2], code, list, stderr)
 	}
-	show, _, code := run(t, "", "deliveries", "show", "1", "--config", filepath.Join(dir, "fhirbridge.yaml"))
+	show, _, code := run(t, "", "deliveries", "show", "1", "--config", cfg)
 	if code != 0 || !strings.Contains(show, "state:      delivered") {
 		t.Errorf("deliveries show 1:\n%s", show)
 	}
-	if _, _, code := run(t, "", "deliveries", "discard", "1", "--config", filepath.Join(dir, "fhirbridge.yaml")); code == 0 {
+	if _, _, code := run(t, "", "deliveries", "discard", "1", "--config", cfg); code == 0 {
 		t.Errorf("discarding a delivered job must fail")
+	}
+}
+
+// TestDemoWithoutKeep: the data folder is gone after the run, and the
+// output names no kept folder.
+func TestDemoWithoutKeep(t *testing.T) {
+	out, stderr, code := run(t, "", "demo")
+	if code != 0 || !strings.Contains(out, "All delivered.") {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	m := regexp.MustCompile(`\(SQLite in (\S+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo names no data folder:\n%s", out)
+	}
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		os.RemoveAll(m[1])
+		t.Errorf("data folder %s left behind (stat: %v)", m[1], err)
+	}
+	if strings.Contains(out, "Kept") {
+		t.Errorf("demo without --keep says it kept something:\n%s", out)
 	}
 }
 

@@ -50,6 +50,7 @@ func init() {
 		Subcommands: map[string]func() []*cobra.Command{
 			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
 		},
+		Demo: demo,
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {

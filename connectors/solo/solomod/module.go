@@ -36,6 +36,7 @@ func init() {
 			"import": func() []*cobra.Command { return []*cobra.Command{importCmd()} },
 		},
 		Sample: sample,
+		Demo:   demo,
 		New: func(cfg, root any) (bridge.Module, error) {
 			s := cfg.(*Config)
 			app, ok := root.(bridge.Root)
