@@ -46,6 +46,10 @@ type ModuleInfo struct {
 	Name string
 	// Summary is one line for --help and listings.
 	Summary string
+	// CheckHelp says, for check --help, what the module's connection
+	// tests try and what its follow-up checks report (lines of at most
+	// 60 characters; the first one follows the module's name).
+	CheckHelp string
 	// Config, when set, returns a new zero value of the module's own
 	// config struct (a pointer): the application decodes connectors.<Name>
 	// into it strictly (an unknown key is an error with its line and

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/app"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
 
@@ -30,11 +32,10 @@ With --config it validates the serve configuration too (strict YAML with
 line:col, FHIRBRIDGE_* environment overrides applied, secrets resolved but
 never printed) and every route: its mapping loads with the route's params,
 its resource type is the mapping's source, its FHIRPath condition compiles
-and its connector is configured; the tuOtempO export jobs (column-set
-mapping, schedule, time zone, file pattern) and cancellation mappings compile.
-It opens every file serve would read (TLS certificate, key and client CA;
-SFTP known_hosts and private key; FTP and SMTP CAs; the local remote
-folder), checks the host and port (1-65535) of every address serve listens
+and its connector is configured; each vendor module checks its own section
+(what it says is below). It opens every file serve would read (TLS
+certificate, key and client CA; the SMTP CA; the files of the vendor
+sections), checks the host and port (1-65535) of every address serve listens
 on or dials, and listens on server.listen and closes at once (an address in
 use is only a note: serve may be running). An empty value for a security
 setting (token, TLS file, host key pin, secret) is an error naming the key.
@@ -45,16 +46,10 @@ then also from $FHIRBRIDGE_CONFIG): then it tries every configured
 connector for real, all at once, each within 10s, and prints one line each
 in a fixed order, "ok   NAME [TARGET] (what it saw)" or
 "FAIL NAME [TARGET]: reason":
-  solo   GET /qapi/v1/waiting-rooms with the Api-Key
-  sftp, ftp, local (connectors.tuotempo.remote)
-         log in (SFTP: against the pinned host key), list the base
-         folder, write a small hidden probe file and remove it
-  smtp   (mail) connect, STARTTLS or implicit TLS, AUTH; no message sent
-  ehr    GET {fhir_base_url}/metadata with the bearer token (status only)
-No secret is printed. Once Solo answers, it also reports every
-waitingRoom lookup of a Solo route (each code-map row, the waiting_room
-param) and every connectors.solo.slots.schedules entry that names no
-existing room.
+` + checkHelpLines() + `  smtp   (mail) connect, STARTTLS or implicit TLS, AUTH; no message sent
+  ehr      GET {fhir_base_url}/metadata with the bearer token
+           (status only)
+No secret is printed.
 Exit status 1 when anything fails.`,
 		Example: `  fhirbridge check --mapping my-export.yaml
   fhirbridge check mappings/*.yaml --param timezone=America/New_York
@@ -113,8 +108,27 @@ Exit status 1 when anything fails.`,
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "serve configuration file to validate (with its routes and mappings)")
-	cmd.Flags().BoolVar(&connect, "connect", false, "with --config (or $FHIRBRIDGE_CONFIG): try every configured connector for real, one line each, and check the Solo waitingRoom lookups against Solo's waiting rooms")
+	cmd.Flags().BoolVar(&connect, "connect", false, "with --config (or $FHIRBRIDGE_CONFIG): try every configured connector for real, one line each, with the vendor modules' follow-up checks")
 	cmd.Flags().StringArrayVar(&files, "mapping", nil, "mapping file or shipped name to check (repeatable)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "run-time parameter NAME=VALUE used while compiling (repeatable)")
 	return cmd
+}
+
+// checkHelpLines is what each registered vendor module's connection tests
+// try (bridge.ModuleInfo.CheckHelp), for check --help.
+func checkHelpLines() string {
+	var b strings.Builder
+	for _, m := range bridge.Modules() {
+		if m.CheckHelp == "" {
+			continue
+		}
+		for i, line := range strings.Split(strings.TrimRight(m.CheckHelp, "\n"), "\n") {
+			if i == 0 {
+				fmt.Fprintf(&b, "  %-8s %s\n", m.Name, line)
+			} else {
+				fmt.Fprintf(&b, "           %s\n", line)
+			}
+		}
+	}
+	return b.String()
 }

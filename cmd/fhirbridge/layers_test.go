@@ -18,8 +18,9 @@ const module = "github.com/fhirbridge/fhirbridge"
 // nothing of ours; mapping imports only fhir and mapping; the connector
 // contract and shared transports import neither batch nor cmd; a vendor
 // module (connectors/<vendor>) may import batch (it registers with
-// batch/bridge) but no other vendor; batch imports no vendor; nothing
-// imports cmd.
+// batch/bridge) but no other vendor; no package but the link-all one
+// (connectors/all) imports a vendor, so cmd and batch know none (one
+// listed legacy exception); nothing imports cmd.
 func TestLayering(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -83,6 +84,9 @@ func TestLayering(t *testing.T) {
 			}
 			if underPkg(rel, "batch") && isVendor(impRel) && !legacyVendorImport[rel] {
 				t.Errorf("%s imports vendor %s: batch knows no vendor", rel, impRel)
+			}
+			if isVendor(impRel) && !(isVendor(rel) && vendorOf(rel) == vendorOf(impRel)) && rel != "connectors/all" && !legacyVendorImport[rel] {
+				t.Errorf("%s imports vendor %s: only the link-all package (connectors/all) imports a vendor", rel, impRel)
 			}
 			if strings.HasPrefix(rel, "connectors/") && strings.HasPrefix(impRel, "connectors/") {
 				a, b := vendorOf(rel), vendorOf(impRel)

@@ -43,10 +43,11 @@ var CheckTimeout = 10 * time.Second
 // cancellation file.
 func init() {
 	bridge.RegisterModule(bridge.ModuleInfo{
-		Name:    Name,
-		Summary: "tuOtempO reminders: appointment exports and cancellation files over SFTP, FTP or a folder",
-		Config:  func() any { return new(Config) },
-		Sample:  sample,
+		Name:      Name,
+		Summary:   "tuOtempO reminders: appointment exports and cancellation files over SFTP, FTP or a folder",
+		CheckHelp: "one line named after connectors.tuotempo.remote.kind\n(sftp, ftp, local): log in (SFTP: against the pinned host\nkey), list the base folder, write a small hidden probe\nfile and remove it; check --config compiles its export\njobs and cancellation mappings",
+		Config:    func() any { return new(Config) },
+		Sample:    sample,
 		Subcommands: map[string]func() []*cobra.Command{
 			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
 		},

@@ -12,11 +12,12 @@ import (
 // Device.location).
 func init() {
 	bridge.RegisterModule(bridge.ModuleInfo{
-		Name:    Name,
-		Summary: "TytoCare through the Vidyo portal: stations, devices, clinicians, visits",
-		Config:  func() any { return new(Config) },
-		Sandbox: sandboxCmd,
-		Sample:  sample,
+		Name:      Name,
+		Summary:   "TytoCare through the Vidyo portal: stations, devices, clinicians, visits",
+		CheckHelp: "one line per tenant: GET a station that need not exist\n(401 and 408 worded as the spec's troubleshooting)",
+		Config:    func() any { return new(Config) },
+		Sandbox:   sandboxCmd,
+		Sample:    sample,
 		New: func(cfg, _ any) (bridge.Module, error) {
 			conn, err := New(*cfg.(*Config))
 			if err != nil {

@@ -24,10 +24,11 @@ import (
 // in serve; its connection test and waiting-room lookups in check.
 func init() {
 	bridge.RegisterModule(bridge.ModuleInfo{
-		Name:    solo.Name,
-		Summary: "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
-		Config:  func() any { return new(Config) },
-		Sandbox: sandboxCmd,
+		Name:      solo.Name,
+		Summary:   "Teladoc Health Solo: patients, appointments, status, webhooks, episodes, links, documents, reports",
+		CheckHelp: "GET /qapi/v1/waiting-rooms with the Api-Key; once Solo\nanswers, every waitingRoom lookup of a Solo route (each\ncode-map row, the waiting_room param) and every\nconnectors.solo.slots.schedules entry that names no room",
+		Config:    func() any { return new(Config) },
+		Sandbox:   sandboxCmd,
 		Commands: func() []*cobra.Command {
 			return []*cobra.Command{webhooksCmd(), linkCmd()}
 		},
