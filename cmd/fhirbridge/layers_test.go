@@ -19,8 +19,8 @@ const module = "github.com/fhirbridge/fhirbridge"
 // contract and shared transports import neither batch nor cmd; a vendor
 // module (connectors/<vendor>) may import batch (it registers with
 // batch/bridge) but no other vendor; no package but the link-all one
-// (connectors/all) imports a vendor, so cmd and batch know none (one
-// listed legacy exception); nothing imports cmd.
+// (connectors/all) imports a vendor, so cmd and batch know none; nothing
+// imports cmd.
 func TestLayering(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go tool not on PATH")
@@ -82,10 +82,10 @@ func TestLayering(t *testing.T) {
 			if underPkg(impRel, "batch") && underPkg(rel, "connectors") && !isVendor(rel) {
 				t.Errorf("%s imports %s: only vendor modules may import batch", rel, impRel)
 			}
-			if underPkg(rel, "batch") && isVendor(impRel) && !legacyVendorImport[rel] {
+			if underPkg(rel, "batch") && isVendor(impRel) {
 				t.Errorf("%s imports vendor %s: batch knows no vendor", rel, impRel)
 			}
-			if isVendor(impRel) && !(isVendor(rel) && vendorOf(rel) == vendorOf(impRel)) && rel != "connectors/all" && !legacyVendorImport[rel] {
+			if isVendor(impRel) && !(isVendor(rel) && vendorOf(rel) == vendorOf(impRel)) && rel != "connectors/all" {
 				t.Errorf("%s imports vendor %s: only the link-all package (connectors/all) imports a vendor", rel, impRel)
 			}
 			if strings.HasPrefix(rel, "connectors/") && strings.HasPrefix(impRel, "connectors/") {
@@ -110,10 +110,6 @@ func isVendor(p string) bool {
 	v := vendorOf(p)
 	return strings.HasPrefix(p, "connectors/") && v != "" && !sharedConnectors[v]
 }
-
-// legacyVendorImport are batch packages that still import a vendor, until
-// they move into that vendor's module.
-var legacyVendorImport = map[string]bool{"batch/solostatus": true}
 
 func underPkg(p, prefix string) bool { return p == prefix || strings.HasPrefix(p, prefix+"/") }
 

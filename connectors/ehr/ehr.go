@@ -1,7 +1,7 @@
 // Package ehr is the connector that writes changed FHIR resources back to
 // the EHR's own FHIR endpoint. Flows that update resources the EHR owns
 // (tuOtempO cancellations in batch/inbound, the Solo status flow in
-// batch/solostatus) enqueue a delivery job on the flow
+// connectors/solo/solostatus) enqueue a delivery job on the flow
 // delivery.EHRFlow in the transaction that stored the resource; the
 // delivery Runner hands the stored version to [Connector.Deliver], with
 // the queue's backoff, Retry-After, circuit breaker and dead letters.

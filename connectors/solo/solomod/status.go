@@ -10,8 +10,8 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
-	"github.com/fhirbridge/fhirbridge/batch/solostatus"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors/solo/solostatus"
 )
 
 // WebhookPattern is where serve mounts the Solo webhook receiver.
