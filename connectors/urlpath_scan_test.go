@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,11 +119,15 @@ func handBuiltPaths(fset *token.FileSet, f *ast.File) []string {
 }
 
 // slashLit reports a string literal that starts or ends with "/": one
-// end of a path being glued to a value.
+// end of a path being glued to a value. A FHIR reference's type prefix
+// ("Encounter/", ", Appointment/") builds a reference, not a URL path.
 func slashLit(e ast.Expr) bool {
 	s, ok := stringLit(e)
-	return ok && (strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/"))
+	return ok && (strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/")) && !fhirRefPrefix.MatchString(s)
 }
+
+// fhirRefPrefix is a FHIR reference's "Type/", after nothing or a separator.
+var fhirRefPrefix = regexp.MustCompile(`^(.*[ ,(])?[A-Z][A-Za-z]*/$`)
 
 func stringLit(e ast.Expr) (string, bool) {
 	lit, ok := e.(*ast.BasicLit)

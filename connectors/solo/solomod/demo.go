@@ -85,7 +85,7 @@ func demoMappedBack(ctx context.Context, st *store.Store, sim *solosim.Sim) (str
 		err := st.Current(ctx, typ, func(id string, _ int, _ []byte) error {
 			_, err := st.VendorID(ctx, solo.Name, typ, id)
 			if errors.Is(err, store.ErrNotFound) {
-				missing = append(missing, typ+"/"+id)
+				missing = append(missing, typ+"/"+id) // a FHIR reference, not a URL path
 				return nil
 			}
 			return err
