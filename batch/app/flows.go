@@ -7,7 +7,6 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
-	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
@@ -50,11 +49,11 @@ func Flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 		}
 		fl[name] = f
 	}
-	if c.EHR != nil {
+	if e := c.EHRConfig(); e != nil {
 		if _, dup := fl[delivery.EHRFlow]; dup {
 			return nil, nil, fmt.Errorf("routes: the name %q is the EHR write-back's flow (section ehr); name the route otherwise", delivery.EHRFlow)
 		}
-		conn, err := ehr.New(ehr.Endpoint{BaseURL: c.EHR.FHIRBaseURL, Token: connectors.Secret(c.EHR.Token.Reveal())})
+		conn, err := ehr.New(*e)
 		if err != nil {
 			return nil, nil, fmt.Errorf("ehr: %w", err)
 		}

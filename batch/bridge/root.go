@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
 )
 
@@ -24,17 +25,9 @@ type Root interface {
 	MailConfig() *mail.Config
 	// EHRConfig is the shared ehr section (where updated resources are
 	// PUT back); nil when the section is absent.
-	EHRConfig() *EHR
+	EHRConfig() *ehr.Endpoint
 	// ConfiguredRoutes lists the routes as written, in order.
 	ConfiguredRoutes() []ConfiguredRoute
-}
-
-// EHR is the EHR's FHIR endpoint of the shared ehr section.
-type EHR struct {
-	// BaseURL is the FHIR base, e.g. https://ehr.example/fhir.
-	BaseURL string
-	// Token is sent as a bearer token.
-	Token connectors.Secret
 }
 
 // RootOf returns root as a Root, or an error saying what it is (a module

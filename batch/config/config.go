@@ -21,6 +21,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // Config is the whole configuration. Zero values take the documented
@@ -121,22 +122,9 @@ type Route struct {
 	ReferenceWait Duration `yaml:"reference_wait"`
 }
 
-// Duration is a time.Duration written as "30s", "5m".
-type Duration time.Duration
-
-// UnmarshalYAML reads a Go duration string.
-func (d *Duration) UnmarshalYAML(b []byte) error {
-	var s string
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q (want e.g. 30s, 5m)", s)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a time.Duration written as "30s", "5m": the one duration
+// type of the configuration, shared with the vendor modules' sections.
+type Duration = connectors.Duration
 
 // Defaults are the values used when the file or the environment give none.
 var Defaults = Config{

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
 )
 
@@ -23,11 +24,12 @@ func (c *Config) MailConfig() *mail.Config {
 		Password: connectors.Secret(m.Password.Reveal()), Auth: m.Auth, From: m.From, Timeout: time.Duration(m.Timeout)}
 }
 
-// EHRConfig is the ehr section; nil without one.
-func (c *Config) EHRConfig() *bridge.EHR {
+// EHRConfig is the ehr section as the EHR connector's endpoint; nil
+// without one.
+func (c *Config) EHRConfig() *ehr.Endpoint {
 	e := c.EHR
 	if e == nil {
 		return nil
 	}
-	return &bridge.EHR{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	return &ehr.Endpoint{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
 }

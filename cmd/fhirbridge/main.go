@@ -57,9 +57,9 @@ vendors send back (cancellation files, reports) into FHIR.
 Vendors (each configured under connectors.NAME):
 ` + vendorList() + `
 Start with:
-  fhirbridge mappings                      # the shipped mappings
-  fhirbridge mappings show tuotempo/export # one of them, as a starting point
-  fhirbridge map --mapping tuotempo/export --in bundle.json --format csv`,
+  fhirbridge mappings                  # the shipped mappings, VENDOR/NAME each
+  fhirbridge mappings show VENDOR/NAME # one of them, as a starting point
+  fhirbridge map --mapping VENDOR/NAME --in bundle.json --format csv`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -42,10 +42,12 @@ from the records.
 Output: NDJSON (one record per line), CSV (header of the vendor's column
 names; the default for row mappings; an empty run still writes the header)
 or JSON (one array).`,
-		Example: `  fhirbridge map --mapping tuotempo/export --in fixtures/demo/appointments.json --param timezone=Europe/Madrid
-  fhirbridge map --mapping solo/patient --in patients.ndjson --out solo.ndjson
-  fhirbridge map --mapping tuotempo/cancellation --in cancellations.csv
-  fhirbridge map --mapping ./my-export.yaml --in - --format json < bundle.json`,
+		Example: `  fhirbridge map --mapping VENDOR/NAME --in fixtures/demo/appointments.json --param timezone=Europe/Madrid
+  fhirbridge map --mapping VENDOR/NAME --in patients.ndjson --out vendor.ndjson
+  fhirbridge map --mapping VENDOR/REVERSE-NAME --in vendor-file.csv
+  fhirbridge map --mapping ./my-export.yaml --in - --format json < bundle.json
+(VENDOR/NAME: a shipped mapping, listed by fhirbridge mappings; the README's
+mapping sections show each vendor's)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if mappingSpec == "" || in == "" {

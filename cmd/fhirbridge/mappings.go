@@ -42,8 +42,8 @@ func newMappingsCmd() *cobra.Command {
 		Short: "Print a shipped mapping's YAML, to start your own from it",
 		Long: `show prints the YAML of a shipped mapping exactly as embedded. Saved to a file
 it passes "fhirbridge check" unchanged; edit it and pass the file's path to
---mapping to override the shipped one. A code map a mapping reads (such as
-solo/waiting-rooms.csv) is printed the same way: save it beside your copy.`,
+--mapping to override the shipped one. A code map a mapping reads (a CSV
+file it names, VENDOR/NAME.csv) is printed the same way: save it beside your copy.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, ok := shipped.Path(args[0])

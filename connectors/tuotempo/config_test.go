@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
 )
 
@@ -25,7 +26,7 @@ type testRoot struct {
 
 func (r testRoot) Dir() string                                { return r.dir }
 func (r testRoot) MailConfig() *mail.Config                   { return r.mail }
-func (r testRoot) EHRConfig() *bridge.EHR                     { return nil }
+func (r testRoot) EHRConfig() *ehr.Endpoint                   { return nil }
 func (r testRoot) ConfiguredRoutes() []bridge.ConfiguredRoute { return nil }
 
 // decode reads a connectors.tuotempo section as strictly as the
