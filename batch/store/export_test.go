@@ -3,8 +3,6 @@ package store
 // Test helpers for the external tests of package store_test (lines_test.go),
 // which import the packages whose migration lines they check.
 var (
-	// StartPostgres is startPostgres: a throwaway cluster's base URL.
-	StartPostgres = startPostgres
 	// SplitStatements is splitStatements.
 	SplitStatements = splitStatements
 )

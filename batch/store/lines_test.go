@@ -16,6 +16,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solostatus"
 )
 
@@ -214,7 +215,7 @@ func TestLegacyDatabasePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	base := store.StartPostgres(t)
+	base := pgtest.Start(t)
 	admin, err := sql.Open("pgx", base+"/postgres")
 	if err != nil {
 		t.Fatal(err)
