@@ -44,7 +44,7 @@ func (e *queueEnv) open() {
 }
 
 // put stores a Patient version and enqueues its write-back in the same
-// transaction, as batch/inbound and batch/solostatus do.
+// transaction, as batch/inbound and connectors/solo/solostatus do.
 func (e *queueEnv) put(id string) {
 	e.t.Helper()
 	ctx := context.Background()

@@ -3,7 +3,7 @@
 // Solo client, the connection test and waiting-room lookups of check
 // --connect, the Slot search, webhook receiver and status worker of serve
 // — and its conformance sample. The Solo client itself is package solo;
-// the status flow is batch/solostatus (which imports package solo, hence
+// the status flow is connectors/solo/solostatus (which imports package solo, hence
 // this separate package).
 package solomod
 
