@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"io"
 	"os"
 	"path/filepath"
@@ -149,7 +150,7 @@ func newBench(t testing.TB, n int) *bench {
 		t.Fatal(err)
 	}
 	b.spec = export.Spec{Name: "daily", Mapping: m, Params: params, Format: export.Format{Delimiter: ';', CRLF: true}}
-	cm, err := loadMapping("tuotempo/cancellation", nil)
+	cm, err := bridge.LoadMapping("tuotempo/cancellation", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

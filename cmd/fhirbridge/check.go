@@ -93,7 +93,7 @@ Exit status 1 when anything fails.`,
 				targets = shipped.Names()
 			}
 			for _, t := range targets {
-				if _, err := loadMapping(t, pm); err != nil {
+				if _, err := bridge.LoadMapping(t, pm); err != nil {
 					failed++
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					continue

@@ -4,23 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/mapping"
-	"github.com/fhirbridge/fhirbridge/mapping/shipped"
 )
-
-// loadMapping loads the mapping spec names (see bridge.MappingSource)
-// with run-time parameters; dirs are the folders a relative file is also
-// looked for in (the config file's folder for a config's mapping).
-func loadMapping(spec string, params map[string]string, dirs ...string) (*mapping.Mapping, error) {
-	return bridge.LoadMapping(spec, params, dirs...)
-}
-
-// mappingSource finds the mapping spec names (see bridge.MappingSource).
-func mappingSource(spec string, dirs ...string) (shipped.Source, error) {
-	return bridge.MappingSource(spec, dirs...)
-}
 
 // parseParams turns k=v flags into a map, refusing malformed ones.
 func parseParams(kvs []string) (map[string]string, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"io"
 	"os"
 	"strings"
@@ -57,7 +58,7 @@ mapping sections show each vendor's)`,
 			if err != nil {
 				return err
 			}
-			m, err := loadMapping(mappingSpec, pm)
+			m, err := bridge.LoadMapping(mappingSpec, pm)
 			if err != nil {
 				return err
 			}

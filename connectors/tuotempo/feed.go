@@ -21,7 +21,6 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
-	"github.com/fhirbridge/fhirbridge/mapping"
 )
 
 // files is the tuOtempO file feed of one site, built from the config: the
@@ -113,7 +112,7 @@ func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store,
 		ehrFlow = delivery.EHRFlow
 	}
 	for i, cc := range t.Cancellations {
-		m, err := loadMapping(cc.Mapping, root.Dir())
+		m, err := bridge.LoadMapping(cc.Mapping, nil, root.Dir())
 		if err != nil {
 			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
@@ -131,16 +130,6 @@ func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store,
 		}
 	}
 	return f, nil
-}
-
-// loadMapping loads the mapping spec names (a file, relative also to
-// dir, or a shipped name) without parameters.
-func loadMapping(spec, dir string) (*mapping.Mapping, error) {
-	src, err := bridge.MappingSource(spec, dir)
-	if err != nil {
-		return nil, err
-	}
-	return src.Load(nil)
 }
 
 // open connects to the site's remote.

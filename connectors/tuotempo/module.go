@@ -88,7 +88,7 @@ func (m *Module) CheckConfig() error {
 		errs = append(errs, err)
 	}
 	for i, cc := range m.cfg.Cancellations {
-		mp, err := loadMapping(cc.Mapping, m.root.Dir())
+		mp, err := bridge.LoadMapping(cc.Mapping, nil, m.root.Dir())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err))
 		} else if mp.Direction() != mapping.Reverse {
