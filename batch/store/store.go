@@ -23,6 +23,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
 )
 
 // dialect names the SQL flavour a Store speaks.
@@ -100,7 +101,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.PingContext(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		s.db.Close()
 		return nil, s.classify("connecting to "+s.dialect.String()+" store", err)
 	}
@@ -113,6 +114,29 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.startWriter()
 	}
 	return s, nil
+}
+
+// ping opens the first connection. On SQLite, connecting runs the
+// journal_mode(WAL) pragma, which on a fresh file answers SQLITE_BUSY
+// without waiting on the busy handler while another process converts the
+// same file; ping retries that for up to the busy timeout.
+func (s *Store) ping(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		err := s.db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || s.dialect != sqliteDialect || !errors.As(err, &se) ||
+			se.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // openPostgres builds a database/sql handle on pgx with durable-commit
