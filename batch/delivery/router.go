@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -40,14 +41,44 @@ type Route struct {
 	Mapping *mapping.Mapping
 }
 
-// Router enqueues, inside the ingest transaction, one job per route a
-// stored resource version matches. It implements ingest.Router.
-type Router struct {
-	Routes []Route
+// Observer sees, inside the transaction that stores it, every new version
+// of the resource types it names: a module keeps its own index or
+// projection of them (free Slots, rows of a published view) exactly as
+// current as the store. Its error fails the transaction, so nothing is
+// stored that the observer could not take.
+type Observer struct {
+	// Name says whose it is, in errors ("tuotempo slots").
+	Name string
+	// Types are the FHIR resource types observed.
+	Types []string
+	// Observe is called with each stored version, before the routes.
+	Observe func(ctx context.Context, tx *store.Tx, typ, id string, version int, res *fhir.Value) error
 }
 
-// Route evaluates the routes for one stored resource version.
+// Router enqueues, inside the ingest transaction, one job per route a
+// stored resource version matches, after handing the version to its
+// observers. It implements ingest.Router.
+type Router struct {
+	Routes []Route
+	// Observers see every stored version of their types; add them with
+	// Observe before the first resource is routed.
+	Observers []Observer
+}
+
+// Observe adds o to the router. It is not safe for concurrent use with
+// Route: modules add observers while serve starts, before it listens.
+func (r *Router) Observe(o Observer) { r.Observers = append(r.Observers, o) }
+
+// Route evaluates the observers and routes for one stored resource version.
 func (r *Router) Route(ctx context.Context, tx *store.Tx, typ, id string, version int, res *fhir.Value) error {
+	for _, o := range r.Observers {
+		if !slices.Contains(o.Types, typ) {
+			continue
+		}
+		if err := o.Observe(ctx, tx, typ, id, version, res); err != nil {
+			return fmt.Errorf("%s: %w", o.Name, err)
+		}
+	}
 	for _, rt := range r.Routes {
 		if rt.Resource != typ {
 			continue
