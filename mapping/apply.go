@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -53,7 +54,64 @@ func (m *Mapping) ApplyIn(res *fhir.Value, r fhir.Resolver, bundle *fhir.Value) 
 	if res.ResourceType() != m.source {
 		return nil, nil
 	}
+	if m.each != nil {
+		return nil, fmt.Errorf("mapping %s: %w", m.name, ErrEach)
+	}
 	return m.record(res, r, nil, bundle)
+}
+
+// ItemVar is the variable (%item) a mapping with `each` binds to the item
+// each record is made from.
+const ItemVar = "item"
+
+// ErrEach is returned by Apply and ApplyIn for a mapping with `each`,
+// which gives several records per resource: use ApplyAll.
+var ErrEach = errors.New("mapping gives one record per item of each: use ApplyAll")
+
+// ApplyAll maps one FHIR resource that came in bundle (or nil) to its
+// records: for a mapping with `each`, one record per item of the each
+// expression (evaluated after vars) that passes `when`, with %item bound
+// to it, in order; otherwise the one record ApplyIn gives, if any. It
+// returns no records when res is not of the source type. Errors are
+// *FieldError and never contain data values.
+func (m *Mapping) ApplyAll(res *fhir.Value, r fhir.Resolver, bundle *fhir.Value) ([]*fhir.Value, error) {
+	if m.each == nil {
+		rec, err := m.ApplyIn(res, r, bundle)
+		if rec == nil || err != nil {
+			return nil, err
+		}
+		return []*fhir.Value{rec}, nil
+	}
+	if m.dir != Forward {
+		return nil, ErrDirection
+	}
+	if res == nil || res.Kind != fhir.Object {
+		return nil, errNotObject
+	}
+	if res.ResourceType() != m.source {
+		return nil, nil
+	}
+	st, focus, done, err := m.start(res, r, bundle, true)
+	defer done()
+	if err != nil {
+		return nil, err
+	}
+	items, err := m.each.Eval(&st.env, focus)
+	if err != nil {
+		return nil, m.fieldErr("each", m.each.String(), "evaluating each", err)
+	}
+	var out []*fhir.Value
+	for _, it := range items {
+		st.env.Vars[ItemVar] = fhirpath.Collection{it}
+		rec, err := m.finishRecord(st, focus, nil)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
 }
 
 // Reverse maps one vendor record (a JSON object whose members are the
@@ -75,13 +133,26 @@ func (m *Mapping) Reverse(rec *fhir.Value) (*fhir.Value, error) {
 // record evaluates vars, when and fields over root into out (a new object
 // when nil).
 func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Value) (*fhir.Value, error) {
-	st := &run{m: m}
+	st, focus, done, err := m.start(root, r, bundle, false)
+	defer done()
+	if err != nil {
+		return nil, err
+	}
+	return m.finishRecord(st, focus, out)
+}
+
+// start sets up one resource's evaluation and evaluates its vars; done
+// gives the evaluation's memory back and must be called once the records
+// are built. ownVars makes the variable map the run's own, so that %item
+// can be bound in it.
+func (m *Mapping) start(root *fhir.Value, r fhir.Resolver, bundle *fhir.Value, ownVars bool) (st *run, focus fhirpath.Collection, done func(), err error) {
+	st = &run{m: m}
 	arena := arenaPool.Get().(*fhirpath.Arena)
-	defer func() { arena.Reset(); arenaPool.Put(arena) }()
+	done = func() { arena.Reset(); arenaPool.Put(arena) }
 	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r, Arena: arena}
 	st.rc.env = &st.env
-	focus := fhirpath.Collection{fhirpath.ItemOf(root)}
-	if len(m.vars) > 0 || bundle != nil {
+	focus = fhirpath.Collection{fhirpath.ItemOf(root)}
+	if len(m.vars) > 0 || bundle != nil || ownVars {
 		vars := make(map[string]fhirpath.Collection, len(m.paramVars)+len(m.vars))
 		for k, v := range m.paramVars {
 			vars[k] = v
@@ -93,11 +164,17 @@ func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Va
 		for _, v := range m.vars {
 			c, err := v.expr.Eval(&st.env, focus)
 			if err != nil {
-				return nil, m.fieldErr("%"+v.name, v.text, "evaluating var", err)
+				return st, focus, done, m.fieldErr("%"+v.name, v.text, "evaluating var", err)
 			}
 			vars[v.name] = c
 		}
 	}
+	return st, focus, done, nil
+}
+
+// finishRecord evaluates when and the fields of one record into out (a
+// new object when nil); (nil, nil) when `when` is false.
+func (m *Mapping) finishRecord(st *run, focus fhirpath.Collection, out *fhir.Value) (*fhir.Value, error) {
 	if m.when != nil {
 		ok, err := st.test(m.when, focus)
 		if err != nil {

@@ -40,7 +40,7 @@ func Parse(name string, src []byte, fsys fs.FS, dir string, params map[string]st
 		return nil, err
 	}
 	m := &Mapping{}
-	var fieldsN, varsN, whenN, paramsN, dirN, outN ast.Node
+	var fieldsN, varsN, eachN, whenN, paramsN, dirN, outN ast.Node
 	var haveName, haveVersion, haveSource bool
 	h := map[string]func(ast.Node) error{
 		"name":        func(v ast.Node) (err error) { haveName = true; m.name, err = c.str(v, "name"); return },
@@ -54,6 +54,7 @@ func Parse(name string, src []byte, fsys fs.FS, dir string, params map[string]st
 		"columns":     func(v ast.Node) (err error) { m.columns, err = c.strList(v, "columns"); return },
 		"params":      func(v ast.Node) error { paramsN = v; return nil },
 		"vars":        func(v ast.Node) error { varsN = v; return nil },
+		"each":        func(v ast.Node) error { eachN = v; return nil },
 		"when":        func(v ast.Node) error { whenN = v; return nil },
 		"fields":      func(v ast.Node) error { fieldsN = v; return nil },
 	}
@@ -78,6 +79,20 @@ func Parse(name string, src []byte, fsys fs.FS, dir string, params map[string]st
 	}
 	if err := c.compileVars(m, varsN); err != nil {
 		return nil, err
+	}
+	if eachN != nil {
+		if m.dir != Forward {
+			return nil, c.errAt(eachN, "each is for forward mappings")
+		}
+		if m.each, _, err = c.expr(eachN, "each"); err != nil {
+			return nil, err
+		}
+		for _, have := range c.vars {
+			if have == ItemVar {
+				return nil, c.errAt(eachN, "each binds %"+ItemVar+", which a var or parameter already names")
+			}
+		}
+		c.vars = append(c.vars, ItemVar)
 	}
 	if whenN != nil {
 		if m.when, _, err = c.expr(whenN, "when"); err != nil {

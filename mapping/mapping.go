@@ -18,11 +18,16 @@ type Mapping struct {
 	columns          []string
 	targets          []string
 	vars             []mvar
+	each             *fhirpath.Expr // nil: one record per resource
 	when             *fhirpath.Expr
 	fields           []*node
 	paramVars        map[string]fhirpath.Collection // shared, read-only
 	paramNames       []string                       // declared, in file order
 }
+
+// Each reports whether the mapping gives one record per item of its
+// `each` expression (use [Mapping.ApplyAll]) rather than one per resource.
+func (m *Mapping) Each() bool { return m.each != nil }
 
 // Params lists the parameters the mapping declares, in file order.
 func (m *Mapping) Params() []string { return append([]string(nil), m.paramNames...) }

@@ -86,16 +86,18 @@ func (j *job) build(ctx context.Context, st *store.Store, w span, dir string, co
 			c.refuse(s.id, s.bad)
 			return nil
 		}
-		row, err := j.Mapping.ApplyIn(s.res, res, s.bundle)
+		rows, err := j.Mapping.ApplyAll(s.res, res, s.bundle)
 		if rerr := res.Err(); rerr != nil {
 			return fmt.Errorf("resolving references of %s/%s: %w", j.Mapping.SourceType(), s.id, rerr)
 		}
-		if err == nil && row == nil {
+		if err == nil && len(rows) == 0 {
 			c.skipped++
 			return nil
 		}
+		// a resource's rows are all written or all refused: a relation
+		// view must not get half of a resource's pairs
 		if err == nil {
-			err = wr.Write(row)
+			err = wr.WriteAll(rows)
 			if err != nil && !rowError(err) {
 				return fmt.Errorf("writing export file: %w", err)
 			}
@@ -104,7 +106,7 @@ func (j *job) build(ctx context.Context, st *store.Store, w span, dir string, co
 			c.refuse(s.id, err)
 			return nil
 		}
-		c.rows++
+		c.rows += len(rows)
 		return nil
 	})
 	if err == nil {

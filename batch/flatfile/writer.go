@@ -149,7 +149,44 @@ func (w *Writer) Write(rec *fhir.Value) error {
 		}
 	}
 	w.rows++
-	row := w.rows
+	if err := w.encodeRow(rec, w.rows); err != nil {
+		return err
+	}
+	if _, err := w.bw.Write(w.line); err != nil {
+		w.err = fmt.Errorf("flatfile: write: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// WriteAll writes recs as consecutive rows, all or none: when one cannot
+// be written (see Write), none is, and the error names it.
+func (w *Writer) WriteAll(recs []*fhir.Value) error {
+	if w.err != nil {
+		return w.err
+	}
+	if !w.header {
+		if err := w.writeHeader(); err != nil {
+			return err
+		}
+	}
+	var all []byte
+	for _, rec := range recs {
+		w.rows++
+		if err := w.encodeRow(rec, w.rows); err != nil {
+			return err
+		}
+		all = append(all, w.line...)
+	}
+	if _, err := w.bw.Write(all); err != nil {
+		w.err = fmt.Errorf("flatfile: write: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// encodeRow encodes rec, row number row, into w.line.
+func (w *Writer) encodeRow(rec *fhir.Value, row int) error {
 	if rec == nil || rec.Kind != fhir.Object {
 		return fmt.Errorf("flatfile: row %d: %w", row, ErrNotObject)
 	}
@@ -179,10 +216,6 @@ func (w *Writer) Write(rec *fhir.Value) error {
 		}
 	}
 	w.line = append(w.line, w.eol...)
-	if _, err := w.bw.Write(w.line); err != nil {
-		w.err = fmt.Errorf("flatfile: write: %w", err)
-		return w.err
-	}
 	return nil
 }
 

@@ -125,12 +125,15 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 	}
 	var out []*fhir.Value
 	for _, j := range jobs {
-		var v *fhir.Value
-		if m.Direction() == mapping.Reverse {
-			v, err = m.Reverse(j.in)
-		} else {
-			v, err = m.ApplyIn(j.in, j.res, j.bundle)
+		if m.Direction() == mapping.Forward {
+			recs, err := m.ApplyAll(j.in, j.res, j.bundle)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, recs...)
+			continue
 		}
+		v, err := m.Reverse(j.in)
 		if err != nil {
 			return nil, err
 		}
