@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
@@ -174,5 +173,3 @@ func (s *Service) list(ctx context.Context, req *ws.Request) ([]ws.Record, error
 	}
 	return out, nil
 }
-
-

@@ -6,7 +6,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
-// migrationFS is the package's line of migrations, "tuotempo-booking": the
+// migrationFS is the package's line of migrations, "tuotempo_booking" (the store allows no hyphen): the
 // index of Schedules, Slots, insurances and Appointments the web services
 // search, and the kept answers of addAppointment (see
 // [store.RegisterMigrations]).
@@ -14,4 +14,4 @@ import (
 //go:embed migrations
 var migrationFS embed.FS
 
-func init() { store.RegisterMigrations("tuotempo-booking", migrationFS, "migrations") }
+func init() { store.RegisterMigrations("tuotempo_booking", migrationFS, "migrations") }

@@ -57,8 +57,8 @@ func (s *Service) Operations() []*ws.Operation {
 				return []ws.Record{rec}, nil
 			}},
 		{Name: "deleteAppointment", Section: "B.2.2", Doc: "Cancels an appointment and frees its slot.",
-			In:   []ws.Field{f("APP_LID", true, 50)},
-			Out:  []ws.Field{f("DELETE_RESULT", true, 50), f("ERROR_MESSAGE", false, 500), f("APP_LID", false, 50)},
+			In:  []ws.Field{f("APP_LID", true, 50)},
+			Out: []ws.Field{f("DELETE_RESULT", true, 50), f("ERROR_MESSAGE", false, 500), f("APP_LID", false, 50)},
 			Call: func(ctx context.Context, req *ws.Request) ([]ws.Record, error) {
 				rec, err := s.Cancel(ctx, req.Center, req.Get("APP_LID"), true)
 				if err != nil {

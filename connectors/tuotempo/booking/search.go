@@ -97,8 +97,8 @@ func (s *Service) parseSearch(req *ws.Request) (*searchQuery, error) {
 
 // foundSlot is an index row the search found.
 type foundSlot struct {
-	id           string
-	start        int64
+	id    string
+	start int64
 }
 
 // findSlots returns up to q.n free slots in start order, the
