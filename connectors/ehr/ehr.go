@@ -157,3 +157,48 @@ func forEHR(res *fhir.Value) *fhir.Value {
 	}
 	return out
 }
+
+// Transaction POSTs bundle, a FHIR transaction Bundle, to the EHR's base
+// URL (FHIR R4 RESTful API, "transaction"), with the connector's
+// authorization. Errors are classified as Deliver's are: transient for
+// 408, 429, 5xx and network failures (Retry-After honoured), permanent
+// otherwise; they name what (the string what, e.g. "Appointment/A1 booking
+// transaction"), the status and the EHR's reason, never values.
+func (c *Connector) Transaction(ctx context.Context, what string, bundle *fhir.Value) error {
+	sent := bundle.JSON()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String(), bytes.NewReader(sent))
+	if err != nil {
+		return connectors.Permanently(fmt.Errorf("sending %s to the EHR: building the request: %w", what, err))
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Accept", "application/fhir+json")
+	if tok := c.ep.Token.Reveal(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return connectors.Transiently(fmt.Errorf("sending %s to the EHR: %w", what, err), 0)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	said := ""
+	if r := connectors.VendorReason(answer, sent); r != "" {
+		said = ": the EHR said: " + r
+	}
+	err = fmt.Errorf("sending %s to the EHR: status %d%s", what, resp.StatusCode, said)
+	if Permanent(resp.StatusCode) {
+		return connectors.Permanently(err)
+	}
+	return connectors.Transiently(err, connectors.RetryAfter(resp.Header.Get("Retry-After"), c.now(), 0))
+}
+
+// ForEHR returns res without meta.versionId and meta.lastUpdated, as
+// Deliver sends it. res is not changed.
+func ForEHR(res *fhir.Value) *fhir.Value { return forEHR(res) }

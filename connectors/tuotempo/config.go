@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -24,6 +25,9 @@ type Config struct {
 	// NotifyTo receives the mail notices of this site (needs the shared
 	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
+	// Online is the online booking (tuOtempO calls the bridge's web
+	// services); nil when the site does not book online.
+	Online *booking.Config `yaml:"online"`
 }
 
 // Remote is an SFTP or FTP server or a local folder.
@@ -175,7 +179,18 @@ func (t *Config) fillDefaults() {
 func (t *Config) validate(hasMail bool) []error {
 	var errs []error
 	const p = section
+	if t.Online != nil {
+		t.Online.FillDefaults()
+		if err := t.Online.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	noFiles := len(t.Exports) == 0 && len(t.Cancellations) == 0
 	switch r := t.Remote; r.Kind {
+	case "":
+		if !noFiles {
+			errs = append(errs, fmt.Errorf("%s.remote.kind %q: want sftp, ftp or local", p, r.Kind))
+		}
 	case "sftp":
 		if r.Host == "" || r.User == "" {
 			errs = append(errs, errors.New(p+".remote: sftp needs host and user"))
