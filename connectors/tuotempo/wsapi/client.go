@@ -79,11 +79,12 @@ func (c *Client) Call(ctx context.Context, operation string, center string, para
 }
 
 // binaryFields returns the Binary Out fields of operation, loading the
-// catalogue (GET rest/) once.
+// catalogue (GET rest/) on first use and again for an operation it lacks
+// (registered since).
 func (c *Client) binaryFields(ctx context.Context, operation string) (map[string]bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.binary == nil {
+	if _, ok := c.binary[operation]; !ok {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"rest/", nil)
 		if err != nil {
 			return nil, fmt.Errorf("wsapi: operation catalogue: %w", err)

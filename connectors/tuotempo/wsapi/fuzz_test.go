@@ -78,3 +78,10 @@ func FuzzRESTRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestRESTBodyNotUTF8(t *testing.T) {
+	_, err := parseRESTBody([]byte("{\"A\":\"\xe9\"}"))
+	if ws.KindOf(err) != ws.BadRequest {
+		t.Errorf("Latin-1 body: %v", err)
+	}
+}

@@ -81,6 +81,9 @@ type handler struct {
 // under opt.Prefix (see the package documentation for the wire contract).
 // Operations registered in reg after the call are served too.
 func Handler(reg *ws.Registry, centers []ws.Center, opt Options) http.Handler {
+	if reg == nil {
+		reg = &ws.Registry{}
+	}
 	if opt.Prefix == "" {
 		opt.Prefix = DefaultPrefix
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 )
@@ -77,6 +78,9 @@ func mediaType(ct, want string) bool {
 func parseRESTBody(b []byte) (map[string]string, error) {
 	malformed := func(err error) error {
 		return &ws.Error{Kind: ws.BadRequest, Message: "body is not a JSON object of string parameters", Err: err}
+	}
+	if !utf8.Valid(b) {
+		return nil, &ws.Error{Kind: ws.BadRequest, Message: "body is not UTF-8"}
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	t, err := d.Token()
