@@ -3,7 +3,10 @@ package wsapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -108,6 +111,27 @@ func TestRESTHappy(t *testing.T) {
 	}
 	if n := e.counter(t, "getDoc", "rest", "ok"); n != 1 {
 		t.Errorf("getDoc rest ok counted %v times", n)
+	}
+	for _, want := range []string{`"operation":"getDoc"`, `"transport":"rest"`, `"outcome":"ok"`, `"records":1`, `"center":"c1"`, `"records":2`} {
+		if !strings.Contains(e.log.String(), want) {
+			t.Errorf("no %s in the log:\n%s", want, e.log.String())
+		}
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	h := Handler(fakeRegistry(t), fakeCenters(), Options{Prefix: "/ws", Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/ws/rest/", 200}, {"/ws/soap?wsdl", 200}, {"/tuotempo/ws/rest/", 404}, {"/ws/other", 404}, {"/wsrest/", 404},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if w.Code != tc.want {
+			t.Errorf("GET %s: %d, want %d", tc.path, w.Code, tc.want)
+		}
 	}
 }
 
