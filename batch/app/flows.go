@@ -39,6 +39,9 @@ func Flows(c *config.Config, mods *bridge.Instances) (map[string]delivery.Flow, 
 		router.Routes = append(router.Routes, delivery.Route{Flow: r.Name, Resource: r.Resource, When: when, Check: check,
 			Parents: append([]string{f.Parent}, f.Parents...), AwaitParents: r.ReferenceWait > 0, Mapping: m})
 	}
+	for _, o := range mods.Observers() { // modules' projections of stored resources
+		router.Observe(o)
+	}
 	own, err := mods.Flows()
 	if err != nil {
 		return nil, nil, err

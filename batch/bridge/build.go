@@ -88,6 +88,18 @@ func (in *Instances) Configured(connector string) error {
 	return nil
 }
 
+// Observers gathers the router observers of every configured module, in
+// name order.
+func (in *Instances) Observers() []delivery.Observer {
+	var out []delivery.Observer
+	for _, name := range in.names {
+		if o, ok := in.byName[name].(ObserverProvider); ok {
+			out = append(out, o.Observers()...)
+		}
+	}
+	return out
+}
+
 // ConnectionChecks gathers the connection tests of every configured
 // module, in name order.
 func (in *Instances) ConnectionChecks() ([]Check, error) {

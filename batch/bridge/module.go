@@ -253,6 +253,15 @@ type FlowProvider interface {
 	Flows() (map[string]delivery.Flow, error)
 }
 
+// ObserverProvider is a module that keeps its own projection of stored
+// resources (an index of free Slots, rows of a published view): its
+// observers are added to the router that every path storing resources
+// goes through (serve's endpoint, re-processed files, imports), so the
+// projection changes in the same transaction as the resources.
+type ObserverProvider interface {
+	Observers() []delivery.Observer
+}
+
 // ServeEnv is what a serving module gets: the store, the delivery router,
 // the log and metrics registry, the FHIR endpoint's options (to add
 // searches to before the endpoint is built), a way to mount handlers

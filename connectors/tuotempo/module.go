@@ -73,7 +73,11 @@ type Module struct {
 // file and nothing on the network.
 func New(cfg *Config, root bridge.Root) (*Module, error) {
 	cfg.fillDefaults()
-	if err := errors.Join(cfg.validate(root.MailConfig() != nil)...); err != nil {
+	errs := cfg.validate(root.MailConfig() != nil)
+	if cfg.Online != nil && root.EHRConfig() == nil {
+		errs = append(errs, fmt.Errorf("%s.online: bookings are written back to the EHR: the ehr section is required", section))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &Module{cfg: cfg, root: root}, nil
@@ -103,6 +107,9 @@ func (m *Module) CheckConfig() error {
 // small probe file with a unique hidden name and remove it. The line is
 // named after the remote's kind (sftp, ftp, local).
 func (m *Module) ConnectionChecks() ([]bridge.Check, error) {
+	if m.cfg.Remote.Kind == "" { // online only: tuOtempO calls us
+		return nil, nil
+	}
 	rc := remoteConfig(m.cfg.Remote, m.root.Dir())
 	if rc.Timeout <= 0 || rc.Timeout > CheckTimeout {
 		rc.Timeout = CheckTimeout
@@ -125,6 +132,14 @@ func (m *Module) ConnectionChecks() ([]bridge.Check, error) {
 // file feed: the scheduled exports and the inbound cancellation pollers,
 // with their metrics.
 func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
+	if m.cfg.Online != nil {
+		if err := m.serveOnline(ctx, env); err != nil {
+			return err
+		}
+	}
+	if m.cfg.Remote.Kind == "" { // an online-only site: no file feed
+		return nil
+	}
 	if err := errors.Join(m.cfg.preflight(m.root.Dir())...); err != nil {
 		return err
 	}

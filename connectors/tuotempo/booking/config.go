@@ -48,6 +48,14 @@ type Config struct {
 	MaxResults int `yaml:"max_results"`
 	// Slots says where the free Slots come from.
 	Slots Slots `yaml:"slots"`
+	// PublicURL is the external URL of the web services' prefix
+	// ("https://bridge.example/tuotempo/ws/"), written in the WSDL's
+	// soap:address; empty: taken from each request's Host and scheme.
+	PublicURL string `yaml:"public_url"`
+	// AllowBasicWithoutTLS accepts a center's HTTP Basic credentials on
+	// plain HTTP (a TLS-terminating proxy in front on the same host, the
+	// sandbox). Default false: Basic only over TLS.
+	AllowBasicWithoutTLS bool `yaml:"allow_basic_without_tls" security:"true"`
 }
 
 // Slots is where the bookable Slots come from.

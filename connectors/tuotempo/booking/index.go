@@ -162,7 +162,7 @@ const (
 
 // observe keeps the index current with one stored version (res nil: the
 // resource was deleted).
-func (s *Service) observe(ctx context.Context, tx *store.Tx, typ, id string, res *fhir.Value) error {
+func observe(ctx context.Context, tx *store.Tx, typ, id string, res *fhir.Value, now func() time.Time) error {
 	e := execer{ctx, tx}
 	switch typ {
 	case "Schedule":
@@ -213,7 +213,7 @@ func (s *Service) observe(ctx context.Context, tx *store.Tx, typ, id string, res
 			}
 			r.locs = mergeLists(r.locs, locs)
 		}
-		return e.exec("storing an appointment", qUpsertAppt, id, r.patient, r.practitioner, r.locs, r.start, s.now().UnixMicro())
+		return e.exec("storing an appointment", qUpsertAppt, id, r.patient, r.practitioner, r.locs, r.start, now().UnixMicro())
 	}
 	return nil
 }
@@ -236,10 +236,16 @@ func mergeLists(a, b string) string {
 // Observer is the observer to register with the delivery router
 // (router.Observe) so the index follows every stored Schedule, Slot,
 // PractitionerRole and Appointment inside its ingest transaction.
-func (s *Service) Observer() delivery.Observer {
+func (s *Service) Observer() delivery.Observer { return IndexObserver(func() time.Time { return s.now() }) }
+
+// IndexObserver is the observer that keeps the booking index current: the
+// module adds it to every router (bridge.ObserverProvider), so resources
+// stored by serve, re-processed files and imports are all indexed. now
+// stamps an Appointment's change (getAppointments' LAST_REQUEST_TIMESTAMP).
+func IndexObserver(now func() time.Time) delivery.Observer {
 	return delivery.Observer{Name: "tuotempo booking index", Types: indexedTypes,
 		Observe: func(ctx context.Context, tx *store.Tx, typ, id string, _ int, res *fhir.Value) error {
-			return s.observe(ctx, tx, typ, id, res)
+			return observe(ctx, tx, typ, id, res, now)
 		}}
 }
 
@@ -281,7 +287,7 @@ func (s *Service) rebuild(ctx context.Context) error {
 			}
 		}
 		for _, it := range items {
-			if err := s.observe(ctx, tx, it.typ, it.id, it.res); err != nil {
+			if err := observe(ctx, tx, it.typ, it.id, it.res, s.now); err != nil {
 				return err
 			}
 		}

@@ -18,7 +18,11 @@ const Flow = "tuotempo-booking"
 
 // Flows returns the write-back flow for the EHR endpoint ep (the shared
 // ehr section), for bridge.FlowProvider.
-func (s *Service) Flows(ep *ehr.Endpoint) (map[string]delivery.Flow, error) {
+func (s *Service) Flows(ep *ehr.Endpoint) (map[string]delivery.Flow, error) { return Flows(s.cfg, ep) }
+
+// Flows is the write-back flow of the online section cfg to the EHR ep;
+// it needs no Service (the runtime builds flows before serve opens one).
+func Flows(cfg *Config, ep *ehr.Endpoint) (map[string]delivery.Flow, error) {
 	if ep == nil {
 		return nil, fmt.Errorf("tuotempo booking: the write-back needs the ehr section")
 	}
@@ -31,7 +35,7 @@ func (s *Service) Flows(ep *ehr.Endpoint) (map[string]delivery.Flow, error) {
 		if err := json.Unmarshal(w.Data, &wb); err != nil {
 			return connectors.Permanently(fmt.Errorf("tuotempo booking job %d: decoding: %w", w.JobID, err))
 		}
-		b, err := buildBundle(ctx, w.Store, wb, s.cfg.IDNumberSystem)
+		b, err := buildBundle(ctx, w.Store, wb, cfg.IDNumberSystem)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,68 @@
+package tuotempo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/wsapi"
+)
+
+// Online booking: tuOtempO calls the bridge's web services (the bridge is
+// its WSClient), answered from the stored FHIR Schedules, Slots and
+// Appointments; bookings go back to the EHR through the delivery queue.
+
+// WSPrefix is where serve answers tuOtempO's web services: REST at
+// WSPrefix+"rest/{operation}", SOAP at WSPrefix+"soap" (WSDL at ?wsdl).
+const WSPrefix = wsapi.DefaultPrefix
+
+var (
+	_ bridge.ObserverProvider = (*Module)(nil)
+	_ bridge.FlowProvider     = (*Module)(nil)
+)
+
+// Observers keeps the booking index (free Slots, Schedules, Appointments)
+// current on every path that stores resources, when online booking is on.
+func (m *Module) Observers() []delivery.Observer {
+	if m.cfg.Online == nil {
+		return nil
+	}
+	return []delivery.Observer{booking.IndexObserver(time.Now)}
+}
+
+// Flows is the write-back of bookings, moves and cancellations to the EHR
+// (flow booking.Flow), when online booking is on.
+func (m *Module) Flows() (map[string]delivery.Flow, error) {
+	if m.cfg.Online == nil {
+		return nil, nil
+	}
+	return booking.Flows(m.cfg.Online, m.root.EHRConfig())
+}
+
+// serveOnline answers tuOtempO's web services under WSPrefix.
+func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) error {
+	on := m.cfg.Online
+	svc, err := booking.New(on, env.Store, env.Router, env.Log)
+	if err != nil {
+		return err
+	}
+	var reg ws.Registry
+	for _, op := range svc.Operations() {
+		if err := reg.Add(op); err != nil {
+			return fmt.Errorf("%s.online: %w", section, err)
+		}
+	}
+	env.Handle(WSPrefix, wsapi.Handler(&reg, on.Centers, wsapi.Options{
+		Prefix:               WSPrefix,
+		PublicURL:            on.PublicURL,
+		AllowBasicWithoutTLS: on.AllowBasicWithoutTLS,
+		Registerer:           env.Registry,
+		Log:                  env.Log,
+	}))
+	env.Log.Info("tuotempo online booking", "centers", len(on.Centers), "operations", len(reg.Operations()), "path", WSPrefix)
+	return nil
+}
