@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -24,6 +26,12 @@ type Config struct {
 	// NotifyTo receives the mail notices of this site (needs the shared
 	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
+	// Results, when set, serves the medical results web services (guide
+	// C.2): getTestResultsList and getTestResultContent.
+	Results *results.Config `yaml:"results"`
+	// SSO, when set, serves the patient single sign-on (guide D.1) at
+	// POST /tuotempo/sso.
+	SSO *sso.Config `yaml:"sso"`
 }
 
 // Remote is an SFTP or FTP server or a local folder.
