@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -196,5 +197,34 @@ func TestOperationsRefuses(t *testing.T) {
 	}
 	if _, err := Operations(nil, nil, nil); err == nil {
 		t.Error("nil store accepted")
+	}
+}
+
+// BenchmarkKeyEntities: one KeyEntities call over 1,000 roles × 3
+// services (300 services, 50 locations) in SQLite.
+func BenchmarkKeyEntities(b *testing.B) {
+	var res []string
+	for i := range 300 {
+		res = append(res, fmt.Sprintf(`{"resourceType":"HealthcareService","id":"act-%d","name":"Servicio %d","extension":[{"url":"urn:fhirbridge:tuotempo:price","valueMoney":{"value":%d}}]}`, i, i, 20+i%50))
+	}
+	for i := range 50 {
+		res = append(res, fmt.Sprintf(`{"resourceType":"Location","id":"loc-%d","name":"Sede %d"}`, i, i))
+	}
+	for i := range 1000 {
+		res = append(res,
+			fmt.Sprintf(`{"resourceType":"Practitioner","id":"prac-%d","name":[{"family":"Apellido","given":["Nombre%d"]}]}`, i, i),
+			fmt.Sprintf(`{"resourceType":"PractitionerRole","id":"role-%d","practitioner":{"reference":"Practitioner/prac-%d"},"location":[{"reference":"Location/loc-%d"}],"healthcareService":[{"reference":"HealthcareService/act-%d"},{"reference":"HealthcareService/act-%d"},{"reference":"HealthcareService/act-%d"}]}`, i, i, i%50, i%300, (i+1)%300, (i+2)%300))
+	}
+	st := openStore(b, res...)
+	list, err := Operations(st, []ws.Center{{LID: "ALL", Name: "x"}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		recs, err := list[0].Call(context.Background(), &ws.Request{Center: "ALL"})
+		if err != nil || len(recs) != 3000 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
 	}
 }

@@ -161,7 +161,7 @@ func (s *service) list(ctx context.Context, req *ws.Request) ([]ws.Record, error
 	}
 	var reports []*fhir.Value
 	err = s.st.Current(ctx, "DiagnosticReport", func(id string, _ int, body []byte) error {
-		if !bytes.Contains(body, []byte(pid)) {
+		if !mentions(body, "Patient/"+pid) {
 			return nil
 		}
 		rep, ok := s.decode("DiagnosticReport", id, body)
@@ -475,6 +475,24 @@ func splitRef(ref string) (typ, id string) {
 		return "", ""
 	}
 	return typ, id
+}
+
+// mentions reports whether body holds the reference ref ("Patient/p7")
+// as a whole: followed by the end of the string or "/_history". Stored
+// bodies are written by fhir.Value.JSON, which never escapes "/", so this
+// pre-filter spares decoding the reports of other patients.
+func mentions(body []byte, ref string) bool {
+	r := []byte(ref)
+	for {
+		i := bytes.Index(body, r)
+		if i < 0 {
+			return false
+		}
+		body = body[i+len(r):]
+		if len(body) > 0 && (body[0] == '"' || body[0] == '/') {
+			return true
+		}
+	}
 }
 
 // items returns the elements of an array value (nil otherwise).

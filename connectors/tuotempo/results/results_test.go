@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -261,4 +262,44 @@ func FuzzBase64(f *testing.F) {
 			t.Fatalf("%d bytes beyond the bound", len(b))
 		}
 	})
+}
+
+// BenchmarkResultsList: getTestResultsList for one patient among 1,000
+// patients and 10,000 reports in SQLite (a full scan of the reports).
+func BenchmarkResultsList(b *testing.B) {
+	var res []string
+	for i := range 1000 {
+		res = append(res, fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"`+idSys+`","value":"N%d"}]}`, i, i))
+	}
+	for i := range 10000 {
+		res = append(res, report(fmt.Sprintf("r%d", i), "final", fmt.Sprintf("p%d", i%1000), "K", `"issued":"2026-03-15T09:00:00Z"`, pdfForm("")))
+	}
+	st := openStore(b, res...)
+	cfg := Config{DownloadCodeSystem: codeSys, IDNumberSystem: idSys}
+	ops, err := operations(cfg, st, nil, func() time.Time { return testNow })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		recs, err := ops[0].Call(context.Background(), &ws.Request{Center: "C", Params: map[string]string{"USER_LID": "p7"}})
+		if err != nil || len(recs) != 10 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
+	}
+}
+
+// TestMentions: the pre-filter finds whole references only.
+func TestMentions(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"reference":"Patient/p7"}`:                             true,
+		`{"reference":"https://x/Patient/p7/_history/2"}`:        true,
+		`{"reference":"Patient/p70"}`:                            false,
+		`{"reference":"Patient/p7x"},{"reference":"Patient/p7"}`: true,
+		`{"id":"p7"}`: false,
+	} {
+		if got := mentions([]byte(body), "Patient/p7"); got != want {
+			t.Errorf("mentions(%s) = %v, want %v", body, got, want)
+		}
+	}
 }
