@@ -10,6 +10,8 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -28,6 +30,12 @@ type Config struct {
 	// Online is the online booking (tuOtempO calls the bridge's web
 	// services); nil when the site does not book online.
 	Online *booking.Config `yaml:"online"`
+	// Results, when set, serves the medical results web services (guide
+	// C.2): getTestResultsList and getTestResultContent.
+	Results *results.Config `yaml:"results"`
+	// SSO, when set, serves the patient single sign-on (guide D.1) at
+	// POST /tuotempo/sso.
+	SSO *sso.Config `yaml:"sso"`
 }
 
 // Remote is an SFTP or FTP server or a local folder.
