@@ -63,9 +63,11 @@ type Remote struct {
 type Export struct {
 	// Name identifies the job in the ledger, logs and metrics.
 	Name string `yaml:"name"`
-	// Mapping is the column set: tuotempo/export (A.1.1, the default),
-	// tuotempo/reservations (TT_RESERVATIONS) or tuotempo/resources
-	// (TT_RESOURCES).
+	// Mapping is the column set: tuotempo/export (A.1.1, the default), a
+	// Sincro view (tuotempo/reservations, resources, activities,
+	// insurances, resources-activities, insurances-activities,
+	// insurances-resources, availabilities, activities-availabilities) or
+	// a mapping file.
 	Mapping string `yaml:"mapping"`
 	// Params are the mapping's parameters.
 	Params map[string]string `yaml:"params"`
@@ -79,7 +81,8 @@ type Export struct {
 	// Dir is the folder on the remote ("" = the remote's base).
 	Dir string `yaml:"dir"`
 	// Window is the span of appointment start times exported around the
-	// export time (default 24h before, 72h after).
+	// export time (default 24h before, 72h after); Slots (availabilities)
+	// are exported from the export time up to After.
 	Window Window `yaml:"window"`
 	// Format is the CSV dialect.
 	Format Format `yaml:"format"`
