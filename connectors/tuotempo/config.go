@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -21,6 +22,11 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Cancellations are the inbound folders polled for cancellation files.
 	Cancellations []Cancellations `yaml:"cancellations"`
+	// ReservationsTmp are the folders polled for TT_RESERVATIONS_TMP files
+	// and DeleteReservations those polled for TT_DELETE_RESERVATION files
+	// (the temporary tables as files, package tmpfiles).
+	ReservationsTmp    []tmpfiles.Folder `yaml:"reservations_tmp"`
+	DeleteReservations []tmpfiles.Folder `yaml:"delete_reservations"`
 	// NotifyTo receives the mail notices of this site (needs the shared
 	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
@@ -244,6 +250,9 @@ func (t *Config) validate(hasMail bool) []error {
 			errs = append(errs, fmt.Errorf("%s: duplicate job name %q", at, c.Name))
 		}
 		names[c.Name] = true
+	}
+	if _, err := t.tmpJobs(names); err != nil {
+		errs = append(errs, err)
 	}
 	if len(t.NotifyTo) > 0 && !hasMail {
 		errs = append(errs, errors.New(p+".notify_to: needs the mail section (the SMTP server)"))

@@ -10,6 +10,8 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
@@ -112,3 +114,45 @@ exports:
 		})
 	}
 }
+
+// TestTmpFolders: the temporary table folders decode strictly, take their
+// defaults, refuse a name another job has, and give one poller each.
+func TestTmpFolders(t *testing.T) {
+	cfg := decode(t, `remote: {kind: local, dir: out}
+cancellations: [{name: cancels}]
+reservations_tmp: [{name: tt-tmp, dir: in, center: C1}]
+delete_reservations: [{name: tt-delete, dir: in, pattern: "DEL_*.csv", every: 30s, min_age: 10s}]
+`)
+	if _, err := New(cfg, testRoot{dir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "fhirbridge.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ps, err := cfg.TmpPollers(st, nopBooker{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].Job().Pattern != "TT_RESERVATIONS_TMP_*.csv" || ps[0].Job().Center != "C1" ||
+		ps[1].Job().Pattern != "DEL_*.csv" || ps[1].Job().Every != connectors.Duration(30*time.Second) {
+		t.Errorf("pollers %+v", ps)
+	}
+	bad := decode(t, "remote: {kind: local, dir: out}\ncancellations: [{name: c}]\ndelete_reservations: [{name: c}]\nreservations_tmp: [{dir: x}]\n")
+	_, err = New(bad, testRoot{dir: t.TempDir()})
+	for _, want := range []string{`connectors.tuotempo.delete_reservations[0]: duplicate job name "c"`, "connectors.tuotempo.reservations_tmp[0]: name is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want %q", err, want)
+		}
+	}
+}
+
+// nopBooker is a ws.Booker that is never called.
+type nopBooker struct{}
+
+func (nopBooker) Add(context.Context, string, map[string]string) (ws.Record, error) { return nil, nil }
+func (nopBooker) Move(context.Context, string, string, map[string]string) (ws.Record, error) {
+	return nil, nil
+}
+func (nopBooker) Cancel(context.Context, string, string, bool) (ws.Record, error) { return nil, nil }
