@@ -1,11 +1,16 @@
 // Package export builds the scheduled flat-file exports a vendor reads from
 // a file server: today tuOtempO's Data Export (spec A.1.1, mapping
-// tuotempo/export) and the Sincro views TT_RESERVATIONS and TT_RESOURCES
-// (A.2.1, tuotempo/reservations and tuotempo/resources).
+// tuotempo/export) and every Sincro view as a file (A.2.1, B.1:
+// tuotempo/reservations, tuotempo/resources, tuotempo/activities,
+// tuotempo/insurances, the relation views and the availabilities).
 //
 // One export (Run) selects the current resources of the mapping's source
 // type from the store — Appointments whose start lies in a window around the
-// export time, or every current Practitioner — maps each one to a row,
+// export time, future Slots (start from the export time up to the window's
+// After), or every current resource of other types — maps each one to its
+// rows (a relation view gives several; a resource's rows are written all or
+// none), binding %bundle to the resources pointing at it (a Practitioner's
+// PractitionerRoles; a Slot's Schedule's Practitioner's PractitionerRoles),
 // writes a CSV file with a header (also when there is no row, so the vendor
 // can tell "nothing" from "missing") and a manifest (<file>.manifest.json:
 // rows, refused ids, SHA-256, window, mapping version), uploads both with

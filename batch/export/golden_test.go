@@ -22,6 +22,7 @@ var limits = map[string]int{
 	"APP_DATE": 10, "APP_START_TIME": 5, "APP_END_TIME": 5, "PRIVACY": 1, "COMMUNICATION_PREFERENCES": 3,
 	"USER_DATE_OF_BIRTH": 10, "USER_GENDER": 10, "USER_ZIP_CODE": 10, "USER_LANGUAGE": 10, "NOTES": 500,
 	"WEB_ENABLED": 1, "AVAILABILITIES_STEP": 3,
+	"R_WORKING_DAY": 1, "R_START_TIME": 5, "R_END_TIME": 5, "R_START_DAY": 10, "R_END_DAY": 10,
 }
 
 // TestGolden exports the fixture store with the three column sets and

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,9 +10,18 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
-// windowed names the source types selected by a time window, and the
-// element holding the time.
-var windowed = map[string]string{"Appointment": "start"}
+// timed says how a source type is selected by time: by the element elem,
+// inside the window around the export time ([t-Before, t+After)), or, for
+// future, from the export time on ([t, t+After)).
+type timed struct {
+	elem   string
+	future bool
+}
+
+// windowed names the source types selected by a time window. Slots are
+// availabilities: only future ones are offered (B.1: "limited to
+// availabilities in the future").
+var windowed = map[string]timed{"Appointment": {elem: "start"}, "Slot": {elem: "start", future: true}}
 
 // backRef says which resources point at a source resource and by which
 // reference element: the export binds them to %bundle so a mapping can
@@ -21,14 +31,34 @@ type backRef struct{ typ, elem string }
 
 var backRefs = map[string]backRef{"Practitioner": {"PractitionerRole", "practitioner"}}
 
+// hop binds %bundle for a source type through a resource it points at: a
+// Slot's %bundle holds the back-references (backRefs) of its Schedule's
+// Practitioner actor — the practitioner's PractitionerRoles, whose services
+// a Schedule naming no HealthcareService offers.
+type hop struct {
+	via    string // the source's reference element ("schedule")
+	actor  string // the reference element of the resource it points at ("actor")
+	target string // the type of the actor taken (its backRefs are bound)
+}
+
+var hops = map[string]hop{"Slot": {via: "schedule", actor: "actor", target: "Practitioner"}}
+
+// hopCacheSize bounds the via resources (Schedules) whose target a hop
+// remembers; when full the cache is emptied.
+const hopCacheSize = 4096
+
 // span is the selection window of one export; zero for snapshot sources.
 type span struct{ start, end time.Time }
 
 // window returns the export's selection window at export time at, or the
 // zero span when the mapping's source is exported whole.
 func (j *job) window(at time.Time) span {
-	if _, ok := windowed[j.Mapping.SourceType()]; !ok {
+	t, ok := windowed[j.Mapping.SourceType()]
+	if !ok {
 		return span{}
+	}
+	if t.future {
+		return span{at, at.Add(j.after)}
 	}
 	return span{at.Add(-j.before), at.Add(j.after)}
 }
@@ -46,11 +76,17 @@ type selected struct {
 // window (or without a readable start) are counted in skipped.
 func (j *job) each(ctx context.Context, st *store.Store, w span, skipped *int, fn func(selected) error) error {
 	typ := j.Mapping.SourceType()
-	related, err := relatedIndex(ctx, st, typ)
+	h, viaHop := hops[typ]
+	indexed := typ
+	if viaHop {
+		indexed = h.target
+	}
+	related, err := relatedIndex(ctx, st, indexed)
 	if err != nil {
 		return err
 	}
-	timeElem := windowed[typ]
+	targets := make(map[string]string) // via id → target id, for hops
+	timeElem := windowed[typ].elem
 	return st.Current(ctx, typ, func(id string, _ int, body []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -67,7 +103,13 @@ func (j *job) each(ctx context.Context, st *store.Store, w span, skipped *int, f
 			}
 		}
 		sel := selected{id: id, res: res}
-		if entries := related[id]; entries != nil {
+		key := id
+		if viaHop {
+			if key, err = hopTarget(ctx, st, h, res, targets); err != nil {
+				return err
+			}
+		}
+		if entries := related[key]; entries != nil {
 			sel.bundle = fhir.NewObject()
 			sel.bundle.Set("resourceType", fhir.NewString("Bundle"))
 			sel.bundle.Set("type", fhir.NewString("collection"))
@@ -104,4 +146,41 @@ func relatedIndex(ctx context.Context, st *store.Store, typ string) (map[string]
 		return nil, fmt.Errorf("indexing %s resources: %w", br.typ, err)
 	}
 	return idx, nil
+}
+
+// hopTarget returns the id of the h.target actor of the resource res points
+// at through h.via ("" when there is none), reading it from the store once
+// per via resource (cached in targets).
+func hopTarget(ctx context.Context, st *store.Store, h hop, res *fhir.Value, targets map[string]string) (string, error) {
+	viaTyp, viaID := splitRef(res.Get(h.via).GetString("reference"))
+	if viaTyp == "" {
+		return "", nil
+	}
+	key := viaTyp + "/" + viaID
+	if t, ok := targets[key]; ok {
+		return t, nil
+	}
+	target := ""
+	body, _, err := st.GetResource(ctx, viaTyp, viaID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return "", fmt.Errorf("reading %s for the export: %w", key, err)
+	default:
+		v, err := fhir.Decode(body, fhir.DecodeOptions{})
+		if err != nil {
+			return "", fmt.Errorf("reading stored %s: not readable JSON", key)
+		}
+		for _, a := range v.Get(h.actor).Items {
+			if typ, id := splitRef(a.GetString("reference")); typ == h.target {
+				target = id
+				break
+			}
+		}
+	}
+	if len(targets) >= hopCacheSize {
+		clear(targets)
+	}
+	targets[key] = target
+	return target, nil
 }

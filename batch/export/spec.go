@@ -30,8 +30,8 @@ type Spec struct {
 	// ("tuotempo-appointments"): ASCII letters, digits, '-', '_' and '.'.
 	Name string
 	// Mapping is a forward mapping with row output, compiled with Params:
-	// tuotempo/export, tuotempo/reservations or tuotempo/resources (see
-	// LoadMapping). Its columns are the CSV header.
+	// tuotempo/export, tuotempo/reservations, tuotempo/resources or another
+	// shipped Sincro view (see LoadMapping). Its columns are the CSV header.
 	Mapping *mapping.Mapping
 	// Params are the parameters Mapping was compiled with; they are
 	// recorded in the manifest. A "timezone" parameter is the default for
@@ -42,7 +42,8 @@ type Spec struct {
 	// NamePattern names the file (see NamePattern); "" means
 	// DefaultNamePattern, "appointments_{time}.csv".
 	NamePattern string
-	// Window selects the Appointments exported, by start.
+	// Window selects the Appointments exported, by start, and the future
+	// Slots (start from the export time up to After).
 	Window Window
 	// Location is the job's time zone: the file name's time and the
 	// manifest's times are local there. nil means Params["timezone"] when
@@ -74,8 +75,10 @@ type Format struct {
 
 // Window is the span of Appointment start times an export selects, around
 // the export time t: [t-Before, t+After). Zero durations mean the defaults
-// (24h, 72h). It applies to sources with a start time (Appointment); other
-// sources (Practitioner) export every current resource.
+// (24h, 72h). It applies to sources with a start time: Appointments by
+// [t-Before, t+After), Slots (availabilities, offered only in the future)
+// by [t, t+After). Other sources (Practitioner, HealthcareService,
+// InsurancePlan, PractitionerRole) export every current resource.
 type Window struct {
 	Before, After time.Duration
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -24,6 +25,11 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Cancellations are the inbound folders polled for cancellation files.
 	Cancellations []Cancellations `yaml:"cancellations"`
+	// ReservationsTmp are the folders polled for TT_RESERVATIONS_TMP files
+	// and DeleteReservations those polled for TT_DELETE_RESERVATION files
+	// (the temporary tables as files, package tmpfiles).
+	ReservationsTmp    []tmpfiles.Folder `yaml:"reservations_tmp"`
+	DeleteReservations []tmpfiles.Folder `yaml:"delete_reservations"`
 	// NotifyTo receives the mail notices of this site (needs the shared
 	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
@@ -75,9 +81,11 @@ type Remote struct {
 type Export struct {
 	// Name identifies the job in the ledger, logs and metrics.
 	Name string `yaml:"name"`
-	// Mapping is the column set: tuotempo/export (A.1.1, the default),
-	// tuotempo/reservations (TT_RESERVATIONS) or tuotempo/resources
-	// (TT_RESOURCES).
+	// Mapping is the column set: tuotempo/export (A.1.1, the default), a
+	// Sincro view (tuotempo/reservations, resources, activities,
+	// insurances, resources-activities, insurances-activities,
+	// insurances-resources, availabilities, activities-availabilities) or
+	// a mapping file.
 	Mapping string `yaml:"mapping"`
 	// Params are the mapping's parameters.
 	Params map[string]string `yaml:"params"`
@@ -91,7 +99,8 @@ type Export struct {
 	// Dir is the folder on the remote ("" = the remote's base).
 	Dir string `yaml:"dir"`
 	// Window is the span of appointment start times exported around the
-	// export time (default 24h before, 72h after).
+	// export time (default 24h before, 72h after); Slots (availabilities)
+	// are exported from the export time up to After.
 	Window Window `yaml:"window"`
 	// Format is the CSV dialect.
 	Format Format `yaml:"format"`
@@ -264,6 +273,9 @@ func (t *Config) validate(hasMail bool) []error {
 			errs = append(errs, fmt.Errorf("%s: duplicate job name %q", at, c.Name))
 		}
 		names[c.Name] = true
+	}
+	if _, err := t.tmpJobs(names); err != nil {
+		errs = append(errs, err)
 	}
 	if len(t.NotifyTo) > 0 && !hasMail {
 		errs = append(errs, errors.New(p+".notify_to: needs the mail section (the SMTP server)"))
