@@ -202,7 +202,21 @@ func (t *Config) validate(hasMail bool) []error {
 			errs = append(errs, err)
 		}
 	}
-	noFiles := len(t.Exports) == 0 && len(t.Cancellations) == 0
+	if t.Results != nil {
+		t.Results.FillDefaults()
+		errs = append(errs, t.Results.Validate()...)
+	}
+	if t.SSO != nil {
+		t.SSO.FillDefaults()
+		errs = append(errs, t.SSO.Validate()...)
+	}
+	if t.Results != nil && t.Online == nil {
+		errs = append(errs, errors.New(p+".results: the results web services are served with the online section (its centers and their credentials)"))
+	}
+	if (len(t.ReservationsTmp) > 0 || len(t.DeleteReservations) > 0) && t.Online == nil {
+		errs = append(errs, errors.New(p+".reservations_tmp, delete_reservations: their rows are booked through the online section, which is missing"))
+	}
+	noFiles := len(t.Exports) == 0 && len(t.Cancellations) == 0 && len(t.ReservationsTmp) == 0 && len(t.DeleteReservations) == 0
 	switch r := t.Remote; r.Kind {
 	case "":
 		if !noFiles {

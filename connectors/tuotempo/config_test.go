@@ -22,11 +22,12 @@ import (
 type testRoot struct {
 	dir  string
 	mail *mail.Config
+	ehr  *ehr.Endpoint
 }
 
 func (r testRoot) Dir() string                                { return r.dir }
 func (r testRoot) MailConfig() *mail.Config                   { return r.mail }
-func (r testRoot) EHRConfig() *ehr.Endpoint                   { return nil }
+func (r testRoot) EHRConfig() *ehr.Endpoint                   { return r.ehr }
 func (r testRoot) ConfiguredRoutes() []bridge.ConfiguredRoute { return nil }
 
 // decode reads a connectors.tuotempo section as strictly as the

@@ -20,6 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
 	"github.com/fhirbridge/fhirbridge/mapping"
 
 	// the remote kinds the feed opens (connectors.OpenRemote by kind)
@@ -132,8 +134,15 @@ func (m *Module) ConnectionChecks() ([]bridge.Check, error) {
 // file feed: the scheduled exports and the inbound cancellation pollers,
 // with their metrics.
 func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
+	var booker *booking.Service
 	if m.cfg.Online != nil {
-		if err := m.serveOnline(ctx, env); err != nil {
+		var err error
+		if booker, err = m.serveOnline(ctx, env); err != nil {
+			return err
+		}
+	}
+	if m.cfg.SSO != nil {
+		if err := m.serveSSO(env); err != nil {
 			return err
 		}
 	}
@@ -149,5 +158,14 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 	}
 	env.Registry.MustRegister(feed.collectors()...)
 	env.Go(func(ctx context.Context) { feed.run(ctx, env.Store) })
+	if booker != nil {
+		ps, err := m.cfg.TmpPollers(env.Store, booker)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			env.Go(func(ctx context.Context) { tmpfiles.Run(ctx, ps, feed.open, env.Log) })
+		}
+	}
 	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/catalog"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/wsapi"
 )
@@ -43,17 +46,33 @@ func (m *Module) Flows() (map[string]delivery.Flow, error) {
 	return booking.Flows(m.cfg.Online, m.root.EHRConfig())
 }
 
-// serveOnline answers tuOtempO's web services under WSPrefix.
-func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) error {
+// serveOnline answers tuOtempO's web services under WSPrefix: booking,
+// key entities and centers, and the results when that section is set. It
+// returns the booking service, which also books the temporary tables'
+// rows.
+func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) (*booking.Service, error) {
 	on := m.cfg.Online
 	svc, err := booking.New(on, env.Store, env.Router, env.Log)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	ops := svc.Operations()
+	cat, err := catalog.Operations(env.Store, on.Centers, env.Log)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, cat...)
+	if m.cfg.Results != nil {
+		res, err := results.Operations(*m.cfg.Results, env.Store, env.Log)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, res...)
 	}
 	var reg ws.Registry
-	for _, op := range svc.Operations() {
+	for _, op := range ops {
 		if err := reg.Add(op); err != nil {
-			return fmt.Errorf("%s.online: %w", section, err)
+			return nil, fmt.Errorf("%s.online: %w", section, err)
 		}
 	}
 	env.Handle(WSPrefix, wsapi.Handler(&reg, on.Centers, wsapi.Options{
@@ -64,5 +83,15 @@ func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) error {
 		Log:                  env.Log,
 	}))
 	env.Log.Info("tuotempo online booking", "centers", len(on.Centers), "operations", len(reg.Operations()), "path", WSPrefix)
+	return svc, nil
+}
+
+// serveSSO answers the patient single sign-on at sso.Path.
+func (m *Module) serveSSO(env *bridge.ServeEnv) error {
+	h, err := sso.Handler(*m.cfg.SSO, env.Store, env.Log)
+	if err != nil {
+		return err
+	}
+	env.Handle("POST "+sso.Path, h)
 	return nil
 }

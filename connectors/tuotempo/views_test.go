@@ -3,6 +3,7 @@ package tuotempo
 import (
 	"bytes"
 	"context"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,13 +119,22 @@ exports:
 // TestTmpFolders: the temporary table folders decode strictly, take their
 // defaults, refuse a name another job has, and give one poller each.
 func TestTmpFolders(t *testing.T) {
+	t.Setenv("TT_TEST_TOKEN", "center-token")
 	cfg := decode(t, `remote: {kind: local, dir: out}
 cancellations: [{name: cancels}]
 reservations_tmp: [{name: tt-tmp, dir: in, center: C1}]
 delete_reservations: [{name: tt-delete, dir: in, pattern: "DEL_*.csv", every: 30s, min_age: 10s}]
+online: {centers: [{lid: C1, name: Centre, token: {env: TT_TEST_TOKEN}}]}
 `)
-	if _, err := New(cfg, testRoot{dir: t.TempDir()}); err != nil {
+	if _, err := New(cfg, testRoot{dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "the ehr section is required") {
+		t.Fatalf("New without the ehr section = %v, want it required", err)
+	}
+	if _, err := New(cfg, testRoot{dir: t.TempDir(), ehr: &ehr.Endpoint{BaseURL: "https://ehr.example/fhir"}}); err != nil {
 		t.Fatal(err)
+	}
+	noOnline := decode(t, "remote: {kind: local, dir: out}\nreservations_tmp: [{name: tt-tmp, dir: in}]\n")
+	if _, err := New(noOnline, testRoot{dir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "online section") {
+		t.Fatalf("temporary table folders without online = %v, want refused", err)
 	}
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "fhirbridge.db"))
 	if err != nil {

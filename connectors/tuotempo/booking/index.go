@@ -236,7 +236,9 @@ func mergeLists(a, b string) string {
 // Observer is the observer to register with the delivery router
 // (router.Observe) so the index follows every stored Schedule, Slot,
 // PractitionerRole and Appointment inside its ingest transaction.
-func (s *Service) Observer() delivery.Observer { return IndexObserver(func() time.Time { return s.now() }) }
+func (s *Service) Observer() delivery.Observer {
+	return IndexObserver(func() time.Time { return s.now() })
+}
 
 // IndexObserver is the observer that keeps the booking index current: the
 // module adds it to every router (bridge.ObserverProvider), so resources
