@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -24,6 +25,9 @@ type Config struct {
 	// NotifyTo receives the mail notices of this site (needs the shared
 	// mail section).
 	NotifyTo []string `yaml:"notify_to"`
+	// Sincro, when set, publishes Sincro's views and temporary tables in
+	// the PostgreSQL store (see package sincro; refused on SQLite).
+	Sincro *sincro.Config `yaml:"sincro"`
 }
 
 // Remote is an SFTP or FTP server or a local folder.
@@ -130,6 +134,9 @@ const section = "connectors." + Name
 
 // fillDefaults fills the section's defaults.
 func (t *Config) fillDefaults() {
+	if t.Sincro != nil {
+		t.Sincro.FillDefaults()
+	}
 	if t.Remote.Timeout == 0 {
 		t.Remote.Timeout = connectors.Duration(30 * time.Second)
 	}
@@ -241,6 +248,9 @@ func (t *Config) validate(hasMail bool) []error {
 			errs = append(errs, fmt.Errorf("%s: duplicate job name %q", at, c.Name))
 		}
 		names[c.Name] = true
+	}
+	if t.Sincro != nil {
+		errs = append(errs, t.Sincro.Validate()...)
 	}
 	if len(t.NotifyTo) > 0 && !hasMail {
 		errs = append(errs, errors.New(p+".notify_to: needs the mail section (the SMTP server)"))
