@@ -24,12 +24,14 @@ const maxTries = 10
 const statusMax = 4000
 
 // Drain applies every pending row of the two temporary tables, oldest
-// first, until none is left or one could not be answered (left for the
-// next poll). Replicas drain together: each row is claimed by one.
+// first, until none is left. A row the booker could not answer is passed
+// over until the next poll; a store failure ends the pass. Replicas drain
+// together: each row is claimed by one.
 func (s *Sincro) Drain(ctx context.Context) {
 	for _, t := range []string{ReservationsTmp, DeleteTable} {
+		skip := []int64{}
 		for ctx.Err() == nil {
-			took, err := s.claimOne(ctx, t)
+			took, retry, err := s.claimOne(ctx, t, skip)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Error("sincro: taking a row failed; retried at the next poll", "table", t, "err", err)
@@ -38,6 +40,9 @@ func (s *Sincro) Drain(ctx context.Context) {
 			}
 			if !took {
 				break
+			}
+			if retry != 0 {
+				skip = append(skip, retry)
 			}
 		}
 	}
@@ -52,14 +57,16 @@ type outcome struct {
 
 // claimOne claims the oldest pending row of table (FOR UPDATE SKIP
 // LOCKED: rows other replicas hold are passed over), applies it and marks
-// it done in the claim's transaction. It reports whether it took a row.
+// it done in the claim's transaction, passing over the rows in skip. It
+// reports whether it took a row, and the row's id when the booker could
+// not answer it (it stays pending).
 //
 // The booker books in a transaction of its own. A crash after it commits
 // and before the mark commits leaves the row pending, and it is applied
 // again: Booker.Add answers a retried identical call with the first
 // call's record, so the patient is booked once, and a retried cancel or
 // move finds the appointment already in the wanted state.
-func (s *Sincro) claimOne(ctx context.Context, table string) (bool, error) {
+func (s *Sincro) claimOne(ctx context.Context, table string, skip []int64) (took bool, retry int64, err error) {
 	cols := reservationsTmpCols
 	if table == DeleteTable {
 		cols = deleteCols
@@ -73,20 +80,20 @@ func (s *Sincro) claimOne(ctx context.Context, table string) (bool, error) {
 	}
 	tx, err := s.st.DB().BeginTx(ctx, nil)
 	if err != nil {
-		return false, store.Classify("beginning a sincro claim", err)
+		return false, 0, store.Classify("beginning a sincro claim", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IS NULL ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
-		colID, colTries, strings.Join(names, ", "), tbl, colDone, colID)
+	q := fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE %s IS NULL AND %s <> ALL($1) ORDER BY %s LIMIT 1 FOR UPDATE SKIP LOCKED",
+		colID, colTries, strings.Join(names, ", "), tbl, colDone, colID, colID)
 	vals := make([]sql.NullString, len(names))
 	dest := []any{new(int64), new(int)}
 	for i := range vals {
 		dest = append(dest, &vals[i])
 	}
-	if err := tx.QueryRowContext(ctx, q).Scan(dest...); errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+	if err := tx.QueryRowContext(ctx, q, skip).Scan(dest...); errors.Is(err, sql.ErrNoRows) {
+		return false, 0, nil
 	} else if err != nil {
-		return false, store.Classify("claiming a "+table+" row", err)
+		return false, 0, store.Classify("claiming a "+table+" row", err)
 	}
 	id, tries := *dest[0].(*int64), *dest[1].(*int)
 	fields := map[string]string{}
@@ -104,12 +111,12 @@ func (s *Sincro) claimOne(ctx context.Context, table string) (bool, error) {
 	if out.retry && tries+1 < maxTries {
 		s.log.Warn("sincro: booking unavailable; row retried at the next poll", "table", table, "row", id, "tries", tries+1)
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s = %s + 1 WHERE %s = $1", tbl, colTries, colTries, colID), id); err != nil {
-			return false, store.Classify("counting a "+table+" try", err)
+			return false, 0, store.Classify("counting a "+table+" try", err)
 		}
 		if err := tx.Commit(); err != nil {
-			return false, store.Classify("counting a "+table+" try", err)
+			return false, 0, store.Classify("counting a "+table+" try", err)
 		}
-		return false, errors.New("the booker could not answer")
+		return true, id, nil
 	}
 	if out.retry {
 		out.status = "ERROR: booking unavailable"
@@ -121,14 +128,14 @@ func (s *Sincro) claimOne(ctx context.Context, table string) (bool, error) {
 		args = append(args, cut(out.appLID, 50))
 	}
 	if _, err := tx.ExecContext(ctx, set+fmt.Sprintf(" WHERE %s = $2", colID), args...); err != nil {
-		return false, store.Classify("marking a "+table+" row", err)
+		return false, 0, store.Classify("marking a "+table+" row", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, store.Classify("marking a "+table+" row", err)
+		return false, 0, store.Classify("marking a "+table+" row", err)
 	}
 	ok := strings.HasPrefix(out.status, "OK")
 	s.log.Info("sincro: row applied", "table", table, "row", id, "action", strings.ToLower(fields["APP_ACTION"]), "ok", ok)
-	return true, nil
+	return true, 0, nil
 }
 
 // apply takes one row to the booker.

@@ -185,6 +185,61 @@ func TestPostgres(t *testing.T) {
 	t.Run("Views", func(t *testing.T) { testViewsPG(t, e) })
 	t.Run("Role", func(t *testing.T) { testRole(t, e) })
 	t.Run("Consume", func(t *testing.T) { testConsume(t, e) })
+	t.Run("Listen", func(t *testing.T) { testListen(t, e) })
+}
+
+// testListen: with a poll interval of an hour, an inserted row is taken
+// at once: the trigger notifies the listening bridge.
+func testListen(t *testing.T, e *pgEnv) {
+	url, st := e.open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := testConfig()
+	cfg.Poll = connectors.Duration(time.Hour)
+	booker := &fakeBooker{}
+	s, err := newWith(ctx, cfg, st, booker, nil, testViews, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Grant(ctx, "", "pw-123", io_discard{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	db := st.DB()
+	waitFor(t, "the bridge to LISTEN", func() bool {
+		var n int
+		db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'`).Scan(&n)
+		return n == 1
+	})
+	role, _ := sql.Open("pgx", strings.Replace(url, "postgres://postgres@", "postgres://tuotempo_sincro:pw-123@", 1))
+	defer role.Close()
+	if _, err := role.Exec(`INSERT INTO tuotempo."TT_DELETE_RESERVATION" ("APP_LID") VALUES ('A1')`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the row to be taken", func() bool {
+		var st sql.NullString
+		db.QueryRow(`SELECT "STATUS_TRIGGER" FROM tuotempo."TT_DELETE_RESERVATION"`).Scan(&st)
+		return st.String == "OK"
+	})
+	cancel()
+	<-done
+	// The listening connection went with Run: none is left listening.
+	waitFor(t, "the listener to close", func() bool {
+		var n int
+		db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'`).Scan(&n)
+		return n == 0
+	})
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
 
 // testViewsPG: resources put through a router with the observer show in

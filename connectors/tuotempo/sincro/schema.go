@@ -21,7 +21,7 @@ func nn(c Column) tmpCol { return tmpCol{Column: c, notNull: true} }
 func nl(c Column) tmpCol { return tmpCol{Column: c} }
 
 // Temporary tables SINCRO writes (guide A.2.3 and B.1), with the guide's
-// columns, limits and NOT NULLs. APP_TMP_ID ("do not use") defaults to ''
+// columns, limits and NOT NULLs. APP_TMP_ID ("do not use") defaults to ”
 // and INSERT_TIME to the insert's time, so SINCRO may leave them out.
 var (
 	ReservationsTmp = "TT_RESERVATIONS_TMP"
