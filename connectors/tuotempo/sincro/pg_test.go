@@ -110,7 +110,7 @@ func testConfig() *Config {
 }
 
 // put stores res and routes it through router, as the ingest does.
-func put(t *testing.T, st *store.Store, router *delivery.Router, js string) {
+func put(t testing.TB, st *store.Store, router *delivery.Router, js string) {
 	t.Helper()
 	v, err := fhir.DecodeString(js, fhir.DecodeOptions{})
 	if err != nil {

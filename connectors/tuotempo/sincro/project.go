@@ -178,20 +178,53 @@ func toRow(v View, rec *fhir.Value) (row, error) {
 
 // insertRows stores the rows of view p made from resource id.
 func insertRows(ctx context.Context, tx *store.Tx, d string, p *published, id string, rows []row) error {
+	var b batch
 	for i, rw := range rows {
-		js, err := json.Marshal(rw.cols)
-		if err != nil {
-			return fmt.Errorf("encoding a %s row: %w", p.Name, err)
-		}
-		var day any
-		if rw.day != nil {
-			day = rw.day.Format(time.DateOnly)
-		}
-		if _, err := tx.SQL().ExecContext(ctx, "INSERT INTO "+d+".rows (view_name, src_type, src_id, seq, cols, day) VALUES ($1, $2, $3, $4, $5::jsonb, $6::date)",
-			p.Name, p.source, id, i, string(js), day); err != nil {
-			return store.Classify("storing "+p.Name+" rows", err)
+		if err := b.add(p, id, i, rw); err != nil {
+			return err
 		}
 	}
+	return b.flush(ctx, tx, d)
+}
+
+// batch is rows to insert in one statement, column by column.
+type batch struct {
+	views, types, ids, cols []string
+	seqs                    []int32
+	days                    []*string
+}
+
+// batchMax is how many rows one INSERT takes.
+const batchMax = 1000
+
+// add appends row seq of view p made from resource id.
+func (b *batch) add(p *published, id string, seq int, rw row) error {
+	js, err := json.Marshal(rw.cols)
+	if err != nil {
+		return fmt.Errorf("encoding a %s row: %w", p.Name, err)
+	}
+	var day *string
+	if rw.day != nil {
+		s := rw.day.Format(time.DateOnly)
+		day = &s
+	}
+	b.views, b.types, b.ids = append(b.views, p.Name), append(b.types, p.source), append(b.ids, id)
+	b.seqs, b.cols, b.days = append(b.seqs, int32(seq)), append(b.cols, string(js)), append(b.days, day)
+	return nil
+}
+
+// flush inserts the batch's rows and empties it.
+func (b *batch) flush(ctx context.Context, tx *store.Tx, d string) error {
+	if len(b.views) == 0 {
+		return nil
+	}
+	_, err := tx.SQL().ExecContext(ctx, "INSERT INTO "+d+`.rows (view_name, src_type, src_id, seq, cols, day)
+		SELECT v, t, i, s, c::jsonb, dd::date FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS u(v, t, i, s, c, dd)`,
+		b.views, b.types, b.ids, b.seqs, b.cols, b.days)
+	if err != nil {
+		return store.Classify("storing "+b.views[0]+" rows", err)
+	}
+	*b = batch{}
 	return nil
 }
 
@@ -212,6 +245,7 @@ func (s *Sincro) Refresh(ctx context.Context) error {
 			return store.Classify("clearing the sincro rows", err)
 		}
 		r := &txResolver{ctx: ctx, tx: tx}
+		var b batch
 		for _, p := range s.views {
 			var idx map[string][]*fhir.Value
 			if p.Related != nil {
@@ -237,13 +271,20 @@ func (s *Sincro) Refresh(ctx context.Context) error {
 					s.log.Warn("sincro: resource left out of its view", "view", p.Name, "type", p.source, "id", c.id, "err", err)
 					continue
 				}
-				if err := insertRows(ctx, tx, d, p, c.id, rows); err != nil {
-					return err
+				for i, rw := range rows {
+					if err := b.add(p, c.id, i, rw); err != nil {
+						return err
+					}
+				}
+				if len(b.views) >= batchMax {
+					if err := b.flush(ctx, tx, d); err != nil {
+						return err
+					}
 				}
 				n += len(rows)
 			}
 		}
-		return nil
+		return b.flush(ctx, tx, d)
 	})
 	if err != nil {
 		return fmt.Errorf("rebuilding the sincro views: %w", err)
