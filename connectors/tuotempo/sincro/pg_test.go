@@ -382,6 +382,22 @@ func testRole(t *testing.T, e *pgEnv) {
 			t.Errorf("role %s: %v", q[:40], err)
 		}
 	}
+	// A view whose columns change is replaced, and the role keeps it.
+	changed := slices.Clone(testViews)
+	for i, v := range changed {
+		if v.Name == "TT_INSURANCES" {
+			changed[i].Columns = v.Columns[:2]
+		}
+	}
+	if _, err := newWith(ctx, testConfig(), st, nil, nil, changed, ""); err != nil {
+		t.Fatalf("New with a changed view: %v", err)
+	}
+	if _, err := role.Exec(`SELECT "WEB_ENABLED" FROM tuotempo."TT_INSURANCES"`); pgCode(err) != "42703" {
+		t.Errorf("replaced view still has the dropped column: %v", err)
+	}
+	if _, err := role.Exec(`SELECT "INSURANCE_NAME" FROM tuotempo."TT_INSURANCES"`); err != nil {
+		t.Errorf("role lost the replaced view: %v", err)
+	}
 	for _, q := range []string{
 		`SELECT * FROM tuotempo_data.rows`,
 		`SELECT * FROM tuotempo."TT_RESERVATIONS_TMP"`,

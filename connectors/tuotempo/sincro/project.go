@@ -250,11 +250,11 @@ func (s *Sincro) Refresh(ctx context.Context) error {
 			var idx map[string][]*fhir.Value
 			if p.Related != nil {
 				var err error
-				if idx, err = relatedIndex(ctx, tx, p.Related, p.source); err != nil {
+				if idx, err = relatedIndex(ctx, tx, p.Related, p.source, ""); err != nil {
 					return err
 				}
 			}
-			cur, err := current(ctx, tx, p.source)
+			cur, err := current(ctx, tx, p.source, "")
 			if err != nil {
 				return err
 			}
@@ -303,12 +303,16 @@ type stored struct {
 // (the store's resources and resource_versions tables, as Store.Current
 // reads them), decoded; all rows are read before the caller writes, as
 // one connection cannot interleave statements with open rows.
-func current(ctx context.Context, tx *store.Tx, typ string) ([]stored, error) {
+//
+// contains, when not "", keeps only the bodies holding it (a cheap
+// prefilter; the caller checks what it needs).
+func current(ctx context.Context, tx *store.Tx, typ, contains string) ([]stored, error) {
 	op := "listing " + typ + " resources"
 	rows, err := tx.SQL().QueryContext(ctx, `SELECT r.id, v.body
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
-		WHERE r.type = $1 AND r.version > 0 ORDER BY r.id`, typ)
+		WHERE r.type = $1 AND r.version > 0 AND ($2 = '' OR position(convert_to($2, 'UTF8') IN v.body) > 0)
+		ORDER BY r.id`, typ, contains)
 	if err != nil {
 		return nil, store.Classify(op, err)
 	}
@@ -337,8 +341,9 @@ func current(ctx context.Context, tx *store.Tx, typ string) ([]stored, error) {
 
 // relatedIndex reads the resources of br.Type pointing (by br.Elem) at
 // resources of typ, as Bundle entries keyed by the id pointed at.
-func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ string) (map[string][]*fhir.Value, error) {
-	cur, err := current(ctx, tx, br.Type)
+// contains is current's prefilter.
+func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ, contains string) (map[string][]*fhir.Value, error) {
+	cur, err := current(ctx, tx, br.Type, contains)
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +363,9 @@ func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ string) (m
 
 // related is relatedIndex for one resource.
 func related(ctx context.Context, tx *store.Tx, br *BackRef, typ, id string) ([]*fhir.Value, error) {
-	idx, err := relatedIndex(ctx, tx, br, typ)
+	// The stored JSON holds the reference as "…Type/id" followed by its
+	// closing quote, relative or absolute.
+	idx, err := relatedIndex(ctx, tx, br, typ, typ+"/"+id+`"`)
 	if err != nil {
 		return nil, err
 	}
