@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -239,7 +240,8 @@ The store's user needs the CREATEROLE attribute.`,
 				return fmt.Errorf("opening the store: %w", err)
 			}
 			defer st.Close()
-			s, err := newWith(ctx, cfg, st, nil, nil, Views, "")
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			s, err := newWith(ctx, cfg, st, nil, log, Views, "")
 			if err != nil {
 				return err
 			}

@@ -186,6 +186,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Role", func(t *testing.T) { testRole(t, e) })
 	t.Run("Consume", func(t *testing.T) { testConsume(t, e) })
 	t.Run("Listen", func(t *testing.T) { testListen(t, e) })
+	t.Run("Command", func(t *testing.T) { testCommand(t, e) })
 }
 
 // testListen: with a poll interval of an hour, an inserted row is taken
