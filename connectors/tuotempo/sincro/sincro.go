@@ -134,8 +134,8 @@ func (s *Sincro) Published() []string {
 // Run keeps the publication current and takes the temporary tables' rows
 // until ctx ends: it rebuilds every view's rows now and every
 // Config.Refresh, listens for the tables' notifications and polls them
-// every Config.Poll. It returns nil when ctx ends.
-func (s *Sincro) Run(ctx context.Context) error {
+// every Config.Poll. It returns when ctx ends (fits ServeEnv.Go).
+func (s *Sincro) Run(ctx context.Context) {
 	if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("sincro: rebuilding the views failed", "err", err)
 	}
@@ -150,7 +150,7 @@ func (s *Sincro) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-refresh.C:
 			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("sincro: rebuilding the views failed", "err", err)
