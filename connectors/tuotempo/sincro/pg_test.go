@@ -323,6 +323,16 @@ func testViewsPG(t *testing.T, e *pgEnv) {
 	if got := viewRows(t, db, "tuotempo", "TT_INSURANCES_ACTIVITIES", "ACTIVITY_LID"); !slices.Equal(got, []string{"ACTIVITY_LID=a2"}) {
 		t.Errorf("after update: %v", got)
 	}
+	// A resource its view cannot show is left out, logged without data;
+	// its ingest succeeds.
+	long := strings.Repeat("x", 60)
+	put(t, st, router, `{"resourceType":"InsurancePlan","id":"`+long+`","name":"Private Name"}`)
+	if got := viewRows(t, db, "tuotempo", "TT_INSURANCES", "INSURANCE_LID"); !slices.Equal(got, []string{"INSURANCE_LID=i1"}) {
+		t.Errorf("TT_INSURANCES after a refused resource: %v", got)
+	}
+	if l := logs.String(); !strings.Contains(l, "column INSURANCE_LID: longer than 50") || strings.Contains(l, "Private Name") {
+		t.Errorf("log of the refused resource:\n%s", l)
+	}
 	// A second New (a restart, another replica) keeps the objects.
 	if _, err := newWith(ctx, testConfig(), st, nil, nil, testViews, ""); err != nil {
 		t.Fatalf("second New: %v", err)
