@@ -13,6 +13,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 )
 
 // Config is the connectors.tuotempo section: where files go and come
@@ -42,6 +43,9 @@ type Config struct {
 	// SSO, when set, serves the patient single sign-on (guide D.1) at
 	// POST /tuotempo/sso.
 	SSO *sso.Config `yaml:"sso"`
+	// Sincro, when set, publishes Sincro's views and temporary tables in
+	// the PostgreSQL store (see package sincro; refused on SQLite).
+	Sincro *sincro.Config `yaml:"sincro"`
 }
 
 // Remote is an SFTP or FTP server or a local folder.
@@ -151,6 +155,9 @@ const section = "connectors." + Name
 
 // fillDefaults fills the section's defaults.
 func (t *Config) fillDefaults() {
+	if t.Sincro != nil {
+		t.Sincro.FillDefaults()
+	}
 	if t.Remote.Timeout == 0 {
 		t.Remote.Timeout = connectors.Duration(30 * time.Second)
 	}
@@ -290,6 +297,12 @@ func (t *Config) validate(hasMail bool) []error {
 	}
 	if _, err := t.tmpJobs(names); err != nil {
 		errs = append(errs, err)
+	}
+	if t.Sincro != nil {
+		errs = append(errs, t.Sincro.Validate()...)
+		if t.Online == nil {
+			errs = append(errs, errors.New(p+".sincro: the rows tuOtempO inserts are booked through the online section, which is missing"))
+		}
 	}
 	if len(t.NotifyTo) > 0 && !hasMail {
 		errs = append(errs, errors.New(p+".notify_to: needs the mail section (the SMTP server)"))

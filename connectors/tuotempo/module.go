@@ -21,6 +21,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
 	"github.com/fhirbridge/fhirbridge/mapping"
 
@@ -50,6 +51,15 @@ func init() {
 		CheckHelp: "one line named after connectors.tuotempo.remote.kind\n(sftp, ftp, local): log in (SFTP: against the pinned host\nkey), list the base folder, write a small hidden probe\nfile and remove it; check --config compiles its export\njobs and cancellation mappings",
 		Config:    func() any { return new(Config) },
 		Sample:    sample,
+		Commands: func() []*cobra.Command {
+			return []*cobra.Command{sincro.Command(Name, func(section any) *sincro.Config {
+				if c, ok := section.(*Config); ok {
+					return c.Sincro
+				}
+				return nil
+			})}
+		},
+		CommandsSummary: "tuOtempO commands (Sincro's restricted PostgreSQL role)",
 		Subcommands: map[string]func() []*cobra.Command{
 			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
 		},
@@ -143,6 +153,11 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 	}
 	if m.cfg.SSO != nil {
 		if err := m.serveSSO(env); err != nil {
+			return err
+		}
+	}
+	if m.cfg.Sincro != nil {
+		if err := m.serveSincro(env, booker); err != nil {
 			return err
 		}
 	}

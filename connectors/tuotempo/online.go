@@ -10,6 +10,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/catalog"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/wsapi"
@@ -93,5 +94,26 @@ func (m *Module) serveSSO(env *bridge.ServeEnv) error {
 		return err
 	}
 	env.Handle("POST "+sso.Path, h)
+	return nil
+}
+
+// serveSincro publishes Sincro's views and temporary tables in the
+// PostgreSQL store and takes the rows tuOtempO inserts, booked through the
+// online service.
+func (m *Module) serveSincro(env *bridge.ServeEnv, booker *booking.Service) error {
+	cfg := m.cfg.Sincro
+	lids := make([]string, len(m.cfg.Online.Centers))
+	for i, c := range m.cfg.Online.Centers {
+		lids[i] = c.LID
+	}
+	if err := cfg.DefaultCenter(lids); err != nil {
+		return err
+	}
+	s, err := sincro.New(cfg, env.Store, booker, env.Log)
+	if err != nil {
+		return err
+	}
+	env.Router.Observe(s.Observer())
+	env.Go(s.Run)
 	return nil
 }
