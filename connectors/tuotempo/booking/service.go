@@ -34,6 +34,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // UserTIDSystem is the Patient.identifier system of tuOtempO's patient id.
@@ -47,6 +48,9 @@ type Service struct {
 	router *delivery.Router
 	log    *slog.Logger
 	now    func() time.Time
+
+	limits    syncLimits             // bounds of the slot pull
+	syncTotal *prometheus.CounterVec // fhirbridge_tuotempo_slot_sync_total
 
 	patient *mapping.Mapping
 	mu      sync.Mutex
@@ -68,7 +72,7 @@ func New(cfg *Config, st *store.Store, router *delivery.Router, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, st: st, router: router, log: log, now: time.Now,
+	s := &Service{cfg: cfg, st: st, router: router, log: log, now: time.Now, limits: defaultSyncLimits, syncTotal: newSyncCounter(),
 		avail: map[string]*mapping.Mapping{}, appt: map[string]*mapping.Mapping{}}
 	var err error
 	if s.patient, err = loadShipped("tuotempo/patient", map[string]string{"id_number_system": cfg.IDNumberSystem}); err != nil {
