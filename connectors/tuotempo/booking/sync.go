@@ -221,6 +221,7 @@ func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.UR
 		if b.ResourceType() != "Bundle" {
 			return nil, nil, syncErrorf(SyncMalformed, "page %d: not a Bundle", r.Pages)
 		}
+		cur := next
 		next = nil
 		if links := b.Get("link"); links != nil && links.Kind == fhir.Array {
 			for _, l := range links.Items {
@@ -231,7 +232,7 @@ func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.UR
 				if err != nil {
 					return nil, nil, syncErrorf(SyncMalformed, "page %d: the next link is not a URL", r.Pages)
 				}
-				u = base.ResolveReference(u)
+				u = cur.ResolveReference(u) // relative to the page it came with
 				if u.Scheme != base.Scheme || u.Host != base.Host {
 					return nil, nil, syncErrorf(SyncMalformed, "page %d: the next link leaves the EHR's host", r.Pages)
 				}
