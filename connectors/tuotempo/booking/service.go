@@ -225,15 +225,16 @@ func at(day time.Time, m int) time.Time {
 }
 
 // parseStamp reads LAST_REQUEST_TIMESTAMP in loc: an RFC 3339 instant, or
-// a local "yyyy-mm-dd HH:mm:ss", "yyyy-mm-ddTHH:mm:ss" or
-// "dd/mm/yyyy HH:mm(:ss)".
+// a local "yyyy-mm-dd HH:mm(:ss)", "yyyy-mm-ddTHH:mm:ss" or
+// "dd/mm/yyyy HH:mm(:ss)"; years 1970 to 9999 (UTC) only.
 func parseStamp(s string, loc *time.Location) (time.Time, bool) {
+	ok := func(t time.Time) bool { y := t.UTC().Year(); return y >= 1970 && y <= 9999 }
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, true
+		return t, ok(t)
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "02/01/2006 15:04:05", "02/01/2006 15:04", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, true
+			return t, ok(t)
 		}
 	}
 	return time.Time{}, false

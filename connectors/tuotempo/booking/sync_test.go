@@ -68,7 +68,9 @@ func (f *fakeEHR) serve(pages ...[]string) {
 	f.pages, f.raw, f.status = pages, "", 0
 }
 
-func (f *fakeEHR) ep() *ehr.Endpoint { return &ehr.Endpoint{BaseURL: f.srv.URL + "/fhir", Token: "tok"} }
+func (f *fakeEHR) ep() *ehr.Endpoint {
+	return &ehr.Endpoint{BaseURL: f.srv.URL + "/fhir", Token: "tok"}
+}
 
 const ehrSchedule = `{"resourceType":"Schedule","id":"sch-e","actor":[{"reference":"Practitioner/prac-e"},{"reference":"Location/loc-1"}]}`
 
