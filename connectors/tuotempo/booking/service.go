@@ -14,6 +14,11 @@
 // and a job of the worker flow tuotempo-booking sends the change to the
 // EHR as a FHIR transaction Bundle. Errors and logs carry ids and counts,
 // never patient data.
+//
+// With slots.source ehr, [Service.SyncSlots] pulls the Schedules and
+// Slots of the coming days from the EHR's FHIR server by search; its doc
+// says how the bridge's pending bookings win over a stale EHR copy and how
+// Slots the EHR removed stop being bookable.
 package booking
 
 import (

@@ -18,33 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Slot source ehr: the bridge pulls the Schedules and Slots of the next
-// slots.days days from the EHR's FHIR server every slots.every, with a
-// search
-//
-//	GET {base}/Slot?start=ge{now}&start=lt{now+days}&_include=Slot:schedule&_count={page}
-//
-// following Bundle.link[relation=next] on the base's own scheme and host,
-// and stores what changed (each changed version routed, so the index and
-// every route see it) in transactions of at most syncTxSize resources.
-//
-// The bridge's own bookings win over a stale EHR copy: while a write-back
-// job of the flow tuotempo-booking that names a Slot is pending or in
-// flight, the EHR's version of that Slot replaces the stored one only
-// when the two agree on status or the EHR's meta.lastUpdated is after the
-// job was queued (the EHR changed the Slot after our booking, and its
-// newer word wins). Once no write-back is pending the EHR is the source
-// of truth again; the check runs under the Slot's index row lock, so a
-// booking committing meanwhile is seen.
-//
-// A Slot stored with a start inside the pulled window that the EHR no
-// longer returns was removed or moved out by the EHR: it is stored with
-// status entered-in-error, which searchAvailabilities never offers and a
-// cancellation never frees again (unless a write-back for it is still
-// pending; the next round decides). Busy Slots the EHR leaves out are
-// marked alike (the EHR's search may list free Slots only; busy and
-// entered-in-error are both unbookable). A failed pull stores nothing.
-
 // Outcomes of a sync round, the label of fhirbridge_tuotempo_slot_sync_total.
 const (
 	SyncOK           = "ok"
@@ -120,9 +93,37 @@ func newSyncCounter() *prometheus.CounterVec {
 	}, []string{"outcome"})
 }
 
-// SyncSlots pulls the Slots from the EHR endpoint ep at once and then
-// every slots.every until ctx ends (slot source ehr). A failed round is
-// logged by kind and counted; the loop goes on.
+// SyncSlots is slot source ehr: at once and then every slots.every until
+// ctx ends, it pulls the Schedules and Slots of the next slots.days days
+// from the EHR's FHIR server (endpoint ep, its bearer token) by the search
+//
+//	GET {base}/Slot?start=ge{now}&start=lt{now+days}&_include=Slot:schedule&_count={page}
+//
+// following Bundle.link[relation=next] on the base's own scheme and host,
+// and stores what changed (each changed version routed, so the index and
+// every route see it) in transactions of at most syncTxSize resources.
+//
+// The bridge's own bookings win over a stale EHR copy: while a write-back
+// job of the flow tuotempo-booking that names a Slot is pending or in
+// flight, the EHR's version of that Slot replaces the stored one only
+// when the two agree on status or the EHR's meta.lastUpdated is after the
+// job was queued (the EHR changed the Slot after our booking, and its
+// newer word wins). Once no write-back is pending the EHR is the source
+// of truth again; the check runs under the Slot's index row lock, so a
+// booking committing meanwhile is seen.
+//
+// A Slot stored with a start inside the pulled window that the EHR no
+// longer returns was removed or moved out by the EHR: it is stored with
+// status entered-in-error, which searchAvailabilities never offers and a
+// cancellation never frees again (unless a write-back for it is still
+// pending; the next round decides). Busy Slots the EHR leaves out are
+// marked alike (the EHR's search may list free Slots only; busy and
+// entered-in-error are both unbookable); Slots outside the window are
+// left as they are. A failed pull stores nothing.
+//
+// A failed round (EHR unreachable, 401/403, another status, garbage, a
+// bound exceeded) is logged by kind, never with content, and counted in
+// fhirbridge_tuotempo_slot_sync_total{outcome}; the loop goes on.
 func (s *Service) SyncSlots(ctx context.Context, ep *ehr.Endpoint) {
 	every := time.Duration(s.cfg.Slots.Every)
 	t := time.NewTicker(every)
