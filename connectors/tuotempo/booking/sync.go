@@ -176,7 +176,8 @@ func (s *Service) syncOnce(ctx context.Context, ep *ehr.Endpoint) (SyncResult, e
 	first := base.JoinPath("Slot")
 	first.RawQuery = q.Encode()
 
-	schedules, slots, err := s.pull(ctx, ep, base, first, &r)
+	seen := map[string]bool{} // every Slot id the EHR named, valid or not
+	schedules, slots, err := s.pull(ctx, ep, base, first, seen, &r)
 	if err != nil {
 		return r, err
 	}
@@ -191,10 +192,6 @@ func (s *Service) syncOnce(ctx context.Context, ep *ehr.Endpoint) (SyncResult, e
 	}); err != nil {
 		return r, err
 	}
-	seen := make(map[string]bool, len(slots))
-	for _, v := range slots {
-		seen[v.GetString("id")] = true
-	}
 	if err := s.removeGone(ctx, from.Unix(), to.Unix(), seen, &r); err != nil {
 		return r, err
 	}
@@ -202,8 +199,9 @@ func (s *Service) syncOnce(ctx context.Context, ep *ehr.Endpoint) (SyncResult, e
 }
 
 // pull reads every page of the search, returning its valid Schedules and
-// Slots (the last of each id).
-func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.URL, r *SyncResult) (schedules, slots []*fhir.Value, err error) {
+// Slots (the last of each id); seen gets the id of every Slot named, so an
+// invalid copy does not count as removed.
+func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.URL, seen map[string]bool, r *SyncResult) (schedules, slots []*fhir.Value, err error) {
 	client := ep.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
@@ -267,6 +265,7 @@ func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.UR
 				add(&schedules, schIdx, res)
 			case "Slot":
 				r.Slots++
+				seen[res.GetString("id")] = true
 				if !validSlot(res) {
 					r.Invalid++
 					continue

@@ -162,6 +162,11 @@ func syncScenario(t *testing.T, url string) {
 		t.Errorf("delivered round: %+v %v", r, err)
 	}
 
+	// an invalid copy of e1 is neither stored nor taken for a removal
+	f.serve([]string{ehrSchedule, `{"resourceType":"Slot","id":"e1","status":"free"}`, e2busy, e3})
+	if r, err = e.svc.SyncSlotsOnce(ctx, f.ep()); err != nil || r.Invalid != 1 || r.Removed != 0 || r.Stored != 0 {
+		t.Errorf("invalid copy round: %+v %v", r, err)
+	}
 	// e3 and the booked e2 disappear from the EHR: entered-in-error, never offered again
 	f.serve([]string{ehrSchedule, e1})
 	if r, err = e.svc.SyncSlotsOnce(ctx, f.ep()); err != nil || r.Removed != 2 {
@@ -181,8 +186,8 @@ func syncScenario(t *testing.T, url string) {
 	if !strings.Contains(stored(t, e, "e2"), `"entered-in-error"`) || free(t, e) != "e1" {
 		t.Errorf("a cancellation revived a removed slot: %s", stored(t, e, "e2"))
 	}
-	if got := testutil.ToFloat64(e.svc.syncTotal.WithLabelValues(SyncOK)); got != 6 {
-		t.Errorf("ok rounds counted %v, want 6", got)
+	if got := testutil.ToFloat64(e.svc.syncTotal.WithLabelValues(SyncOK)); got != 7 {
+		t.Errorf("ok rounds counted %v, want 7", got)
 	}
 }
 
