@@ -127,7 +127,7 @@ func (s *Service) list(ctx context.Context, req *ws.Request) ([]ws.Record, error
 	if v := req.Get("LAST_REQUEST_TIMESTAMP"); v != "" {
 		t, ok := parseStamp(v, loc)
 		if !ok {
-			return nil, ws.Errorf(ws.BadRequest, "LAST_REQUEST_TIMESTAMP", "want yyyy-mm-dd HH:mm:ss or an RFC 3339 instant")
+			return nil, ws.Errorf(ws.BadRequest, "LAST_REQUEST_TIMESTAMP", "want yyyy-mm-dd HH:mm(:ss), yyyy-mm-ddTHH:mm:ss, dd/mm/yyyy HH:mm(:ss) or an RFC 3339 instant")
 		}
 		where = append(where, "updated_us > ?")
 		args = append(args, t.UnixMicro())

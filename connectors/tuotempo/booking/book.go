@@ -217,6 +217,9 @@ func (s *Service) setSlotStatus(ctx context.Context, tx *store.Tx, id, status st
 	if slot == nil {
 		return fmt.Errorf("booking: Slot/%s is indexed but not stored: %w", id, store.ErrNotFound)
 	}
+	if status == "free" && slot.GetString("status") == "entered-in-error" {
+		return nil // the EHR removed it: a cancellation does not make it bookable again
+	}
 	if err := s.put(ctx, tx, "Slot", id, with(slot, "status", fhir.NewString(status))); err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ const (
 const (
 	// SourceStore: the Schedules and Slots the EHR posts to the bridge.
 	SourceStore = "store"
-	// SourceEHR: the bridge pulls them from the EHR's FHIR server.
+	// SourceEHR: the bridge pulls them from the EHR's FHIR server (the
+	// shared ehr section) with Service.SyncSlots.
 	SourceEHR = "ehr"
 )
 

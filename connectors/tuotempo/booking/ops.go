@@ -20,7 +20,7 @@ var (
 		f("USER_FIRST_NAME", false, 50), f("USER_SECOND_NAME", false, 50), f("USER_THIRD_NAME", false, 50), f("USER_GENDER", false, 10),
 		f("USER_DATE_OF_BIRTH", false, 10), f("USER_MOBILE_PHONE", false, 50), f("USER_LANDLINE_PHONE", false, 50), f("USER_EMAIL", false, 50),
 		f("USER_ID_NUMBER", false, 50), f("APP_DATE", true, 10), f("APP_START_TIME", true, 5), f("AVAILABILITY_LID", false, 50),
-		f("INSURANCE_LID", false, 50)}
+		f("INSURANCE_LID", false, 50), f("APP_TID", false, 50)}
 )
 
 // Operations returns the web services the service answers, for the

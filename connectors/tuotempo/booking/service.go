@@ -14,6 +14,11 @@
 // and a job of the worker flow tuotempo-booking sends the change to the
 // EHR as a FHIR transaction Bundle. Errors and logs carry ids and counts,
 // never patient data.
+//
+// With slots.source ehr, [Service.SyncSlots] pulls the Schedules and
+// Slots of the coming days from the EHR's FHIR server by search; its doc
+// says how the bridge's pending bookings win over a stale EHR copy and how
+// Slots the EHR removed stop being bookable.
 package booking
 
 import (
@@ -34,6 +39,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/shipped"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // UserTIDSystem is the Patient.identifier system of tuOtempO's patient id.
@@ -47,6 +53,9 @@ type Service struct {
 	router *delivery.Router
 	log    *slog.Logger
 	now    func() time.Time
+
+	limits    syncLimits             // bounds of the slot pull
+	syncTotal *prometheus.CounterVec // fhirbridge_tuotempo_slot_sync_total
 
 	patient *mapping.Mapping
 	mu      sync.Mutex
@@ -68,7 +77,7 @@ func New(cfg *Config, st *store.Store, router *delivery.Router, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, st: st, router: router, log: log, now: time.Now,
+	s := &Service{cfg: cfg, st: st, router: router, log: log, now: time.Now, limits: defaultSyncLimits, syncTotal: newSyncCounter(),
 		avail: map[string]*mapping.Mapping{}, appt: map[string]*mapping.Mapping{}}
 	var err error
 	if s.patient, err = loadShipped("tuotempo/patient", map[string]string{"id_number_system": cfg.IDNumberSystem}); err != nil {
@@ -221,15 +230,16 @@ func at(day time.Time, m int) time.Time {
 }
 
 // parseStamp reads LAST_REQUEST_TIMESTAMP in loc: an RFC 3339 instant, or
-// a local "yyyy-mm-dd HH:mm:ss", "yyyy-mm-ddTHH:mm:ss" or
-// "dd/mm/yyyy HH:mm(:ss)".
+// a local "yyyy-mm-dd HH:mm(:ss)", "yyyy-mm-ddTHH:mm:ss" or
+// "dd/mm/yyyy HH:mm(:ss)"; years 1970 to 9999 (UTC) only.
 func parseStamp(s string, loc *time.Location) (time.Time, bool) {
+	ok := func(t time.Time) bool { y := t.UTC().Year(); return y >= 1970 && y <= 9999 }
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, true
+		return t, ok(t)
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "02/01/2006 15:04:05", "02/01/2006 15:04", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, true
+			return t, ok(t)
 		}
 	}
 	return time.Time{}, false
