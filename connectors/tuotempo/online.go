@@ -83,6 +83,11 @@ func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) (*booking.
 		Registerer:           env.Registry,
 		Log:                  env.Log,
 	}))
+	if on.Slots.Source == booking.SourceEHR { // New refused the section without the ehr one
+		ep := m.root.EHRConfig()
+		env.Registry.MustRegister(svc.Metrics())
+		env.Go(func(ctx context.Context) { svc.SyncSlots(ctx, ep) })
+	}
 	env.Log.Info("tuotempo online booking", "centers", len(on.Centers), "operations", len(reg.Operations()), "path", WSPrefix)
 	return svc, nil
 }

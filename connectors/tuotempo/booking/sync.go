@@ -395,7 +395,7 @@ func (s *Service) storeSchedule(ctx context.Context, tx *store.Tx, v *fhir.Value
 		return err
 	}
 	if s.router == nil { // keep the index even without an observer
-		return s.observe(ctx, tx, "Schedule", id, v)
+		return observe(ctx, tx, "Schedule", id, v, s.now)
 	}
 	return nil
 }
@@ -420,7 +420,7 @@ func (s *Service) storeSlot(ctx context.Context, tx *store.Tx, v *fhir.Value, r 
 		return err
 	}
 	if s.router == nil {
-		return s.observe(ctx, tx, "Slot", id, v)
+		return observe(ctx, tx, "Slot", id, v, s.now)
 	}
 	return nil
 }
