@@ -11,9 +11,9 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/results"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
-	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 )
 
 // Config is the connectors.tuotempo section: where files go and come

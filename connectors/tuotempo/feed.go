@@ -84,7 +84,11 @@ func exportJobs(t *Config, dir string) ([]exportJob, error) {
 		}
 		s := export.Spec{
 			Name: e.Name, Mapping: m, Params: params,
-			Format:      export.Format{Delimiter: delim, Encoding: e.Format.Encoding, CRLF: e.Format.CRLF, QuoteAll: e.Format.QuoteAll},
+			Format: export.Format{Delimiter: delim, Encoding: e.Format.Encoding, CRLF: e.Format.CRLF, QuoteAll: e.Format.QuoteAll,
+				// idempotent: mappings that escape their text columns already
+				// (csv_escape) are unchanged, the others (key-entities, written
+				// as is for the web services) are escaped here
+				EscapeFormulas: true},
 			NamePattern: path.Join(e.Dir, e.File),
 			Window:      export.Window{Before: time.Duration(e.Window.Before), After: time.Duration(e.Window.After)},
 			Location:    sched.Location(),

@@ -3,7 +3,6 @@ package tuotempo
 import (
 	"bytes"
 	"context"
-	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -32,6 +32,7 @@ exports:
   - {name: tt-availabilities, schedule: "*/15 * * * *", timezone: Atlantic/Canary, mapping: tuotempo/availabilities, file: "TT_AVAILABILITIES_{time}.csv", window: {after: 336h}}
   - {name: tt-activities-availabilities, schedule: "*/15 * * * *", mapping: tuotempo/activities-availabilities, file: "TT_ACTIVITIES_AVAILABILITIES_{time}.csv", window: {after: 336h}}
   - {name: tt-reservations, schedule: "*/15 * * * *", mapping: tuotempo/reservations, params: {activity: "true"}, file: "TT_RESERVATIONS_{time}.csv"}
+  - {name: key-entities, schedule: "0 4 * * *", mapping: tuotempo/key-entities, file: "KEY_ENTITIES_{time}.txt", format: {delimiter: "\t"}}
 `)
 	dir := t.TempDir()
 	if _, err := New(cfg, testRoot{dir: dir}); err != nil {
@@ -50,7 +51,7 @@ exports:
 	at := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	var resources []string
 	for _, r := range []string{
-		`{"resourceType":"Practitioner","id":"prac-1"}`,
+		`{"resourceType":"Practitioner","id":"prac-1","name":[{"given":["Ana"],"family":"=Demo"}]}`,
 		`{"resourceType":"HealthcareService","id":"act-1","name":"Revisión"}`,
 		`{"resourceType":"InsurancePlan","id":"ins-1","name":"Privado","extension":[{"url":"urn:fhirbridge:tuotempo:activity","extension":[{"url":"activity","valueReference":{"reference":"HealthcareService/act-1"}}]}]}`,
 		`{"resourceType":"PractitionerRole","id":"role-1","practitioner":{"reference":"Practitioner/prac-1"},"healthcareService":[{"reference":"HealthcareService/act-1"}],"extension":[{"url":"urn:fhirbridge:tuotempo:insurance","valueReference":{"reference":"InsurancePlan/ins-1"}}]}`,
@@ -87,6 +88,7 @@ exports:
 		"tt-insurances-resources":      {",", 1, "ins-1,prac-1"},
 		"tt-availabilities":            {",", 1, "slot-1,6,08:00,08:20,05/12/2026,05/12/2026,prac-1"},
 		"tt-activities-availabilities": {",", 1, "act-1,slot-1"},
+		"key-entities":                 {"\t", 1, "ins-1\tPrivado\t\t\tact-1\tRevisión\t\t\t\t\tprac-1\tAna\t'=Demo"}, // B.2.1.3 TXT; formulas escaped by the export
 		"tt-reservations":              {",", 1, "appt-1,01/12/2026,,09:00,,,,,,,,,,,,,,,,,,,prac-1,act-1,,,APPROVED,,,"},
 	}
 	if len(jobs) != len(want) {
