@@ -126,7 +126,7 @@ type Report struct {
 	// ResultLID is the DOWNLOAD_LID fetched; ResultStatus its STATUS;
 	// ResultBytes the length of its content.
 	ResultLID, ResultStatus string
-	ResultBytes int
+	ResultBytes             int
 	// Steps are the step lines, as printed.
 	Steps []string
 }
