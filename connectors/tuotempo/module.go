@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ttsim"
 	"github.com/fhirbridge/fhirbridge/mapping"
 
 	// the remote kinds the feed opens (connectors.OpenRemote by kind)
@@ -52,6 +53,9 @@ func init() {
 			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
 		},
 		Demo: demo,
+		// `fhirbridge sandbox tuotempo`: tuOtempO's login server, a fake
+		// EHR and tuOtempO's web service calls (package ttsim)
+		Sandbox: ttsim.Command,
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {
