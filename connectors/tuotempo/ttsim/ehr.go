@@ -127,6 +127,17 @@ func (e *EHR) Last(typ, id string) []byte {
 	return b
 }
 
+// Status returns the status element of the stored typ/id ("booked",
+// "cancelled", "busy", "free"), "" when it has none.
+func (e *EHR) Status(typ, id string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := e.res[typ+"/"+id]; r != nil {
+		return str(r.body, "status")
+	}
+	return ""
+}
+
 // Version returns typ/id's version, 0 when it has none.
 func (e *EHR) Version(typ, id string) int {
 	e.mu.Lock()

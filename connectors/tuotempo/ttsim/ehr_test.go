@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -182,4 +183,40 @@ func TestEHRPutAndSearch(t *testing.T) {
 	if n := len(e.Requests()); n != 1+len(tests) {
 		t.Errorf("%d requests logged", n)
 	}
+}
+
+func TestEHRStatus(t *testing.T) {
+	e := NewEHR("tok")
+	if code, _, _ := do(t, e, "POST", "/", "tok", writeBack); code != 200 {
+		t.Fatal(code)
+	}
+	if e.Status("Appointment", "app-1") != "booked" || e.Status("Slot", "slot-1") != "busy" || e.Status("Slot", "none") != "" {
+		t.Errorf("statuses %q %q", e.Status("Appointment", "app-1"), e.Status("Slot", "slot-1"))
+	}
+}
+
+// FuzzEHRTransaction: any body POSTed or PUT is answered without a panic,
+// and a refused one changes nothing.
+func FuzzEHRTransaction(f *testing.F) {
+	f.Add(writeBack, "/")
+	f.Add(`{"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=%zz"}}]}`, "/")
+	f.Add(`{"resourceType":"Bundle","type":"transaction","entry":[null,1,{"request":{}}]}`, "/")
+	f.Add(`{"resourceType":"Slot","id":"x","status":"free"}`, "/Slot/x")
+	f.Add(`[]`, "/Slot?start=ge2026-01-01")
+	f.Fuzz(func(t *testing.T, body, path string) {
+		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n\t#") || len(path) > 200 {
+			return
+		}
+		if _, err := url.ParseRequestURI(path); err != nil {
+			return // not a request a client can send
+		}
+		e := NewEHR("tok")
+		for _, m := range []string{"POST", "PUT", "GET"} {
+			before := len(e.res)
+			code, _, _ := do(t, e, m, path, "tok", body)
+			if code >= 300 && len(e.res) != before {
+				t.Fatalf("%s %s answered %d and changed the EHR", m, path, code)
+			}
+		}
+	})
 }
