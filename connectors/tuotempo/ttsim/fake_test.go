@@ -111,14 +111,30 @@ func (f *fakeOps) answer(op, center string, p map[string]string) ([]ws.Record, e
 			return nil, ws.Errorf(ws.NotFound, "APP_LID", "no such appointment")
 		}
 		return []ws.Record{f.record(a)}, nil
-	case "getAppointments":
+	case "getAppointments", "SearchAppointments":
 		var out []ws.Record
 		for _, k := range sortedApps(f.apps) {
-			if a := f.apps[k]; a.user == p["USER_LID"] {
-				out = append(out, f.record(a))
+			a := f.apps[k]
+			if a.user != p["USER_LID"] {
+				continue
 			}
+			day := f.slot(a.slot).start.Format(dateLayout)
+			if op == "SearchAppointments" && ((p["START_DATE"] != "" && day != p["START_DATE"]) || (p["END_DATE"] != "" && day != p["END_DATE"])) {
+				continue // the fake's slots are on one day each: an exact match stands for the interval
+			}
+			out = append(out, f.record(a))
 		}
 		return out, nil
+	case "CancelAppointment":
+		a := f.apps[p["APP_LID"]]
+		if a == nil || a.user != p["USER_LID"] {
+			return []ws.Record{{"RESULT": "ERROR", "DELETE_RESULT": "ERROR", "APP_LID": "no such appointment"}}, nil
+		}
+		if !a.cancelled {
+			a.cancelled = true
+			f.slot(a.slot).app = ""
+		}
+		return []ws.Record{{"RESULT": "OK", "DELETE_RESULT": "OK", "APP_LID": a.lid}}, nil
 	case "getTestResultsList":
 		return []ws.Record{
 			{"DOWNLOAD_LID": "rep-1", "STATUS": "Valid", "DOWNLOAD_CODE": "CODE1", "DOWNLOAD_TYPE": "pdf", "USER_LID": p["USER_LID"], "USER_ID_NUMBER": "X123", "USER_MOBILE_PHONE": "600000000"},

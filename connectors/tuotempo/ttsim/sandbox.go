@@ -175,6 +175,7 @@ func (s *Sandbox) Print(w io.Writer) {
 // Command is `fhirbridge sandbox tuotempo`.
 func Command() *cobra.Command {
 	var opt SandboxOptions
+	var reminders bool
 	var bridge, transport, token, center, activity, resource, pattern, userLID, code, idNumber, resultsUser string
 	cmd := &cobra.Command{
 		Use:   "tuotempo [--login-listen ADDR] [--ehr-listen ADDR] | --bridge URL [--transport rest|soap] [--token T]",
@@ -192,15 +193,16 @@ With --bridge it plays a patient on tuOtempO's portal against a running
 bridge, one line per web service call: GetCenters, KeyEntities,
 searchAvailabilities (next week), addAppointment, checkAppointment,
 getAppointments, a move (deleteAppointment + addAppointment), a
-cancellation, getAppointments again, and with --download-code and
---id-number the results. It exits 0 when every answer is what tuOtempO
+cancellation, getAppointments again; with --reminders the A.4 calls of
+tuOtempO's reminders (SearchAppointments, CancelAppointment); and with
+--download-code and --id-number the results. It exits 0 when every answer is what tuOtempO
 expects, and otherwise names the failing step.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
 			if bridge != "" {
 				s := &Scenario{Transport: transport, Center: center, Activity: activity, Resource: resource,
-					Pattern: pattern, UserLID: userLID, Out: out}
+					Pattern: pattern, UserLID: userLID, Reminders: reminders, Out: out}
 				if code != "" || idNumber != "" {
 					s.Results = &Results{UserLID: resultsUser, DownloadCode: code, IDNumber: idNumber}
 				}
@@ -235,6 +237,7 @@ expects, and otherwise names the failing step.`,
 	f.StringVar(&resource, "resource", "", "RESOURCE_LID to search (empty: every resource)")
 	f.StringVar(&pattern, "pattern", PatternTID, "patient pattern: tid (a new patient, USER_TID) or lid (an existing USER_LID)")
 	f.StringVar(&userLID, "user-lid", "", "the existing patient's USER_LID (--pattern lid)")
+	f.BoolVar(&reminders, "reminders", false, "add the A.4 reminder steps (SearchAppointments, CancelAppointment)")
 	f.StringVar(&code, "download-code", "", "DOWNLOAD_CODE of a result to fetch (adds the results steps)")
 	f.StringVar(&idNumber, "id-number", "", "USER_ID_NUMBER paired with --download-code")
 	f.StringVar(&resultsUser, "results-user-lid", "", "USER_LID whose results are listed (default the booking's patient)")

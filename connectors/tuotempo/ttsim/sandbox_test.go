@@ -133,14 +133,15 @@ func TestCommandBridge(t *testing.T) {
 		t.Errorf("transport ftp: %v", err)
 	}
 	out, err := run("--bridge", "http://b", "--transport", "soap", "--token", "t1", "--center", "c1", "--activity", "act-1",
-		"--download-code", "CODE1", "--id-number", "X123")
+		"--reminders", "--download-code", "CODE1", "--id-number", "X123")
 	if err != nil {
 		t.Fatalf("scenario: %v\n%s", err, out)
 	}
 	if gotBase != "http://b" || gotTransport != "soap" || gotToken != "t1" {
 		t.Errorf("client for %s %s %s", gotBase, gotTransport, gotToken)
 	}
-	if !strings.Contains(out, "OK: booked app-1, moved to app-2") || !strings.Contains(out, "getTestResultContent   soap OK") {
+	if !strings.Contains(out, "OK: booked app-1, moved to app-2") || !strings.Contains(out, "getTestResultContent   soap OK") ||
+		!strings.Contains(out, "CancelAppointment      soap OK") {
 		t.Errorf("output:\n%s", out)
 	}
 }

@@ -71,6 +71,11 @@ type Scenario struct {
 	From time.Time
 	// Location is the center's time zone (default Europe/Madrid).
 	Location *time.Location
+	// Reminders adds the A.4 steps tuOtempO's reminders use: a new
+	// booking, SearchAppointments lists it Confirmed, CancelAppointment
+	// (the patient's answer to a reminder) cancels it, SearchAppointments
+	// lists it Cancelled.
+	Reminders bool
 	// Results, when set, adds the results steps.
 	Results *Results
 	// Out receives one line per step (nil: none).
@@ -117,6 +122,8 @@ type Report struct {
 	Booked, Moved string
 	// BookedSlot, MovedSlot are their AVAILABILITY_LIDs.
 	BookedSlot, MovedSlot string
+	// Reminded is the APP_LID the reminder steps booked and cancelled.
+	Reminded string
 	// Taken are the AVAILABILITY_LIDs addAppointment refused as no longer
 	// free (ADD_RESULT ERROR), in order.
 	Taken []string
@@ -288,6 +295,11 @@ func (r *run) play(ctx context.Context) error {
 	}
 	if err := r.list(ctx, map[string]string{first.app: "Cancelled", moved.app: "Cancelled"}); err != nil {
 		return err
+	}
+	if r.s.Reminders {
+		if err := r.reminders(ctx, avs); err != nil {
+			return err
+		}
 	}
 	if r.s.Results != nil {
 		return r.results(ctx)

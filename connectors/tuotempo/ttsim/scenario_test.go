@@ -27,6 +27,7 @@ func TestScenarioHappyPath(t *testing.T) {
 		{"new patient, USER_TID", func(s *Scenario) {}, "pat-1"},
 		{"known USER_TID", func(s *Scenario) { s.UserTID = "tid-known" }, "pat-known"},
 		{"existing USER_LID", func(s *Scenario) { s.Pattern = PatternLID; s.UserLID = "pat-9" }, "pat-9"},
+		{"reminders (A.4)", func(s *Scenario) { s.Reminders = true }, "pat-1"},
 		{"named center and activity, results", func(s *Scenario) {
 			s.Center, s.Activity, s.Resource = "c1", "act-1", "res-1"
 			s.Results = &Results{DownloadCode: "CODE1", IDNumber: "X123"}
@@ -56,6 +57,13 @@ func TestScenarioHappyPath(t *testing.T) {
 			}
 			wantOps := []string{"GetCenters", "KeyEntities", "searchAvailabilities", "addAppointment", "checkAppointment",
 				"getAppointments", "deleteAppointment", "addAppointment", "checkAppointment", "deleteAppointment", "getAppointments"}
+			if s.Reminders {
+				wantOps = append(wantOps, "addAppointment", "SearchAppointments", "CancelAppointment", "SearchAppointments")
+				// the first slot, freed by the move, is booked again
+				if rep.Reminded != "app-3" || !slices.Equal(rep.Statuses["app-3"], []string{"Confirmed", "Cancelled"}) {
+					t.Errorf("reminded %s, statuses %v", rep.Reminded, rep.Statuses["app-3"])
+				}
+			}
 			if s.Results != nil {
 				wantOps = append(wantOps, "getTestResultsList", "getTestResultContent")
 				if rep.ResultLID != "rep-1" || rep.ResultStatus != "Valid" || rep.ResultBytes == 0 {
@@ -160,6 +168,14 @@ func TestScenarioCatchesWrongAnswers(t *testing.T) {
 			}
 			return recs
 		}, "checkAppointment", "answered 2 records"},
+		{"reminder not cancelled", set("CancelAppointment", "RESULT", "ERROR"), "CancelAppointment", `RESULT is "ERROR"`},
+		{"reminder list wrong status", set("SearchAppointments", "STATUS", "Pending"), "SearchAppointments", `STATUS "Pending"`},
+		{"reminder list without the booking", func(op string, recs []ws.Record) []ws.Record {
+			if op == "SearchAppointments" {
+				return nil
+			}
+			return recs
+		}, "SearchAppointments", "is not listed"},
 		{"no content", set("getTestResultContent", "DOWNLOAD_CONTENT", ""), "getTestResultContent", "without DOWNLOAD_CONTENT"},
 		{"result status", set("getTestResultsList", "STATUS", "final"), "getTestResultsList", `STATUS "final"`},
 	}
@@ -169,6 +185,7 @@ func TestScenarioCatchesWrongAnswers(t *testing.T) {
 			f.mutate = tt.mutate
 			var out bytes.Buffer
 			s := scenario(f, &out)
+			s.Reminders = true
 			s.Results = &Results{DownloadCode: "CODE1", IDNumber: "X123"}
 			_, err := s.Run(context.Background())
 			var se *StepError

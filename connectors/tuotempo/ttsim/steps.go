@@ -327,7 +327,7 @@ func (r *run) check(ctx context.Context, b booking) error {
 func safe(field, v string) string {
 	switch field {
 	case "APP_LID", "STATUS", "APP_DATE", "APP_START_TIME", "APP_END_TIME", "USER_LID",
-		"RESOURCE_LID", "ACTIVITY_LID", "AVAILABILITY_LID", "DELETE_RESULT", "ADD_RESULT":
+		"RESOURCE_LID", "ACTIVITY_LID", "AVAILABILITY_LID", "DELETE_RESULT", "ADD_RESULT", "RESULT":
 		return v
 	}
 	return "(value withheld)"
