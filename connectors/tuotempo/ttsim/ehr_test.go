@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -219,4 +220,33 @@ func FuzzEHRTransaction(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEHRConcurrentConditionalCreate: write-backs of one new patient sent
+// at once create it once.
+func TestEHRConcurrentConditionalCreate(t *testing.T) {
+	e := NewEHR("tok")
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(writeBack))
+			r.Header.Set("Authorization", "Bearer tok")
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, r)
+			codes[i] = w.Code
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("write-back %d: %d", i, c)
+		}
+	}
+	if ids := e.Find("Patient", "urn:fhirbridge:tuotempo:user-tid", "tid-9"); len(ids) != 1 {
+		t.Errorf("patients %v, want one", ids)
+	}
+	if v := e.Version("Appointment", "app-1"); v != 20 {
+		t.Errorf("appointment version %d, want 20", v)
+	}
 }
