@@ -23,6 +23,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sincro"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/tmpfiles"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ttsim"
 	"github.com/fhirbridge/fhirbridge/mapping"
 
 	// the remote kinds the feed opens (connectors.OpenRemote by kind)
@@ -64,6 +65,9 @@ func init() {
 			"export": func() []*cobra.Command { return []*cobra.Command{exportCmd()} },
 		},
 		Demo: demo,
+		// `fhirbridge sandbox tuotempo`: tuOtempO's login server, a fake
+		// EHR and tuOtempO's web service calls (package ttsim)
+		Sandbox: ttsim.Command,
 		New: func(cfg, root any) (bridge.Module, error) {
 			r, err := bridge.RootOf(root)
 			if err != nil {
