@@ -294,7 +294,7 @@ func enqueue(ctx context.Context, tx *store.Tx, kind string, wb writeBack) error
 	if err != nil {
 		return fmt.Errorf("booking: encoding a write-back: %w", err)
 	}
-	_, err = delivery.EnqueueWork(ctx, tx, delivery.WorkJob{Flow: Flow, Kind: kind, Key: wb.Appointment + "/" + newID(), Data: data})
+	_, err = delivery.EnqueueWork(ctx, tx, delivery.WorkJob{Flow: Flow, Kind: kind, Key: wb.Appointment + "/" + newID(), Data: data}) // not a URL path: a job key
 	return err
 }
 

@@ -21,7 +21,7 @@ var indexedTypes = []string{"Schedule", "Slot", "PractitionerRole", "Appointment
 // refID returns the id of a reference to typ ("Practitioner/P", or an
 // absolute URL ending so), "" when ref points elsewhere.
 func refID(ref, typ string) string {
-	i := strings.LastIndex(ref, typ+"/")
+	i := strings.LastIndex(ref, typ+"/") // not a URL path: a FHIR reference
 	if i < 0 || (i > 0 && ref[i-1] != '/') {
 		return ""
 	}

@@ -61,7 +61,7 @@ func (s *Sincro) observe(ctx context.Context, tx *store.Tx, typ, id string, _ in
 			if rt != p.source || rid == "" {
 				continue
 			}
-			target := r.Resolve(rt + "/" + rid)
+			target := r.Resolve(rt + "/" + rid) // not a URL path: a FHIR reference
 			if err := r.Err(); err != nil {
 				return err
 			}
@@ -354,7 +354,7 @@ func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ, contains 
 			continue
 		}
 		entry := fhir.NewObject()
-		entry.Set("fullUrl", fhir.NewString(br.Type+"/"+c.id))
+		entry.Set("fullUrl", fhir.NewString(br.Type+"/"+c.id)) // not a URL path: a FHIR reference
 		entry.Set("resource", c.res)
 		idx[rid] = append(idx[rid], entry)
 	}
@@ -365,7 +365,7 @@ func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ, contains 
 func related(ctx context.Context, tx *store.Tx, br *BackRef, typ, id string) ([]*fhir.Value, error) {
 	// The stored JSON holds the reference as "…Type/id" followed by its
 	// closing quote, relative or absolute.
-	idx, err := relatedIndex(ctx, tx, br, typ, typ+"/"+id+`"`)
+	idx, err := relatedIndex(ctx, tx, br, typ, typ+"/"+id+`"`) // not a URL path: a FHIR reference in JSON
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +399,7 @@ func (r *txResolver) Resolve(ref string) *fhir.Value {
 	if typ == "" || r.err != nil {
 		return nil
 	}
-	key := typ + "/" + id
+	key := typ + "/" + id // not a URL path: a map key
 	if v, ok := r.cache[key]; ok {
 		return v
 	}

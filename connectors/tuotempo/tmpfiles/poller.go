@@ -146,7 +146,7 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 
 func (p *Poller) full(name string) string {
 	name = strings.Trim(name, "/")
-	if p.job.Dir == "" || strings.HasPrefix(name, p.job.Dir+"/") {
+	if p.job.Dir == "" || strings.HasPrefix(name, p.job.Dir+"/") { // not a URL path: a remote folder
 		return name
 	}
 	return path.Join(p.job.Dir, name)

@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
 )
 
@@ -85,7 +87,11 @@ func (c *Client) binaryFields(ctx context.Context, operation string) (map[string
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.binary[operation]; !ok {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"rest/", nil)
+		u, err := c.url(connectors.PathOf("/rest"))
+		if err != nil {
+			return nil, fmt.Errorf("wsapi: operation catalogue: %w", err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, fmt.Errorf("wsapi: operation catalogue: %w", err)
 		}
@@ -149,13 +155,30 @@ func decode(rec ws.Record, binary map[string]bool) error {
 	return nil
 }
 
+// url is the client's base with p appended.
+func (c *Client) url(p connectors.Path) (string, error) {
+	base, err := url.Parse(c.base)
+	if err != nil {
+		return "", fmt.Errorf("base URL: %w", err)
+	}
+	u, err := p.URL(base)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
 // callREST calls operation over REST.
 func (c *Client) callREST(ctx context.Context, operation string, p map[string]string, binary map[string]bool) ([]ws.Record, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: encoding the parameters of %s: %w", operation, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"rest/"+operation, bytes.NewReader(body))
+	u, err := c.url(connectors.PathOf("/rest/{operation}", operation))
+	if err != nil {
+		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}
@@ -219,7 +242,11 @@ func (c *Client) callSOAP(ctx context.Context, operation string, p map[string]st
 		body.WriteString("<tns:" + k + ">" + escape(p[k]) + "</tns:" + k + ">")
 	}
 	body.WriteString("</tns:" + operation + ">")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"soap", bytes.NewReader(soapEnvelope(body.String())))
+	u, err := c.url(connectors.PathOf("/soap"))
+	if err != nil {
+		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(soapEnvelope(body.String())))
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}

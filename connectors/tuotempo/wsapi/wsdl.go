@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ func (h *handler) soapAddress(r *http.Request) string {
 	if safeHost(host) == "" {
 		host = "localhost"
 	}
-	return scheme + "://" + host + h.opt.Prefix + "soap"
+	return (&url.URL{Scheme: scheme, Host: host, Path: h.opt.Prefix + "soap"}).String()
 }
 
 // safeHost returns host when it holds only host-name characters.
@@ -97,7 +98,7 @@ func WSDL(ops []*ws.Operation, address string) string {
 		if op.List {
 			occurs = `minOccurs="0" maxOccurs="unbounded"`
 		}
-		types.WriteString(`<xsd:element name="` + n + `Response"><xsd:complexType><xsd:sequence><xsd:element name="` + n + `Result" type="tns:` + n + `Result" ` + occurs + `/></xsd:sequence></xsd:complexType></xsd:element>`)
+		types.WriteString(`<xsd:element name="` + n + `Response"><xsd:complexType><xsd:sequence><xsd:element name="` + n + `Result" type="tns:` + n + `Result" ` + occurs + `/></xsd:sequence></xsd:complexType></xsd:element>`) // not a URL path: XML
 
 		msgs.WriteString(`<wsdl:message name="` + n + `Request"><wsdl:part name="parameters" element="tns:` + n + `"/></wsdl:message>`)
 		msgs.WriteString(`<wsdl:message name="` + n + `Response"><wsdl:part name="parameters" element="tns:` + n + `Response"/></wsdl:message>`)
