@@ -3,6 +3,7 @@ package sso
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -72,8 +73,8 @@ func (c *Config) Validate() []error {
 			continue
 		}
 		p, err := url.Parse(u.v)
-		if err != nil || p.Scheme != "https" || p.Host == "" || p.User != nil || p.Fragment != "" {
-			errs = append(errs, fmt.Errorf("%s.%s: want an https URL without user or fragment", Section, u.key))
+		if err != nil || (p.Scheme != "https" && !(p.Scheme == "http" && loopback(p.Hostname()))) || p.Host == "" || p.User != nil || p.Fragment != "" {
+			errs = append(errs, fmt.Errorf("%s.%s: want an https URL (http only on a loopback address) without user or fragment", Section, u.key))
 			continue
 		}
 		if u.key == "login_url" && p.RawQuery != "" {
@@ -101,4 +102,15 @@ func (c *Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("%s.timeout %s: want more than 0, at most 2m", Section, d))
 	}
 	return errs
+}
+
+// loopback reports whether host is a loopback name or address (the
+// sandbox's login server on this machine), where plain http cannot be
+// overheard.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

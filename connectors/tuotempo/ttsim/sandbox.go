@@ -42,10 +42,14 @@ var ErrNoClient = errors.New("sandbox tuotempo --bridge: no web service client (
 // Sandbox defaults.
 const (
 	DefaultCenterToken = "sandbox-center-token"
+	// DefaultPortalToken is the patient portal's token for the bridge's
+	// sign-on endpoint (sso.tokens).
+	DefaultPortalToken = "sandbox-portal-token"
 	// Environment variables the printed config names for its secrets.
 	EnvCenterToken = "TT_SANDBOX_CENTER_TOKEN"
 	EnvSSOPassword = "TT_SANDBOX_SSO_PASSWORD"
 	EnvEHRToken    = "TT_SANDBOX_EHR_TOKEN"
+	EnvPortalToken = "TT_SANDBOX_PORTAL_TOKEN"
 )
 
 // Sandbox is what `fhirbridge sandbox tuotempo` runs: tuOtempO's login
@@ -154,18 +158,20 @@ func (s *Sandbox) Config() string {
           token: {env: %s}
     sso:
       login_url: %s
+      session_url: %s
       db_name: %s
       user: %s
       password: {env: %s}
+      tokens: [{env: %s}]
 ehr:
   fhir_base_url: %s
   token: {env: %s}
-`, s.Center, EnvCenterToken, s.Login.LoginURL(), s.Login.DBName(), s.Login.opt.User, EnvSSOPassword, s.EHR.URL(), EnvEHRToken)
+`, s.Center, EnvCenterToken, s.Login.LoginURL(), s.Login.URL()+"/mop_customer.php", s.Login.DBName(), s.Login.opt.User, EnvSSOPassword, EnvPortalToken, s.EHR.URL(), EnvEHRToken)
 }
 
 // Env returns the environment the Config names: variable → value.
 func (s *Sandbox) Env() map[string]string {
-	return map[string]string{EnvCenterToken: s.CenterToken, EnvSSOPassword: s.Login.opt.Password, EnvEHRToken: s.EHR.Token()}
+	return map[string]string{EnvCenterToken: s.CenterToken, EnvSSOPassword: s.Login.opt.Password, EnvEHRToken: s.EHR.Token(), EnvPortalToken: DefaultPortalToken}
 }
 
 // Print writes the config, the environment and the commands to w.
@@ -173,7 +179,7 @@ func (s *Sandbox) Print(w io.Writer) {
 	fmt.Fprintf(w, "tuOtempO login server on %s (dbName %s), fake EHR on %s\n\n", s.Login.URL(), s.Login.DBName(), s.EHR.URL())
 	fmt.Fprintf(w, "# 1. add to your fhirbridge config:\n%s\n", s.Config())
 	fmt.Fprintln(w, "# 2. export the secrets it names, then start the bridge:")
-	for _, k := range []string{EnvCenterToken, EnvSSOPassword, EnvEHRToken} {
+	for _, k := range []string{EnvCenterToken, EnvSSOPassword, EnvEHRToken, EnvPortalToken} {
 		fmt.Fprintf(w, "export %s=%s\n", k, s.Env()[k])
 	}
 	fmt.Fprintln(w, "fhirbridge serve --config fhirbridge.yaml")

@@ -14,25 +14,18 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/fhirbridge/fhirbridge/batch/config"
-	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
+	bookingcfg "github.com/fhirbridge/fhirbridge/connectors/tuotempo/booking"
+	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/sso"
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
-// printedConfig is the shape of the sandbox's config section: the online
-// centers decode as the module's ws.Center, the ehr section as the shared
-// config's, strictly.
+// printedConfig is the shape of the sandbox's config section, decoded
+// strictly into the module's own section types and the shared ehr section.
 type printedConfig struct {
 	Connectors struct {
 		Tuotempo struct {
-			Online struct {
-				Centers []ws.Center `yaml:"centers"`
-			} `yaml:"online"`
-			SSO struct {
-				LoginURL string        `yaml:"login_url"`
-				DBName   string        `yaml:"db_name"`
-				User     string        `yaml:"user"`
-				Password yaml.MapSlice `yaml:"password"`
-			} `yaml:"sso"`
+			Online bookingcfg.Config `yaml:"online"`
+			SSO    sso.Config        `yaml:"sso"`
 		} `yaml:"tuotempo"`
 	} `yaml:"connectors"`
 	EHR config.EHR `yaml:"ehr"`
@@ -61,9 +54,18 @@ func TestSandboxPrintsAConfigThatParses(t *testing.T) {
 	if len(c) != 1 || c[0].LID != SampleCenter || c[0].Token.Reveal() != DefaultCenterToken || c[0].TimeZone != "Europe/Madrid" {
 		t.Errorf("centers %+v", c)
 	}
-	sso := cfg.Connectors.Tuotempo.SSO
-	if sso.LoginURL != sb.Login.LoginURL() || sso.DBName != DefaultDBName || sso.User != DefaultLoginUser || len(sso.Password) != 1 {
-		t.Errorf("sso %+v", sso)
+	on := &cfg.Connectors.Tuotempo.Online
+	on.FillDefaults()
+	if err := on.Validate(); err != nil {
+		t.Errorf("the printed online section is refused: %v", err)
+	}
+	ssoCfg := &cfg.Connectors.Tuotempo.SSO
+	ssoCfg.FillDefaults()
+	if errs := ssoCfg.Validate(); len(errs) > 0 {
+		t.Errorf("the printed sso section is refused: %v", errs)
+	}
+	if ssoCfg.LoginURL != sb.Login.LoginURL() || ssoCfg.DBName != DefaultDBName || ssoCfg.User != DefaultLoginUser || ssoCfg.Password.Reveal() != DefaultLoginPassword {
+		t.Errorf("sso %+v", ssoCfg)
 	}
 	if cfg.EHR.FHIRBaseURL != sb.EHR.URL() {
 		t.Errorf("ehr %+v", cfg.EHR)
@@ -74,7 +76,7 @@ func TestSandboxPrintsAConfigThatParses(t *testing.T) {
 
 	// the servers answer on the printed URLs
 	form := url.Values{"dbName": {DefaultDBName}}.Encode()
-	req, _ := http.NewRequest("POST", sso.LoginURL, strings.NewReader(form))
+	req, _ := http.NewRequest("POST", ssoCfg.LoginURL, strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(DefaultLoginUser, DefaultLoginPassword)
 	resp, err := http.DefaultClient.Do(req)
