@@ -27,7 +27,23 @@ const WSPrefix = wsapi.DefaultPrefix
 var (
 	_ bridge.ObserverProvider = (*Module)(nil)
 	_ bridge.FlowProvider     = (*Module)(nil)
+	_ bridge.TypeProvider     = (*Module)(nil)
 )
+
+// FHIRTypes are the resource types the EHR posts for online booking and
+// results, beyond the endpoint's defaults: the schedule (Schedule, Slot),
+// the catalogue (HealthcareService, PractitionerRole, InsurancePlan) and
+// the results (DiagnosticReport, DocumentReference, Binary).
+func (m *Module) FHIRTypes() []string {
+	var types []string
+	if m.cfg.Online != nil || m.cfg.Sincro != nil || len(m.cfg.Exports) > 0 {
+		types = append(types, "Schedule", "Slot", "HealthcareService", "PractitionerRole", "InsurancePlan")
+	}
+	if m.cfg.Results != nil {
+		types = append(types, "DiagnosticReport", "DocumentReference", "Binary")
+	}
+	return types
+}
 
 // Observers keeps the booking index (free Slots, Schedules, Appointments)
 // current on every path that stores resources, when online booking is on.

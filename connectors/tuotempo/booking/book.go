@@ -141,6 +141,32 @@ func keptAnswer(ctx context.Context, tx *store.Tx, key string) (ws.Record, error
 	return rec, nil
 }
 
+// liveAnswer is keptAnswer for a booking still in force: a kept OK whose
+// Appointment has since been cancelled (or withdrawn) answers nothing and
+// is forgotten, so the same patient booking the freed slot again gets a
+// new Appointment rather than the cancelled one.
+func liveAnswer(ctx context.Context, tx *store.Tx, key string) (ws.Record, error) {
+	rec, err := keptAnswer(ctx, tx, key)
+	if err != nil || rec == nil || rec["ADD_RESULT"] != "OK" {
+		return rec, err
+	}
+	a, err := load(ctx, tx, "Appointment", rec["APP_LID"])
+	if err != nil {
+		return nil, err
+	}
+	if a != nil {
+		switch a.GetString("status") {
+		case "cancelled", "noshow", "entered-in-error":
+		default:
+			return rec, nil
+		}
+	}
+	if _, err := tx.SQL().ExecContext(ctx, tx.Rebind(`DELETE FROM booking_requests WHERE k = ?`), key); err != nil {
+		return nil, store.Classify("booking: forgetting a cancelled booking's answer", err)
+	}
+	return nil, nil
+}
+
 // claimSlot turns a free slot busy in the index; false when it was not
 // free. On PostgreSQL a concurrent claimer waits for the row and then
 // finds it busy: exactly one wins.
@@ -320,7 +346,7 @@ func (s *Service) Add(ctx context.Context, center string, p map[string]string) (
 	var rec ws.Record
 	err = s.st.InTx(ctx, func(tx *store.Tx) error {
 		rec = nil
-		if kept, err := keptAnswer(ctx, tx, key); err != nil || kept != nil {
+		if kept, err := liveAnswer(ctx, tx, key); err != nil || kept != nil {
 			rec = kept
 			return err
 		}
@@ -336,7 +362,7 @@ func (s *Service) Add(ctx context.Context, center string, p map[string]string) (
 			return err
 		}
 		if !won { // taken; by this very request, retried concurrently?
-			if kept, err := keptAnswer(ctx, tx, key); err != nil || kept != nil {
+			if kept, err := liveAnswer(ctx, tx, key); err != nil || kept != nil {
 				rec = kept
 				return err
 			}

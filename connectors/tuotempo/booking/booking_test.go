@@ -326,6 +326,29 @@ func TestMove(t *testing.T) {
 	}
 }
 
+// TestRebookAfterCancel: the kept answer of a booking holds only while the
+// booking does: once cancelled, the same patient booking the freed slot
+// again gets a new Appointment, not the cancelled one.
+func TestRebookAfterCancel(t *testing.T) {
+	e := newEnv(t, sqliteURL(t), nil)
+	e.seed(t)
+	ctx := context.Background()
+	first, err := e.svc.Add(ctx, "c1", booking("s1"))
+	if err != nil || first["ADD_RESULT"] != "OK" {
+		t.Fatalf("add: %v %v", first, err)
+	}
+	if r, err := e.svc.Cancel(ctx, "c1", first["APP_LID"], true); err != nil || r["DELETE_RESULT"] != "OK" {
+		t.Fatalf("cancel: %v %v", r, err)
+	}
+	again, err := e.svc.Add(ctx, "c1", booking("s1"))
+	if err != nil || again["ADD_RESULT"] != "OK" || again["APP_LID"] == first["APP_LID"] || again["USER_LID"] != first["USER_LID"] {
+		t.Fatalf("booking the freed slot again = %v %v, want a new appointment for the same patient (first %v)", again, err, first)
+	}
+	if retried, _ := e.svc.Add(ctx, "c1", booking("s1")); retried["APP_LID"] != again["APP_LID"] {
+		t.Errorf("a retry of the new booking answered %v, want %v", retried, again)
+	}
+}
+
 // race books one slot from 50 callers at once: exactly one wins.
 func race(t *testing.T, url string) {
 	e := newEnv(t, url, nil)

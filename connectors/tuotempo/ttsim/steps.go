@@ -73,6 +73,9 @@ func checkTime(rec ws.Record, name string, required bool) error {
 
 func (r *run) centers(ctx context.Context) error {
 	const op = "GetCenters"
+	// every call, GetCenters too, is made for a center whose credential
+	// the caller holds: the configured one when set
+	r.rep.Center = r.s.Center
 	recs, err := r.call(ctx, op, nil)
 	if err != nil {
 		return err
