@@ -201,8 +201,9 @@ func GrantCommand(module string, pick func(section any) *Config) *cobra.Command 
 		Long: `sincro grant creates (or updates) the PostgreSQL role tuOtempO SINCRO logs in
 as (--role, default connectors.tuotempo.sincro.role) and gives it only: CONNECT
 on the database, USAGE on the Sincro schema, SELECT on the published views and
-INSERT on TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION; everything else it
-held is revoked. --password-env names the environment variable holding its
+INSERT on TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION (views over the
+bridge's private schema tuotempo_sincro_data, on which it gets nothing);
+everything else it held is revoked. --password-env names the environment variable holding its
 password (sent as a SCRAM-SHA-256 verifier, never printed); without it the
 password is left as it is. It prints the grants. Running it again is harmless.
 The store's user needs the CREATEROLE attribute.`,
