@@ -19,7 +19,9 @@ const Section = "connectors.tuotempo.sincro"
 // Zero values take the defaults documented on each field (FillDefaults).
 type Config struct {
 	// Schema holds the published views and the two temporary tables
-	// (default tuotempo). The bridge's private tables are in Schema+"_data".
+	// (default tuotempo), all as views. The bridge's private tables are in
+	// the fixed schema tuotempo_sincro_data (migration line
+	// tuotempo_sincro), which Schema may not name.
 	Schema string `yaml:"schema"`
 	// Role is the restricted PostgreSQL role SINCRO logs in as (default
 	// tuotempo_sincro); `sincro grant` creates it.
@@ -106,6 +108,8 @@ func (c *Config) Validate() []error {
 		errs = append(errs, fmt.Errorf("%s.schema %w", Section, err))
 	} else if slices.Contains([]string{"public", "pg_catalog", "information_schema"}, c.Schema) || len(c.Schema) > 2 && c.Schema[:3] == "pg_" {
 		errs = append(errs, fmt.Errorf("%s.schema %q: a system or shared schema; name a schema of its own", Section, c.Schema))
+	} else if c.Schema == privateSchema {
+		errs = append(errs, fmt.Errorf("%s.schema %q: the bridge's private Sincro schema; name another", Section, c.Schema))
 	}
 	if err := CheckIdent(c.Role); err != nil {
 		errs = append(errs, fmt.Errorf("%s.role %w", Section, err))

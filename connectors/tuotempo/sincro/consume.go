@@ -67,11 +67,10 @@ type outcome struct {
 // call's record, so the patient is booked once, and a retried cancel or
 // move finds the appointment already in the wanted state.
 func (s *Sincro) claimOne(ctx context.Context, table string, skip []int64) (took bool, retry int64, err error) {
-	cols := reservationsTmpCols
-	if table == DeleteTable {
-		cols = deleteCols
-	}
-	tbl := quoteIdent(s.cfg.Schema) + "." + quoteIdent(table)
+	cols := tmpColumns(table)
+	// Claims and marks work on the storage table: the published view
+	// shows neither the row's key nor its state.
+	tbl := quoteIdent(privateSchema) + "." + quoteIdent(storage(table))
 	var names []string
 	for _, c := range cols {
 		if c.Name != "INSERT_TIME" {
@@ -250,7 +249,7 @@ func (s *Sincro) listenOnce(ctx context.Context) error {
 			return driver.ErrBadConn
 		}
 		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+quoteIdent(channel(s.cfg.Schema))); err != nil {
+		if _, err := pc.Exec(ctx, "LISTEN "+quoteIdent(channel)); err != nil {
 			lerr = store.Classify("listening", err)
 			return driver.ErrBadConn
 		}

@@ -24,8 +24,9 @@ import (
 // "" for the config's), with password when it is not "" (sent to the
 // server as a SCRAM-SHA-256 verifier, so the password itself never
 // travels nor reaches a server log), and gives it exactly: CONNECT on the
-// database, USAGE on the schema, SELECT on the published views and INSERT
-// on the guide's columns of the two temporary tables. Everything else it
+// database, USAGE on the published schema, SELECT on the published views
+// and INSERT on the guide's columns of the two temporary tables' views
+// (STATUS_TRIGGER excepted), nothing on the private schema. Everything else it
 // held in the database is revoked first (its memberships too). It prints
 // what it granted to out. Running it again gives the same result. The
 // store's user needs CREATEROLE (or to be the role's admin).
@@ -37,7 +38,7 @@ func (s *Sincro) Grant(ctx context.Context, role, password string, out io.Writer
 		return fmt.Errorf("role %w", err)
 	}
 	r := quoteIdent(role)
-	sch, data := quoteIdent(s.cfg.Schema), quoteIdent(dataSchema(s.cfg.Schema))
+	sch := quoteIdent(s.cfg.Schema)
 	var granted []string
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		granted = nil
@@ -47,7 +48,7 @@ func (s *Sincro) Grant(ctx context.Context, role, password string, out io.Writer
 			}
 			return nil
 		}
-		if err := exec("locking the sincro schema", fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockKey(s.cfg.Schema))); err != nil {
+		if err := exec("locking the sincro schema", fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockKey)); err != nil {
 			return err
 		}
 		var exists bool
@@ -141,21 +142,13 @@ func (s *Sincro) Grant(ctx context.Context, role, password string, out io.Writer
 				return err
 			}
 		}
-		for _, t := range []struct {
-			name string
-			cols []tmpCol
-		}{{ReservationsTmp, reservationsTmpCols}, {DeleteTable, deleteCols}} {
-			var names []string
-			for _, c := range t.cols {
-				if c.Name != "STATUS_TRIGGER" {
-					names = append(names, quoteIdent(c.Name))
-				}
-			}
-			if err := grant(fmt.Sprintf("GRANT INSERT (%s) ON %s.%s TO %s", strings.Join(names, ", "), sch, quoteIdent(t.name), r)); err != nil {
+		for _, t := range []string{ReservationsTmp, DeleteTable} {
+			if err := grant(tmpGrantSQL(s.cfg.Schema, t, role)); err != nil {
 				return err
 			}
 		}
-		_ = data // the private schema: nothing granted
+		// The private schema of the migration line: nothing granted (the
+		// views reach it with their owner's rights).
 		return nil
 	})
 	if err != nil {
@@ -208,8 +201,9 @@ func GrantCommand(module string, pick func(section any) *Config) *cobra.Command 
 		Long: `sincro grant creates (or updates) the PostgreSQL role tuOtempO SINCRO logs in
 as (--role, default connectors.tuotempo.sincro.role) and gives it only: CONNECT
 on the database, USAGE on the Sincro schema, SELECT on the published views and
-INSERT on TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION; everything else it
-held is revoked. --password-env names the environment variable holding its
+INSERT on TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION (views over the
+bridge's private schema tuotempo_sincro_data, on which it gets nothing);
+everything else it held is revoked. --password-env names the environment variable holding its
 password (sent as a SCRAM-SHA-256 verifier, never printed); without it the
 password is left as it is. It prints the grants. Running it again is harmless.
 The store's user needs the CREATEROLE attribute.`,

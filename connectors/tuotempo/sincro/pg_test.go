@@ -220,7 +220,7 @@ func testListen(t *testing.T, e *pgEnv) {
 	}
 	waitFor(t, "the row to be taken", func() bool {
 		var st sql.NullString
-		db.QueryRow(`SELECT "STATUS_TRIGGER" FROM tuotempo."TT_DELETE_RESERVATION"`).Scan(&st)
+		db.QueryRow(`SELECT "STATUS_TRIGGER" FROM tuotempo_sincro_data.delete_reservation`).Scan(&st)
 		return st.String == "OK"
 	})
 	cancel()
@@ -393,6 +393,7 @@ func testRole(t *testing.T, e *pgEnv) {
 			t.Errorf("role %s: %v", q[:40], err)
 		}
 	}
+	checkTmpObjects(t, st.DB())
 	// A view whose columns change is replaced, and the role keeps it.
 	changed := slices.Clone(testViews)
 	for i, v := range changed {
@@ -409,21 +410,38 @@ func testRole(t *testing.T, e *pgEnv) {
 	if _, err := role.Exec(`SELECT "INSURANCE_NAME" FROM tuotempo."TT_INSURANCES"`); err != nil {
 		t.Errorf("role lost the replaced view: %v", err)
 	}
+	// The private state columns are not in the views.
 	for _, q := range []string{
-		`SELECT * FROM tuotempo_data.rows`,
-		`SELECT * FROM tuotempo."TT_RESERVATIONS_TMP"`,
 		`SELECT bridge_done FROM tuotempo."TT_RESERVATIONS_TMP"`,
-		`SELECT "STATUS_TRIGGER" FROM tuotempo."TT_DELETE_RESERVATION"`,
 		`INSERT INTO tuotempo."TT_RESERVATIONS_TMP" ("APP_TID", "APP_ACTION", "APP_DATE", "APP_START_TIME", "RESOURCE_LID", bridge_done) VALUES ('t', 'add', 'd', 't', 'p', now())`,
+	} {
+		if _, err := role.Exec(q); pgCode(err) != "42703" {
+			t.Errorf("role %s: %v, want SQLSTATE 42703", q, err)
+		}
+	}
+	for _, q := range []string{
+		`SELECT * FROM tuotempo_sincro_data.rows`,
+		`SELECT * FROM tuotempo_sincro_data.reservations_tmp`,
+		`SELECT * FROM tuotempo_sincro_data.delete_reservation`,
+		`INSERT INTO tuotempo_sincro_data.reservations_tmp ("APP_TID", "APP_ACTION", "APP_DATE", "APP_START_TIME", "RESOURCE_LID") VALUES ('t', 'add', 'd', 't', 'p')`,
+		`INSERT INTO tuotempo_sincro_data.delete_reservation ("APP_LID") VALUES ('x')`,
+		`UPDATE tuotempo_sincro_data.reservations_tmp SET bridge_done = now()`,
+		`DELETE FROM tuotempo_sincro_data.delete_reservation`,
+		`SELECT tuotempo_sincro_data.notify()`,
+		`SELECT * FROM tuotempo."TT_RESERVATIONS_TMP"`,
+		`SELECT * FROM tuotempo."TT_DELETE_RESERVATION"`,
+		`SELECT "STATUS_TRIGGER" FROM tuotempo."TT_DELETE_RESERVATION"`,
 		`INSERT INTO tuotempo."TT_DELETE_RESERVATION" ("APP_LID", "STATUS_TRIGGER") VALUES ('x', 'OK')`,
+		`INSERT INTO tuotempo."TT_RESERVATIONS_TMP" ("APP_TID", "APP_ACTION", "APP_DATE", "APP_START_TIME", "RESOURCE_LID", "STATUS_TRIGGER") VALUES ('t', 'add', 'd', 't', 'p', 'OK')`,
 		`UPDATE tuotempo."TT_RESERVATIONS_TMP" SET "APP_LID" = 'x'`,
+		`UPDATE tuotempo."TT_DELETE_RESERVATION" SET "APP_LID" = 'x'`,
 		`DELETE FROM tuotempo."TT_RESERVATIONS_TMP"`,
 		`DELETE FROM tuotempo."TT_DELETE_RESERVATION"`,
 		`CREATE TABLE tuotempo.mine (x int)`,
 		`CREATE VIEW tuotempo.mine AS SELECT 1`,
 		`SELECT * FROM resources`,
 		`SELECT * FROM resource_versions`,
-		`INSERT INTO tuotempo_data.rows VALUES ('TT_RESOURCES', 'x', 'y', 0, '{}', NULL)`,
+		`INSERT INTO tuotempo_sincro_data.rows VALUES ('TT_RESOURCES', 'x', 'y', 0, '{}', NULL)`,
 	} {
 		if _, err := role.Exec(q); pgCode(err) != "42501" {
 			t.Errorf("role %s: %v, want SQLSTATE 42501", q, err)
@@ -536,8 +554,8 @@ func testConsume(t *testing.T, e *pgEnv) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var pending int
-		if err := db.QueryRow(`SELECT (SELECT count(*) FROM tuotempo."TT_RESERVATIONS_TMP" WHERE bridge_done IS NULL) +
-			(SELECT count(*) FROM tuotempo."TT_DELETE_RESERVATION" WHERE bridge_done IS NULL)`).Scan(&pending); err != nil {
+		if err := db.QueryRow(`SELECT (SELECT count(*) FROM tuotempo_sincro_data.reservations_tmp WHERE bridge_done IS NULL) +
+			(SELECT count(*) FROM tuotempo_sincro_data.delete_reservation WHERE bridge_done IS NULL)`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		if pending == 0 {
@@ -558,7 +576,7 @@ func testConsume(t *testing.T, e *pgEnv) {
 		t.Errorf("booker calls:\n%v\nwant\n%v", got, want)
 	}
 	status := map[string]string{}
-	rows, err := db.Query(`SELECT "APP_TID", COALESCE("APP_LID", ''), "STATUS_TRIGGER", bridge_tries FROM tuotempo."TT_RESERVATIONS_TMP"`)
+	rows, err := db.Query(`SELECT "APP_TID", COALESCE("APP_LID", ''), "STATUS_TRIGGER", bridge_tries FROM tuotempo_sincro_data.reservations_tmp`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +598,7 @@ func testConsume(t *testing.T, e *pgEnv) {
 		}
 	}
 	var del []string
-	rows, err = db.Query(`SELECT "APP_LID" || ' ' || "STATUS_TRIGGER" FROM tuotempo."TT_DELETE_RESERVATION" ORDER BY bridge_id`)
+	rows, err = db.Query(`SELECT "APP_LID" || ' ' || "STATUS_TRIGGER" FROM tuotempo_sincro_data.delete_reservation ORDER BY bridge_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,3 +616,68 @@ func testConsume(t *testing.T, e *pgEnv) {
 type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// checkTmpObjects: the published temporary tables are views showing
+// exactly the guide's columns in its order (tmpColumns); their storage
+// tables, from the migration line, have those columns with the guide's
+// types, NOT NULLs and defaults, then the bridge's three; the rows the
+// role inserted got their defaults through the views.
+func checkTmpObjects(t *testing.T, db *sql.DB) {
+	t.Helper()
+	cols := func(schema, table string) []string {
+		rows, err := db.Query(`SELECT column_name, format_type(a.atttypid, a.atttypmod), a.attnotnull, COALESCE(pg_get_expr(d.adbin, d.adrelid), '')
+			FROM information_schema.columns c
+			JOIN pg_attribute a ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass AND a.attname = c.column_name
+			LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+			WHERE c.table_schema = $1 AND c.table_name = $2 ORDER BY c.ordinal_position`, schema, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var name, typ, def string
+			var notNull bool
+			if err := rows.Scan(&name, &typ, &notNull, &def); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s %s %v %s", name, typ, notNull, def))
+		}
+		return out
+	}
+	for _, tbl := range []string{ReservationsTmp, DeleteTable} {
+		var kind string
+		if err := db.QueryRow(`SELECT relkind::text FROM pg_class WHERE oid = $1::regclass`, `tuotempo."`+tbl+`"`).Scan(&kind); err != nil || kind != "v" {
+			t.Errorf("%s: relkind %q (%v), want a view", tbl, kind, err)
+		}
+		var wantView, wantStore []string
+		for _, c := range tmpColumns(tbl) {
+			typ := "character varying(" + fmt.Sprint(c.Len) + ")"
+			if c.Name == "INSERT_TIME" {
+				typ = "timestamp without time zone"
+			}
+			wantView = append(wantView, fmt.Sprintf("%s %s false ", c.Name, typ))
+			def := c.def
+			switch def {
+			case "''":
+				def = "''::character varying"
+			case "LOCALTIMESTAMP":
+				def = "LOCALTIMESTAMP"
+			}
+			wantStore = append(wantStore, fmt.Sprintf("%s %s %v %s", c.Name, typ, c.notNull, def))
+		}
+		wantStore = append([]string{"bridge_id bigint true "}, wantStore...)
+		wantStore = append(wantStore, "bridge_done timestamp with time zone false ", "bridge_tries integer true 0")
+		if got := cols("tuotempo", tbl); !slices.Equal(got, wantView) {
+			t.Errorf("view %s columns:\n  %s\nwant\n  %s", tbl, strings.Join(got, "\n  "), strings.Join(wantView, "\n  "))
+		}
+		if got := cols(privateSchema, storage(tbl)); !slices.Equal(got, wantStore) {
+			t.Errorf("storage of %s columns:\n  %s\nwant\n  %s", tbl, strings.Join(got, "\n  "), strings.Join(wantStore, "\n  "))
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM ` + privateSchema + `.` + storage(tbl) +
+			` WHERE "APP_TMP_ID" = '1' AND "INSERT_TIME" > LOCALTIMESTAMP - interval '1 hour' AND bridge_done IS NULL AND bridge_tries = 0`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("storage of %s: %d rows inserted through the view with their defaults (%v), want 1", tbl, n, err)
+		}
+	}
+}

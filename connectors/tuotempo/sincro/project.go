@@ -46,7 +46,7 @@ func (s *Sincro) Observer() delivery.Observer {
 
 // observe is the Observer's function.
 func (s *Sincro) observe(ctx context.Context, tx *store.Tx, typ, id string, _ int, res *fhir.Value) error {
-	if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lockKey(s.cfg.Schema)); err != nil {
+	if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1)", lockKey); err != nil {
 		return store.Classify("locking the sincro rows", err)
 	}
 	r := &txResolver{ctx: ctx, tx: tx}
@@ -79,7 +79,7 @@ func (s *Sincro) observe(ctx context.Context, tx *store.Tx, typ, id string, _ in
 // project replaces the rows of view p made from the resource typ/id
 // (res nil: the resource is gone, its rows too).
 func (s *Sincro) project(ctx context.Context, tx *store.Tx, r *txResolver, p *published, id string, res *fhir.Value) error {
-	d := quoteIdent(dataSchema(s.cfg.Schema))
+	d := quoteIdent(privateSchema)
 	if _, err := tx.SQL().ExecContext(ctx, "DELETE FROM "+d+".rows WHERE view_name = $1 AND src_type = $2 AND src_id = $3",
 		p.Name, p.source, id); err != nil {
 		return store.Classify("replacing "+p.Name+" rows", err)
@@ -237,10 +237,10 @@ func (s *Sincro) Refresh(ctx context.Context) error {
 	n := 0
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		n = 0
-		if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.cfg.Schema)); err != nil {
+		if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
 			return store.Classify("locking the sincro rows", err)
 		}
-		d := quoteIdent(dataSchema(s.cfg.Schema))
+		d := quoteIdent(privateSchema)
 		if _, err := tx.SQL().ExecContext(ctx, "DELETE FROM "+d+".rows"); err != nil {
 			return store.Classify("clearing the sincro rows", err)
 		}

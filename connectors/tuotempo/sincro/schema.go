@@ -20,9 +20,12 @@ type tmpCol struct {
 func nn(c Column) tmpCol { return tmpCol{Column: c, notNull: true} }
 func nl(c Column) tmpCol { return tmpCol{Column: c} }
 
-// Temporary tables SINCRO writes (guide A.2.3 and B.1), with the guide's
-// columns, limits and NOT NULLs. APP_TMP_ID ("do not use") defaults to ”
-// and INSERT_TIME to the insert's time, so SINCRO may leave them out.
+// Temporary tables SINCRO writes (guide A.2.3 and B.1), published as views
+// of these names over the private storage tables. The columns below are
+// the guide's, with its limits, NOT NULLs and defaults (APP_TMP_ID, "do
+// not use", defaults to ” and INSERT_TIME to the insert's time, so
+// SINCRO may leave them out); the storage tables of the migration line
+// declare the same (TestPostgres checks they agree).
 var (
 	ReservationsTmp = "TT_RESERVATIONS_TMP"
 	DeleteTable     = "TT_DELETE_RESERVATION"
@@ -50,83 +53,88 @@ var deleteCols = []tmpCol{
 	{Column: Column{Name: "INSERT_TIME"}, notNull: true, def: "LOCALTIMESTAMP"},
 }
 
-// The bridge's private columns of the temporary tables: the row's key and
-// its processing state. SINCRO's role may insert only the guide's columns
-// (column-level INSERT) and read nothing.
+// The bridge's private columns of the temporary tables' storage: the
+// row's key and its processing state. They are not in the published
+// views; SINCRO's role may insert only the guide's columns (column-level
+// INSERT on the views) and read nothing.
 const (
 	colID    = "bridge_id"    // identity: the claim order and key
 	colDone  = "bridge_done"  // when the row was applied (NULL: pending)
 	colTries = "bridge_tries" // failed attempts that the booker could not answer
 )
 
-// tmpTableSQL is the CREATE TABLE of a temporary table.
-func tmpTableSQL(schema, name string, cols []tmpCol) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s (%s bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-		quoteIdent(schema), quoteIdent(name), colID)
-	for _, c := range cols {
-		typ := c.sqlType()
-		if c.Name == "INSERT_TIME" {
-			typ = "timestamp"
-		}
-		fmt.Fprintf(&b, ", %s %s", quoteIdent(c.Name), typ)
-		if c.notNull {
-			b.WriteString(" NOT NULL")
-		}
-		if c.def != "" {
-			b.WriteString(" DEFAULT " + c.def)
-		}
+// privateSchema is the fixed schema of the migration line
+// tuotempo_sincro (migrations/postgres): the views' rows and the storage
+// tables of the two temporary tables. The role gets nothing in it.
+const privateSchema = "tuotempo_sincro_data"
+
+// storage names the private table that stores the published temporary
+// table t (ReservationsTmp or DeleteTable).
+func storage(t string) string {
+	if t == DeleteTable {
+		return "delete_reservation"
 	}
-	fmt.Fprintf(&b, ", %s timestamptz, %s integer NOT NULL DEFAULT 0)", colDone, colTries)
-	return b.String()
+	return "reservations_tmp"
 }
 
-// dataSchema is the private schema of the views' rows.
-func dataSchema(schema string) string { return schema + "_data" }
+// tmpColumns are the guide's columns of the published temporary table t.
+func tmpColumns(t string) []tmpCol {
+	if t == DeleteTable {
+		return deleteCols
+	}
+	return reservationsTmpCols
+}
 
-// channel is the LISTEN/NOTIFY channel the temporary tables' trigger
-// notifies.
-func channel(schema string) string { return schema + "_sincro" }
+// channel is the LISTEN/NOTIFY channel the storage tables' trigger
+// notifies (fixed in the migration).
+const channel = "tuotempo_sincro"
 
-// lockKey is the advisory lock key of the schema: taken exclusively by
-// the setup and the full refresh, shared by the observer.
-func lockKey(schema string) int64 {
+// lockKey is the advisory lock key of the Sincro objects: taken
+// exclusively by the setup and the full refresh, shared by the observer.
+var lockKey = func() int64 {
 	h := fnv.New64a()
-	h.Write([]byte("fhirbridge sincro " + schema))
+	h.Write([]byte("fhirbridge sincro " + privateSchema))
 	return int64(h.Sum64())
+}()
+
+// tmpViewSQL is the CREATE OR REPLACE VIEW statement publishing the
+// temporary table t in schema: a simple view over its storage table
+// showing exactly the guide's columns, so PostgreSQL makes it
+// auto-updatable (an INSERT goes to the storage table, with the view
+// owner's rights on it, its defaults and its notify trigger).
+func tmpViewSQL(schema, t string) string {
+	var names []string
+	for _, c := range tmpColumns(t) {
+		names = append(names, quoteIdent(c.Name))
+	}
+	return fmt.Sprintf("CREATE OR REPLACE VIEW %s.%s AS SELECT %s FROM %s.%s",
+		quoteIdent(schema), quoteIdent(t), strings.Join(names, ", "), quoteIdent(privateSchema), quoteIdent(storage(t)))
 }
 
-// setupSQL is every statement that creates or updates the schema's
-// objects: the private data schema and table, the published views (only
-// those in views), the two temporary tables and their notify trigger.
+// tmpGrantSQL is the GRANT of INSERT on the guide's columns of the
+// published temporary table t to role, STATUS_TRIGGER (the bridge's
+// answer) excepted.
+func tmpGrantSQL(schema, t, role string) string {
+	var names []string
+	for _, c := range tmpColumns(t) {
+		if c.Name != "STATUS_TRIGGER" {
+			names = append(names, quoteIdent(c.Name))
+		}
+	}
+	return fmt.Sprintf("GRANT INSERT (%s) ON %s.%s TO %s", strings.Join(names, ", "), quoteIdent(schema), quoteIdent(t), quoteIdent(role))
+}
+
+// setupSQL is every statement that creates or updates the published
+// schema's objects, all views over the private tables of the migration
+// line: the Sincro views (only those in views) and the two temporary
+// tables.
 func setupSQL(cfg *Config, views []View) []string {
-	s, d := quoteIdent(cfg.Schema), quoteIdent(dataSchema(cfg.Schema))
-	q := []string{
-		"CREATE SCHEMA IF NOT EXISTS " + s,
-		"CREATE SCHEMA IF NOT EXISTS " + d,
-		"CREATE TABLE IF NOT EXISTS " + d + `.rows (
-			view_name text NOT NULL, src_type text NOT NULL, src_id text NOT NULL, seq integer NOT NULL,
-			cols jsonb NOT NULL, day date,
-			PRIMARY KEY (view_name, src_type, src_id, seq))`,
-		"CREATE INDEX IF NOT EXISTS rows_view_day ON " + d + ".rows (view_name, day)",
-	}
+	q := []string{"CREATE SCHEMA IF NOT EXISTS " + quoteIdent(cfg.Schema)}
 	for _, v := range views {
-		q = append(q, viewSQL(v, cfg.Schema, dataSchema(cfg.Schema), cfg.TimeZone, v.days(cfg)))
+		q = append(q, viewSQL(v, cfg.Schema, privateSchema, cfg.TimeZone, v.days(cfg)))
 	}
-	q = append(q,
-		tmpTableSQL(cfg.Schema, ReservationsTmp, reservationsTmpCols),
-		tmpTableSQL(cfg.Schema, DeleteTable, deleteCols),
-		"CREATE OR REPLACE FUNCTION "+d+`.notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_notify(TG_ARGV[0], TG_TABLE_NAME); RETURN NULL; END $$`,
-	)
 	for _, t := range []string{ReservationsTmp, DeleteTable} {
-		tbl := s + "." + quoteIdent(t)
-		q = append(q,
-			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NULL",
-				quoteIdent(strings.ToLower(t)+"_pending"), tbl, colID, colDone),
-			fmt.Sprintf("CREATE OR REPLACE TRIGGER sincro_notify AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.notify(%s)",
-				tbl, d, quoteLiteral(channel(cfg.Schema))),
-		)
+		q = append(q, tmpViewSQL(cfg.Schema, t))
 	}
 	return q
 }
@@ -145,7 +153,7 @@ func (v View) days(cfg *Config) int {
 // given again when the role exists).
 func setup(ctx context.Context, st *store.Store, cfg *Config, views []View) error {
 	return st.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(cfg.Schema)); err != nil {
+		if _, err := tx.SQL().ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
 			return store.Classify("locking the sincro schema", err)
 		}
 		for _, q := range setupSQL(cfg, views) {
@@ -177,6 +185,11 @@ func setup(ctx context.Context, st *store.Store, cfg *Config, views []View) erro
 				q := fmt.Sprintf("GRANT SELECT ON %s.%s TO %s", quoteIdent(cfg.Schema), quoteIdent(v.Name), quoteIdent(cfg.Role))
 				if _, err := tx.SQL().ExecContext(ctx, q); err != nil {
 					return store.Classify("granting the sincro role its views", err)
+				}
+			}
+			for _, t := range []string{ReservationsTmp, DeleteTable} {
+				if _, err := tx.SQL().ExecContext(ctx, tmpGrantSQL(cfg.Schema, t, cfg.Role)); err != nil {
+					return store.Classify("granting the sincro role its temporary tables", err)
 				}
 			}
 		}

@@ -3,19 +3,35 @@
 // bridge's store is PostgreSQL, and takes what tuOtempO's SINCRO component
 // inserts into the temporary tables into FHIR, exactly once.
 //
-// The views' rows are made by the shipped forward mappings (Views) and
-// kept in a private table (schema+"_data".rows, one row set per view and
-// source resource) that the role SINCRO logs in as cannot read: rebuilt
-// whole at start and every Config.Refresh, and kept current in between by
-// a delivery.Observer inside the ingest transaction. A row that depends on
-// a resource it only references (a Practitioner's name in a reservation)
-// changes with that resource at the next full refresh.
+// Tables come only from the package's migration line tuotempo_sincro,
+// which creates the fixed private schema tuotempo_sincro_data: rows (the
+// views' rows), reservations_tmp and delete_reservation (the storage of
+// TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION: the guide's columns,
+// limits, NOT NULLs and defaults, plus the bridge's bridge_id,
+// bridge_done and bridge_tries) and their insert trigger. At start, under
+// an advisory lock, the package creates the configured published schema
+// (Config.Schema) holding only views: the nine Sincro views over rows, and
+// TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION as simple auto-updatable
+// views over the storage tables showing exactly the guide's columns.
+// SINCRO's role gets SELECT on the nine views, INSERT on the two others
+// and nothing on the private schema. (Before, the tables were built in Go
+// as <schema>_data.rows and <schema>.TT_RESERVATIONS_TMP /
+// <schema>.TT_DELETE_RESERVATION.)
 //
-// The temporary tables TT_RESERVATIONS_TMP and TT_DELETE_RESERVATION fire
-// a trigger that notifies the bridge (LISTEN on a connection of the
-// store's pool); the bridge also polls every Config.Poll. Each row is
-// claimed with FOR UPDATE SKIP LOCKED, applied through the ws.Booker and
-// marked (STATUS_TRIGGER, APP_LID) in the claim's transaction.
+// The views' rows are made by the shipped forward mappings (Views) and
+// kept in the private table rows, one row set per view and source
+// resource: rebuilt whole at start and every Config.Refresh, and kept
+// current in between by a delivery.Observer inside the ingest
+// transaction. A row that depends on a resource it only references (a
+// Practitioner's name in a reservation) changes with that resource at the
+// next full refresh.
+//
+// An insert into a temporary table's view fires the storage table's
+// trigger, which notifies the bridge (LISTEN tuotempo_sincro on a
+// connection of the store's pool); the bridge also polls every
+// Config.Poll. Each row is claimed on the storage table with FOR UPDATE
+// SKIP LOCKED, applied through the ws.Booker and marked (STATUS_TRIGGER,
+// APP_LID) in the claim's transaction.
 package sincro
 
 import (

@@ -26,6 +26,7 @@ func TestValidate(t *testing.T) {
 		{"schema upper case", func(c *Config) { c.Schema = "TuOtempo" }, Section + ".schema"},
 		{"schema public", func(c *Config) { c.Schema = "public" }, "system or shared schema"},
 		{"schema pg_", func(c *Config) { c.Schema = "pg_x" }, "system or shared schema"},
+		{"schema private", func(c *Config) { c.Schema = "tuotempo_sincro_data" }, "private Sincro schema"},
 		{"role bad", func(c *Config) { c.Role = "a b" }, Section + ".role"},
 		{"role pg_", func(c *Config) { c.Role = "pg_read_all_data" }, "reserved"},
 		{"poll", func(c *Config) { c.Poll = connectors.Duration(time.Millisecond) }, Section + ".poll"},

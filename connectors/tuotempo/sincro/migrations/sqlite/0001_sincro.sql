@@ -1,0 +1,3 @@
+-- tuOtempO Sincro lives on PostgreSQL only (its SINCRO component connects
+-- to the database); a SQLite store has nothing of it. This empty step
+-- keeps the line's versions the same in both dialects.
