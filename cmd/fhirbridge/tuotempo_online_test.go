@@ -171,3 +171,79 @@ func playOnline(t *testing.T, databaseURL, transport string) {
 		t.Errorf("the simulator printed patient data:\n%s", steps.String())
 	}
 }
+
+// TestTuotempoSincroServe: Sincro as serve runs it on PostgreSQL. The
+// views show what the EHR posted, `tuotempo sincro grant` makes the role
+// SINCRO logs in as, and a row that role inserts into TT_RESERVATIONS_TMP
+// (an add, as SINCRO writes a booking made on tuOtempO's portal) becomes a
+// booked Appointment once, written back to the EHR, with STATUS_TRIGGER
+// OK and the APP_LID, and shows in TT_RESERVATIONS.
+func TestTuotempoSincroServe(t *testing.T) {
+	if testing.Short() {
+		pgtest.Skip(t, "-short")
+	}
+	base := pgtest.Start(t)
+	db := createDB(t, base, "sincro_serve")
+	sb, err := ttsim.StartSandbox(ttsim.SandboxOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	for k, v := range sb.Env() {
+		t.Setenv(k, v)
+	}
+	cfg := strings.Replace(sb.Config(), "\nehr:", "\n    sincro: {poll: 200ms}\nehr:", 1)
+	b := startBridge(t, cfg+"database: {url: \""+base+"/"+db+"\"}\n")
+	bundle, err := os.ReadFile(sb.BundlePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, b.Base+"/fhir", string(bundle), http.StatusOK)
+
+	t.Setenv("SINCRO_PASSWORD", "sincro-role-password")
+	out, errOut, code := run(t, "", "tuotempo", "sincro", "grant", "--config", b.Config, "--password-env", "SINCRO_PASSWORD")
+	if code != 0 {
+		t.Fatalf("sincro grant: exit %d\n%s%s", code, out, errOut)
+	}
+	role, err := sql.Open("pgx", strings.Replace(base, "postgres@", "tuotempo_sincro:sincro-role-password@", 1)+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer role.Close()
+	var day, start string
+	err = role.QueryRow(`SELECT "R_START_DAY", "R_START_TIME" FROM tuotempo."TT_AVAILABILITIES" WHERE "RESOURCE_LID" = $1 ORDER BY "R_START_DAY", "R_START_TIME" LIMIT 1`, ttsim.SampleResource).Scan(&day, &start)
+	if err != nil {
+		t.Fatalf("the role reading TT_AVAILABILITIES: %v", err)
+	}
+	if _, err := role.Exec(`SELECT 1 FROM tuotempo_sincro_data.reservations_tmp`); err == nil {
+		t.Error("the role can read the bridge's private table")
+	}
+	_, err = role.Exec(`INSERT INTO tuotempo."TT_RESERVATIONS_TMP" ("APP_TID", "APP_ACTION", "APP_DATE", "APP_START_TIME", "RESOURCE_LID", "ACTIVITY_LID", "USER_TID", "USER_FIRST_NAME")
+		VALUES ('TT-APP-1', 'ADD', $1, $2, $3, $4, 'TT-USER-9', 'Sincrina')`, day, start, ttsim.SampleResource, ttsim.SampleActivity)
+	if err != nil {
+		t.Fatalf("the role inserting into TT_RESERVATIONS_TMP: %v", err)
+	}
+	admin, err := sql.Open("pgx", base+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var trigger, appLID string
+	b.Wait("the row to be booked", func() bool {
+		err := admin.QueryRow(`SELECT coalesce("STATUS_TRIGGER", ''), coalesce("APP_LID", '') FROM tuotempo_sincro_data.reservations_tmp WHERE "APP_TID" = 'TT-APP-1'`).Scan(&trigger, &appLID)
+		return err == nil && trigger != ""
+	})
+	if !strings.HasPrefix(trigger, "OK") || appLID == "" {
+		t.Fatalf("STATUS_TRIGGER %q, APP_LID %q", trigger, appLID)
+	}
+	b.Wait("the booking to reach the EHR", func() bool { return sb.EHR.Status("Appointment", appLID) == "booked" })
+	var n int
+	b.Wait("TT_RESERVATIONS to show it", func() bool {
+		return role.QueryRow(`SELECT count(*) FROM tuotempo."TT_RESERVATIONS" WHERE "APP_LID" = $1`, appLID).Scan(&n) == nil && n == 1
+	})
+	if got := sb.EHR.Find("Patient", "urn:fhirbridge:tuotempo:user-tid", "TT-USER-9"); len(got) != 1 {
+		t.Errorf("the EHR has %d patients for the new USER_TID, want 1", len(got))
+	}
+	b.Stop()
+	b.NoCanary("Sincrina", "sincro-role-password")
+}
