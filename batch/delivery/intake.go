@@ -54,7 +54,7 @@ func (rt Route) intake(ctx context.Context, tx *store.Tx, typ string, res *fhir.
 // them on the job.
 func mapCheck(ctx context.Context, tx *store.Tx, m *mapping.Mapping, typ string, res *fhir.Value) *fhir.OperationOutcome {
 	resolve := fhir.ResolverFunc(func(ref string) *fhir.Value {
-		t, id := splitRef(ref)
+		t, id := fhir.SplitReference(ref)
 		if t == "" || id == "" {
 			return nil
 		}

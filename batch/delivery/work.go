@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -126,7 +125,7 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 		d.Op = connectors.Update
 	}
 	resolve := fhir.ResolverFunc(func(ref string) *fhir.Value {
-		typ, id := splitRef(ref)
+		typ, id := fhir.SplitReference(ref)
 		v, _ := r.load(ctx, typ, id, 0)
 		return v
 	})
@@ -227,22 +226,10 @@ func parentRef(res *fhir.Value, typ string) (id, path string) {
 		refs = append(refs, ref{l, "location"})
 	}
 	for _, r := range refs {
-		if t, id := splitRef(r.v.GetString("reference")); t == typ && id != "" {
+		if t, id := fhir.SplitReference(r.v.GetString("reference")); t == typ && id != "" {
 			return id, r.path
 		}
 	}
 	return "", ""
 }
 
-// splitRef returns the type and id of a relative or absolute literal
-// reference ("Patient/1", "https://x/fhir/Patient/1/_history/2").
-func splitRef(ref string) (typ, id string) {
-	if i := strings.Index(ref, "/_history/"); i >= 0 {
-		ref = ref[:i]
-	}
-	parts := strings.Split(ref, "/")
-	if len(parts) < 2 {
-		return "", ""
-	}
-	return parts[len(parts)-2], parts[len(parts)-1]
-}

@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -43,7 +42,7 @@ func NewStoreResolver(ctx context.Context, st *store.Store) *StoreResolver {
 
 // Resolve implements fhir.Resolver.
 func (r *StoreResolver) Resolve(ref string) *fhir.Value {
-	typ, id := splitRef(ref)
+	typ, id := fhir.SplitReference(ref)
 	if typ == "" {
 		return nil
 	}
@@ -91,23 +90,3 @@ func (r *StoreResolver) fail(err error) {
 	r.mu.Unlock()
 }
 
-// splitRef returns the type and id of a relative or absolute literal
-// reference ("Patient/1", "https://x/fhir/Patient/1/_history/2"); "" for
-// anything else.
-func splitRef(ref string) (typ, id string) {
-	if strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "urn:") {
-		return "", ""
-	}
-	if i := strings.Index(ref, "/_history/"); i >= 0 {
-		ref = ref[:i]
-	}
-	parts := strings.Split(ref, "/")
-	if len(parts) < 2 {
-		return "", ""
-	}
-	typ, id = parts[len(parts)-2], parts[len(parts)-1]
-	if typ == "" || id == "" || typ[0] < 'A' || typ[0] > 'Z' {
-		return "", ""
-	}
-	return typ, id
-}

@@ -132,7 +132,7 @@ func relatedIndex(ctx context.Context, st *store.Store, typ string) (map[string]
 		if err != nil {
 			return fmt.Errorf("reading stored %s/%s: not readable JSON", br.typ, id)
 		}
-		refTyp, refID := splitRef(v.Get(br.elem).GetString("reference"))
+		refTyp, refID := fhir.SplitReference(v.Get(br.elem).GetString("reference"))
 		if refTyp != typ {
 			return nil
 		}
@@ -152,7 +152,7 @@ func relatedIndex(ctx context.Context, st *store.Store, typ string) (map[string]
 // at through h.via ("" when there is none), reading it from the store once
 // per via resource (cached in targets).
 func hopTarget(ctx context.Context, st *store.Store, h hop, res *fhir.Value, targets map[string]string) (string, error) {
-	viaTyp, viaID := splitRef(res.Get(h.via).GetString("reference"))
+	viaTyp, viaID := fhir.SplitReference(res.Get(h.via).GetString("reference"))
 	if viaTyp == "" {
 		return "", nil
 	}
@@ -172,7 +172,7 @@ func hopTarget(ctx context.Context, st *store.Store, h hop, res *fhir.Value, tar
 			return "", fmt.Errorf("reading stored %s: not readable JSON", key)
 		}
 		for _, a := range v.Get(h.actor).Items {
-			if typ, id := splitRef(a.GetString("reference")); typ == h.target {
+			if typ, id := fhir.SplitReference(a.GetString("reference")); typ == h.target {
 				target = id
 				break
 			}

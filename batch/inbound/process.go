@@ -15,8 +15,8 @@ import (
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
-// errTooLarge marks a file over Spec.MaxFileSize.
-var errTooLarge = errors.New("file exceeds the size limit")
+// ErrTooLarge marks a file over the size limit (Spec.MaxFileSize).
+var ErrTooLarge = errors.New("file exceeds the size limit")
 
 // process takes one file: download, one store transaction that decides
 // and applies, then the remote move. again is true for Reprocess.
@@ -29,7 +29,7 @@ func (p *Poller) process(ctx context.Context, remote connectors.Remote, name str
 	fr.Size, fr.SHA256 = size, sum
 	var entry ledger.Entry
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, ErrTooLarge):
 		entry, err = p.recordTooLarge(ctx, &fr)
 	case err != nil:
 		fr.Err = err
@@ -51,31 +51,41 @@ func (p *Poller) process(ctx context.Context, remote connectors.Remote, name str
 }
 
 // download copies the file to a temporary file while hashing it, reading
-// at most Spec.MaxFileSize bytes (errTooLarge beyond).
+// at most Spec.MaxFileSize bytes (ErrTooLarge beyond).
 func (p *Poller) download(ctx context.Context, remote connectors.Remote, name string) (*os.File, int64, string, error) {
+	return Download(ctx, remote, name, p.spec.MaxFileSize, p.opt.TempDir, "fhirbridge-inbound-*")
+}
+
+// Download copies the remote file name to a new temporary file in tempDir
+// (named after pattern, as os.CreateTemp takes it) while hashing it, and
+// returns the file rewound, its size and its SHA-256 in hex. A file over
+// max bytes, by its listed size or by what is read, gives ErrTooLarge. On
+// an error after the temporary file was made, it is returned for the
+// caller to remove.
+func Download(ctx context.Context, remote connectors.Remote, name string, max int64, tempDir, pattern string) (*os.File, int64, string, error) {
 	info, err := remote.Stat(ctx, name)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("checking %s: %w", name, err)
 	}
-	if info.Size > p.spec.MaxFileSize {
-		return nil, info.Size, "", errTooLarge
+	if info.Size > max {
+		return nil, info.Size, "", ErrTooLarge
 	}
 	rc, err := remote.Open(ctx, name)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("opening %s: %w", name, err)
 	}
 	defer rc.Close()
-	tmp, err := os.CreateTemp(p.opt.TempDir, "fhirbridge-inbound-*")
+	tmp, err := os.CreateTemp(tempDir, pattern)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("creating a temporary file for %s: %w", name, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(rc, p.spec.MaxFileSize+1))
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(rc, max+1))
 	if err != nil {
 		return tmp, n, "", fmt.Errorf("downloading %s: %w", name, err)
 	}
-	if n > p.spec.MaxFileSize {
-		return tmp, n, "", errTooLarge
+	if n > max {
+		return tmp, n, "", ErrTooLarge
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return tmp, n, "", fmt.Errorf("rewinding the download of %s: %w", name, err)

@@ -173,7 +173,7 @@ func (s *service) list(ctx context.Context, req *ws.Request) ([]ws.Record, error
 		if !ok {
 			return nil
 		}
-		if typ, sid := splitRef(rep.Get("subject").GetString("reference")); typ != "Patient" || sid != pid {
+		if typ, sid := fhir.SplitReference(rep.Get("subject").GetString("reference")); typ != "Patient" || sid != pid {
 			return nil
 		}
 		if t, ok := reportTime(rep, s.loc); !ok || t.Before(since) {
@@ -285,7 +285,7 @@ func (s *service) documents(ctx context.Context, only string) (map[string]*fhir.
 			return nil
 		}
 		for _, r := range items(d.Get("context").Get("related")) {
-			typ, rid := splitRef(r.GetString("reference"))
+			typ, rid := fhir.SplitReference(r.GetString("reference"))
 			if typ == "DiagnosticReport" && (only == "" || rid == only) && out[rid] == nil {
 				out[rid] = d
 			}
@@ -374,7 +374,7 @@ func (s *service) attachment(ctx context.Context, att *fhir.Value) ([]byte, erro
 	if d := att.Get("data"); d != nil && d.Kind == fhir.String {
 		return s.base64(d.Str), nil
 	}
-	typ, id := splitRef(att.GetString("url"))
+	typ, id := fhir.SplitReference(att.GetString("url"))
 	if typ != "Binary" {
 		return nil, nil
 	}
@@ -461,26 +461,6 @@ func reportTime(rep *fhir.Value, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// splitRef returns the type and id of a relative or absolute literal
-// reference ("Patient/1", "https://x/fhir/Patient/1/_history/2"); "" for
-// anything else.
-func splitRef(ref string) (typ, id string) {
-	if strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "urn:") {
-		return "", ""
-	}
-	if i := strings.Index(ref, "/_history/"); i >= 0 {
-		ref = ref[:i]
-	}
-	parts := strings.Split(ref, "/")
-	if len(parts) < 2 {
-		return "", ""
-	}
-	typ, id = parts[len(parts)-2], parts[len(parts)-1]
-	if typ == "" || id == "" || typ[0] < 'A' || typ[0] > 'Z' {
-		return "", ""
-	}
-	return typ, id
-}
 
 // mentions reports whether body holds the reference ref ("Patient/p7")
 // as a whole: followed by the end of the string or "/_history". Stored

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -57,7 +56,7 @@ func (s *Sincro) observe(ctx context.Context, tx *store.Tx, typ, id string, _ in
 			}
 		}
 		if p.Related != nil && p.Related.Type == typ && res != nil {
-			rt, rid := splitRef(res.Get(p.Related.Elem).GetString("reference"))
+			rt, rid := fhir.SplitReference(res.Get(p.Related.Elem).GetString("reference"))
 			if rt != p.source || rid == "" {
 				continue
 			}
@@ -349,7 +348,7 @@ func relatedIndex(ctx context.Context, tx *store.Tx, br *BackRef, typ, contains 
 	}
 	idx := map[string][]*fhir.Value{}
 	for _, c := range cur {
-		rt, rid := splitRef(c.res.Get(br.Elem).GetString("reference"))
+		rt, rid := fhir.SplitReference(c.res.Get(br.Elem).GetString("reference"))
 		if rt != typ {
 			continue
 		}
@@ -395,7 +394,7 @@ type txResolver struct {
 
 // Resolve implements fhir.Resolver.
 func (r *txResolver) Resolve(ref string) *fhir.Value {
-	typ, id := splitRef(ref)
+	typ, id := fhir.SplitReference(ref)
 	if typ == "" || r.err != nil {
 		return nil
 	}
@@ -429,20 +428,3 @@ func (r *txResolver) Resolve(ref string) *fhir.Value {
 // Err is the first store failure Resolve met.
 func (r *txResolver) Err() error { return r.err }
 
-// splitRef returns the type and id of a relative or absolute literal
-// reference ("Patient/1", "https://x/fhir/Patient/1/_history/2"), or ""
-// when it is not one.
-func splitRef(ref string) (typ, id string) {
-	if i := strings.Index(ref, "/_history/"); i >= 0 {
-		ref = ref[:i]
-	}
-	parts := strings.Split(ref, "/")
-	if len(parts) < 2 {
-		return "", ""
-	}
-	typ, id = parts[len(parts)-2], parts[len(parts)-1]
-	if typ == "" || id == "" || typ[0] < 'A' || typ[0] > 'Z' {
-		return "", ""
-	}
-	return typ, id
-}

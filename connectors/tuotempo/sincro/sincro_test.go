@@ -151,31 +151,6 @@ func FuzzToRow(f *testing.F) {
 	})
 }
 
-// TestSplitRef: relative, absolute and versioned references.
-func TestSplitRef(t *testing.T) {
-	for ref, want := range map[string]string{
-		"Practitioner/p1": "Practitioner p1", "https://x/fhir/Patient/1/_history/2": "Patient 1",
-		"p1": " ", "": " ", "Practitioner/": " ", "#contained": " ", "urn:uuid:1": " ",
-	} {
-		typ, id := splitRef(ref)
-		if typ+" "+id != want {
-			t.Errorf("splitRef(%q) = %q %q, want %q", ref, typ, id, want)
-		}
-	}
-}
-
-// FuzzSplitRef: never panics; a type starts upper case and ids are not
-// empty.
-func FuzzSplitRef(f *testing.F) {
-	f.Add("https://x/fhir/Patient/1/_history/2")
-	f.Fuzz(func(t *testing.T, ref string) {
-		typ, id := splitRef(ref)
-		if typ != "" && (id == "" || typ[0] < 'A' || typ[0] > 'Z') {
-			t.Fatalf("splitRef(%q) = %q %q", ref, typ, id)
-		}
-	})
-}
-
 // TestViewSQL: the published columns are the guide's, quoted, typed, and
 // the filters compare the real date in the configured zone.
 func TestViewSQL(t *testing.T) {

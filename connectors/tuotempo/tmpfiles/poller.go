@@ -2,8 +2,6 @@ package tmpfiles
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
@@ -162,7 +161,7 @@ func (p *Poller) process(ctx context.Context, remote connectors.Remote, name str
 	}
 	entry := ledger.Entry{Direction: ledger.In, Job: p.job.Name, Path: name, Size: size, SHA256: sum}
 	switch {
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, inbound.ErrTooLarge):
 		entry.Outcome = ledger.OutcomeFailed
 		entry.Detail = fmt.Sprintf("file of %d bytes exceeds the limit of %d bytes; not read", size, p.job.MaxFileSize)
 	case err != nil:
@@ -200,39 +199,10 @@ func (p *Poller) process(ctx context.Context, remote connectors.Remote, name str
 	return fr
 }
 
-// errTooLarge marks a file over the job's MaxFileSize.
-var errTooLarge = errors.New("file exceeds the size limit")
-
-// download copies the file to a temporary file while hashing it.
+// download copies the file to a temporary file while hashing it, reading
+// at most the job's MaxFileSize bytes (inbound.ErrTooLarge beyond).
 func (p *Poller) download(ctx context.Context, remote connectors.Remote, name string) (*os.File, int64, string, error) {
-	info, err := remote.Stat(ctx, name)
-	if err != nil {
-		return nil, 0, "", fmt.Errorf("checking %s: %w", name, err)
-	}
-	if info.Size > p.job.MaxFileSize {
-		return nil, info.Size, "", errTooLarge
-	}
-	rc, err := remote.Open(ctx, name)
-	if err != nil {
-		return nil, 0, "", fmt.Errorf("opening %s: %w", name, err)
-	}
-	defer rc.Close()
-	tmp, err := os.CreateTemp(p.opt.TempDir, "fhirbridge-tmpfiles-*")
-	if err != nil {
-		return nil, 0, "", fmt.Errorf("creating a temporary file for %s: %w", name, err)
-	}
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(rc, p.job.MaxFileSize+1))
-	if err != nil {
-		return tmp, n, "", fmt.Errorf("downloading %s: %w", name, err)
-	}
-	if n > p.job.MaxFileSize {
-		return tmp, n, "", errTooLarge
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return tmp, n, "", fmt.Errorf("rewinding the download of %s: %w", name, err)
-	}
-	return tmp, n, hex.EncodeToString(h.Sum(nil)), nil
+	return inbound.Download(ctx, remote, name, p.job.MaxFileSize, p.opt.TempDir, "fhirbridge-tmpfiles-*")
 }
 
 // decide looks the file up in the ledger: the same path and hash (applied
