@@ -232,4 +232,3 @@ func parentRef(res *fhir.Value, typ string) (id, path string) {
 	}
 	return "", ""
 }
-

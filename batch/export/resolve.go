@@ -89,4 +89,3 @@ func (r *StoreResolver) fail(err error) {
 	}
 	r.mu.Unlock()
 }
-

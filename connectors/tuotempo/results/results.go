@@ -461,7 +461,6 @@ func reportTime(rep *fhir.Value, loc *time.Location) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-
 // mentions reports whether body holds the reference ref ("Patient/p7")
 // as a whole: followed by the end of the string or "/_history". Stored
 // bodies are written by fhir.Value.JSON, which never escapes "/", so this

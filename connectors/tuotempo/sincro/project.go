@@ -427,4 +427,3 @@ func (r *txResolver) Resolve(ref string) *fhir.Value {
 
 // Err is the first store failure Resolve met.
 func (r *txResolver) Err() error { return r.err }
-
