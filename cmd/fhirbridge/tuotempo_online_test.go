@@ -37,7 +37,7 @@ func TestTuotempoOnlineEndToEnd(t *testing.T) {
 			t.Run(st.name+"/"+transport, func(t *testing.T) {
 				db := ""
 				if st.url != "" {
-					db = st.url + "/" + createDB(t, st.url, "online_"+transport)
+					db = pgtest.CreateDatabase(t, st.url, "online_"+transport)
 				}
 				playOnline(t, db, transport)
 			})
@@ -45,19 +45,6 @@ func TestTuotempoOnlineEndToEnd(t *testing.T) {
 	}
 }
 
-// createDB creates database name on the cluster at base and returns name.
-func createDB(t *testing.T, base, name string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", base+"/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
 
 func playOnline(t *testing.T, databaseURL, transport string) {
 	sb, err := ttsim.StartSandbox(ttsim.SandboxOptions{Dir: t.TempDir()})
@@ -183,7 +170,7 @@ func TestTuotempoSincroServe(t *testing.T) {
 		pgtest.Skip(t, "-short")
 	}
 	base := pgtest.Start(t)
-	db := createDB(t, base, "sincro_serve")
+	dbURL := pgtest.CreateDatabase(t, base, "sincro_serve")
 	sb, err := ttsim.StartSandbox(ttsim.SandboxOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +180,7 @@ func TestTuotempoSincroServe(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	cfg := strings.Replace(sb.Config(), "\nehr:", "\n    sincro: {poll: 200ms}\nehr:", 1)
-	b := startBridge(t, cfg+"database: {url: \""+base+"/"+db+"\"}\n")
+	b := startBridge(t, cfg+"database: {url: \""+dbURL+"\"}\n")
 	bundle, err := os.ReadFile(sb.BundlePath)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +192,7 @@ func TestTuotempoSincroServe(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sincro grant: exit %d\n%s%s", code, out, errOut)
 	}
-	role, err := sql.Open("pgx", strings.Replace(base, "postgres@", "tuotempo_sincro:sincro-role-password@", 1)+"/"+db)
+	role, err := sql.Open("pgx", strings.Replace(dbURL, "postgres@", "tuotempo_sincro:sincro-role-password@", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +210,7 @@ func TestTuotempoSincroServe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the role inserting into TT_RESERVATIONS_TMP: %v", err)
 	}
-	admin, err := sql.Open("pgx", base+"/"+db)
+	admin, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

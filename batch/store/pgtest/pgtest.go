@@ -100,3 +100,18 @@ func Start(t testing.TB) string {
 	}
 	return base
 }
+
+// CreateDatabase creates the database name on the cluster at base (as
+// Start returns it) and returns its URL.
+func CreateDatabase(t testing.TB, base, name string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", base+"/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("creating database %s: %v", name, err)
+	}
+	return base + "/" + name
+}

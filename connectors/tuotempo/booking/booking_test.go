@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -388,16 +387,8 @@ func TestRacePostgres(t *testing.T) {
 	if testing.Short() {
 		pgtest.Skip(t, "-short")
 	}
-	base := pgtest.Start(t)
-	admin, err := sql.Open("pgx", base+"/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE booking_race"); err != nil {
-		t.Fatal(err)
-	}
-	race(t, base+"/booking_race")
+	url := pgtest.CreateDatabase(t, pgtest.Start(t), "booking_race")
+	race(t, url)
 }
 
 func TestWriteBack(t *testing.T) {

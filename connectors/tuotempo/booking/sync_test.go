@@ -2,7 +2,6 @@ package booking
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -197,16 +196,8 @@ func TestSyncSlotsPostgres(t *testing.T) {
 	if testing.Short() {
 		pgtest.Skip(t, "-short")
 	}
-	base := pgtest.Start(t)
-	admin, err := sql.Open("pgx", base+"/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE booking_sync"); err != nil {
-		t.Fatal(err)
-	}
-	syncScenario(t, base+"/booking_sync")
+	url := pgtest.CreateDatabase(t, pgtest.Start(t), "booking_sync")
+	syncScenario(t, url)
 }
 
 func TestSyncSlotsErrors(t *testing.T) {

@@ -5,14 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
-	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 // stored are the catalogue resources of the tests: two centers' roles,
@@ -38,30 +37,10 @@ var stored = []string{
 	`{"resourceType":"Patient","id":"pat-1","name":[{"family":"Secreto","given":["Paciente"]}],"identifier":[{"system":"urn:dni","value":"12345678Z"}]}`,
 }
 
+// openStore is storetest.Open.
 func openStore(t testing.TB, resources ...string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "fhirbridge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		for _, s := range resources {
-			v, err := fhir.DecodeString(s, fhir.DecodeOptions{})
-			if err != nil {
-				return err
-			}
-			if _, _, err := tx.PutValue(ctx, v.ResourceType(), v.GetString("id"), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t, resources...)
 }
 
 var centers = []ws.Center{

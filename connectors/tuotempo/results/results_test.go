@@ -6,15 +6,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 	"github.com/fhirbridge/fhirbridge/connectors/tuotempo/ws"
-	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 const (
@@ -62,30 +61,10 @@ var fixtures = []string{
 	`{"resourceType":"DocumentReference","id":"doc-1","status":"current","context":{"related":[{"reference":"DiagnosticReport/rep-eff"}]},"content":[{"attachment":{"contentType":"application/pdf","title":"eff.pdf","url":"Binary/bin-2"}}]}`,
 }
 
+// openStore is storetest.Open.
 func openStore(t testing.TB, resources ...string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "fhirbridge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		for _, s := range resources {
-			v, err := fhir.DecodeString(s, fhir.DecodeOptions{})
-			if err != nil {
-				return err
-			}
-			if _, _, err := tx.PutValue(ctx, v.ResourceType(), v.GetString("id"), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t, resources...)
 }
 
 var testNow = time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC)

@@ -2,22 +2,20 @@ package sso
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 	"github.com/fhirbridge/fhirbridge/connectors"
-	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 const (
@@ -33,30 +31,10 @@ const (
 // through the answer or the log.
 var patientData = []string{"Rossi", "Valentino", "BNCDTL72A10G482S", "3333333333", "rossi@acme.com", "1972", "05110101010"}
 
+// openStore is storetest.Open.
 func openStore(t testing.TB, resources ...string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "fhirbridge.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		for _, s := range resources {
-			v, err := fhir.DecodeString(s, fhir.DecodeOptions{})
-			if err != nil {
-				return err
-			}
-			if _, _, err := tx.PutValue(ctx, v.ResourceType(), v.GetString("id"), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t, resources...)
 }
 
 // fakeLogin plays tuOtempO's login: it records each call and answers
