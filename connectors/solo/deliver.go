@@ -45,32 +45,57 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 		res connectors.Result
 		err error
 	)
+	fn, ok := flows[d.Flow]
 	switch {
 	case d.Body == nil && d.Op != connectors.Cancel:
 		err = connectors.Permanently(errors.New("no mapped body"))
-	case d.Flow == FlowPatient && d.Op == connectors.Create:
-		res, err = c.createPatient(ctx, d)
-	case d.Flow == FlowPatient && d.Op == connectors.Update:
-		res, err = c.updatePatient(ctx, d)
-	case d.Flow == FlowAppointment && d.Op == connectors.Create:
-		res, err = c.createAppointment(ctx, d)
-	case d.Flow == FlowAppointment && (d.Op == connectors.Update || d.Op == connectors.Cancel):
-		res, err = c.updateAppointment(ctx, d)
-	case d.Flow == FlowEpisode:
-		res, err = c.deliverEpisode(ctx, d)
-	case d.Flow == FlowEpisodeAssign:
-		res, err = c.deliverEpisodeAssign(ctx, d)
-	case d.Flow == FlowAttachment:
-		res, err = c.deliverAttachment(ctx, d)
-	case d.Flow == FlowQuestionnaireDocument:
-		res, err = c.deliverDocument(ctx, d)
-	default:
+	case !ok:
 		err = connectors.Permanently(ErrUnsupported)
+	default:
+		res, err = fn(c, ctx, d)
 	}
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("delivering %s %s of %s/%s: %w", d.Flow, d.Op, d.ResourceType, d.ResourceID, err)
 	}
 	return res, nil
+}
+
+// deliverFunc delivers one job of a flow.
+type deliverFunc func(c *Connector, ctx context.Context, d connectors.Delivery) (connectors.Result, error)
+
+// flows are the delivery functions by flow (the shipped mapping's name);
+// each flow's file registers its own with registerFlow.
+var flows = map[string]deliverFunc{}
+
+// registerFlow makes fn deliver the jobs of flow; a second registration of
+// one flow is a programming error.
+func registerFlow(flow string, fn deliverFunc) {
+	if _, dup := flows[flow]; dup {
+		panic("solo: flow " + flow + " registered twice")
+	}
+	flows[flow] = fn
+}
+
+func init() {
+	registerFlow(FlowPatient, func(c *Connector, ctx context.Context, d connectors.Delivery) (connectors.Result, error) {
+		if d.Op == connectors.Create {
+			return c.createPatient(ctx, d)
+		}
+		if d.Op == connectors.Update {
+			return c.updatePatient(ctx, d)
+		}
+		return connectors.Result{}, connectors.Permanently(ErrUnsupported)
+	})
+	registerFlow(FlowAppointment, func(c *Connector, ctx context.Context, d connectors.Delivery) (connectors.Result, error) {
+		if d.Op == connectors.Create {
+			return c.createAppointment(ctx, d)
+		}
+		return c.updateAppointment(ctx, d) // update and cancel
+	})
+	registerFlow(FlowEpisode, (*Connector).deliverEpisode)
+	registerFlow(FlowEpisodeAssign, (*Connector).deliverEpisodeAssign)
+	registerFlow(FlowAttachment, (*Connector).deliverAttachment)
+	registerFlow(FlowQuestionnaireDocument, (*Connector).deliverDocument)
 }
 
 // Check lists the practice's waiting rooms, the cheapest authenticated
