@@ -173,6 +173,11 @@ func (e *EHR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *EHR) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/metadata" { // the capability statement, open as on real servers
+		w.Header().Set("Content-Type", "application/fhir+json")
+		fmt.Fprint(w, `{"resourceType":"CapabilityStatement","status":"active","date":"2026-12-01","kind":"instance","fhirVersion":"4.0.1","format":["json"],"rest":[{"mode":"server","interaction":[{"code":"transaction"}],"resource":[{"type":"Patient"},{"type":"Appointment"},{"type":"Slot"},{"type":"Schedule"}]}]}`)
+		return
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || !same(tok, e.token) {
 		outcome(w, http.StatusUnauthorized, "security", "missing or wrong bearer token")
