@@ -45,7 +45,6 @@ func TestTuotempoOnlineEndToEnd(t *testing.T) {
 	}
 }
 
-
 func playOnline(t *testing.T, databaseURL, transport string) {
 	sb, err := ttsim.StartSandbox(ttsim.SandboxOptions{Dir: t.TempDir()})
 	if err != nil {
