@@ -228,3 +228,23 @@ func (c *Connector) deliverAssistance(ctx context.Context, d connectors.Delivery
 }
 
 func init() { registerFlow(FlowAssistance, (*Connector).deliverAssistance) }
+
+// CheckAssistanceTask is the intake check of the solo/assistance-request
+// route: a Task (not entered-in-error) must reference where the
+// assistance is needed — a Location (Task.location) or a Device
+// (Task.focus or Task.owner) — else it is refused, naming Task.location.
+// Whether the Location chain gives a complete variant is the mapping's
+// check at intake (its required fields), which has the references
+// resolved.
+func CheckAssistanceTask(res *fhir.Value) error {
+	if res.GetString("status") == "entered-in-error" {
+		return nil
+	}
+	for _, k := range []string{"location", "focus", "owner"} {
+		if res.Get(k).GetString("reference") != "" {
+			return nil
+		}
+	}
+	return (&fhir.OperationOutcome{}).Add(fhir.CodeRequired, "Task.location",
+		"a Teladoc Health Solo assistance request needs Task.location (a bed or room Location whose partOf chain names the floor and building, or the ward) or a Device with a serialNumber in Task.focus or Task.owner")
+}
