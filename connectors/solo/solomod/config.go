@@ -44,6 +44,8 @@ type Config struct {
 	Slots *Slots `yaml:"slots"`
 	// Reports imports Solo's CSV reports (see Reports).
 	Reports *Reports `yaml:"reports"`
+	// Assistance configures the status poll of assistance requests (see Assistance).
+	Assistance *Assistance `yaml:"assistance"`
 }
 
 // key is the whole path of a key of the section, as errors name it.
@@ -128,6 +130,9 @@ func (c *Config) parts() []part {
 	}
 	if c.Reports != nil {
 		out = append(out, c.Reports)
+	}
+	if c.Assistance != nil {
+		out = append(out, c.Assistance)
 	}
 	return out
 }

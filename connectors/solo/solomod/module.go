@@ -76,8 +76,11 @@ func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
 		w.Parent = "Patient"
 	}
-	if r.Mapping.Name() == solo.FlowAttachment {
+	switch r.Mapping.Name() {
+	case solo.FlowAttachment:
 		w.Check = solo.CheckDocumentReference
+	case solo.FlowAssistance:
+		w.Check = solo.CheckAssistanceTask
 	}
 	return w, nil
 }
@@ -96,9 +99,9 @@ func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 // FHIRTypes are the resource types the Solo flows take beyond the
 // endpoint's defaults: documents and attachments (DocumentReference, with
 // its bytes possibly in a Binary) and questionnaire answers that become
-// patient documents.
+// patient documents; assistance requests (Task, at a Device).
 func (m *module) FHIRTypes() []string {
-	return []string{"DocumentReference", "Binary", "QuestionnaireResponse"}
+	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "Task", "Device"}
 }
 
 // Serve adds the Slot search (connectors.solo.slots), the webhook
@@ -106,6 +109,9 @@ func (m *module) FHIRTypes() []string {
 func (m *module) Serve(_ context.Context, env *bridge.ServeEnv) error {
 	if err := serveSlots(m.s, m.conn, env); err != nil {
 		return fmt.Errorf("slots: %w", err)
+	}
+	if err := serveAssistance(m.s, m.app, env); err != nil {
+		return fmt.Errorf("assistance requests: %w", err)
 	}
 	return serveStatus(m.s, m.app, env)
 }
