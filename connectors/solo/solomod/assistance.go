@@ -94,6 +94,9 @@ type AssistancePoller struct {
 
 // serveAssistance starts the poll of assistance requests.
 func serveAssistance(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
+	if app != nil && !routesTasks(app.ConfiguredRoutes()) {
+		return nil // no Task reaches Solo: nothing to poll
+	}
 	every := DefaultAssistancePoll
 	if s.Assistance != nil {
 		every = time.Duration(s.Assistance.Poll)
@@ -314,4 +317,15 @@ func extensionValue(v *fhir.Value, url string) string {
 		}
 	}
 	return ""
+}
+
+// routesTasks reports whether a route sends Tasks to Solo (the assistance
+// flow, shipped or a site's copy of its mapping).
+func routesTasks(routes []bridge.ConfiguredRoute) bool {
+	for _, r := range routes {
+		if r.Connector == solo.Name && r.Resource == "Task" {
+			return true
+		}
+	}
+	return false
 }
