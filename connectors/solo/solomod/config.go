@@ -44,6 +44,8 @@ type Config struct {
 	Slots *Slots `yaml:"slots"`
 	// Reports imports Solo's CSV reports (see Reports).
 	Reports *Reports `yaml:"reports"`
+	// PerfectAnswer holds the perfect-answer lookup tables (see PerfectAnswer).
+	PerfectAnswer *PerfectAnswer `yaml:"perfect_answer"`
 }
 
 // key is the whole path of a key of the section, as errors name it.
@@ -128,6 +130,9 @@ func (c *Config) parts() []part {
 	}
 	if c.Reports != nil {
 		out = append(out, c.Reports)
+	}
+	if c.PerfectAnswer != nil {
+		out = append(out, c.PerfectAnswer)
 	}
 	return out
 }

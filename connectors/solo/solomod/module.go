@@ -79,6 +79,13 @@ func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	if r.Mapping.Name() == solo.FlowAttachment {
 		w.Check = solo.CheckDocumentReference
 	}
+	if r.Mapping.Name() == solo.FlowPerfectAnswer { // locationId and reason from connectors.solo.perfect_answer
+		var t solo.PerfectAnswerTables
+		if m.s.PerfectAnswer != nil {
+			t = m.s.PerfectAnswer.tables()
+		}
+		w.Connector = &solo.PerfectAnswer{Next: w.Connector, Tables: t}
+	}
 	return w, nil
 }
 
@@ -96,9 +103,9 @@ func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 // FHIRTypes are the resource types the Solo flows take beyond the
 // endpoint's defaults: documents and attachments (DocumentReference, with
 // its bytes possibly in a Binary) and questionnaire answers that become
-// patient documents.
+// patient documents; ServiceRequests that become perfect-answer visits.
 func (m *module) FHIRTypes() []string {
-	return []string{"DocumentReference", "Binary", "QuestionnaireResponse"}
+	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "ServiceRequest"}
 }
 
 // Serve adds the Slot search (connectors.solo.slots), the webhook

@@ -31,8 +31,10 @@ import (
 // PerfectAnswer is one visit created through the perfect-answer call.
 type PerfectAnswer struct {
 	PatientID, EncounterID string
-	// Body holds the string members received.
+	// Body holds the string members received; Unknown names the members
+	// the spec does not document (ignored, as Solo does).
 	Body    map[string]string
+	Unknown []string
 	Created time.Time
 }
 
@@ -66,6 +68,7 @@ func (s *Sim) PerfectAnswers() []PerfectAnswer {
 	out := make([]PerfectAnswer, len(st.visits))
 	for i, v := range st.visits {
 		out[i] = *v
+		out[i].Unknown = slices.Clone(v.Unknown)
 		out[i].Body = map[string]string{}
 		for k, x := range v.Body {
 			out[i].Body[k] = x
@@ -146,6 +149,12 @@ func (s *Sim) perfectAnswer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &PerfectAnswer{PatientID: pid, EncounterID: fmt.Sprintf("00000000-0000-4000-b000-%012d", len(st.visits)+1), Body: body, Created: now}
+	for k := range doc {
+		if !slices.Contains(paFields, k) {
+			v.Unknown = append(v.Unknown, k)
+		}
+	}
+	slices.Sort(v.Unknown)
 	st.visits = append(st.visits, v)
 	st.last[pid] = now
 	writeJSON(w, http.StatusOK, map[string]string{"patientId": v.PatientID, "encounterId": v.EncounterID})
