@@ -44,7 +44,6 @@ type paState struct {
 	last     map[string]time.Time // patientId → last visit created
 }
 
-
 // paMaxField bounds each member of the body.
 const paMaxField = 1024
 
