@@ -155,3 +155,38 @@ func get(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestReadmeSoloPerfectAnswer runs the README's perfect-answer
+// walk-through: its config against the simulator, the demo Bundle posted,
+// the ids back on the Patient and the ServiceRequest and the Encounter
+// stored; the same request again within 24 hours is a dead letter.
+func TestReadmeSoloPerfectAnswer(t *testing.T) {
+	cfg := strings.NewReplacer(`"http://127.0.0.1:8090"`, `"$SIMURL"`, "SOLO_API_KEY", "BRIDGE_SOLO_KEY").
+		Replace(readmeBlock(t, "solo-perfect-answer"))
+	b := startBridge(t, cfg)
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "fixtures", "demo", "perfect-answer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, b.Base+"/fhir", string(raw), 200)
+	b.Wait("the visit", func() bool { return len(b.Sim.PerfectAnswers()) == 1 })
+	v := b.Sim.PerfectAnswers()[0]
+	b.Wait("the Encounter", func() bool {
+		return strings.Contains(get(t, b.Base+"/fhir/Encounter/solo-pa-"+v.EncounterID), `"reference":"ServiceRequest/sr-pa-demo"`)
+	})
+	if p := get(t, b.Base+"/fhir/Patient/pat-pa-demo"); !strings.Contains(p, `"value":"`+v.PatientID+`"`) {
+		t.Errorf("Patient:\n%s", p)
+	}
+	if s := get(t, b.Base+"/fhir/ServiceRequest/sr-pa-demo"); !strings.Contains(s, `"value":"`+v.EncounterID+`"`) {
+		t.Errorf("ServiceRequest:\n%s", s)
+	}
+	if v.Body["reason"] != "Stroke" || v.Body["caller"] != "ED charge nurse" || v.Body["physicianNotified"] != "2026-12-01T08:05:00Z" {
+		t.Errorf("Solo got %+v", v.Body)
+	}
+	post(t, b.Base+"/fhir", strings.ReplaceAll(string(raw), "sr-pa-demo", "sr-pa-demo-2"), 200)
+	b.Wait("the dead letter", func() bool {
+		out, _, _ := run(t, "", "deliveries", "list", "--state", "dlq", "--config", b.Config)
+		return strings.Contains(out, "ServiceRequest/sr-pa-demo-2/")
+	})
+	b.NoCanary("Ejemplo", "PA-000123", "1961-04-17")
+}
