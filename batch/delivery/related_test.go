@@ -107,7 +107,7 @@ func TestStoreRelated(t *testing.T) {
 			for _, j := range jobs {
 				got = append(got, j.Flow+" "+j.ResourceType+"/"+j.ResourceID)
 			}
-			if strings.Join(sorted(got), ",") != strings.Join(sorted(c.wantJobs), ",") {
+			if strings.Join(relatedSorted(got), ",") != strings.Join(relatedSorted(c.wantJobs), ",") {
 				t.Errorf("jobs %v, want %v", got, c.wantJobs)
 			}
 			for ref, want := range c.wantBody {
@@ -126,7 +126,7 @@ func TestStoreRelated(t *testing.T) {
 	}
 }
 
-func sorted(s []string) []string {
+func relatedSorted(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out

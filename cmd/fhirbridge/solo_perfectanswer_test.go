@@ -56,18 +56,18 @@ func TestServeSoloPerfectAnswer(t *testing.T) {
 		t.Errorf("Solo got %+v", v.Body)
 	}
 	encPath := "/fhir/Encounter/solo-pa-" + v.EncounterID
-	b.Wait("the visit's Encounter", func() bool { return strings.Contains(get(t, b.Base+encPath), `"basedOn"`) })
-	enc := get(t, b.Base+encPath)
+	b.Wait("the visit's Encounter", func() bool { return strings.Contains(paGet(t, b.Base+encPath), `"basedOn"`) })
+	enc := paGet(t, b.Base+encPath)
 	for _, want := range []string{`"basedOn":[{"reference":"ServiceRequest/sr-pa1"}]`, `"subject":{"reference":"Patient/pat-pa1"}`,
 		`"value":"` + v.EncounterID + `"`} {
 		if !strings.Contains(enc, want) {
 			t.Errorf("Encounter lacks %s:\n%s", want, enc)
 		}
 	}
-	if p := get(t, b.Base+"/fhir/Patient/pat-pa1"); !strings.Contains(p, `{"system":"urn:fhirbridge:solo:id","value":"`+v.PatientID+`"}`) {
+	if p := paGet(t, b.Base+"/fhir/Patient/pat-pa1"); !strings.Contains(p, `{"system":"urn:fhirbridge:solo:id","value":"`+v.PatientID+`"}`) {
 		t.Errorf("the Patient lacks its Solo id:\n%s", p)
 	}
-	sr := get(t, b.Base+"/fhir/ServiceRequest/sr-pa1")
+	sr := paGet(t, b.Base+"/fhir/ServiceRequest/sr-pa1")
 	if !strings.Contains(sr, `"value":"`+v.EncounterID+`"`) || !strings.Contains(sr, `{"url":"urn:fhirbridge:solo:patientId","valueString":"`+v.PatientID+`"}`) {
 		t.Errorf("the ServiceRequest lacks the answer:\n%s", sr)
 	}
@@ -109,7 +109,7 @@ func TestServeSoloPerfectAnswer(t *testing.T) {
 		t.Errorf("%d visits at Solo, want 1", n)
 	}
 	for _, id := range []string{"sr-pa2", "sr-pa3"} {
-		if s := get(t, b.Base+"/fhir/ServiceRequest/"+id); !strings.Contains(s, `"status":"active"`) || strings.Contains(s, "urn:fhirbridge:solo:id") || strings.Contains(s, "patientId") {
+		if s := paGet(t, b.Base+"/fhir/ServiceRequest/"+id); !strings.Contains(s, `"status":"active"`) || strings.Contains(s, "urn:fhirbridge:solo:id") || strings.Contains(s, "patientId") {
 			t.Errorf("refused %s changed:\n%s", id, s)
 		}
 	}
@@ -141,8 +141,8 @@ func TestCheckSoloPerfectAnswerTables(t *testing.T) {
 	}
 }
 
-// get reads url and returns its body ("" when not 200).
-func get(t *testing.T, url string) string {
+// paGet reads url and returns its body ("" when not 200).
+func paGet(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -172,12 +172,12 @@ func TestReadmeSoloPerfectAnswer(t *testing.T) {
 	b.Wait("the visit", func() bool { return len(b.Sim.PerfectAnswers()) == 1 })
 	v := b.Sim.PerfectAnswers()[0]
 	b.Wait("the Encounter", func() bool {
-		return strings.Contains(get(t, b.Base+"/fhir/Encounter/solo-pa-"+v.EncounterID), `"reference":"ServiceRequest/sr-pa-demo"`)
+		return strings.Contains(paGet(t, b.Base+"/fhir/Encounter/solo-pa-"+v.EncounterID), `"reference":"ServiceRequest/sr-pa-demo"`)
 	})
-	if p := get(t, b.Base+"/fhir/Patient/pat-pa-demo"); !strings.Contains(p, `"value":"`+v.PatientID+`"`) {
+	if p := paGet(t, b.Base+"/fhir/Patient/pat-pa-demo"); !strings.Contains(p, `"value":"`+v.PatientID+`"`) {
 		t.Errorf("Patient:\n%s", p)
 	}
-	if s := get(t, b.Base+"/fhir/ServiceRequest/sr-pa-demo"); !strings.Contains(s, `"value":"`+v.EncounterID+`"`) {
+	if s := paGet(t, b.Base+"/fhir/ServiceRequest/sr-pa-demo"); !strings.Contains(s, `"value":"`+v.EncounterID+`"`) {
 		t.Errorf("ServiceRequest:\n%s", s)
 	}
 	if v.Body["reason"] != "Stroke" || v.Body["caller"] != "ED charge nurse" || v.Body["physicianNotified"] != "2026-12-01T08:05:00Z" {
