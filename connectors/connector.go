@@ -67,6 +67,23 @@ type Result struct {
 	// Attributes are further values the vendor returned that the bridge
 	// shows on the FHIR resource, e.g. "visitUrl". Nil when none.
 	Attributes map[string]string
+	// Related are further records the vendor's answer names (the visit a
+	// call created, the vendor's id of another resource), which the
+	// bridge stores in the transaction that records the delivery. Nil
+	// when none.
+	Related []Related
+}
+
+// Related is one further resource a delivery's answer gives: Resource,
+// when set, is stored as Type/ID (a new version only when it changed);
+// VendorID, when set, is the vendor's id of Type/ID, linked in the
+// crosswalk and written onto the stored resource as its identifier —
+// unless Type/ID already has another id of the vendor, which is kept.
+// Stored or changed resources are routed like ingested ones.
+type Related struct {
+	Type, ID string
+	Resource *fhir.Value
+	VendorID string
 }
 
 // Connector delivers records to one vendor.

@@ -56,7 +56,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter)})
+	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter), Router: router})
 	if err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}

@@ -23,6 +23,9 @@ func (r *Runner) finish(ctx context.Context, c claimed, flow Flow, d connectors.
 		if err := writeBack(ctx, tx, flow.Vendor, c.ResourceType, c.ResourceID, res); err != nil {
 			return err
 		}
+		if err := r.storeRelated(ctx, tx, flow.Vendor, res.Related); err != nil {
+			return err
+		}
 		if err := r.setState(ctx, tx, c, StateDelivered, c.attempts, r.opt.Clock(), ""); err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestIdleQueueNeverStalls":              TestIdleQueueNeverStalls,
 	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
 	"TestEHRPushMigration":                  TestEHRPushMigration,
+	"TestStoreRelated":                      TestStoreRelated,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

@@ -108,6 +108,9 @@ type Options struct {
 	// working a flow beside serve): NewRunner then leaves the leases of
 	// jobs in flight as they are, even on SQLite.
 	Shared bool
+	// Router, when set, routes the resources a delivery's answer stores
+	// (connectors.Result.Related), as the endpoint routes ingested ones.
+	Router *Router
 }
 
 // RetryEvent describes one retry the Runner scheduled.

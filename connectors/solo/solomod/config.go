@@ -46,6 +46,8 @@ type Config struct {
 	Reports *Reports `yaml:"reports"`
 	// Assistance configures the status poll of assistance requests (see Assistance).
 	Assistance *Assistance `yaml:"assistance"`
+	// PerfectAnswer holds the perfect-answer lookup tables (see PerfectAnswer).
+	PerfectAnswer *PerfectAnswer `yaml:"perfect_answer"`
 }
 
 // key is the whole path of a key of the section, as errors name it.
@@ -133,6 +135,9 @@ func (c *Config) parts() []part {
 	}
 	if c.Assistance != nil {
 		out = append(out, c.Assistance)
+	}
+	if c.PerfectAnswer != nil {
+		out = append(out, c.PerfectAnswer)
 	}
 	return out
 }

@@ -82,6 +82,13 @@ func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	case solo.FlowAssistance:
 		w.Check = solo.CheckAssistanceTask
 	}
+	if r.Mapping.Name() == solo.FlowPerfectAnswer { // locationId and reason from connectors.solo.perfect_answer
+		var t solo.PerfectAnswerTables
+		if m.s.PerfectAnswer != nil {
+			t = m.s.PerfectAnswer.tables()
+		}
+		w.Connector = &solo.PerfectAnswer{Next: w.Connector, Tables: t}
+	}
 	return w, nil
 }
 
@@ -99,9 +106,10 @@ func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 // FHIRTypes are the resource types the Solo flows take beyond the
 // endpoint's defaults: documents and attachments (DocumentReference, with
 // its bytes possibly in a Binary) and questionnaire answers that become
-// patient documents; assistance requests (Task, at a Device).
+// patient documents; assistance requests (Task, at a Device);
+// ServiceRequests that become perfect-answer visits.
 func (m *module) FHIRTypes() []string {
-	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "Task", "Device"}
+	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "Task", "Device", "ServiceRequest"}
 }
 
 // Serve adds the Slot search (connectors.solo.slots), the webhook
