@@ -276,8 +276,8 @@ type noteNode struct {
 
 type noteComment struct {
 	id, message, authorID, username string
-	postedAt                         int64
-	hasPosted                        bool
+	postedAt                        int64
+	hasPosted                       bool
 }
 
 // wire shapes of the answer (spec "Appointment Note").
@@ -306,7 +306,7 @@ type (
 			TimezoneType int    `json:"timezone_type"`
 			Timezone     string `json:"timezone"`
 		} `json:"dateTime"`
-		Question []string         `json:"question"`
+		Question []string          `json:"question"`
 		Response []json.RawMessage `json:"response"`
 	}
 	wireFlow struct {
