@@ -44,6 +44,9 @@ type Config struct {
 	Slots *Slots `yaml:"slots"`
 	// Reports imports Solo's CSV reports (see Reports).
 	Reports *Reports `yaml:"reports"`
+	// VisitNotes reads finished appointments' visit notes back (see
+	// VisitNotes, visitnotes.go).
+	VisitNotes *VisitNotes `yaml:"visit_notes"`
 }
 
 // key is the whole path of a key of the section, as errors name it.
@@ -128,6 +131,9 @@ func (c *Config) parts() []part {
 	}
 	if c.Reports != nil {
 		out = append(out, c.Reports)
+	}
+	if c.VisitNotes != nil {
+		out = append(out, c.VisitNotes)
 	}
 	return out
 }
