@@ -12,7 +12,8 @@ package solosim
 // and sets the answers of the note whose template has that name.
 //
 // Choices where the spec is silent:
-//   - notes exist only when seeded (SeedVisitNote); an appointment without
+//   - notes exist only when seeded (SeedVisitNote, or SetDefaultVisitNote
+//     for every appointment, as the sandbox does); an appointment without
 //     one answers 404 "Visit note not found" to GET and PUT, an unknown
 //     appointment 404 "Appointment not found";
 //   - the template flow is {"sections": [{"name", "questions": [{"id",
@@ -68,6 +69,38 @@ type VisitNoteUpdate struct {
 type visitNoteState struct {
 	notes   map[int][]*VisitNote // SAID → notes
 	updates []VisitNoteUpdate
+	// def, when set, is the note of every appointment not seeded.
+	def *VisitNote
+}
+
+// SampleVisitNote is the template of the spec's update example ("Acute
+// Neurology - Physician Services", question 923c5621-…), unanswered; the
+// sandbox gives it to every appointment.
+func SampleVisitNote() VisitNote {
+	return VisitNote{TemplateID: "be9180f7-b0c0-42a5-9b14-c8b67a3b4c0f", Name: "Acute Neurology - Physician Services",
+		Questions: []VisitNoteQuestion{
+			{ID: "923c5621-66a1-49a3-aa7b-a7753cbfd139", Section: "Patient", Name: "Sex"},
+			{ID: "5b0f3c1e-2d4a-4e8b-9c6f-1a2b3c4d5e6f", Section: "Exam", Name: "NIHSS score"},
+		}}
+}
+
+// SetDefaultVisitNote makes n the note of every appointment that has none
+// seeded (as if the waiting room's template were attached to each).
+func (s *Sim) SetDefaultVisitNote(n VisitNote) {
+	st := s.vnState()
+	c := cloneNote(&n)
+	s.mu.Lock()
+	st.def = c
+	s.mu.Unlock()
+}
+
+// notesOf returns appointment said's notes, giving it the default note on
+// first use; s.mu is held.
+func (st *visitNoteState) notesOf(said int) []*VisitNote {
+	if len(st.notes[said]) == 0 && st.def != nil {
+		st.notes[said] = []*VisitNote{cloneNote(st.def)}
+	}
+	return st.notes[said]
 }
 
 func init() {
@@ -181,7 +214,7 @@ func (s *Sim) vnGet(w http.ResponseWriter, _ *http.Request, a *Appointment) {
 	st := s.vnState()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := st.notes[a.SAID]
+	list := st.notesOf(a.SAID)
 	if len(list) == 0 {
 		writeError(w, http.StatusNotFound, "Visit note not found")
 		return
@@ -211,7 +244,7 @@ func (s *Sim) vnPut(w http.ResponseWriter, r *http.Request, a *Appointment) {
 	st := s.vnState()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list := st.notes[a.SAID]
+	list := st.notesOf(a.SAID)
 	if len(list) == 0 {
 		writeError(w, http.StatusNotFound, "Visit note not found")
 		return

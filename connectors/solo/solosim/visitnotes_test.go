@@ -110,3 +110,32 @@ func TestVisitNotes(t *testing.T) {
 		t.Fatalf("response = %+v", r)
 	}
 }
+
+// TestDefaultVisitNote: the sandbox's default note is every unseeded
+// appointment's, and answering one leaves the others' alone.
+func TestDefaultVisitNote(t *testing.T) {
+	sim := New(Options{})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	sim.SetDefaultVisitNote(SampleVisitNote())
+	room := `"waitingRoom":"Default Waiting Room Name 1"`
+	for _, r := range []struct{ path, body string }{
+		{"/qapi/v1/patients", `{"id":"p1"}`},
+		{"/qapi/v1/patients/p1/appointments", `{` + room + `}`},
+		{"/qapi/v1/patients/p1/appointments", `{` + room + `}`},
+	} {
+		if resp := do(t, srv, "POST", r.path, DefaultAPIKey, r.body); resp.StatusCode != 200 {
+			t.Fatalf("setup %s: %d", r.path, resp.StatusCode)
+		}
+	}
+	if resp := do(t, srv, "PUT", "/qapi/v1/appointments/5001/visit-note", DefaultAPIKey,
+		`{"name":"Acute Neurology - Physician Services","questions":[{"id":"923c5621-66a1-49a3-aa7b-a7753cbfd139","value":["Male"]}]}`); resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d", resp.StatusCode)
+	}
+	if resp := do(t, srv, "GET", "/qapi/v1/appointments/5002/visit-note", DefaultAPIKey, ""); resp.StatusCode != 200 {
+		t.Fatalf("GET the default note: %d", resp.StatusCode)
+	}
+	if a, b := sim.VisitNotes(5001), sim.VisitNotes(5002); len(a) != 1 || a[0].Answers["923c5621-66a1-49a3-aa7b-a7753cbfd139"][0] != "Male" || len(b) != 1 || len(b[0].Answers) != 0 {
+		t.Fatalf("notes %+v / %+v", a, b)
+	}
+}
