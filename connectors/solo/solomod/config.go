@@ -48,6 +48,9 @@ type Config struct {
 	Assistance *Assistance `yaml:"assistance"`
 	// PerfectAnswer holds the perfect-answer lookup tables (see PerfectAnswer).
 	PerfectAnswer *PerfectAnswer `yaml:"perfect_answer"`
+	// VisitNotes reads finished appointments' visit notes back (see
+	// VisitNotes, visitnotes.go).
+	VisitNotes *VisitNotes `yaml:"visit_notes"`
 }
 
 // key is the whole path of a key of the section, as errors name it.
@@ -138,6 +141,9 @@ func (c *Config) parts() []part {
 	}
 	if c.PerfectAnswer != nil {
 		out = append(out, c.PerfectAnswer)
+	}
+	if c.VisitNotes != nil {
+		out = append(out, c.VisitNotes)
 	}
 	return out
 }

@@ -65,8 +65,9 @@ type module struct {
 
 // WireRoute delivers through the Solo client (with the video-link options
 // when connectors.solo.links is set); Appointments, EpisodeOfCare and
-// QuestionnaireResponses go under the patient's Solo id; attachments are
-// checked at intake.
+// QuestionnaireResponses go under the patient's Solo id (a visit-note
+// update under its Appointment's SAID, read by its mapping); attachments
+// are checked at intake.
 func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	w := bridge.Wiring{Connector: m.conn}
 	if l := m.s.Links; l != nil {
@@ -75,6 +76,9 @@ func (m *module) WireRoute(r bridge.Route) (bridge.Wiring, error) {
 	switch r.Resource {
 	case "Appointment", "EpisodeOfCare", "QuestionnaireResponse": // delivered under the patient's Solo id
 		w.Parent = "Patient"
+	}
+	if r.Mapping.Name() == solo.FlowVisitNoteUpdate { // under the Appointment's SAID, which the mapping reads
+		w.Parent = ""
 	}
 	switch r.Mapping.Name() {
 	case solo.FlowAttachment:
@@ -105,11 +109,12 @@ func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 
 // FHIRTypes are the resource types the Solo flows take beyond the
 // endpoint's defaults: documents and attachments (DocumentReference, with
-// its bytes possibly in a Binary) and questionnaire answers that become
-// patient documents; assistance requests (Task, at a Device);
-// ServiceRequests that become perfect-answer visits.
+// its bytes possibly in a Binary), questionnaire answers that become
+// patient documents or visit-note updates, the Communications the
+// visit-note comments come back as, assistance requests (Task, at a
+// Device) and ServiceRequests that become perfect-answer visits.
 func (m *module) FHIRTypes() []string {
-	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "Task", "Device", "ServiceRequest"}
+	return []string{"DocumentReference", "Binary", "QuestionnaireResponse", "Communication", "Task", "Device", "ServiceRequest"}
 }
 
 // Serve adds the Slot search (connectors.solo.slots), the webhook

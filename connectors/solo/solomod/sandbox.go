@@ -13,9 +13,12 @@ import (
 )
 
 // NewSandboxSim returns the simulator `fhirbridge sandbox solo` runs:
-// apiKey and the default waiting rooms (solosim.DefaultWaitingRooms).
+// apiKey, the default waiting rooms (solosim.DefaultWaitingRooms), and the
+// sample visit note (solosim.SampleVisitNote) on every appointment.
 func NewSandboxSim(apiKey string) *solosim.Sim {
-	return solosim.New(solosim.Options{APIKey: apiKey})
+	sim := solosim.New(solosim.Options{APIKey: apiKey})
+	sim.SetDefaultVisitNote(solosim.SampleVisitNote())
+	return sim
 }
 
 // sandboxCmd is `fhirbridge sandbox solo`: the Solo simulator.
@@ -28,7 +31,8 @@ func sandboxCmd() *cobra.Command {
 rooms) that enforces the spec's documented rules: the Api-Key header, deceasedAt
 exactly when deceased, "active" a boolean (false deactivates the patient),
 appointment duration within [1, 86400], a known waiting room, 404 for unknown
-ids. Its waiting rooms are those of the README's Solo walk-through (the shipped
+ids. Every appointment has the spec's sample visit note ("Acute Neurology -
+Physician Services"), unanswered until a PUT answers it. Its waiting rooms are those of the README's Solo walk-through (the shipped
 solo/waiting-rooms.csv and Telehealth) and the spec's two examples. Point
 connectors.solo.base_url at the address it prints. It keeps no data between
 runs.`,

@@ -68,6 +68,7 @@ func NewSyncer(s *Config, app bridge.Root, st *store.Store, log *slog.Logger) (*
 	if s.Webhooks != nil {
 		syncer.MaxAttempts = s.Webhooks.MaxAttempts
 	}
+	syncer.VisitNotes = s.VisitNotes != nil
 	if app != nil {
 		if app.EHRConfig() != nil {
 			syncer.EHRFlow = delivery.EHRFlow // serve runs the ehr flow when the section is set
@@ -98,9 +99,9 @@ func (m *module) webhookFlow() delivery.Flow {
 	return f
 }
 
-// Flows: the worker flow of the recorded webhook events, whenever Solo is
-// configured, so that events recorded before the webhooks section was
-// removed are still worked.
+// Flows: the worker flows of the recorded webhook events and of the
+// visit-note reads, whenever Solo is configured, so that jobs recorded
+// before their section was removed are still worked.
 func (m *module) Flows() (map[string]delivery.Flow, error) {
-	return map[string]delivery.Flow{solostatus.WebhookFlow: m.webhookFlow()}, nil
+	return map[string]delivery.Flow{solostatus.WebhookFlow: m.webhookFlow(), solostatus.VisitNoteFlow: m.visitNoteFlow()}, nil
 }

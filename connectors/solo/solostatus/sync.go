@@ -54,6 +54,9 @@ type Syncer struct {
 	// bound (delivery.Options.MaxAttempts). EHR write-backs retry as the
 	// queue does.
 	MaxAttempts int
+	// VisitNotes, when set, enqueues a job of VisitNoteFlow in the
+	// transaction that stores an Appointment fulfilled (see VisitNotes).
+	VisitNotes bool
 }
 
 // LoadMappings loads the shipped solo/appointment-status and solo/encounter
@@ -158,6 +161,11 @@ func (s *Syncer) SyncAppointment(ctx context.Context, said string) (Result, erro
 		}
 		if res.EncounterVersion, res.EncounterChanged, err = tx.PutResource(ctx, "Encounter", res.EncounterID, enc.JSON()); err != nil {
 			return err
+		}
+		if s.VisitNotes && res.AppointmentChanged && res.Status == "fulfilled" {
+			if err := enqueueVisitNote(ctx, tx, said, res.AppointmentVersion); err != nil {
+				return err
+			}
 		}
 		if s.EHRFlow == "" {
 			return nil
