@@ -133,7 +133,7 @@ func enqueueVisitNote(ctx context.Context, tx *store.Tx, said string, version in
 		return fmt.Errorf("enqueueing the visit note of solo appointment %s: %w", said, err)
 	}
 	_, err = delivery.EnqueueWork(ctx, tx, delivery.WorkJob{Flow: VisitNoteFlow, Kind: "visit-note",
-		Key: "appointment:" + said + "/" + strconv.Itoa(version), Data: data})
+		Key: "appointment:" + said + "/" + strconv.Itoa(version), Data: data}) // not a URL path: a job key
 	return err
 }
 
