@@ -99,13 +99,13 @@ func crudBody(status int, msg string) string {
 
 func TestCreate(t *testing.T) {
 	cases := []struct {
-		name      string
-		auth0     bool
-		groups    []string
-		body      string
-		want      int
-		wantBody  string // exact, when set
-		wantRoom  bool   // a Bandyer room exists
+		name       string
+		auth0      bool
+		groups     []string
+		body       string
+		want       int
+		wantBody   string // exact, when set
+		wantRoom   bool   // a Bandyer room exists
 		wantPeople int
 	}{
 		{name: "all known", body: twoFull, want: 201, wantRoom: true, wantPeople: 2},
