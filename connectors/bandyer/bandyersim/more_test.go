@@ -76,3 +76,19 @@ func TestAuth0ParticipantFromTheDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecWords pins the error texts to the spec's words, so a change of
+// a constant cannot pass the tests that compare against it.
+func TestSpecWords(t *testing.T) {
+	for got, want := range map[string]string{
+		MsgUnauthorizedUser:       "Unauthorized user",
+		MsgNoPlusPost:             "Failed POST /teleconsultation: no plus user in room",
+		MsgNoPlusPatch:            "Failed PATCH /teleconsultation: no plus user in room",
+		MsgNoPlusData("room_xyz"): "Failed POST /teleconsultation/room_xyz/participants/data: no plus user in room",
+		MsgNotFound("room_xyz"):   "Room with id room_xyz not found on CRUD",
+	} {
+		if got != want {
+			t.Errorf("%q, the spec says %q", got, want)
+		}
+	}
+}
