@@ -143,7 +143,7 @@ func (s *settings) wire(r record) wireRoom {
 		if id == "" {
 			continue
 		}
-		wp := wireParticipant{UserExternalID: id, Language: p.Language, ref: p.ResourceType + "/" + p.ID}
+		wp := wireParticipant{UserExternalID: id, Language: p.Language, ref: strings.Join([]string{p.ResourceType, p.ID}, "/")} // a FHIR reference, not a URL path
 		if wp.Language == "" {
 			wp.Language = s.language
 		}
