@@ -34,6 +34,11 @@ func init() {
 	})
 }
 
+// RecommendedWhen is the route condition the README recommends for the
+// virtual Appointments: the R5 virtualService extension, or a service
+// type coded "virtual".
+const RecommendedWhen = "extension('http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService').exists() or serviceType.coding.where(code = 'virtual').exists()"
+
 // module is the configured Bandyer connector.
 type module struct{ conn *Connector }
 
