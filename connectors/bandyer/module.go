@@ -88,7 +88,9 @@ func (m *module) CheckConfig() error {
 // from the message log (so an update PATCHes only what changed) and
 // registers fhirbridge_bandyer_immutable_refusals_total.
 func (m *module) Serve(_ context.Context, env *bridge.ServeEnv) error {
-	m.conn.SetPrevious(LastDelivered(env.Store))
+	if env.Store != nil {
+		m.conn.SetPrevious(LastDelivered(env.Store))
+	}
 	if env.Registry != nil {
 		env.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "fhirbridge_bandyer_immutable_refusals_total",
