@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/connectors"
@@ -112,9 +113,9 @@ func (c *client) do(ctx context.Context, r request) (int, []byte, error) {
 	if r.body != nil {
 		rd = bytes.NewReader(r.body)
 	}
-	wrote := false
+	var wrote atomic.Bool // set by the transport's write loop
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { wrote = true }})
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), rd)
 	if err != nil {
 		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", r.method, r.tmpl, err))
@@ -136,7 +137,7 @@ func (c *client) do(ctx context.Context, r request) (int, []byte, error) {
 			err = ue.Err // its message repeats the URL, which holds the roomId
 		}
 		err = fmt.Errorf("sending %s %s: %w", r.method, r.tmpl, err)
-		if wrote && !r.mayRepeat {
+		if wrote.Load() && !r.mayRepeat {
 			return 0, nil, connectors.Permanently(fmt.Errorf("%w: %w", ErrInDoubt, err))
 		}
 		return 0, nil, connectors.Transiently(err, 0)

@@ -203,7 +203,7 @@ func (c *Connector) deliver(ctx context.Context, d connectors.Delivery) (connect
 
 // create POSTs the teleconsultation and reads its roomId.
 func (c *Connector) create(ctx context.Context, w wireRoom) (connectors.Result, error) {
-	body, _ := json.Marshal(w.body(c.s.auth0))
+	body, _ := json.Marshal(w.body())
 	_, data, err := c.c.do(ctx, request{method: http.MethodPost, tmpl: PathCreate, body: body})
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("creating the teleconsultation: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
 // The Bandyer module: its config is Config, decoded from
@@ -19,6 +20,11 @@ import (
 // connector read the record last delivered from the message log and
 // counts immutable-period refusals.
 func init() {
+	connectors.Register(connectors.Factory{
+		Name:    Name,
+		Summary: "Bandyer Teleconsultation Service Backend: teleconsultations, participants, access links",
+		New:     connectors.Typed(Name, New),
+	})
 	bridge.RegisterModule(bridge.ModuleInfo{
 		Name:      Name,
 		Summary:   "Bandyer Teleconsultation Service Backend: virtual Appointments as teleconsultation rooms, access links back",

@@ -120,7 +120,7 @@ func (w wireRoom) participants() any {
 }
 
 // body is the POST /teleconsultation body.
-func (w wireRoom) body(bool) map[string]any {
+func (w wireRoom) body() map[string]any {
 	return map[string]any{"participants": w.participants(), "start_date": w.Start, "end_date": w.End}
 }
 
