@@ -10,6 +10,7 @@ import (
 	_ "github.com/fhirbridge/fhirbridge/connectors/internal/sftpremote"
 
 	// Vendor modules: bridge.RegisterModule and connectors.Register by name.
+	_ "github.com/fhirbridge/fhirbridge/connectors/bandyer"
 	_ "github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tuotempo"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"

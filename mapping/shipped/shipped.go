@@ -13,7 +13,7 @@ import (
 
 // FS holds the shipped mapping files, their test cases and code maps.
 //
-//go:embed tuotempo solo tyto
+//go:embed tuotempo solo tyto bandyer
 var FS embed.FS
 
 // Names lists the shipped mappings, sorted.
