@@ -64,6 +64,9 @@ type Result struct {
 	// VendorID is the vendor's id of the record, to keep in the
 	// crosswalk (the same id as Delivery.VendorID for an update).
 	VendorID string
+	// IDName names the identifier VendorID is written back as:
+	// urn:fhirbridge:<vendor>:<IDName> ("" is "id"; Bandyer's is "roomId").
+	IDName string
 	// Attributes are further values the vendor returned that the bridge
 	// shows on the FHIR resource, e.g. "visitUrl". Nil when none.
 	Attributes map[string]string

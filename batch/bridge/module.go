@@ -325,8 +325,10 @@ type Sample struct {
 	Bundle string
 	// Delivered are the resources ("Type/id") of Bundle that reach the
 	// vendor and get its id back as an identifier whose system is
-	// urn:fhirbridge:<Name>:id.
+	// urn:fhirbridge:<Name>:<IDName>.
 	Delivered []string
+	// IDName names that identifier ("" is "id"; connectors.Result.IDName).
+	IDName string
 	// Export, for a module that delivers in batches on a schedule rather
 	// than each resource as it is stored (a file export: the vendor's ids
 	// never come back onto the stored resources, so Delivered is empty),

@@ -12,7 +12,8 @@ import (
 
 // WriteBackSystem is the identifier system under which a vendor's id for a
 // resource is written back onto the stored FHIR resource:
-// urn:fhirbridge:<vendor>:id (e.g. urn:fhirbridge:solo:id). Other values
+// urn:fhirbridge:<vendor>:id (e.g. urn:fhirbridge:solo:id), or the name a
+// connector gives in Result.IDName (urn:fhirbridge:bandyer:roomId). Other values
 // the vendor returned (Solo's spid, visitUrl) become extensions whose url is
 // urn:fhirbridge:<vendor>:<name> with a valueString.
 func WriteBackSystem(vendor string) string { return "urn:fhirbridge:" + vendor + ":id" }
@@ -36,6 +37,9 @@ func writeBack(ctx context.Context, tx *store.Tx, vendor, typ, id string, res co
 	out := &fhir.Value{Kind: fhir.Object, Members: append([]fhir.Member(nil), v.Members...)}
 	if res.VendorID != "" {
 		sys := WriteBackSystem(vendor)
+		if res.IDName != "" {
+			sys = "urn:fhirbridge:" + vendor + ":" + res.IDName
+		}
 		ids := keepOthers(out.Get("identifier"), func(it *fhir.Value) bool { return it.GetString("system") == sys })
 		ident := fhir.NewObject()
 		ident.Set("system", fhir.NewString(sys))

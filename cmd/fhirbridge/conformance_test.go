@@ -130,7 +130,11 @@ func conformance(t *testing.T, name string, s bridge.Sample) {
 	t.Run("serve delivers the sample Bundle, once", func(t *testing.T) {
 		b := startBridge(t, "connectors:\n  "+name+":\n"+indent(section, "    ")+"routes:\n"+indent(s.Routes, "  "))
 		first := post(t, b.Base+"/fhir", s.Bundle, 200)
-		system := "urn:fhirbridge:" + name + ":id"
+		idName := s.IDName
+		if idName == "" {
+			idName = "id"
+		}
+		system := "urn:fhirbridge:" + name + ":" + idName
 		for _, ref := range s.Delivered {
 			b.Wait(ref+" with the vendor's id", func() bool {
 				var res struct {

@@ -133,8 +133,13 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 	if err != nil {
 		return connectors.Result{}, fmt.Errorf("delivering %s %s of %s/%s: %w", d.Flow, d.Op, d.ResourceType, d.ResourceID, err)
 	}
+	res.IDName = IDName
 	return res, nil
 }
+
+// IDName is the identifier a room's id is written back as on the
+// Appointment: urn:fhirbridge:bandyer:roomId.
+const IDName = "roomId"
 
 func (c *Connector) deliver(ctx context.Context, d connectors.Delivery) (connectors.Result, error) {
 	if d.Flow != FlowTeleconsultation {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/connectors/bandyer/bandyersim"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
@@ -30,6 +31,8 @@ func init() {
 		Summary:   "Bandyer Teleconsultation Service Backend: virtual Appointments as teleconsultation rooms, access links back",
 		CheckHelp: "GET /teleconsultation/{roomId} of a room that need not exist\n(the spec's 404 \"Room … not found on CRUD\" counts as reached)",
 		Config:    func() any { return new(Config) },
+		Sandbox:   bandyersim.Command,
+		Sample:    sample,
 		New: func(cfg, _ any) (bridge.Module, error) {
 			conn, err := New(*cfg.(*Config))
 			if err != nil {
