@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
-	"github.com/fhirbridge/fhirbridge/connectors/bandyer/bandyersim"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/bandyer/bandyersim"
 )
 
 // The Bandyer module: its config is Config, decoded from
