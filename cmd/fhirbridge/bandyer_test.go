@@ -113,7 +113,12 @@ func TestServeBandyer(t *testing.T) {
 		t.Errorf("%d PATCH calls, want 1", patches)
 	}
 
-	// the same Bundle again: nothing new reaches the backend
+	// the same Bundle again: nothing new reaches the backend (once the
+	// move's delivery, links included, is done)
+	b.Wait("every delivery done", func() bool {
+		out, _, _ := run(t, "", "deliveries", "list", "--config", b.Config)
+		return !strings.Contains(out, "pending") && !strings.Contains(out, "in_flight")
+	})
 	calls := len(sim.Requests())
 	post(t, b.Base+"/fhir", bandyerBundle(bandyerAppointment(moved, "booked", "Patient/pat-1", "Practitioner/dr-1")), http.StatusOK)
 	time.Sleep(500 * time.Millisecond)

@@ -54,28 +54,8 @@ const MaxRetryAfter = time.Hour
 // maxResponse bounds how much of an answer is read.
 const maxResponse = 1 << 20
 
-// StatusError is a non-2xx answer: the status, method, path template
-// (never the roomId) and the reason; Message is the backend's "error"
-// text summarised by connectors.VendorReason (no value of the request).
-type StatusError struct {
-	Method, Path string
-	Status       int
-	Reason       error
-	Message      string
-}
-
-// Error reads "HTTP 404: Room not found on CRUD (GET /teleconsultation/{roomId})",
-// then ": backend said: <message>" when the answer had one.
-func (e *StatusError) Error() string {
-	s := fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
-	if e.Message != "" {
-		s += ": backend said: " + e.Message
-	}
-	return s
-}
-
-// Unwrap returns the reason.
-func (e *StatusError) Unwrap() error { return e.Reason }
+// StatusError is a non-2xx answer (connectors.StatusError, Who "backend").
+type StatusError = connectors.StatusError
 
 // request is one call: the path template and the roomId that fills it,
 // the JSON body, and the participant the call is asked as ("" for a
@@ -164,7 +144,7 @@ func (c *client) do(ctx context.Context, r request) (int, []byte, error) {
 
 // classify maps a non-2xx answer to a classified error.
 func classify(r request, status int, data []byte, wait time.Duration) error {
-	se := &StatusError{Method: r.method, Path: r.tmpl, Status: status}
+	se := &StatusError{Method: r.method, Path: r.tmpl, Status: status, Who: "backend"}
 	switch {
 	case status == http.StatusUnauthorized && r.as != "":
 		se.Reason = ErrUnauthorizedUser

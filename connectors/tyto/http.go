@@ -46,30 +46,8 @@ const MaxRetryAfter = time.Hour
 // maxResponse bounds how much of an answer is read.
 const maxResponse = 1 << 20
 
-// StatusError is a non-2xx answer. It carries only what is safe to log:
-// the status, the method, the path template ({identifier}, never the
-// value) and the reason in the connector's words.
-type StatusError struct {
-	Method, Path string
-	Status       int
-	Reason       error
-	// Message is the portal's answer summarised by connectors.VendorReason:
-	// its wording, with what may be a value replaced by "…".
-	Message string
-}
-
-// Error reads "HTTP 401: <reason> (GET /api/…/stations/{identifier})",
-// then ": portal said: <message>" when the answer had one.
-func (e *StatusError) Error() string {
-	s := fmt.Sprintf("HTTP %d: %v (%s %s)", e.Status, e.Reason, e.Method, e.Path)
-	if e.Message != "" {
-		s += ": portal said: " + e.Message
-	}
-	return s
-}
-
-// Unwrap returns the reason.
-func (e *StatusError) Unwrap() error { return e.Reason }
+// StatusError is a non-2xx answer (connectors.StatusError, Who "portal").
+type StatusError = connectors.StatusError
 
 // op names an API call, for classification.
 type op int
@@ -154,7 +132,7 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 // classify maps a non-2xx answer to a classified error per the spec's
 // table (see the package README section and classify_test.go).
 func classify(c call, status int, wait time.Duration) error {
-	se := &StatusError{Method: c.method, Path: c.tmpl, Status: status}
+	se := &StatusError{Method: c.method, Path: c.tmpl, Status: status, Who: "portal"}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		se.Reason = ErrUnauthorized
