@@ -1,6 +1,7 @@
 package vsee
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -67,4 +68,19 @@ func (m *module) ConnectionChecks() ([]bridge.Check, error) {
 		return nil, errors.New("the vsee connector has no connection test")
 	}
 	return []bridge.Check{ch}, nil
+}
+
+var _ bridge.ServeExtender = (*module)(nil)
+
+// Serve mounts POST /vsee/links when connectors.vsee.links.tokens holds a
+// token, reading patients and their visits from the store.
+func (m *module) Serve(_ context.Context, env *bridge.ServeEnv) error {
+	if len(m.conn.s.linkTokens) == 0 {
+		return nil
+	}
+	if env.Store == nil {
+		return errors.New("connectors.vsee.links needs the store")
+	}
+	env.Handle(LinkPath, m.conn.LinkHandler(StoreLookup(env.Store), env.Log))
+	return nil
 }
