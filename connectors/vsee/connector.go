@@ -73,8 +73,8 @@ const maxRecord = 64 << 10
 type User struct {
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
-	Email     string `json:"email,omitempty"`
-	DOB       string `json:"dob,omitempty"`
+	Email     string `json:"email"`
+	DOB       string `json:"dob"`
 	Code      string `json:"code"`
 }
 
