@@ -25,7 +25,7 @@ type Config struct {
 	// PortalBaseURL is the clinic's patient portal, the spec's
 	// {portal_base_url} (e.g. https://vclinic.vseepreview.com/vc/next/):
 	// links are {portal_base_url}auth?…, invite links
-	// {portal_base_url}visits/join/{code}. A missing final "/" is added.
+	// {portal_base_url}visits/join/{code}, with or without a final "/".
 	PortalBaseURL string `json:"portal_base_url" yaml:"portal_base_url"`
 	// APIKey and APISecret authenticate POST /users/sso, sent as the
 	// headers X-ApiKey and X-ApiSecret (the spec names no header: an
@@ -73,10 +73,6 @@ func validate(cfg Config) (settings, error) {
 		s.base.RawPath = ""
 	}
 	s.portal = parseBase("portal_base_url", cfg.PortalBaseURL, bad)
-	if s.portal != nil && !strings.HasSuffix(s.portal.Path, "/") {
-		s.portal.Path += "/"
-		s.portal.RawPath = ""
-	}
 	for key, v := range map[string]connectors.Secret{"api_key": cfg.APIKey, "api_secret": cfg.APISecret} {
 		if v == "" {
 			bad(key, "required")

@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.portal.String() != "https://portal.example/vc/next/" {
+				if s.portal.String() != "https://portal.example/vc/next" {
 					t.Fatalf("portal = %s", s.portal)
 				}
 				return

@@ -262,7 +262,8 @@ func (c *Connector) visitResult(ctx context.Context, d connectors.Delivery, visi
 	link, err := c.inviteLink(ctx, visit, token)
 	if err != nil {
 		c.log.Load().LogAttrs(ctx, slog.LevelWarn, "vsee: no invite link for the visit",
-			slog.String("resource", d.ResourceType+"/"+d.ResourceID), slog.String("reason", err.Error()))
+			slog.String("resource", d.ResourceType+"/"+d.ResourceID), // not a URL path
+			slog.String("reason", err.Error()))
 		return res
 	}
 	res.Attributes = map[string]string{AttrInviteLink: link}
