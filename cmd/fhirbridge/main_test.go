@@ -273,7 +273,7 @@ routes:
 `), 0o600)
 	_, stderr, code = run(t, "", "check", "--config", bad)
 	for _, want := range []string{"routes[0] (r1): mapping solo/patient maps Patient", "routes[1] (r2): connector tyto is not configured (connectors.tyto)", "routes[2] (r3): when:",
-		`routes[3] (r4): unknown connector "vendorx" (known: bandyer, solo, tuotempo, tyto)`, "frobnicate",
+		`routes[3] (r4): unknown connector "vendorx" (known: bandyer, solo, tuotempo, tyto, vsee)`, "frobnicate",
 		"exports[0] (e1)", "cancellations[0] (c1): mapping tuotempo/export is not a reverse mapping"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("check --config output lacks %q:\n%s", want, stderr)

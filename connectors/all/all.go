@@ -1,6 +1,6 @@
 // Package all links every connector and Remote kind into a program: import
 // it for its side effect (each package registers itself in init), so the
-// registries know "solo", "tuotempo", "tyto", "local", "sftp" and "ftp".
+// registries know "solo", "tuotempo", "tyto", "vsee", "local", "sftp" and "ftp".
 package all
 
 import (
@@ -14,4 +14,5 @@ import (
 	_ "github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tuotempo"
 	_ "github.com/fhirbridge/fhirbridge/connectors/tyto"
+	_ "github.com/fhirbridge/fhirbridge/connectors/vsee"
 )

@@ -13,7 +13,7 @@ import (
 
 // FS holds the shipped mapping files, their test cases and code maps.
 //
-//go:embed tuotempo solo tyto bandyer
+//go:embed tuotempo solo tyto bandyer vsee
 var FS embed.FS
 
 // Names lists the shipped mappings, sorted.
