@@ -116,6 +116,9 @@ func ParseVisitBody(raw []byte, scheduled bool) (VisitBody, error) {
 	return b, nil
 }
 
+// maxUnix bounds a start (year 36812): no time.Time arithmetic overflows.
+const maxUnix = 1 << 40
+
 // parseStart takes unix seconds (number or digit string) or RFC 3339.
 func parseStart(raw json.RawMessage) (time.Time, error) {
 	var n json.Number
@@ -130,6 +133,9 @@ func parseStart(raw json.RawMessage) (time.Time, error) {
 		n = x
 	case string:
 		if t, err := time.Parse(time.RFC3339, x); err == nil {
+			if t.Unix() <= 0 || t.Unix() > maxUnix {
+				return time.Time{}, bad("body/start must be a positive time in range")
+			}
 			return t.UTC(), nil
 		}
 		n = json.Number(x)
@@ -139,12 +145,12 @@ func parseStart(raw json.RawMessage) (time.Time, error) {
 	sec, err := strconv.ParseInt(string(n), 10, 64)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(n), 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<40 {
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > maxUnix {
 			return time.Time{}, bad("body/start must be unix seconds or an RFC 3339 time")
 		}
 		sec = int64(f)
 	}
-	if sec <= 0 || sec > 1<<40 {
+	if sec <= 0 || sec > maxUnix {
 		return time.Time{}, bad("body/start must be a positive time in range")
 	}
 	return time.Unix(sec, 0).UTC(), nil
