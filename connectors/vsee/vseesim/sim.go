@@ -1,5 +1,5 @@
 // Package vseesim is an in-process simulator of VSee Clinic's patient-side
-// integration (vendor-docs/vsee-clinic-patient-integration.txt) for tests
+// integration (the vendor's "Patient Side Integration" guide) for tests
 // and demos. One server plays both the API and the patient portal:
 //
 //	POST /users/sso            create or find a user, mint an SSO token
