@@ -7,6 +7,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/vsee/vseesim"
 )
 
 // The VSee Clinic module: its config is Config, decoded from
@@ -25,6 +26,8 @@ func init() {
 		Summary:   "VSee Clinic: Patients as members, Appointments as visits (invite link back), ServiceRequests as e-consults",
 		CheckHelp: "POST /users/sso of a fixed test member (code fhirbridge-connection-test)\nwith api_key and api_secret; the SSO token is dropped",
 		Config:    func() any { return new(Config) },
+		Sandbox:   vseesim.Command,
+		Sample:    sample,
 		New: func(cfg, _ any) (bridge.Module, error) {
 			conn, err := New(*cfg.(*Config))
 			if err != nil {
@@ -84,3 +87,7 @@ func (m *module) Serve(_ context.Context, env *bridge.ServeEnv) error {
 	env.Handle(LinkPath, m.conn.LinkHandler(StoreLookup(env.Store), env.Log))
 	return nil
 }
+
+// FHIRTypes are the resource types the VSee flows take beyond the
+// endpoint's defaults: ServiceRequests that become e-consults.
+func (m *module) FHIRTypes() []string { return []string{"ServiceRequest"} }
