@@ -53,10 +53,6 @@
 package bandyersim
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -166,10 +162,7 @@ type Fault = simkit.Fault
 // Sim is the simulator; an http.Handler safe for concurrent use.
 type Sim struct {
 	opt    Options
-	closed chan struct{}
-	once   sync.Once
-	srv    *http.Server
-	url    string
+	server *simkit.Server
 	faults simkit.Faults
 	log    simkit.Log
 	kit    simkit.Handler
@@ -202,14 +195,14 @@ func New(opt Options) *Sim {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Sim{opt: opt, closed: make(chan struct{}), rooms: map[string]*Room{}, users: map[string]string{}}
+	s := &Sim{opt: opt, server: simkit.NewServer("bandyersim"), rooms: map[string]*Room{}, users: map[string]string{}}
 	s.kit = simkit.Handler{
 		Next:    http.HandlerFunc(s.serve),
 		Faults:  &s.faults,
 		Log:     &s.log,
 		Error:   writeFault,
 		Now:     opt.Now,
-		Done:    s.closed,
+		Done:    s.server.Done(),
 		MaxBody: MaxBody + 1, // one byte more, so serve can tell an oversized body
 	}
 	return s
@@ -220,33 +213,13 @@ func (s *Sim) Options() Options { return s.opt }
 
 // Start serves the simulator on addr ("127.0.0.1:0" for any free port)
 // and returns its base URL.
-func (s *Sim) Start(addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("bandyersim: listening on %s: %w", addr, err)
-	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.url = "http://" + ln.Addr().String()
-	go func() { _ = s.srv.Serve(ln) }()
-	return s.url, nil
-}
+func (s *Sim) Start(addr string) (string, error) { return s.server.Start(addr, s) }
 
 // URL is the base URL Start returned ("" before Start).
-func (s *Sim) URL() string { return s.url }
+func (s *Sim) URL() string { return s.server.URL() }
 
 // Close stops a started server and releases held requests.
-func (s *Sim) Close() error {
-	s.once.Do(func() { close(s.closed) })
-	if s.srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return s.srv.Close()
-	}
-	return nil
-}
+func (s *Sim) Close() error { return s.server.Close() }
 
 // ServeHTTP logs the request, applies a matching fault and serves the API.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.kit.ServeHTTP(w, r) }

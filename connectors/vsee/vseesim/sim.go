@@ -46,10 +46,6 @@
 package vseesim
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -171,10 +167,7 @@ type token struct {
 // Sim is the simulator; an http.Handler safe for concurrent use.
 type Sim struct {
 	opt    Options
-	closed chan struct{}
-	once   sync.Once
-	srv    *http.Server
-	url    string
+	server *simkit.Server
 	faults simkit.Faults
 	log    simkit.Log
 	kit    simkit.Handler
@@ -218,7 +211,7 @@ func New(opt Options) *Sim {
 		opt.Now = time.Now
 	}
 	s := &Sim{
-		opt: opt, closed: make(chan struct{}),
+		opt: opt, server: simkit.NewServer("vseesim"),
 		users: map[string]*User{}, byExt: map[string]string{}, tokens: map[string]*token{},
 		intakes: map[string]*Intake{}, visits: map[string]*Visit{}, booked: map[string][]bool{},
 	}
@@ -228,7 +221,7 @@ func New(opt Options) *Sim {
 		Log:     &s.log,
 		Error:   writeFault,
 		Now:     opt.Now,
-		Done:    s.closed,
+		Done:    s.server.Done(),
 		MaxBody: MaxBody + 1, // one byte more, so serve can tell an oversized body
 	}
 	return s
@@ -239,43 +232,23 @@ func (s *Sim) Options() Options { return s.opt }
 
 // Start serves the simulator on addr ("127.0.0.1:0" for any free port)
 // and returns its base URL.
-func (s *Sim) Start(addr string) (string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("vseesim: listening on %s: %w", addr, err)
-	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	s.url = "http://" + ln.Addr().String()
-	go func() { _ = s.srv.Serve(ln) }()
-	return s.url, nil
-}
+func (s *Sim) Start(addr string) (string, error) { return s.server.Start(addr, s) }
 
 // URL is the base URL Start returned ("" before Start): the API's
 // base_url.
-func (s *Sim) URL() string { return s.url }
+func (s *Sim) URL() string { return s.server.URL() }
 
 // PortalURL is the portal_base_url, with its trailing slash ("" before
 // Start).
 func (s *Sim) PortalURL() string {
-	if s.url == "" {
+	if s.URL() == "" {
 		return ""
 	}
-	return s.url + s.opt.PortalPath
+	return s.URL() + s.opt.PortalPath
 }
 
 // Close stops a started server and releases held requests.
-func (s *Sim) Close() error {
-	s.once.Do(func() { close(s.closed) })
-	if s.srv == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return s.srv.Close()
-	}
-	return nil
-}
+func (s *Sim) Close() error { return s.server.Close() }
 
 // ServeHTTP logs the request, applies a matching fault and serves the API
 // and the portal.
