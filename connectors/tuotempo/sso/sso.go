@@ -315,7 +315,7 @@ func ParseSessionAnswer(b []byte) (string, error) {
 		}
 	} else {
 		s := string(b)
-		i := strings.Index(strings.ToLower(s), "sessionid=")
+		i := strings.Index(asciiLower(s), "sessionid=") // same length as s, unlike strings.ToLower on invalid UTF-8
 		if i < 0 || (i > 0 && !strings.ContainsRune("&?; \t\r\n", rune(s[i-1]))) {
 			return "", fmt.Errorf("text answer without sessionId=: %w", ErrNoSession)
 		}
@@ -329,6 +329,18 @@ func ParseSessionAnswer(b []byte) (string, error) {
 		return "", fmt.Errorf("session id empty, too long or of unexpected characters: %w", ErrNoSession)
 	}
 	return id, nil
+}
+
+// asciiLower lowers the ASCII letters of s only, so that an index into the
+// result is an index into s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // sessionURL is base with dbName and sessionid set in its query.
