@@ -101,7 +101,9 @@ func TestRequestLogHoldsNoPatientDataOrToken(t *testing.T) {
 		t.Fatalf("%d log entries, want 4", len(f.sim.Requests()))
 	}
 	for _, e := range f.sim.Requests() {
-		s := e.Method + e.Path + e.BodySHA256 + e.Fault
+		// the body's digest is hex: a short value such as "1980" can occur
+		// in it by chance, so only the readable fields are searched
+		s := e.Method + e.Path + e.Fault
 		for _, secret := range []string{"Ann", "p1", "1980", tok, in, DefaultAPIKey, DefaultSecret} {
 			if strings.Contains(s, secret) {
 				t.Fatalf("log entry carries a body value, token or credential: %+v", e)
