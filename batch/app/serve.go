@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
@@ -40,6 +41,21 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		return fmt.Errorf("opening the store %s: %w", c.Database.URL, err)
 	}
 	defer st.Close()
+	if err := st.LockServing(); err != nil {
+		return err
+	}
+	node, err := cluster.Join(ctx, st, cluster.Options{Heartbeat: time.Duration(c.Cluster.Heartbeat),
+		DeadAfter: time.Duration(c.Cluster.DeadAfter), Exclusive: st.SingleProcess(), Logger: log})
+	if err != nil {
+		return fmt.Errorf("joining the cluster: %w", err)
+	}
+	// The node beats until everything that holds work has stopped (the
+	// deferred stops below run first), then leaves, handing back what it
+	// still holds.
+	nodeCtx, stopNode := context.WithCancel(context.WithoutCancel(ctx))
+	nodeDone := make(chan struct{})
+	go func() { defer close(nodeDone); node.Run(nodeCtx) }()
+	defer func() { stopNode(); <-nodeDone }()
 	var tokens []server.TokenHash
 	for _, t := range c.Server.Tokens {
 		h, err := server.ParseTokenHash(strings.TrimPrefix(t, "sha256:"))
@@ -65,6 +81,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	defer func() { stopRunner(); <-runnerDone }()
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(node.Collectors()...)
 	reg.MustRegister(delivery.NewCollector(st), runner.Metrics(),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "fhirbridge_store_group_commits_total",
@@ -82,7 +99,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if types := mods.FHIRTypes(server.DefaultTypes); len(types) > len(server.DefaultTypes) {
 		opts.Types = types
 	}
-	env := &bridge.ServeEnv{Store: st, Router: router, Log: log, Registry: reg, Server: &opts,
+	env := &bridge.ServeEnv{Store: st, Router: router, Log: log, Registry: reg, Server: &opts, Node: node,
 		HandleFunc: func(pattern string, h http.Handler) { mux.Handle(pattern, h) },
 		GoFunc:     func(fn func(ctx context.Context)) { bg = append(bg, fn) }}
 	if err := mods.Serve(ctx, env); err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -273,6 +274,10 @@ type ServeEnv struct {
 	Registry *prometheus.Registry
 	// Server are the FHIR endpoint's options, built after every module ran.
 	Server *server.Options
+	// Node is this process's membership of the cluster of processes
+	// sharing the store: leases for work that must run once (an export
+	// slot, an inbound file). Nil in tests that build a ServeEnv by hand.
+	Node *cluster.Node
 
 	// HandleFunc mounts a handler; GoFunc runs background work. Set by
 	// the runtime.
@@ -288,6 +293,19 @@ func (e *ServeEnv) Handle(pattern string, h http.Handler) { e.HandleFunc(pattern
 // Go runs fn in the background from the moment serve listens; its context
 // ends when serve stops, and serve waits for fn to return.
 func (e *ServeEnv) Go(fn func(ctx context.Context)) { e.GoFunc(fn) }
+
+// GoSingleton runs fn in the background like Go, but on one process of
+// the cluster at a time (see cluster.Node.Singleton): a poller over
+// shared state, which every replica starting it would run N times. The
+// work moves to another replica within the cluster's dead_after when its
+// holder dies. name identifies the work across replicas ("solo/status").
+func (e *ServeEnv) GoSingleton(name string, fn func(ctx context.Context)) {
+	if e.Node == nil {
+		e.GoFunc(fn)
+		return
+	}
+	e.GoFunc(e.Node.Singleton(name, fn))
+}
 
 // ServeExtender is a module that adds to serve (webhook receivers, FHIR
 // searches answered by the vendor, pollers). It returns an error for a

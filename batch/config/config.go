@@ -39,6 +39,9 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// Delivery tunes the delivery workers.
 	Delivery Delivery `yaml:"delivery"`
+	// Cluster tunes how serve replicas sharing one PostgreSQL store find
+	// each other's deaths.
+	Cluster Cluster `yaml:"cluster"`
 	// Mail is the site's SMTP server, for notices (tuOtempO cancellations,
 	// failed exports, files in error/).
 	Mail *Mail `yaml:"mail"`
@@ -106,6 +109,22 @@ type Delivery struct {
 	StallAfter Duration `yaml:"stall_after"`
 }
 
+// Cluster tunes the membership of this process among the processes
+// sharing the store (serve replicas on one PostgreSQL; on SQLite there is
+// one). Each process beats a heartbeat into the store; one whose heartbeat
+// is older than DeadAfter counts as dead, and its in-flight deliveries,
+// leases (export slots, inbound files) and singleton pollers are taken
+// over by the others.
+type Cluster struct {
+	// Heartbeat is how often a process records that it is alive (default
+	// 2s).
+	Heartbeat Duration `yaml:"heartbeat"`
+	// DeadAfter is how long a silent process is waited for before its
+	// work is taken over (default 10s; at least three heartbeats). Keep
+	// the replicas' clocks in sync (NTP) well within it.
+	DeadAfter Duration `yaml:"dead_after"`
+}
+
 // Route feeds resources of one type, optionally filtered by a FHIRPath
 // condition, through a mapping to a connector.
 type Route struct {
@@ -170,6 +189,12 @@ func (c *Config) fillDefaults() {
 	if c.Delivery.StallAfter == 0 {
 		c.Delivery.StallAfter = Duration(5 * time.Minute)
 	}
+	if c.Cluster.Heartbeat == 0 {
+		c.Cluster.Heartbeat = Duration(2 * time.Second)
+	}
+	if c.Cluster.DeadAfter == 0 {
+		c.Cluster.DeadAfter = Duration(10 * time.Second)
+	}
 	if !c.Database.URL.Set() {
 		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
@@ -231,6 +256,10 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMailEHR()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
+	}
+	if c.Cluster.Heartbeat < Duration(100*time.Millisecond) || c.Cluster.DeadAfter < 3*c.Cluster.Heartbeat {
+		errs = append(errs, fmt.Errorf("cluster: heartbeat %s must be at least 100ms and dead_after %s at least three heartbeats",
+			time.Duration(c.Cluster.Heartbeat), time.Duration(c.Cluster.DeadAfter)))
 	}
 	names := map[string]bool{}
 	for i, r := range c.Routes {

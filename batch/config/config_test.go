@@ -106,6 +106,8 @@ func TestRefusals(t *testing.T) {
 		{"bad ehr url", "ehr: {fhir_base_url: ftp://ehr}\n", "ehr.fhir_base_url"},
 		{"negative reference wait", "routes:\n  - {name: r1, resource: Appointment, mapping: m, connector: solo, reference_wait: -1h}\n", "reference_wait"},
 		{"stall threshold within the attempt timeout", "delivery: {stall_after: 90s}\n", "delivery.stall_after"},
+		{"dead_after under three heartbeats", "cluster: {heartbeat: 5s, dead_after: 10s}\n", "at least three heartbeats"},
+		{"heartbeat too fast", "cluster: {heartbeat: 10ms}\n", "at least 100ms"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

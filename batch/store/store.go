@@ -25,6 +25,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,11 @@ type Store struct {
 	writerDone chan struct{}
 	group      groupStats
 	closeOnce  sync.Once // Close may be called twice
+
+	// path is the SQLite database file ("" on PostgreSQL); lock the
+	// serving lock on it when taken (see LockServing).
+	path string
+	lock *os.File
 }
 
 // sqliteBusyTimeout is how long a SQLite writer waits for the write lock
@@ -96,6 +102,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		s.db, err = openPostgres(url)
 	default:
 		s.dialect = sqliteDialect
+		s.path = strings.TrimPrefix(url, "sqlite://")
 		s.db, err = openSQLite(url)
 	}
 	if err != nil {
@@ -173,6 +180,7 @@ func openSQLite(url string) (*sql.DB, error) {
 
 // Close releases the store's connections. Committed data is already durable.
 func (s *Store) Close() error {
+	defer s.unlockServing()
 	s.stopWriter()
 	s.closeStmts()
 	if err := s.db.Close(); err != nil {

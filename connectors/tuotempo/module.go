@@ -183,7 +183,7 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 			return err
 		}
 		if len(ps) > 0 {
-			env.Go(func(ctx context.Context) { tmpfiles.Run(ctx, ps, feed.open, env.Log) })
+			env.GoSingleton("tuotempo/tmpfiles", func(ctx context.Context) { tmpfiles.Run(ctx, ps, feed.open, env.Log) })
 		}
 	}
 	return nil

@@ -102,7 +102,7 @@ func (m *Module) serveOnline(_ context.Context, env *bridge.ServeEnv) (*booking.
 	if on.Slots.Source == booking.SourceEHR { // New refused the section without the ehr one
 		ep := m.root.EHRConfig()
 		env.Registry.MustRegister(svc.Metrics())
-		env.Go(func(ctx context.Context) { svc.SyncSlots(ctx, ep) })
+		env.GoSingleton("tuotempo/slot-sync", func(ctx context.Context) { svc.SyncSlots(ctx, ep) })
 	}
 	env.Log.Info("tuotempo online booking", "centers", len(on.Centers), "operations", len(reg.Operations()), "path", WSPrefix)
 	return svc, nil
@@ -135,6 +135,6 @@ func (m *Module) serveSincro(env *bridge.ServeEnv, booker *booking.Service) erro
 		return err
 	}
 	env.Router.Observe(s.Observer())
-	env.Go(s.Run)
+	env.GoSingleton("tuotempo/sincro", s.Run)
 	return nil
 }

@@ -109,7 +109,7 @@ func serveAssistance(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 	if app != nil && app.EHRConfig() != nil {
 		p.EHRFlow = delivery.EHRFlow
 	}
-	env.Go(p.Run)
+	env.GoSingleton("solo/assistance", p.Run)
 	return nil
 }
 

@@ -44,7 +44,7 @@ func serveStatus(s *Config, app bridge.Root, env *bridge.ServeEnv) error {
 		})
 		env.Log.Info("solo webhook receiver mounted", "path", "/solo/webhooks/…")
 	}
-	env.Go(worker.Run)
+	env.GoSingleton("solo/status", worker.Run)
 	return nil
 }
 
