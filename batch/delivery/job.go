@@ -80,7 +80,8 @@ func (j Job) Key() string {
 }
 
 // Enqueue adds job j inside the caller's store transaction, so that the job
-// exists exactly when the transaction that stored the resource commits.
+// exists exactly when the transaction that stored the resource commits,
+// and wakes the runners when it does (see wake.go).
 // Enqueueing the same (flow, type, id, version) again is a no-op.
 func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 	op := "enqueueing " + j.Flow + " delivery of " + j.ResourceType + "/" + j.ResourceID
@@ -88,12 +89,17 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 		return fmt.Errorf("%s: flow, type, id and a version >= 1 are required", op)
 	}
 	now := micros(time.Now())
-	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
+	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
 		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
 		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
 	if err != nil {
 		return store.Classify(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Classify(op, err)
+	} else if n == 1 {
+		return notify(ctx, tx, j.Flow) // wake the runners on commit
 	}
 	return nil
 }
