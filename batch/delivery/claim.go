@@ -36,8 +36,6 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	}
 	flows := r.dests[vendor]
 	lim := r.limit(vendor)
-	clock := r.opt.Clock()
-	now := micros(clock)
 	var out []claimed
 	var throttled string
 	var refill time.Duration
@@ -46,6 +44,11 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		if err := lockVendor(ctx, tx, vendor); err != nil {
 			return err
 		}
+		// the time is read under the lock: a claim that waited for it
+		// must not count the rate bucket from before the claims it
+		// waited for
+		clock := r.opt.Clock()
+		now := micros(clock)
 		busy, err := held(ctx, tx.SQL(), tx.Rebind, flows, now)
 		if err != nil {
 			return err
@@ -116,7 +119,7 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 			out = append(out, c.claimed)
 		}
 		if lim.Rate.N > 0 {
-			if err := b.take(ctx, tx, len(out), clock); err != nil {
+			if err := b.take(ctx, tx, len(out)); err != nil {
 				return err
 			}
 			if throttled == throttledRate {

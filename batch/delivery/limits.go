@@ -131,11 +131,12 @@ type bucket struct {
 	vendor string
 	tokens float64 // refilled to now
 	rate   float64 // tokens per second
+	at     int64   // the instant tokens counts to (Unix µs)
 }
 
 // readBucket refills vendor's bucket to now (a new bucket starts full).
 func readBucket(ctx context.Context, tx *store.Tx, vendor string, l Limit, now time.Time) (bucket, error) {
-	b := bucket{vendor: vendor, rate: l.Rate.PerSecond()}
+	b := bucket{vendor: vendor, rate: l.Rate.PerSecond(), at: micros(now)}
 	var tokens float64
 	var at int64
 	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`SELECT tokens, refilled_at FROM delivery_rate WHERE vendor = ?`), vendor).Scan(&tokens, &at)
@@ -147,6 +148,7 @@ func readBucket(ctx context.Context, tx *store.Tx, vendor string, l Limit, now t
 	default:
 		elapsed := max(now.Sub(time.UnixMicro(at)).Seconds(), 0)
 		b.tokens = min(l.burst(), tokens+elapsed*b.rate)
+		b.at = max(at, micros(now)) // never back: replicas' clocks differ a little
 	}
 	return b, nil
 }
@@ -162,11 +164,11 @@ func (b bucket) untilNext(n int) time.Duration {
 	return time.Duration(need / b.rate * float64(time.Second))
 }
 
-// take debits n tokens and stores the bucket as of now.
-func (b bucket) take(ctx context.Context, tx *store.Tx, n int, now time.Time) error {
+// take debits n tokens and stores the bucket.
+func (b bucket) take(ctx context.Context, tx *store.Tx, n int) error {
 	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_rate (vendor, tokens, refilled_at) VALUES (?, ?, ?)
 		ON CONFLICT (vendor) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at`),
-		b.vendor, b.tokens-float64(n), micros(now))
+		b.vendor, b.tokens-float64(n), b.at)
 	if err != nil {
 		return store.Classify("updating the vendor's rate bucket", err)
 	}

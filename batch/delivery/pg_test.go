@@ -35,6 +35,9 @@ var pgTests = map[string]func(*testing.T){
 	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
 	"TestEHRPushMigration":                  TestEHRPushMigration,
 	"TestStoreRelated":                      TestStoreRelated,
+	"TestReplicasRespectVendorLimits":       TestReplicasRespectVendorLimits,
+	"TestDeadNodeJobsReclaimed":             TestDeadNodeJobsReclaimed,
+	"TestLeaveHandsJobsBack":                TestLeaveHandsJobsBack,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL
