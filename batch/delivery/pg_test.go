@@ -38,6 +38,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestReplicasRespectVendorLimits":       TestReplicasRespectVendorLimits,
 	"TestDeadNodeJobsReclaimed":             TestDeadNodeJobsReclaimed,
 	"TestLeaveHandsJobsBack":                TestLeaveHandsJobsBack,
+	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL
