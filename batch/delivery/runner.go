@@ -193,6 +193,16 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	for _, v := range sortedKeys(r.opt.Vendors) {
+		if r.dests[v] == nil {
+			r.log.Warn("delivery limits set for a vendor no flow delivers to", "vendor", v)
+		}
+	}
+	for _, f := range sortedKeys(r.opt.Flows) {
+		if _, ok := flows[f]; !ok {
+			r.log.Warn("delivery limit set for an unknown flow", "flow", f)
+		}
+	}
 	for _, f := range flows {
 		if cl, ok := f.Connector.(CallLogger); ok {
 			cl.SetCallLogger(r.log)
