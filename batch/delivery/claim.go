@@ -230,15 +230,18 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 }
 
 // setState moves a held job to state, in tx when given. Only the holder
-// may do it: the update is guarded on the job being in flight and owned
-// by this runner, so a runner whose node was counted dead (and whose job
-// another runner now holds, or has finished) changes nothing; it then
-// returns an error wrapping errLost, which also rolls back tx.
+// may do it: the update is guarded on the job being in flight, owned by
+// this runner and still at the attempt this claim counted (each claim
+// counts one, so this names the claim: a node that was counted dead,
+// joined again and re-claimed the job cannot record the earlier claim's
+// outcome). A runner whose job another runner now holds, or has
+// finished, changes nothing: setState then returns an error wrapping
+// errLost, which also rolls back tx.
 func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state State, attempts int, runAt time.Time, reason string) error {
 	now := micros(r.opt.Clock())
 	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0, owner = '',
-		last_error = ?, updated_at = ? WHERE id = ? AND state = ? AND owner = ?`)
-	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight, r.opt.Owner}
+		last_error = ?, updated_at = ? WHERE id = ? AND state = ? AND owner = ? AND attempts = ?`)
+	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight, r.opt.Owner, c.attempts}
 	var res sql.Result
 	var err error
 	if tx != nil {

@@ -39,6 +39,8 @@ var pgTests = map[string]func(*testing.T){
 	"TestDeadNodeJobsReclaimed":             TestDeadNodeJobsReclaimed,
 	"TestLeaveHandsJobsBack":                TestLeaveHandsJobsBack,
 	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
+	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
+	"TestLimitsChecked":                     TestLimitsChecked,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -343,5 +344,82 @@ func TestLeaveHandsJobsBack(t *testing.T) {
 	got, err := other.r.claim(ctx, "l")
 	if err != nil || len(got) != 1 || got[0].attempts != 2 {
 		t.Fatalf("after leave, another runner claimed %+v (%v), want the job at its second attempt", got, err)
+	}
+}
+
+// TestReclaimBySameOwnerFences: a node counted dead that joins again
+// under its id and re-claims its own job cannot record the first claim's
+// outcome: the guard names the claim (its attempt), not only the owner.
+func TestReclaimBySameOwnerFences(t *testing.T) {
+	url := storeURL(t)
+	ctx := context.Background()
+	p := openReplica(t, url, map[string]Flow{"s/a": {Vendor: "s", Work: func(context.Context, Work) error { return nil }}}, Options{Owner: "node-1"}, nil)
+	enqueueWork(t, p.st, "s/a", 1)
+	first, err := p.r.claim(ctx, "s")
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first claim: %+v, %v", first, err)
+	}
+	if err := p.st.InTx(ctx, func(tx *store.Tx) error { return Reap(ctx, tx, []string{"node-1"}) }); err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.r.claim(ctx, "s")
+	if err != nil || len(second) != 1 || second[0].attempts != 2 {
+		t.Fatalf("re-claim after the reap: %+v, %v", second, err)
+	}
+	if err := p.r.setState(ctx, nil, first[0], StateDelivered, 1, time.Now(), ""); !errors.Is(err, errLost) {
+		t.Fatalf("the first claim's outcome: %v, want errLost", err)
+	}
+	if err := p.r.setState(ctx, nil, second[0], StateDelivered, 2, time.Now(), ""); err != nil {
+		t.Fatalf("the second claim's outcome: %v", err)
+	}
+	if got := testutil.ToFloat64(p.r.metrics.lost); got != 1 {
+		t.Errorf("lost outcomes = %v, want 1", got)
+	}
+}
+
+// TestLimitsChecked: negative limits are refused; the configured limits
+// and the vendor's jobs in flight show in the runner's metrics.
+func TestLimitsChecked(t *testing.T) {
+	url := storeURL(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	flows := map[string]Flow{"m/a": {Vendor: "m", Work: func(context.Context, Work) error { return nil }}}
+	for _, opt := range []Options{
+		{Vendors: map[string]Limit{"m": {Concurrency: -1}}},
+		{Vendors: map[string]Limit{"m": {Burst: -2}}},
+		{Flows: map[string]int{"m/a": -1}},
+	} {
+		if _, err := NewRunner(ctx, st, flows, opt); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+			t.Errorf("NewRunner(%+v) = %v, want a refusal", opt, err)
+		}
+	}
+	r, err := NewRunner(ctx, st, flows, Options{Shared: true, Vendors: map[string]Limit{"m": {Concurrency: 5, Rate: Rate{N: 2, Per: time.Second}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueueWork(t, st, "m/a", 3)
+	if got, err := r.claim(ctx, "m"); err != nil || len(got) != 2 {
+		t.Fatalf("claim: %d jobs, %v; want the bucket's 2", len(got), err)
+	}
+	want := `
+# HELP fhirbridge_delivery_in_flight Delivery jobs in flight with a live lease, by vendor, across every replica sharing the store.
+# TYPE fhirbridge_delivery_in_flight gauge
+fhirbridge_delivery_in_flight{vendor="m"} 2
+# HELP fhirbridge_delivery_limit Configured delivery limits by vendor: concurrency (jobs in flight, all replicas), rate_per_second and burst (0: no rate limit).
+# TYPE fhirbridge_delivery_limit gauge
+fhirbridge_delivery_limit{limit="burst",vendor="m"} 2
+fhirbridge_delivery_limit{limit="concurrency",vendor="m"} 5
+fhirbridge_delivery_limit{limit="rate_per_second",vendor="m"} 2
+# HELP fhirbridge_delivery_throttled_total Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate).
+# TYPE fhirbridge_delivery_throttled_total counter
+fhirbridge_delivery_throttled_total{reason="rate",vendor="m"} 1
+`
+	if err := testutil.CollectAndCompare(r.Metrics(), strings.NewReader(want),
+		"fhirbridge_delivery_in_flight", "fhirbridge_delivery_limit", "fhirbridge_delivery_throttled_total"); err != nil {
+		t.Error(err)
 	}
 }
