@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -229,7 +228,8 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 	return r.setState(ctx, nil, c, StatePending, attempts, runAt, reason)
 }
 
-// setState moves a held job to state, in tx when given. Only the holder
+// setState moves a held job to state, in tx when given (else in a
+// transaction of its own). Only the holder
 // may do it: the update is guarded on the job being in flight, owned by
 // this runner and still at the attempt this claim counted (each claim
 // counts one, so this names the claim: a node that was counted dead,
@@ -238,17 +238,17 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 // finished, changes nothing: setState then returns an error wrapping
 // errLost, which also rolls back tx.
 func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state State, attempts int, runAt time.Time, reason string) error {
+	if tx == nil {
+		// through the store's transactions: on SQLite they go through its
+		// one writer, which a write beside it would wait for (and, with
+		// busy claims, time out on)
+		return r.st.InTx(ctx, func(tx *store.Tx) error { return r.setState(ctx, tx, c, state, attempts, runAt, reason) })
+	}
 	now := micros(r.opt.Clock())
 	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0, owner = '',
 		last_error = ?, updated_at = ? WHERE id = ? AND state = ? AND owner = ? AND attempts = ?`)
 	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight, r.opt.Owner, c.attempts}
-	var res sql.Result
-	var err error
-	if tx != nil {
-		res, err = tx.SQL().ExecContext(ctx, q, args...)
-	} else {
-		res, err = r.st.DB().ExecContext(ctx, q, args...)
-	}
+	res, err := tx.SQL().ExecContext(ctx, q, args...)
 	op := fmt.Sprintf("setting delivery job %d %s", c.id, state)
 	if err != nil {
 		return store.Classify(op, err)

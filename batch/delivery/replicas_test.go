@@ -32,26 +32,56 @@ type replica struct {
 func openReplica(t *testing.T, url string, flows map[string]Flow, opt Options, join func(*store.Store) *cluster.Node) *replica {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
+	// On SQLite the replicas share one store, as runners in one process
+	// would (SQLite serves one process; several handles on one file
+	// contend for its lock and starve each other's claims under -race).
+	var st *store.Store
+	owned := true
+	if v, ok := sqliteStores.Load(url); ok {
+		st, owned = v.(*store.Store), false
+	} else {
+		var err error
+		if st, err = store.Open(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		if st.SingleProcess() {
+			sqliteStores.Store(url, st)
+		}
+	}
+	closeStore := func() {
+		if owned {
+			sqliteStores.Delete(url)
+			st.Close()
+		}
 	}
 	if join != nil {
 		opt.Node = join(st)
 	}
 	opt.Shared = true
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	if opt.PollInterval == 0 {
 		opt.PollInterval = 20 * time.Millisecond
 	}
 	r, err := NewRunner(ctx, st, flows, opt)
 	if err != nil {
-		st.Close()
+		closeStore()
 		t.Fatal(err)
 	}
 	rep := &replica{st: st, r: r}
-	t.Cleanup(func() { rep.stop(); st.Close() })
+	t.Cleanup(func() { rep.stop(); closeStore() })
 	return rep
 }
+
+// sqliteStores holds the open store of each SQLite file openReplica
+// shares among replicas.
+var sqliteStores sync.Map
+
+// testLog writes a runner's warnings to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
 
 func (p *replica) start() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,7 +130,13 @@ func waitJobs(t *testing.T, q *Queue, what string, cond func([]JobInfo) bool) []
 			for _, j := range js {
 				byState[j.State]++
 			}
-			t.Fatalf("timed out waiting for %s; jobs by state: %v", what, byState)
+			var open []JobInfo
+			for _, j := range js {
+				if j.State != StateDelivered {
+					open = append(open, j)
+				}
+			}
+			t.Fatalf("timed out waiting for %s; jobs by state: %v; not delivered: %+v", what, byState, open)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
