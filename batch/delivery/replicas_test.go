@@ -81,7 +81,10 @@ var sqliteStores sync.Map
 // testLog writes a runner's warnings to the test's log.
 type testLog struct{ t *testing.T }
 
-func (l testLog) Write(p []byte) (int, error) { l.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (p *replica) start() {
 	ctx, cancel := context.WithCancel(context.Background())
