@@ -8,8 +8,11 @@
 // (delivery_jobs, created by the package's migration line, see
 // migrations.go, which [store.Open] applies). Jobs
 // are leased while a worker holds them, so a job whose worker died is
-// claimed again once its lease expires; a re-claimed job is never Fresh, so
-// the connector looks the record up before creating it again.
+// claimed again once its lease expires, or at once when its owner's
+// cluster node is counted dead (see limits.go: owners, Reap, and the
+// vendor and flow limits that hold across replicas); a re-claimed job is
+// never Fresh, so the connector looks the record up before creating it
+// again. A new job wakes the runners (wake.go: NOTIFY on PostgreSQL).
 //
 // Ordering: a job waits while an earlier version of the same resource in
 // the same flow is pending or in flight, and a job whose flow names a
