@@ -72,7 +72,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter), Router: router})
+	conc, vendorLimits, flowLimits := c.Delivery.DeliveryOptions()
+	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter), Router: router,
+		Node: node, Concurrency: conc, Vendors: vendorLimits, Flows: flowLimits})
 	if err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
@@ -107,6 +108,84 @@ type Delivery struct {
 	// claim before /readyz answers not ready and fhirbridge_delivery_stalled
 	// is 1 (default 5m; longer than the 2m attempt timeout).
 	StallAfter Duration `yaml:"stall_after"`
+	// Concurrency is the most jobs of one vendor in flight at once, all
+	// replicas together (default 4), unless Vendors sets another.
+	Concurrency int `yaml:"concurrency"`
+	// Vendors sets limits per vendor (the connector's name: solo,
+	// tuotempo, …), respected by all replicas together. File only.
+	Vendors map[string]DeliveryVendor `yaml:"vendors"`
+	// Flows caps the jobs of one flow (a route's name, or a module's
+	// flow such as solo/patient) in flight at once, all replicas
+	// together, within its vendor's limit. File only.
+	Flows map[string]DeliveryFlow `yaml:"flows"`
+}
+
+// DeliveryVendor limits one vendor's deliveries.
+type DeliveryVendor struct {
+	// Concurrency is the most of its jobs in flight at once (0:
+	// delivery.concurrency).
+	Concurrency int `yaml:"concurrency"`
+	// Rate bounds the attempts started, e.g. "10/s", "600/min" (absent:
+	// no bound), with a bucket of Burst attempts (0: one second's worth
+	// at Rate, at least 1).
+	Rate  delivery.Rate `yaml:"rate"`
+	Burst int           `yaml:"burst"`
+}
+
+// DeliveryFlow limits one flow's deliveries.
+type DeliveryFlow struct {
+	// Concurrency is the most of its jobs in flight at once (0: only
+	// its vendor's limit).
+	Concurrency int `yaml:"concurrency"`
+}
+
+// maxLimit bounds the concurrency and burst settings.
+const maxLimit = 10000
+
+// DeliveryOptions returns the delivery section as the runner's limits:
+// the default concurrency, the vendors' limits and the flows'.
+func (d Delivery) DeliveryOptions() (concurrency int, vendors map[string]delivery.Limit, flows map[string]int) {
+	vendors = map[string]delivery.Limit{}
+	for name, v := range d.Vendors {
+		vendors[name] = delivery.Limit{Concurrency: v.Concurrency, Rate: v.Rate, Burst: v.Burst}
+	}
+	flows = map[string]int{}
+	for name, f := range d.Flows {
+		flows[name] = f.Concurrency
+	}
+	return d.Concurrency, vendors, flows
+}
+
+// validate checks the limits.
+func (d Delivery) validate() []error {
+	var errs []error
+	if d.Concurrency < 1 || d.Concurrency > maxLimit {
+		errs = append(errs, fmt.Errorf("delivery.concurrency %d: must be from 1 to %d", d.Concurrency, maxLimit))
+	}
+	for _, name := range sortedNames(d.Vendors) {
+		v := d.Vendors[name]
+		if v.Concurrency < 0 || v.Concurrency > maxLimit || v.Burst < 0 || v.Burst > maxLimit {
+			errs = append(errs, fmt.Errorf("delivery.vendors.%s: concurrency and burst must be from 0 (the default) to %d", name, maxLimit))
+		}
+		if v.Burst > 0 && v.Rate.N == 0 {
+			errs = append(errs, fmt.Errorf("delivery.vendors.%s: burst without a rate", name))
+		}
+	}
+	for _, name := range sortedNames(d.Flows) {
+		if c := d.Flows[name].Concurrency; c < 1 || c > maxLimit {
+			errs = append(errs, fmt.Errorf("delivery.flows.%s: concurrency must be from 1 to %d", name, maxLimit))
+		}
+	}
+	return errs
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Cluster tunes the membership of this process among the processes
@@ -189,6 +268,9 @@ func (c *Config) fillDefaults() {
 	if c.Delivery.StallAfter == 0 {
 		c.Delivery.StallAfter = Duration(5 * time.Minute)
 	}
+	if c.Delivery.Concurrency == 0 {
+		c.Delivery.Concurrency = 4
+	}
 	if c.Cluster.Heartbeat == 0 {
 		c.Cluster.Heartbeat = Duration(2 * time.Second)
 	}
@@ -257,6 +339,7 @@ func (c *Config) Validate() error {
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
 	}
+	errs = append(errs, c.Delivery.validate()...)
 	if c.Cluster.Heartbeat < Duration(100*time.Millisecond) || c.Cluster.DeadAfter < 3*c.Cluster.Heartbeat {
 		errs = append(errs, fmt.Errorf("cluster: heartbeat %s must be at least 100ms and dead_after %s at least three heartbeats",
 			time.Duration(c.Cluster.Heartbeat), time.Duration(c.Cluster.DeadAfter)))

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solomod"
 )
 
@@ -32,6 +34,9 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	}
 	if time.Duration(c.Delivery.StallAfter) != 5*time.Minute {
 		t.Errorf("delivery.stall_after default = %v, want 5m", time.Duration(c.Delivery.StallAfter))
+	}
+	if c.Delivery.Concurrency != 4 {
+		t.Errorf("delivery.concurrency default = %d, want 4", c.Delivery.Concurrency)
 	}
 	if c, err := Load("", []string{"FHIRBRIDGE_DELIVERY__STALL_AFTER=10m"}); err != nil || time.Duration(c.Delivery.StallAfter) != 10*time.Minute {
 		t.Errorf("FHIRBRIDGE_DELIVERY__STALL_AFTER=10m: %v", err)
@@ -108,6 +113,11 @@ func TestRefusals(t *testing.T) {
 		{"stall threshold within the attempt timeout", "delivery: {stall_after: 90s}\n", "delivery.stall_after"},
 		{"dead_after under three heartbeats", "cluster: {heartbeat: 5s, dead_after: 10s}\n", "at least three heartbeats"},
 		{"heartbeat too fast", "cluster: {heartbeat: 10ms}\n", "at least 100ms"},
+		{"bad delivery rate", "delivery:\n  vendors:\n    solo: {rate: 10/day}\n", "unit must be"},
+		{"negative delivery concurrency", "delivery: {concurrency: -1}\n", "delivery.concurrency"},
+		{"vendor burst without a rate", "delivery:\n  vendors:\n    solo: {burst: 5}\n", "delivery.vendors.solo: burst without a rate"},
+		{"flow concurrency zero", "delivery:\n  flows:\n    solo/patient: {concurrency: 0}\n", "delivery.flows.solo/patient"},
+		{"unknown delivery vendor key", "delivery:\n  vendors:\n    solo: {rps: 3}\n", "rps"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,6 +132,26 @@ func TestRefusals(t *testing.T) {
 	}
 	if _, err := Load("", []string{"FHIRBRIDGE_REQUIRE_POSTGRES=1", "FHIRBRIDGE_CONFIG=x"}); err != nil {
 		t.Errorf("a variable outside every config section is not ours to refuse: %v", err)
+	}
+}
+
+// TestDeliveryLimits: the delivery section's limits reach the runner's
+// options as written.
+func TestDeliveryLimits(t *testing.T) {
+	c, err := Load(write(t, "delivery:\n  concurrency: 6\n  vendors:\n    solo: {concurrency: 2, rate: 600/min, burst: 5}\n    vsee: {rate: 3/s}\n  flows:\n    solo/appointment: {concurrency: 1}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, vendors, flows := c.Delivery.DeliveryOptions()
+	want := map[string]delivery.Limit{
+		"solo": {Concurrency: 2, Rate: delivery.Rate{N: 600, Per: time.Minute}, Burst: 5},
+		"vsee": {Rate: delivery.Rate{N: 3, Per: time.Second}},
+	}
+	if n != 6 || !reflect.DeepEqual(vendors, want) || !reflect.DeepEqual(flows, map[string]int{"solo/appointment": 1}) {
+		t.Errorf("DeliveryOptions() = %d, %+v, %+v", n, vendors, flows)
+	}
+	if c, err := Load("", []string{"FHIRBRIDGE_DELIVERY__CONCURRENCY=9"}); err != nil || c.Delivery.Concurrency != 9 {
+		t.Errorf("FHIRBRIDGE_DELIVERY__CONCURRENCY=9: %v", err)
 	}
 }
 

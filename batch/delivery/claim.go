@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,50 +21,116 @@ type claimed struct {
 }
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free
-// slots. A job is due when it is pending and its time has come, or in
-// flight with an expired lease (its worker died), and no earlier version
-// of the same resource in the same flow is still pending or in flight.
+// slots here and, across every runner on the store, its concurrency, its
+// flows' concurrency and its rate leave (see limits.go). A job is due when
+// it is pending and its time has come, or in flight with an expired lease
+// (its worker died, or its node was reaped), and no earlier version of
+// the same resource in the same flow is still pending or in flight.
 // Claiming counts an attempt, so that a job re-claimed after a crash is
-// never Fresh.
+// never Fresh, and names this runner the job's owner.
 func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	n := r.slots(vendor)
 	if n == 0 {
 		return nil, nil
 	}
 	flows := r.dests[vendor]
-	now := micros(r.opt.Clock())
+	lim := r.limit(vendor)
 	var out []claimed
+	var throttled string
+	var refill time.Duration
 	err := r.inTx(ctx, func(tx *store.Tx) error {
-		out = out[:0]
+		out, throttled, refill = out[:0], "", 0
+		if err := lockVendor(ctx, tx, vendor); err != nil {
+			return err
+		}
+		// the time is read under the lock: a claim that waited for it
+		// must not count the rate bucket from before the claims it
+		// waited for
+		clock := r.opt.Clock()
+		now := micros(clock)
+		busy, err := held(ctx, tx.SQL(), tx.Rebind, flows, now)
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, k := range busy {
+			total += k
+		}
+		// k is what the vendor's limits leave; n what this runner's
+		// slots do.
+		k := min(n, max(lim.Concurrency-total, 0))
+		capReason := throttledConcurrency
+		var b bucket
+		if lim.Rate.N > 0 {
+			if b, err = readBucket(ctx, tx, vendor, lim, clock); err != nil {
+				return err
+			}
+			if w := b.whole(); w < k {
+				k, capReason = w, throttledRate
+			}
+		}
 		// Due pending jobs and in-flight jobs whose lease expired are read
 		// by two queries, each ordered by run_at, id and merged here: with
 		// a single state per query the (state, run_at) index yields rows in
-		// order, so the database stops after n claimable rows instead of
-		// checking and sorting every due job of the queue. The merge gives
-		// the same rows as one query over both states.
-		pending, err := r.claimable(ctx, tx, flows, `state = ? AND run_at <= ?`, StatePending, now, n)
-		if err != nil {
-			return err
+		// order, so the database stops after enough claimable rows instead
+		// of checking and sorting every due job of the queue. Flows with a
+		// concurrency limit of their own are read apart, each up to what
+		// its limit leaves (and one more, to tell a throttled flow). One
+		// row beyond k is read to tell a throttled claim from an idle one.
+		var cands []candidate
+		room := map[string]int{}
+		var free []string
+		for _, f := range flows {
+			fl := r.opt.Flows[f]
+			if fl <= 0 {
+				free = append(free, f)
+				continue
+			}
+			room[f] = max(fl-busy[f], 0)
+			c, err := r.claimableBoth(ctx, tx, []string{f}, now, min(k, room[f])+1)
+			if err != nil {
+				return err
+			}
+			cands = append(cands, c...)
 		}
-		expired, err := r.claimable(ctx, tx, flows, `state = ? AND lease_until <= ?`, StateInFlight, now, n)
-		if err != nil {
-			return err
+		if len(free) > 0 {
+			c, err := r.claimableBoth(ctx, tx, free, now, k+1)
+			if err != nil {
+				return err
+			}
+			cands = append(cands, c...)
 		}
-		for len(out) < n && (len(pending) > 0 || len(expired) > 0) {
-			if len(expired) == 0 || (len(pending) > 0 && pending[0].before(expired[0])) {
-				out = append(out, pending[0].claimed)
-				pending = pending[1:]
-			} else {
-				out = append(out, expired[0].claimed)
-				expired = expired[1:]
+		sort.Slice(cands, func(i, j int) bool { return cands[i].before(cands[j]) })
+		for _, c := range cands {
+			if left, limited := room[c.Flow]; limited && left == 0 {
+				throttled = throttledFlowConcurrency
+				continue
+			}
+			if len(out) == k {
+				if k < n { // a limit, not this runner's slots, held it back
+					throttled = capReason
+				}
+				break
+			}
+			if _, limited := room[c.Flow]; limited {
+				room[c.Flow]--
+			}
+			out = append(out, c.claimed)
+		}
+		if lim.Rate.N > 0 {
+			if err := b.take(ctx, tx, len(out)); err != nil {
+				return err
+			}
+			if throttled == throttledRate {
+				refill = b.untilNext(len(out))
 			}
 		}
-		lease := micros(r.opt.Clock().Add(r.opt.Lease))
+		lease := micros(clock.Add(r.opt.Lease))
 		for i := range out {
 			out[i].attempts++
 			if _, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE delivery_jobs
-				SET state = ?, attempts = ?, lease_until = ?, updated_at = ? WHERE id = ?`),
-				StateInFlight, out[i].attempts, lease, now, out[i].id); err != nil {
+				SET state = ?, attempts = ?, lease_until = ?, owner = ?, updated_at = ? WHERE id = ?`),
+				StateInFlight, out[i].attempts, lease, r.opt.Owner, now, out[i].id); err != nil {
 				return store.Classify("marking delivery jobs in flight", err)
 			}
 		}
@@ -79,6 +146,14 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	}
 	r.unreserve(vendor, n-len(out))
 	r.progressed(vendor)
+	if throttled != "" {
+		r.metrics.limits.throttled.WithLabelValues(vendor, throttled).Inc()
+	}
+	if refill > 0 {
+		// wake when the bucket holds a token again rather than at the
+		// next poll
+		time.AfterFunc(refill, func() { r.poke("rate") })
+	}
 	return out, nil
 }
 
@@ -91,6 +166,20 @@ type candidate struct {
 // before reports whether c sorts before d (ORDER BY run_at, id).
 func (c candidate) before(d candidate) bool {
 	return c.runAt < d.runAt || (c.runAt == d.runAt && c.id < d.id)
+}
+
+// claimableBoth reads up to n due pending jobs and up to n in-flight jobs
+// with an expired lease of flows.
+func (r *Runner) claimableBoth(ctx context.Context, tx *store.Tx, flows []string, now int64, n int) ([]candidate, error) {
+	pending, err := r.claimable(ctx, tx, flows, `state = ? AND run_at <= ?`, StatePending, now, n)
+	if err != nil {
+		return nil, err
+	}
+	expired, err := r.claimable(ctx, tx, flows, `state = ? AND lease_until <= ?`, StateInFlight, now, n)
+	if err != nil {
+		return nil, err
+	}
+	return append(pending, expired...), nil
 }
 
 // claimable reads up to n jobs of flows matching cond (with its two
@@ -139,21 +228,38 @@ func (r *Runner) reschedule(ctx context.Context, c claimed, runAt time.Time, rea
 	return r.setState(ctx, nil, c, StatePending, attempts, runAt, reason)
 }
 
-// setState moves a held job to state, in tx when given. Only the holder
-// may do it: the update is guarded on the job still being in flight.
+// setState moves a held job to state, in tx when given (else in a
+// transaction of its own). Only the holder
+// may do it: the update is guarded on the job being in flight, owned by
+// this runner and still at the attempt this claim counted (each claim
+// counts one, so this names the claim: a node that was counted dead,
+// joined again and re-claimed the job cannot record the earlier claim's
+// outcome). A runner whose job another runner now holds, or has
+// finished, changes nothing: setState then returns an error wrapping
+// errLost, which also rolls back tx.
 func (r *Runner) setState(ctx context.Context, tx *store.Tx, c claimed, state State, attempts int, runAt time.Time, reason string) error {
-	now := micros(r.opt.Clock())
-	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0,
-		last_error = ?, updated_at = ? WHERE id = ? AND state = ?`)
-	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight}
-	var err error
-	if tx != nil {
-		_, err = tx.SQL().ExecContext(ctx, q, args...)
-	} else {
-		_, err = r.st.DB().ExecContext(ctx, q, args...)
+	if tx == nil {
+		// through the store's transactions: on SQLite they go through its
+		// one writer, which a write beside it would wait for (and, with
+		// busy claims, time out on)
+		return r.st.InTx(ctx, func(tx *store.Tx) error { return r.setState(ctx, tx, c, state, attempts, runAt, reason) })
 	}
+	now := micros(r.opt.Clock())
+	q := r.st.Rebind(`UPDATE delivery_jobs SET state = ?, attempts = ?, run_at = ?, lease_until = 0, owner = '',
+		last_error = ?, updated_at = ? WHERE id = ? AND state = ? AND owner = ? AND attempts = ?`)
+	args := []any{state, attempts, micros(runAt), reason, now, c.id, StateInFlight, r.opt.Owner, c.attempts}
+	res, err := tx.SQL().ExecContext(ctx, q, args...)
+	op := fmt.Sprintf("setting delivery job %d %s", c.id, state)
 	if err != nil {
-		return store.Classify(fmt.Sprintf("setting delivery job %d %s", c.id, state), err)
+		return store.Classify(op, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return store.Classify(op, err)
+	}
+	if k == 0 {
+		r.metrics.lost.Inc()
+		return fmt.Errorf("%s: %w", op, errLost)
 	}
 	return nil
 }

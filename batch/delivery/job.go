@@ -8,8 +8,11 @@
 // (delivery_jobs, created by the package's migration line, see
 // migrations.go, which [store.Open] applies). Jobs
 // are leased while a worker holds them, so a job whose worker died is
-// claimed again once its lease expires; a re-claimed job is never Fresh, so
-// the connector looks the record up before creating it again.
+// claimed again once its lease expires, or at once when its owner's
+// cluster node is counted dead (see limits.go: owners, Reap, and the
+// vendor and flow limits that hold across replicas); a re-claimed job is
+// never Fresh, so the connector looks the record up before creating it
+// again. A new job wakes the runners (wake.go: NOTIFY on PostgreSQL).
 //
 // Ordering: a job waits while an earlier version of the same resource in
 // the same flow is pending or in flight, and a job whose flow names a
@@ -80,7 +83,8 @@ func (j Job) Key() string {
 }
 
 // Enqueue adds job j inside the caller's store transaction, so that the job
-// exists exactly when the transaction that stored the resource commits.
+// exists exactly when the transaction that stored the resource commits,
+// and wakes the runners when it does (see wake.go).
 // Enqueueing the same (flow, type, id, version) again is a no-op.
 func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 	op := "enqueueing " + j.Flow + " delivery of " + j.ResourceType + "/" + j.ResourceID
@@ -88,12 +92,17 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 		return fmt.Errorf("%s: flow, type, id and a version >= 1 are required", op)
 	}
 	now := micros(time.Now())
-	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
+	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
 		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
 		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
 	if err != nil {
 		return store.Classify(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Classify(op, err)
+	} else if n == 1 {
+		return notify(ctx, tx, j.Flow) // wake the runners on commit
 	}
 	return nil
 }

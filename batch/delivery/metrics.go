@@ -78,7 +78,9 @@ type attemptMetrics struct {
 	attempts *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	latency  *prometheus.HistogramVec
+	lost     prometheus.Counter
 	stall    *stallCollector // set by NewRunner
+	limits   *limitCollector // set by NewRunner
 }
 
 func newAttemptMetrics() *attemptMetrics {
@@ -97,6 +99,10 @@ func newAttemptMetrics() *attemptMetrics {
 			Help:    "Time from a resource's acceptance (job enqueued) to its delivery, by vendor and flow.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 18), // 10 ms to 22 min
 		}, []string{"vendor", "flow"}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fhirbridge_delivery_lost_total",
+			Help: "Outcomes this replica could not record because the job had been handed to another (its node was counted dead meanwhile).",
+		}),
 	}
 }
 
@@ -105,8 +111,12 @@ func (m *attemptMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.attempts.Describe(ch)
 	m.duration.Describe(ch)
 	m.latency.Describe(ch)
+	m.lost.Describe(ch)
 	if m.stall != nil {
 		m.stall.Describe(ch)
+	}
+	if m.limits != nil {
+		m.limits.Describe(ch)
 	}
 }
 
@@ -115,15 +125,24 @@ func (m *attemptMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.attempts.Collect(ch)
 	m.duration.Collect(ch)
 	m.latency.Collect(ch)
+	m.lost.Collect(ch)
 	if m.stall != nil {
 		m.stall.Collect(ch)
+	}
+	if m.limits != nil {
+		m.limits.Collect(ch)
 	}
 }
 
 // Metrics returns the runner's attempt metrics for a Prometheus registry:
 // fhirbridge_delivery_attempts_total{vendor,flow,outcome},
 // fhirbridge_delivery_vendor_call_seconds{vendor,flow},
-// fhirbridge_delivery_latency_seconds{vendor,flow} and
-// fhirbridge_delivery_stalled{vendor} (see Runner.Ready). Register it next to a
+// fhirbridge_delivery_latency_seconds{vendor,flow},
+// fhirbridge_delivery_stalled{vendor} (see Runner.Ready),
+// fhirbridge_delivery_lost_total, fhirbridge_delivery_limit{vendor,limit},
+// fhirbridge_delivery_in_flight{vendor} (all replicas),
+// fhirbridge_delivery_throttled_total{vendor,reason},
+// fhirbridge_delivery_wakeups_total{source} and
+// fhirbridge_delivery_listener_failures_total. Register it next to a
 // [Collector], which reports the queue itself.
 func (r *Runner) Metrics() prometheus.Collector { return r.metrics }

@@ -35,6 +35,12 @@ var pgTests = map[string]func(*testing.T){
 	"TestStallThresholdAboveAttemptTimeout": TestStallThresholdAboveAttemptTimeout,
 	"TestEHRPushMigration":                  TestEHRPushMigration,
 	"TestStoreRelated":                      TestStoreRelated,
+	"TestReplicasRespectVendorLimits":       TestReplicasRespectVendorLimits,
+	"TestDeadNodeJobsReclaimed":             TestDeadNodeJobsReclaimed,
+	"TestLeaveHandsJobsBack":                TestLeaveHandsJobsBack,
+	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
+	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
+	"TestLimitsChecked":                     TestLimitsChecked,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -9,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/mapping"
@@ -64,8 +67,24 @@ type CallLogger interface {
 
 // Options tune a Runner; zero fields take the defaults named.
 type Options struct {
-	// Concurrency is the most jobs in flight per destination (4).
+	// Concurrency is the most jobs of one vendor in flight at once,
+	// across every runner sharing the store (4), unless Vendors sets
+	// another.
 	Concurrency int
+	// Vendors sets limits per vendor (concurrency, rate), respected by
+	// all runners on the store together; Flows caps the jobs of one flow
+	// in flight at once (0 or absent: only the vendor's limit applies).
+	Vendors map[string]Limit
+	Flows   map[string]int
+	// Owner names this runner in the jobs it holds (delivery_jobs.owner):
+	// only the owner may record a held job's outcome. "" takes Node's id,
+	// or a random name without a Node.
+	Owner string
+	// Node, when set, is this process's cluster membership: the runner
+	// owns its jobs under the node's id and registers the reap hook
+	// "delivery", which hands the in-flight jobs of dead nodes (and of
+	// this one when it leaves) back at once instead of after Lease.
+	Node *cluster.Node
 	// MaxAttempts is how many transient failures a job may have in a
 	// round before it is dead-lettered (10). Reconnect failures never
 	// dead-letter.
@@ -87,7 +106,8 @@ type Options struct {
 	// PollInterval is how often the queue is checked for due jobs (1s).
 	PollInterval time.Duration
 	// Lease is how long a claimed job is held before another worker may
-	// claim it again (5m); AttemptTimeout bounds one Deliver call (2m) and
+	// claim it again (5m): the last-resort bound when no cluster node
+	// hands a dead holder's jobs back sooner; AttemptTimeout bounds one Deliver call (2m) and
 	// must be shorter.
 	Lease, AttemptTimeout time.Duration
 	// StallAfter is how long a destination may go without a successful
@@ -141,6 +161,10 @@ type Runner struct {
 	// inject a failed commit.
 	inTx func(ctx context.Context, fn func(tx *store.Tx) error) error
 
+	// wake is poked when jobs may be due (a notification, a local
+	// enqueue, a rate-limit refill) so Run claims before its next poll.
+	wake chan struct{}
+
 	mu       sync.Mutex
 	inflight map[string]int       // vendor → jobs held
 	progress map[string]time.Time // vendor → last successful claim (see stall.go)
@@ -151,7 +175,7 @@ type Runner struct {
 // Vendor (a Mapping unless it sends resources as stored).
 func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt Options) (*Runner, error) {
 	r := &Runner{st: st, q: NewQueue(st), flows: flows, dests: map[string][]string{}, inflight: map[string]int{},
-		progress: map[string]time.Time{}, metrics: newAttemptMetrics()}
+		progress: map[string]time.Time{}, metrics: newAttemptMetrics(), wake: make(chan struct{}, 1)}
 	r.inTx = st.InTx
 	r.metrics.stall = newStallCollector(r)
 	for name, f := range flows {
@@ -161,9 +185,23 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		r.dests[f.Vendor] = append(r.dests[f.Vendor], name)
 	}
 	r.opt = withDefaults(opt)
+	if err := r.checkLimits(); err != nil {
+		return nil, err
+	}
+	r.metrics.limits = newLimitCollector(r)
 	r.log = r.opt.Logger
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
+	}
+	for _, v := range sortedKeys(r.opt.Vendors) {
+		if r.dests[v] == nil {
+			r.log.Warn("delivery limits set for a vendor no flow delivers to", "vendor", v)
+		}
+	}
+	for _, f := range sortedKeys(r.opt.Flows) {
+		if _, ok := flows[f]; !ok {
+			r.log.Warn("delivery limit set for an unknown flow", "flow", f)
+		}
 	}
 	for _, f := range flows {
 		if cl, ok := f.Connector.(CallLogger); ok {
@@ -186,13 +224,16 @@ func NewRunner(ctx context.Context, st *store.Store, flows map[string]Flow, opt 
 		// lease can end now rather than after Options.Lease; the
 		// connector looks up before creating, so a redelivery is safe.
 		// (With PostgreSQL other instances may hold live leases.)
-		res, err := st.DB().ExecContext(ctx, `UPDATE delivery_jobs SET lease_until = 0 WHERE state = ?`, StateInFlight)
+		res, err := st.DB().ExecContext(ctx, `UPDATE delivery_jobs SET lease_until = 0, owner = '' WHERE state = ?`, StateInFlight)
 		if err != nil {
 			return nil, store.Classify("recovering delivery jobs of a previous run", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			r.log.Warn("recovered delivery jobs left in flight by a previous run", "jobs", n)
 		}
+	}
+	if r.opt.Node != nil {
+		r.opt.Node.OnReap("delivery", Reap)
 	}
 	return r, nil
 }
@@ -224,6 +265,14 @@ func withDefaults(o Options) Options {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
+	if o.Owner == "" && o.Node != nil {
+		o.Owner = o.Node.ID()
+	}
+	if o.Owner == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		o.Owner = "runner/" + hex.EncodeToString(b[:])
+	}
 	if o.Jitter == nil {
 		o.Jitter = uniform
 	}
@@ -238,6 +287,8 @@ func (r *Runner) Queue() *Queue { return r.q }
 // returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
 	r.restartProgress()
+	stopWaking := r.startWaking(ctx)
+	defer stopWaking()
 	done := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -271,16 +322,19 @@ func (r *Runner) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		case <-done:
+		case <-r.wake:
 		}
 	}
 }
 
 // slots reserves up to the free worker slots of vendor, respecting its
-// circuit, and returns how many were reserved.
+// circuit, and returns how many were reserved. A runner never holds more
+// than the vendor's concurrency limit; claim then checks what the other
+// runners hold.
 func (r *Runner) slots(vendor string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	free := r.opt.Concurrency - r.inflight[vendor]
+	free := r.limit(vendor).Concurrency - r.inflight[vendor]
 	switch r.cb.state(vendor, r.opt.Clock()) {
 	case circuitOpen:
 		free = 0

@@ -82,6 +82,11 @@ func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err 
 	if err != nil {
 		return false, store.Classify(op, err)
 	}
+	if n == 1 {
+		if err := notify(ctx, tx, j.Flow); err != nil {
+			return false, err
+		}
+	}
 	return n == 1, nil
 }
 

@@ -34,7 +34,8 @@ var (
 // it takes over a table).
 var wantLines = map[string]int{
 	store.StoreLine: 3,
-	"delivery":      3,
+	"cluster":       1, // linked in by batch/delivery
+	"delivery":      4,
 	"export":        2,
 	"ledger":        1,
 	"solostatus":    2,
