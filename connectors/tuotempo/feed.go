@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
@@ -146,14 +147,18 @@ func (f *files) collectors() []prometheus.Collector {
 	return []prometheus.Collector{f.exportM, f.inboundM}
 }
 
-// run runs the export schedules and the pollers until ctx ends.
-func (f *files) run(ctx context.Context, st *store.Store) {
+// run runs the export schedules and the pollers until ctx ends. With
+// node (the serve process's cluster membership; nil for one process),
+// every replica runs them and each export slot and inbound file is
+// claimed, so it runs on one replica.
+func (f *files) run(ctx context.Context, st *store.Store, node *cluster.Node) {
 	done := make(chan struct{})
 	n := 0
 	for _, j := range f.exports {
 		n++
 		r := &export.Runner{Spec: j.spec, Schedule: j.schedule, Store: st, Open: f.open,
 			Options: export.RunOptions{Metrics: f.exportM, Log: f.log},
+			// only the replica that ran a slot reports its failure
 			// once per failure streak; the Runner logs every failure
 			OnFailure: func(slot export.Slot, res export.Result, err error, streak export.Streak) {
 				f.notify(ctx, mail.ExportFailureDigest(mail.ExportFailureSummary{Site: f.site, Job: j.spec.Name,
@@ -163,6 +168,9 @@ func (f *files) run(ctx context.Context, st *store.Store) {
 			OnSuccess: func(slot export.Slot, res export.Result) {
 				f.log.Info("export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
 			},
+		}
+		if node != nil {
+			r.Claims = node
 		}
 		go func() {
 			defer func() { done <- struct{}{} }()

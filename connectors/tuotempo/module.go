@@ -176,7 +176,7 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 		return err
 	}
 	env.Registry.MustRegister(feed.collectors()...)
-	env.Go(func(ctx context.Context) { feed.run(ctx, env.Store) })
+	env.Go(func(ctx context.Context) { feed.run(ctx, env.Store, env.Node) })
 	if booker != nil {
 		ps, err := m.cfg.TmpPollers(env.Store, booker)
 		if err != nil {
