@@ -53,6 +53,9 @@ func (p *Poller) process(ctx context.Context, remote connectors.Remote, name str
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		entry, err = p.recordTooLarge(ctx, &fr, claim)
+	case errors.Is(err, connectors.ErrNotExist):
+		fr.Err = errElsewhere // moved since the listing, by another process
+		return fr
 	case err != nil:
 		fr.Err = err
 		return fr
@@ -263,7 +266,7 @@ func (p *Poller) decideAndApply(ctx context.Context, f *os.File, fr *FileReport,
 			if e.ID == 0 {
 				e.ID, err = ledger.Record(ctx, tx, e)
 			} else {
-				err = ledger.Update(ctx, tx, e)
+				err = ledger.Update(ctx, tx, e, entry.Line)
 			}
 			if err == nil {
 				entry = e

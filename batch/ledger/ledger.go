@@ -107,21 +107,23 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 // Update rewrites the progress of the entry e.ID inside the caller's
 // transaction: counts, outcome, detail, checkpoint and time (e.At zero
 // means now). Its identity (direction, job, path, size, hash,
-// generation) stays.
-func Update(ctx context.Context, tx *store.Tx, e Entry) error {
+// generation) stays. It updates only while the entry's checkpoint is
+// still fromLine, so that of two processes carrying on from one
+// checkpoint only the first records; the other gets ErrRecorded.
+func Update(ctx context.Context, tx *store.Tx, e Entry, fromLine int) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
 	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE file_ledger SET rows_ok = ?, rows_failed = ?, outcome = ?,
-		detail = ?, at = ?, line = ?, state = ? WHERE id = ?`),
-		e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro(), e.Line, e.State, e.ID)
+		detail = ?, at = ?, line = ?, state = ? WHERE id = ? AND line = ? AND outcome = ?`),
+		e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro(), e.Line, e.State, e.ID, fromLine, OutcomeInProgress)
 	if err != nil {
 		return store.Classify(fmt.Sprintf("updating ledger entry %d", e.ID), err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return store.Classify(fmt.Sprintf("updating ledger entry %d", e.ID), err)
 	} else if n != 1 {
-		return fmt.Errorf("updating ledger entry %d: %w", e.ID, ErrNotFound)
+		return fmt.Errorf("updating ledger entry %d: %w", e.ID, ErrRecorded)
 	}
 	return nil
 }
