@@ -284,4 +284,3 @@ func normal(fr FileReport) FileReport {
 	}
 	return fr
 }
-

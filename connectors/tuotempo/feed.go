@@ -104,8 +104,9 @@ func exportJobs(t *Config, dir string) ([]exportJob, error) {
 
 // newFiles builds the site's file feed from the section t; root gives
 // the config's folder and the shared mail and ehr sections. router (may
-// be nil) receives the Appointments that inbound files change.
-func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store, router inbound.Router, log *slog.Logger) (*files, error) {
+// be nil) receives the Appointments that inbound files change. node (nil
+// for one process) claims each inbound file among the replicas.
+func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store, router inbound.Router, log *slog.Logger, node *cluster.Node) (*files, error) {
 	f := &files{site: Name, remote: remoteConfig(t.Remote, root.Dir()), notifyTo: t.NotifyTo, log: log,
 		exportM: export.NewMetrics(), inboundM: inbound.NewMetrics()}
 	var err error
@@ -121,9 +122,12 @@ func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store,
 		if err != nil {
 			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
+		opt := inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM}
+		if node != nil {
+			opt.Claims = node // every replica polls; each file is claimed
+		}
 		p, err := inbound.New(ctx, st, inbound.Spec{Name: cc.Name, Pattern: cc.Pattern, Dir: cc.Dir,
-			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m},
-			inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM})
+			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m}, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}

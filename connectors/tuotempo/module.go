@@ -171,7 +171,7 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 	if err := errors.Join(m.cfg.preflight(m.root.Dir())...); err != nil {
 		return err
 	}
-	feed, err := newFiles(ctx, m.cfg, m.root, env.Store, env.Router, env.Log)
+	feed, err := newFiles(ctx, m.cfg, m.root, env.Store, env.Router, env.Log, env.Node)
 	if err != nil {
 		return err
 	}
