@@ -189,10 +189,17 @@ func (p *Poller) decideAndApply(ctx context.Context, f *os.File, fr *FileReport,
 		if err := p.guard(ctx, tx, claim); err != nil {
 			return err
 		}
-		if again {
-			g, err := ledger.NextGeneration(ctx, tx, p.spec.Name, fr.Path, fr.Size, fr.SHA256)
-			entry.Generation = g
+		// the generation is read before the path's entry: a process
+		// recording this file meanwhile either shows in ByPath (same
+		// path and hash: recovered or resumed) or collides with this one
+		// on the ledger's key
+		g, err := ledger.NextGeneration(ctx, tx, p.spec.Name, fr.Path, fr.Size, fr.SHA256)
+		if err != nil {
 			return err
+		}
+		entry.Generation = g
+		if again {
+			return nil
 		}
 		prev, err := ledger.ByPath(ctx, tx, ledger.In, p.spec.Name, fr.Path)
 		if err == nil && prev.SHA256 == fr.SHA256 {
@@ -211,7 +218,7 @@ func (p *Poller) decideAndApply(ctx context.Context, f *os.File, fr *FileReport,
 		earlier, err := ledger.ByHash(ctx, tx, ledger.In, p.spec.Name, fr.SHA256)
 		if err == nil {
 			fr.Outcome, fr.DuplicateOf = ledger.OutcomeDuplicate, earlier.Path
-			entry, err = p.record(ctx, tx, fr, 0)
+			entry, err = p.record(ctx, tx, fr, g)
 			decided = true
 			return err
 		}

@@ -89,6 +89,15 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	if e.Direction == In && e.Outcome == OutcomeDuplicate && e.Generation == 0 && e.SHA256 != "" {
+		// a duplicate is recorded again on purpose each time its content
+		// comes back under this path
+		g, err := NextGeneration(ctx, tx, e.Job, e.Path, e.Size, e.SHA256)
+		if err != nil {
+			return 0, err
+		}
+		e.Generation = g
+	}
 	var id int64
 	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`INSERT INTO file_ledger
 		(direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at, generation, line, state)
