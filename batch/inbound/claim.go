@@ -25,8 +25,11 @@ type Claimer interface {
 
 // Defaults of the claims and chunks of a Poller.
 const (
-	// DefaultChunkRows is how many rows one store transaction applies.
-	DefaultChunkRows = 1000
+	// DefaultChunkRows is how many rows one store transaction applies:
+	// on SQLite the endpoint's writes wait for at most one chunk (250
+	// rows kept its p99 under 0.1 s during a 200,000-row file, 1000 rows
+	// under 0.5 s, at the same file throughput).
+	DefaultChunkRows = 250
 	// ClaimTTL is how long a file's claim lasts without renewal; it is
 	// renewed before every chunk, and frees at once when its holder's
 	// heartbeat stops for the cluster's dead-after bound.

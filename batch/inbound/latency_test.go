@@ -23,8 +23,9 @@ import (
 // (one transaction Bundle at a time, each PUTting one Appointment) on
 // SQLite while a cancellation file of N rows is applied: in one store
 // transaction (the former behaviour) and in chunks of DefaultChunkRows.
-// Gated: FHIRBRIDGE_INBOUND_LATENCY_ROWS=N (e.g. 200000) runs it; the
-// figures go to the test log (-v).
+// Gated: FHIRBRIDGE_INBOUND_LATENCY_ROWS=N (e.g. 200000) runs it,
+// FHIRBRIDGE_INBOUND_LATENCY_CHUNKS lists chunk sizes to compare (default
+// DefaultChunkRows); the figures go to the test log (-v).
 func TestEndpointLatencyDuringBigFile(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("FHIRBRIDGE_INBOUND_LATENCY_ROWS"))
 	if n <= 0 {
@@ -38,10 +39,23 @@ func TestEndpointLatencyDuringBigFile(t *testing.T) {
 		fmt.Fprintf(&b, "%s;;;;p;CANCELLED by USER\n", ids[i])
 	}
 	data := b.String()
-	for _, mode := range []struct {
+	type mode struct {
 		name  string
 		chunk int
-	}{{"one transaction", 1 << 30}, {fmt.Sprintf("chunks of %d", DefaultChunkRows), DefaultChunkRows}} {
+	}
+	modes := []mode{{"one transaction", 1 << 30}}
+	chunks := os.Getenv("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS") // e.g. "1000,250"
+	if chunks == "" {
+		chunks = strconv.Itoa(DefaultChunkRows)
+	}
+	for _, c := range strings.Split(chunks, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || k <= 0 {
+			t.Fatalf("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS: %q is not a row count", c)
+		}
+		modes = append(modes, mode{fmt.Sprintf("chunks of %d", k), k})
+	}
+	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			e := newEnv(t, Spec{DoneMarker: ".done"}, Options{ChunkRows: mode.chunk})
 			seed(t, e.st, ids)

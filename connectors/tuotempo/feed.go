@@ -162,8 +162,8 @@ func (f *files) run(ctx context.Context, st *store.Store, node *cluster.Node) {
 		n++
 		r := &export.Runner{Spec: j.spec, Schedule: j.schedule, Store: st, Open: f.open,
 			Options: export.RunOptions{Metrics: f.exportM, Log: f.log},
-			// only the replica that ran a slot reports its failure
-			// once per failure streak; the Runner logs every failure
+			// once per failure streak, from the replica that ran the
+			// slot; the Runner logs every failure
 			OnFailure: func(slot export.Slot, res export.Result, err error, streak export.Streak) {
 				f.notify(ctx, mail.ExportFailureDigest(mail.ExportFailureSummary{Site: f.site, Job: j.spec.Name,
 					WindowStart: slot.At.Add(-before(j.spec.Window)), WindowEnd: slot.At.Add(after(j.spec.Window)), Attempts: res.Attempts,
