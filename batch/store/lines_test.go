@@ -36,7 +36,7 @@ var wantLines = map[string]int{
 	store.StoreLine: 3,
 	"delivery":      3,
 	"export":        2,
-	"ledger":        1,
+	"ledger":        2,
 	"solostatus":    2,
 }
 
