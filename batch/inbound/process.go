@@ -185,6 +185,9 @@ func (p *Poller) recordTooLarge(ctx context.Context, fr *FileReport, claim strin
 func (p *Poller) decideAndApply(ctx context.Context, f *os.File, fr *FileReport, again bool, claim string) (ledger.Entry, error) {
 	var entry ledger.Entry
 	decided := false
+	if err := p.renew(ctx, claim); err != nil { // the download may have been long
+		return entry, err
+	}
 	err := p.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := p.guard(ctx, tx, claim); err != nil {
 			return err
