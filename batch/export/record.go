@@ -27,10 +27,17 @@ func SlotDone(ctx context.Context, st *store.Store, job, slot string) (bool, err
 }
 
 // record writes the ledger entry of an export, and the slot it ran for
-// when slot is not "", in one transaction.
-func record(ctx context.Context, st *store.Store, e ledger.Entry, slot string) (int64, error) {
+// when slot is not "", in one transaction; fence, when not nil, runs
+// first in it and its error rolls everything back (a replica that lost
+// the slot's claim records nothing).
+func record(ctx context.Context, st *store.Store, e ledger.Entry, slot string, fence func(context.Context, *store.Tx) error) (int64, error) {
 	var id int64
 	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if fence != nil {
+			if err := fence(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		if id, err = ledger.Record(ctx, tx, e); err != nil {
 			return err

@@ -46,6 +46,11 @@ type RunOptions struct {
 	// Slot, when not "", is the scheduled slot this run is for (Slot.Key);
 	// it is recorded with the ledger entry so SlotDone reports it.
 	Slot string
+	// Fence, when not nil, is called inside the transaction that records
+	// an uploaded export, before anything is written; an error rolls the
+	// record back and Run returns it. The Runner checks there that this
+	// process still holds the slot's claim.
+	Fence func(ctx context.Context, tx *store.Tx) error
 	// Metrics records the run when not nil.
 	Metrics *Metrics
 	// Log gets one line per run (ids, counts, paths); nil for none.
@@ -165,7 +170,7 @@ func (j *job) run(ctx context.Context, st *store.Store, remote connectors.Remote
 		outcome = ledger.OutcomePartial
 	}
 	e := ledgerEntry(j.Name, file, c, outcome, fmt.Sprintf("%d rows; manifest %s", c.rows, res.ManifestFile), clock.Now())
-	if res.LedgerID, err = record(context.WithoutCancel(ctx), st, e, opt.Slot); err != nil {
+	if res.LedgerID, err = record(context.WithoutCancel(ctx), st, e, opt.Slot, opt.Fence); err != nil {
 		return res, fmt.Errorf("export %s uploaded but not recorded: %w", file, err)
 	}
 	return res, nil
@@ -187,7 +192,7 @@ func (j *job) fail(ctx context.Context, st *store.Store, res Result, c *content,
 		why = "permanent failure"
 	}
 	e := ledgerEntry(j.Name, res.File, c, ledger.OutcomeFailed, fmt.Sprintf("%s after %d attempts", why, res.Attempts), clock.Now())
-	if _, rerr := record(context.WithoutCancel(ctx), st, e, ""); rerr != nil {
+	if _, rerr := record(context.WithoutCancel(ctx), st, e, "", nil); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	return err

@@ -30,9 +30,22 @@ const DefaultCatchUp = 24 * time.Hour
 // ends the streak, are logged at WARN with the count. The streak is kept in
 // the store, so a restart in the middle of one sends no second notice.
 //
+// Several processes on one store (replicas) can each run a Runner of the
+// same job when Claims is set: a slot runs on the one that claims it
+// ("export:<job>:<slot key>", until the slot's retry deadline plus
+// ClaimGrace), and its upload is recorded only while the claim is held.
+// The others check every ClaimPoll until the slot is done, its deadline
+// passes, or they get the claim — which happens when the holder dies
+// mid-slot (its claim frees once its heartbeat is older than the
+// cluster's dead-after bound) or stops and hands it back: the slot is then
+// run again from the start (the remote's temp-then-rename upload leaves
+// no partial file). Only the replica that ran a slot reports its outcome;
+// the streak is one row shared by all of them. Without Claims, two
+// Runners of one job on one store can both run a slot (the second
+// records nothing new).
+//
 // Fill the fields, then call Run once; a Runner is not safe for
-// concurrent use, and two Runners of one job on one store can both run a
-// slot (the second records nothing new).
+// concurrent use.
 type Runner struct {
 	Spec     Spec
 	Schedule *Schedule
@@ -58,10 +71,47 @@ type Runner struct {
 	// OnRecover, when set, is called after an uploaded export that ends a
 	// failure streak, with the streak it ended.
 	OnRecover func(slot Slot, res Result, streak Streak)
+	// Claims, when not nil, claims each slot among the processes sharing
+	// the store before running it (*cluster.Node implements it); nil
+	// runs every slot here (one process).
+	Claims Claimer
+	// ClaimPoll is how often a Runner that did not get a slot's claim
+	// checks whether the slot is done or the claim free (0 means
+	// DefaultClaimPoll).
+	ClaimPoll time.Duration
 
 	streak     Streak
 	superseded int // slots superseded by the coming catch-up run
 }
+
+// Claimer takes named leases shared by the processes on one store;
+// *cluster.Node implements it.
+type Claimer interface {
+	// TryClaim takes (or renews) the lease name for ttl unless another
+	// live process holds it, and reports whether this one holds it now.
+	TryClaim(ctx context.Context, name string, ttl time.Duration) (bool, error)
+	// Release gives the lease back if this process holds it.
+	Release(ctx context.Context, name string) error
+	// Holds reports inside tx whether this process still holds the lease
+	// (locking it until tx ends where the store can).
+	Holds(ctx context.Context, tx *store.Tx, name string) (bool, error)
+}
+
+// Defaults of the Runner's claims.
+const (
+	// DefaultClaimPoll is how often a Runner waiting on a slot another
+	// process claimed checks it again.
+	DefaultClaimPoll = 5 * time.Second
+	// ClaimGrace keeps a slot's claim past its retry deadline, so that
+	// an upload that started before the deadline and ends after it can
+	// still be recorded.
+	ClaimGrace = 15 * time.Minute
+)
+
+// ErrClaimLost is matched by the error of a run whose slot claim another
+// process took over before the upload was recorded: nothing was recorded
+// here, and the slot is that process's to run and report.
+var ErrClaimLost = errors.New("export slot claim lost to another process")
 
 // ErrNoMoreRuns is returned by Runner.Run when the schedule never fires again.
 var ErrNoMoreRuns = errors.New("schedule has no further run")
@@ -139,7 +189,10 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 			todo = append(todo, s)
 		}
 	}
-	if len(todo) == 0 {
+	if len(todo) == 0 || todo[len(todo)-1].Key != due[len(due)-1].Key {
+		// nothing to catch up, or the latest due slot is done (by another
+		// process that has not moved the cursor yet): it superseded the
+		// older ones
 		return Slot{}, false
 	}
 	latest := todo[len(todo)-1]
@@ -155,7 +208,8 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 	return latest, true
 }
 
-// runSlot exports one slot unless it is done.
+// runSlot exports one slot unless it is done (or, with Claims, another
+// process runs it).
 func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	done, err := SlotDone(ctx, r.Store, r.Spec.Name, slot.Key)
 	if err != nil {
@@ -163,9 +217,7 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 		return
 	}
 	if done {
-		if r.Options.Log != nil {
-			r.Options.Log.Info("export slot already done", "job", r.Spec.Name, "slot", slot.Key)
-		}
+		r.info("export slot already done", slot)
 		return
 	}
 	opt := r.Options
@@ -173,10 +225,48 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	opt.Clock = r.Clock
 	opt.Reopen = r.Open
 	opt.Deadline = r.Schedule.Next(later(slot.At, r.Clock.Now()))
+	if opt.Deadline.IsZero() {
+		opt.Deadline = r.Clock.Now().Add(DefaultRetryFor)
+	}
+	claim := ""
+	if r.Claims != nil {
+		claim = "export:" + r.Spec.Name + ":" + slot.Key
+		if !r.claim(ctx, slot, claim, opt.Deadline) {
+			return
+		}
+		opt.Fence = func(ctx context.Context, tx *store.Tx) error {
+			ok, err := r.Claims.Holds(ctx, tx, claim)
+			if err != nil {
+				return fmt.Errorf("checking the claim of slot %s: %w", slot.Key, err)
+			}
+			if !ok {
+				return ErrClaimLost
+			}
+			return nil
+		}
+	}
 	res, err := Run(ctx, r.Store, nil, r.Spec, slot.At, opt)
 	if cerr := saveCursor(context.WithoutCancel(ctx), r.Store, r.Spec.Name, slot.At); cerr != nil && r.Options.Log != nil {
 		// the worst case: slots missed before the next start are not counted
 		r.Options.Log.Warn("export slot not recorded as reached", "job", r.Spec.Name, "slot", slot.Key, "err", cerr)
+	}
+	if claim != "" {
+		// a failed slot keeps its claim until its deadline: the other
+		// processes do not run it again, as one process would not
+		if err == nil || ctx.Err() != nil || errors.Is(err, ErrClaimLost) {
+			r.release(ctx, slot, claim)
+		}
+		switch {
+		case errors.Is(err, ErrClaimLost):
+			if r.Options.Log != nil {
+				r.Options.Log.Warn("export slot taken over by another process before it was recorded here; that process records and reports it",
+					"job", r.Spec.Name, "slot", slot.Key)
+			}
+			return
+		case err != nil && ctx.Err() != nil:
+			r.info("export stopped mid-slot; its claim is handed back to the other processes", slot)
+			return
+		}
 	}
 	if err != nil {
 		r.failed(slot, res, err)
@@ -186,9 +276,15 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	if r.OnSuccess != nil {
 		r.OnSuccess(slot, res)
 	}
-	if ended := r.streak; ended.Failures > 0 {
-		r.streak = Streak{}
-		r.saveStreak(ctx)
+	ended, ok, err := endStreak(context.WithoutCancel(ctx), r.Store, r.Spec.Name)
+	if err != nil {
+		if r.Options.Log != nil {
+			r.Options.Log.Warn("export failure streak not ended", "job", r.Spec.Name, "err", err)
+		}
+		ended, ok = r.streak, r.streak.Failures > 0
+	}
+	r.streak = Streak{}
+	if ok {
 		if r.Options.Log != nil {
 			r.Options.Log.Info("export recovered", "job", r.Spec.Name, "slot", slot.Key, "failures", ended.Failures, "missed", ended.Missed)
 		}
@@ -198,40 +294,116 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	}
 }
 
+// claim takes the slot's claim, or waits while another process holds
+// it: it checks every ClaimPoll until the slot is done (false), the
+// claim is free (true), the deadline passes or ctx ends (false).
+func (r *Runner) claim(ctx context.Context, slot Slot, name string, deadline time.Time) bool {
+	poll := r.ClaimPoll
+	if poll <= 0 {
+		poll = DefaultClaimPoll
+	}
+	waiting := false
+	for {
+		ok, err := r.Claims.TryClaim(ctx, name, deadline.Sub(r.Clock.Now())+ClaimGrace)
+		if err == nil && ok {
+			// the process that held the claim may have recorded the slot
+			// and released it since the check before claiming
+			done, err := SlotDone(ctx, r.Store, r.Spec.Name, slot.Key)
+			if err != nil || done {
+				r.release(ctx, slot, name)
+				if err != nil {
+					r.failed(slot, Result{Job: r.Spec.Name}, err)
+				} else {
+					r.info("export slot done by another process", slot)
+				}
+				return false
+			}
+			if waiting {
+				r.info("export slot taken over from a process that stopped", slot)
+			}
+			return true
+		}
+		if err != nil && ctx.Err() == nil && r.Options.Log != nil {
+			r.Options.Log.Warn("claiming export slot", "job", r.Spec.Name, "slot", slot.Key, "err", err)
+		}
+		if !waiting && err == nil {
+			r.info("export slot claimed by another process; waiting for it", slot)
+			waiting = true
+		}
+		if !r.Clock.Now().Add(poll).Before(deadline) {
+			if err != nil {
+				r.failed(slot, Result{Job: r.Spec.Name}, err)
+			} else {
+				r.info("export slot left to the process that claimed it: its deadline passed", slot)
+			}
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-r.Clock.After(poll):
+		}
+		done, err := SlotDone(ctx, r.Store, r.Spec.Name, slot.Key)
+		if err == nil && done {
+			r.info("export slot done by another process", slot)
+			return false
+		}
+	}
+}
+
+// release hands the slot's claim back (even when ctx ended).
+func (r *Runner) release(ctx context.Context, slot Slot, name string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.Claims.Release(rctx, name); err != nil && r.Options.Log != nil {
+		r.Options.Log.Warn("export slot claim not released; it frees at its deadline", "job", r.Spec.Name, "slot", slot.Key, "err", err)
+	}
+}
+
+// info logs one line about a slot at INFO.
+func (r *Runner) info(msg string, slot Slot) {
+	if r.Options.Log != nil {
+		r.Options.Log.Info(msg, "job", r.Spec.Name, "slot", slot.Key)
+	}
+}
+
 // failed counts a failure in the job's streak: the first of a streak is
 // logged at ERROR and handed to OnFailure, the next ones only logged at
-// WARN.
+// WARN. The streak is counted in the store, shared with the other
+// processes running the job; when the store cannot be written, the
+// Runner's own copy decides.
 func (r *Runner) failed(slot Slot, res Result, err error) {
-	if r.streak.Failures == 0 {
-		r.streak.Since = r.Clock.Now().UTC()
-	}
-	r.streak.Failures++
-	r.streak.Missed += r.superseded
-	r.superseded = 0
-	notify := !r.streak.Notified
-	r.streak.Notified = true
+	now := r.Clock.Now().UTC()
 	// a cancelled context: keep the streak as counted; the next start
 	// reads what was saved
-	r.saveStreak(context.Background())
+	s, notify, serr := addFailure(context.Background(), r.Store, r.Spec.Name, r.superseded, now)
+	if serr != nil {
+		if r.Options.Log != nil {
+			r.Options.Log.Warn("export failure streak not recorded", "job", r.Spec.Name, "err", serr)
+		}
+		if r.streak.Failures == 0 {
+			r.streak.Since = now
+		}
+		r.streak.Failures++
+		r.streak.Missed += r.superseded
+		notify = !r.streak.Notified
+		r.streak.Notified = true
+		s = r.streak
+	} else {
+		r.streak = s
+	}
+	r.superseded = 0
 	if !notify {
 		if r.Options.Log != nil {
-			r.Options.Log.Warn("export failed again", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "failures", r.streak.Failures, "err", err)
+			r.Options.Log.Warn("export failed again", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "failures", s.Failures, "err", err)
 		}
 		return
 	}
 	if r.Options.Log != nil {
-		r.Options.Log.Error("export failed", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "missed", r.streak.Missed, "err", err)
+		r.Options.Log.Error("export failed", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "missed", s.Missed, "err", err)
 	}
 	if r.OnFailure != nil {
-		r.OnFailure(slot, res, err, r.streak)
-	}
-}
-
-// saveStreak records the streak; a store fault is logged (the worst case
-// is a repeated notice after a restart).
-func (r *Runner) saveStreak(ctx context.Context) {
-	if err := saveStreak(ctx, r.Store, r.Spec.Name, r.streak); err != nil && r.Options.Log != nil {
-		r.Options.Log.Warn("export failure streak not recorded", "job", r.Spec.Name, "err", err)
+		r.OnFailure(slot, res, err, s)
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 // Streak is a job's current run of consecutive failures. It is kept in the
 // store (table export_streaks) so that a restart in the middle of a streak
 // sends no second notice: the operator gets one notice per job per streak,
-// and a successful export ends it.
+// and a successful export ends it. Several Runners of one job on one store
+// (replicas) share it: each change is one atomic statement on the row.
 type Streak struct {
 	// Failures counts the failed runs (and slot checks) in a row.
 	Failures int
@@ -61,4 +62,62 @@ func saveStreak(ctx context.Context, st *store.Store, job string, s Streak) erro
 		return store.Classify(fmt.Sprintf("recording the failure streak of %s", job), err)
 	}
 	return nil
+}
+
+// addFailure counts one failure (and missed slots) in job's streak, in one
+// transaction, and reports whether this failure is the one to notify: the
+// streak had not been notified. The upsert locks the row until commit, so
+// of several replicas failing at once exactly one notifies.
+func addFailure(ctx context.Context, st *store.Store, job string, missed int, now time.Time) (Streak, bool, error) {
+	var s Streak
+	var notify bool
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		var since, notified int64
+		err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`INSERT INTO export_streaks (job, failures, missed, since, notified)
+			VALUES (?, 1, ?, ?, 0) ON CONFLICT (job) DO UPDATE SET failures = export_streaks.failures + 1,
+			missed = export_streaks.missed + excluded.missed
+			RETURNING failures, missed, since, notified`), job, missed, now.UnixMicro()).
+			Scan(&s.Failures, &s.Missed, &since, &notified)
+		if err != nil {
+			return err
+		}
+		s.Since = time.UnixMicro(since).UTC()
+		if notified != 0 {
+			s.Notified = true
+			return nil
+		}
+		if _, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE export_streaks SET notified = 1 WHERE job = ?`), job); err != nil {
+			return err
+		}
+		s.Notified, notify = true, true
+		return nil
+	})
+	if err != nil {
+		return Streak{}, false, store.Classify(fmt.Sprintf("recording a failure of %s", job), err)
+	}
+	return s, notify, nil
+}
+
+// endStreak deletes job's streak and returns it; ok is false when there
+// was none (or another replica ended it first).
+func endStreak(ctx context.Context, st *store.Store, job string) (Streak, bool, error) {
+	var s Streak
+	var found bool
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		var since, notified int64
+		err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`DELETE FROM export_streaks WHERE job = ? RETURNING failures, missed, since, notified`), job).
+			Scan(&s.Failures, &s.Missed, &since, &notified)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		s.Since, s.Notified, found = time.UnixMicro(since).UTC(), notified != 0, true
+		return nil
+	})
+	if err != nil {
+		return Streak{}, false, store.Classify(fmt.Sprintf("ending the failure streak of %s", job), err)
+	}
+	return s, found && s.Failures > 0, nil
 }

@@ -18,43 +18,69 @@ import (
 // updated Appointment, which job, file and line the change came from.
 const SourceExtensionURL = "https://fhirbridge.dev/fhir/StructureDefinition/inbound-source"
 
-// applyRows reads the file's rows and applies each to its Appointment,
-// filling fr's counts and outcome. It returns an error only for failures
-// that must roll the whole file back (the store, reading the download).
-func (p *Poller) applyRows(ctx context.Context, tx *store.Tx, r io.Reader, fr *FileReport) error {
+// rowCursor reads a file's rows for chunked application: the header first,
+// then each record in turn. Records on lines up to skipTo (a checkpoint)
+// were applied before and are passed over.
+type rowCursor struct {
+	rd     *flatfile.Reader
+	last   int // the last physical line consumed
+	skipTo int
+	done   bool
+}
+
+// start reads the header. A header the job cannot take refuses the
+// whole file (fr says why; the cursor is done); an error is a failure to read
+// the download.
+func (p *Poller) start(r io.Reader, fr *FileReport, skipTo int) (*rowCursor, error) {
 	fr.Outcome = ledger.OutcomeFailed
 	rd, err := flatfile.NewReader(r, flatfile.ReadOptions{})
 	if errors.Is(err, flatfile.ErrHeader) || errors.Is(err, flatfile.ErrRecordTooLarge) {
 		fr.Failed = append(fr.Failed, LineError{Line: 1, Reason: "file refused: " + err.Error()})
-		return nil
+		return &rowCursor{done: true}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading the header: %w", err)
+		return nil, fmt.Errorf("reading the header: %w", err)
 	}
 	if err := p.spec.Mapping.CheckHeader(rd.Header()); err != nil {
 		fr.Failed = append(fr.Failed, LineError{Line: 1, Reason: "file refused: " + err.Error()})
-		return nil
+		return &rowCursor{done: true}, nil
 	}
-	last := 1
-	for {
-		rec, err := rd.Next()
+	return &rowCursor{rd: rd, last: 1, skipTo: skipTo}, nil
+}
+
+// applyChunk applies up to n rows in tx, filling fr's counts; when the
+// file ends it sets fr.Outcome and marks rs done. It returns an error only
+// for failures that must roll the chunk back (the store, reading the
+// download).
+func (p *Poller) applyChunk(ctx context.Context, tx *store.Tx, rs *rowCursor, n int, fr *FileReport) error {
+	for applied := 0; applied < n && !rs.done; {
+		rec, err := rs.rd.Next()
 		var re *flatfile.RecordError
 		switch {
 		case errors.Is(err, io.EOF):
+			rs.done = true
 			fr.Outcome = outcome(fr)
 			return nil
 		case errors.As(err, &re):
-			last = re.Line
-			fail(fr, re.Line, re.Msg)
+			if re.Line > rs.skipTo {
+				fail(fr, re.Line, re.Msg)
+				applied++
+			}
+			rs.last = re.Line
 			continue
 		case errors.Is(err, flatfile.ErrRecordTooLarge):
-			fail(fr, last+1, err.Error()+"; the rest of the file was not read")
+			fail(fr, rs.last+1, err.Error()+"; the rest of the file was not read")
+			rs.done = true
 			fr.Outcome = outcome(fr)
 			return nil
 		case err != nil:
 			return fmt.Errorf("reading rows: %w", err)
 		}
-		last = rec.Line
+		rs.last = rec.Line
+		if rec.Line <= rs.skipTo {
+			continue // applied before the checkpoint
+		}
+		applied++
 		reason, err := p.applyRow(ctx, tx, rec, fr)
 		if err != nil {
 			return fmt.Errorf("applying line %d: %w", rec.Line, err)
@@ -65,6 +91,7 @@ func (p *Poller) applyRows(ctx context.Context, tx *store.Tx, r io.Reader, fr *F
 			fr.RowsOK++
 		}
 	}
+	return nil
 }
 
 // outcome is the ledger outcome of a file whose rows were all read.

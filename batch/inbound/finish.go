@@ -23,7 +23,11 @@ var errChanged = errors.New("the file changed while it was processed; it is left
 // poll writes both again (the report is rendered from the ledger entry, so
 // it comes out the same).
 func (p *Poller) finish(ctx context.Context, remote connectors.Remote, name string, e ledger.Entry, fr *FileReport) error {
-	if info, err := remote.Stat(ctx, name); err != nil {
+	if info, err := remote.Stat(ctx, name); errors.Is(err, connectors.ErrNotExist) {
+		// another process finished it first (it held the file after this
+		// one lost its claim): nothing left to do here
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("checking %s before moving it: %w", name, err)
 	} else if info.Size != fr.Size {
 		// written to while processed: leave it; its new content gets a new
@@ -49,17 +53,19 @@ func (p *Poller) finish(ctx context.Context, remote connectors.Remote, name stri
 		return fmt.Errorf("writing the report of %s: %w", name, err)
 	}
 	if dest != name {
-		if err := remote.Move(ctx, name, dest); err != nil {
+		if err := remote.Move(ctx, name, dest); errors.Is(err, connectors.ErrNotExist) {
+			return nil // moved by another process meanwhile
+		} else if err != nil {
 			return fmt.Errorf("moving %s to %s: %w", name, dest, err)
 		}
 		// a file reprocessed out of the error folder leaves its old report
-		if err := remote.Remove(ctx, name+ReportSuffix); err != nil {
+		if err := remote.Remove(ctx, name+ReportSuffix); err != nil && !errors.Is(err, connectors.ErrNotExist) {
 			return fmt.Errorf("removing the old report of %s: %w", name, err)
 		}
 	}
 	fr.MovedTo = dest
 	if p.spec.DoneMarker != "" {
-		if err := remote.Remove(ctx, name+p.spec.DoneMarker); err != nil {
+		if err := remote.Remove(ctx, name+p.spec.DoneMarker); err != nil && !errors.Is(err, connectors.ErrNotExist) {
 			return fmt.Errorf("removing the done marker of %s: %w", name, err)
 		}
 	}

@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -14,7 +15,8 @@ import (
 // Poller runs one inbound job. It remembers the size and modification
 // time of every matching file between polls (in memory: after a restart a
 // file needs two polls again, unless its done marker exists). A Poller is
-// not safe for concurrent use; run one per job.
+// not safe for concurrent use; run one per job in each process (with
+// Options.Claims when several processes share the store).
 type Poller struct {
 	spec  Spec
 	st    *store.Store
@@ -22,6 +24,9 @@ type Poller struct {
 	now   func() time.Time
 	seen  map[string]observation
 	nonce int // distinguishes temporary files
+	// chunkHook, when set (tests), runs in each chunk's transaction
+	// after its rows; an error rolls the chunk back, as a crash would.
+	chunkHook func(k int) error
 }
 
 // observation is what the previous poll saw of a file.
@@ -60,7 +65,9 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 		return rep, fmt.Errorf("listing inbound folder of job %s: %w", p.spec.Name, err)
 	}
 	kept := files[:0:0]
+	sizes := make(map[string]int64, len(files))
 	for _, f := range files {
+		sizes[p.full(f.Name)] = f.Size
 		name := p.full(f.Name)
 		if reason := nameProblem(path.Base(name)); reason != "" && p.matchesAny(name) {
 			rep.Rejected = append(rep.Rejected, p.rejectName(ctx, remote, name, reason))
@@ -73,7 +80,10 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 		if ctx.Err() != nil {
 			break
 		}
-		fr := p.process(ctx, remote, name, false)
+		fr := p.process(ctx, remote, name, sizes[name], false)
+		if errors.Is(fr.Err, errElsewhere) {
+			continue // another process has it; seen again next poll
+		}
 		if fr.Err == nil {
 			delete(p.seen, name)
 		}
@@ -89,7 +99,12 @@ func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, er
 // new version). The file then moves as after a first processing.
 func (p *Poller) Reprocess(ctx context.Context, remote connectors.Remote, name string) (Report, error) {
 	rep := Report{Job: p.spec.Name}
-	fr := p.process(ctx, remote, strings.Trim(name, "/"), true)
+	name = strings.Trim(name, "/")
+	info, err := remote.Stat(ctx, name)
+	if err != nil {
+		return rep, fmt.Errorf("checking %s: %w", name, err)
+	}
+	fr := p.process(ctx, remote, name, info.Size, true)
 	rep.Files = append(rep.Files, fr)
 	if fr.Err != nil {
 		return rep, fr.Err

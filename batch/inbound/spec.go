@@ -115,4 +115,12 @@ type Options struct {
 	// TempDir holds downloads while they are processed (default
 	// os.TempDir()).
 	TempDir string
+	// Claims, when not nil, claims each file among the processes sharing
+	// the store before it is downloaded (*cluster.Node implements it), so
+	// that every process can poll the job and each file is processed by
+	// one; nil is one process.
+	Claims Claimer
+	// ChunkRows is how many rows one store transaction applies (0 means
+	// DefaultChunkRows).
+	ChunkRows int
 }

@@ -35,6 +35,9 @@ const (
 	OutcomePartial   = "partial"   // some rows refused (file moved to error/)
 	OutcomeFailed    = "failed"    // nothing applied or uploaded
 	OutcomeDuplicate = "duplicate" // same content as an earlier inbound file
+	// OutcomeInProgress marks an inbound file applied in part: Line is
+	// the checkpoint, the last physical line applied.
+	OutcomeInProgress = "in_progress"
 )
 
 // Entry is one file in the ledger.
@@ -55,13 +58,30 @@ type Entry struct {
 	// ("3 rows refused: lines 4, 9, 12").
 	Detail string
 	At     time.Time // when the entry was recorded (UTC)
+	// Generation tells apart deliberate re-runs of one inbound file (0
+	// for the first; see NextGeneration): the ledger holds one entry per
+	// job, path, size, hash and generation of direction in.
+	Generation int64
+	// Line is the last physical line applied while Outcome is
+	// OutcomeInProgress (0 otherwise), and State what the processing
+	// carries on with when it resumes there (the caller's encoding, with
+	// no patient values).
+	Line  int
+	State string
 }
 
 // ErrNotFound is returned by lookups that find no entry.
 var ErrNotFound = errors.New("no such ledger entry")
 
+// ErrRecorded is returned by Record for an inbound file whose processing
+// (job, path, size, hash and generation) is recorded already, by this
+// process or another one sharing the store.
+var ErrRecorded = errors.New("inbound file already recorded")
+
 // Record adds e inside the caller's transaction and returns its id; e.At
-// zero means now.
+// zero means now. An inbound file with a hash is recorded once per
+// generation: a second Record of it returns ErrRecorded (roll the
+// transaction back: the file is another process's).
 func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 	if e.Direction != In && e.Direction != Out || e.Job == "" || e.Path == "" {
 		return 0, fmt.Errorf("recording file in ledger: direction, job and path are required")
@@ -69,15 +89,68 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	if e.Direction == In && e.Outcome == OutcomeDuplicate && e.Generation == 0 && e.SHA256 != "" {
+		// a duplicate is recorded again on purpose each time its content
+		// comes back under this path
+		g, err := NextGeneration(ctx, tx, e.Job, e.Path, e.Size, e.SHA256)
+		if err != nil {
+			return 0, err
+		}
+		e.Generation = g
+	}
 	var id int64
 	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`INSERT INTO file_ledger
-		(direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		string(e.Direction), e.Job, e.Path, e.Size, e.SHA256, e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro()).Scan(&id)
+		(direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at, generation, line, state)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`),
+		string(e.Direction), e.Job, e.Path, e.Size, e.SHA256, e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro(),
+		e.Generation, e.Line, e.State).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("recording %s in ledger: %w", e.Path, ErrRecorded)
+	}
 	if err != nil {
 		return 0, store.Classify(fmt.Sprintf("recording %s in ledger", e.Path), err)
 	}
 	return id, nil
+}
+
+// Update rewrites the progress of the entry e.ID inside the caller's
+// transaction: counts, outcome, detail, checkpoint and time (e.At zero
+// means now). Its identity (direction, job, path, size, hash,
+// generation) stays. It updates only while the entry's checkpoint is
+// still fromLine, so that of two processes carrying on from one
+// checkpoint only the first records; the other gets ErrRecorded.
+func Update(ctx context.Context, tx *store.Tx, e Entry, fromLine int) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`UPDATE file_ledger SET rows_ok = ?, rows_failed = ?, outcome = ?,
+		detail = ?, at = ?, line = ?, state = ? WHERE id = ? AND line = ? AND outcome = ?`),
+		e.RowsOK, e.RowsFailed, e.Outcome, e.Detail, e.At.UnixMicro(), e.Line, e.State, e.ID, fromLine, OutcomeInProgress)
+	if err != nil {
+		return store.Classify(fmt.Sprintf("updating ledger entry %d", e.ID), err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Classify(fmt.Sprintf("updating ledger entry %d", e.ID), err)
+	} else if n != 1 {
+		return fmt.Errorf("updating ledger entry %d: %w", e.ID, ErrRecorded)
+	}
+	return nil
+}
+
+// NextGeneration returns the generation a deliberate re-run of an
+// inbound file (job, path, size, hash) records: one more than the
+// latest recorded, 0 for a file never recorded.
+func NextGeneration(ctx context.Context, tx *store.Tx, job, path string, size int64, sha256 string) (int64, error) {
+	var g sql.NullInt64
+	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`SELECT MAX(generation) FROM file_ledger
+		WHERE direction = ? AND job = ? AND path = ? AND size = ? AND sha256 = ?`), string(In), job, path, size, sha256).Scan(&g)
+	if err != nil {
+		return 0, store.Classify(fmt.Sprintf("reading the generations of %s", path), err)
+	}
+	if !g.Valid {
+		return 0, nil
+	}
+	return g.Int64 + 1, nil
 }
 
 // ByHash returns the earliest entry of job and direction whose content
@@ -143,7 +216,7 @@ func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
 	return out, nil
 }
 
-const columns = `id, direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at`
+const columns = `id, direction, job, path, size, sha256, rows_ok, rows_failed, outcome, detail, at, generation, line, state`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -151,7 +224,7 @@ func scan(r scanner) (Entry, error) {
 	var e Entry
 	var dir string
 	var at int64
-	err := r.Scan(&e.ID, &dir, &e.Job, &e.Path, &e.Size, &e.SHA256, &e.RowsOK, &e.RowsFailed, &e.Outcome, &e.Detail, &at)
+	err := r.Scan(&e.ID, &dir, &e.Job, &e.Path, &e.Size, &e.SHA256, &e.RowsOK, &e.RowsFailed, &e.Outcome, &e.Detail, &at, &e.Generation, &e.Line, &e.State)
 	e.Direction = Direction(dir)
 	e.At = time.UnixMicro(at).UTC()
 	return e, err

@@ -37,7 +37,7 @@ var wantLines = map[string]int{
 	"cluster":       1, // linked in by batch/delivery
 	"delivery":      4,
 	"export":        2,
-	"ledger":        1,
+	"ledger":        2,
 	"solostatus":    2,
 }
 

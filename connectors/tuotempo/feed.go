@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/export"
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
@@ -103,8 +104,9 @@ func exportJobs(t *Config, dir string) ([]exportJob, error) {
 
 // newFiles builds the site's file feed from the section t; root gives
 // the config's folder and the shared mail and ehr sections. router (may
-// be nil) receives the Appointments that inbound files change.
-func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store, router inbound.Router, log *slog.Logger) (*files, error) {
+// be nil) receives the Appointments that inbound files change. node (nil
+// for one process) claims each inbound file among the replicas.
+func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store, router inbound.Router, log *slog.Logger, node *cluster.Node) (*files, error) {
 	f := &files{site: Name, remote: remoteConfig(t.Remote, root.Dir()), notifyTo: t.NotifyTo, log: log,
 		exportM: export.NewMetrics(), inboundM: inbound.NewMetrics()}
 	var err error
@@ -120,9 +122,12 @@ func newFiles(ctx context.Context, t *Config, root bridge.Root, st *store.Store,
 		if err != nil {
 			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
+		opt := inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM}
+		if node != nil {
+			opt.Claims = node // every replica polls; each file is claimed
+		}
 		p, err := inbound.New(ctx, st, inbound.Spec{Name: cc.Name, Pattern: cc.Pattern, Dir: cc.Dir,
-			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m},
-			inbound.Options{Router: router, EHRFlow: ehrFlow, Metrics: f.inboundM})
+			MinAge: time.Duration(cc.MinAge), DoneMarker: cc.DoneMarker, Mapping: m}, opt)
 		if err != nil {
 			return nil, fmt.Errorf("%s.cancellations[%d] (%s): %w", section, i, cc.Name, err)
 		}
@@ -146,15 +151,19 @@ func (f *files) collectors() []prometheus.Collector {
 	return []prometheus.Collector{f.exportM, f.inboundM}
 }
 
-// run runs the export schedules and the pollers until ctx ends.
-func (f *files) run(ctx context.Context, st *store.Store) {
+// run runs the export schedules and the pollers until ctx ends. With
+// node (the serve process's cluster membership; nil for one process),
+// every replica runs them and each export slot and inbound file is
+// claimed, so it runs on one replica.
+func (f *files) run(ctx context.Context, st *store.Store, node *cluster.Node) {
 	done := make(chan struct{})
 	n := 0
 	for _, j := range f.exports {
 		n++
 		r := &export.Runner{Spec: j.spec, Schedule: j.schedule, Store: st, Open: f.open,
 			Options: export.RunOptions{Metrics: f.exportM, Log: f.log},
-			// once per failure streak; the Runner logs every failure
+			// once per failure streak, from the replica that ran the
+			// slot; the Runner logs every failure
 			OnFailure: func(slot export.Slot, res export.Result, err error, streak export.Streak) {
 				f.notify(ctx, mail.ExportFailureDigest(mail.ExportFailureSummary{Site: f.site, Job: j.spec.Name,
 					WindowStart: slot.At.Add(-before(j.spec.Window)), WindowEnd: slot.At.Add(after(j.spec.Window)), Attempts: res.Attempts,
@@ -163,6 +172,9 @@ func (f *files) run(ctx context.Context, st *store.Store) {
 			OnSuccess: func(slot export.Slot, res export.Result) {
 				f.log.Info("export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
 			},
+		}
+		if node != nil {
+			r.Claims = node
 		}
 		go func() {
 			defer func() { done <- struct{}{} }()

@@ -171,12 +171,12 @@ func (m *Module) Serve(ctx context.Context, env *bridge.ServeEnv) error {
 	if err := errors.Join(m.cfg.preflight(m.root.Dir())...); err != nil {
 		return err
 	}
-	feed, err := newFiles(ctx, m.cfg, m.root, env.Store, env.Router, env.Log)
+	feed, err := newFiles(ctx, m.cfg, m.root, env.Store, env.Router, env.Log, env.Node)
 	if err != nil {
 		return err
 	}
 	env.Registry.MustRegister(feed.collectors()...)
-	env.Go(func(ctx context.Context) { feed.run(ctx, env.Store) })
+	env.Go(func(ctx context.Context) { feed.run(ctx, env.Store, env.Node) })
 	if booker != nil {
 		ps, err := m.cfg.TmpPollers(env.Store, booker)
 		if err != nil {

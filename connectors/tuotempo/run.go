@@ -94,7 +94,7 @@ var _ bridge.FileReprocessor = (*Module)(nil)
 // processed/ or error/ — and prints what it did. router (may be nil)
 // receives the Appointments it changes, as serve's routes would.
 func (m *Module) Reprocess(ctx context.Context, out io.Writer, st *store.Store, router inbound.Router, job, file string) error {
-	f, err := newFiles(ctx, m.cfg, m.root, st, router, slog.New(slog.DiscardHandler))
+	f, err := newFiles(ctx, m.cfg, m.root, st, router, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return err
 	}
