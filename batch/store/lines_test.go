@@ -33,7 +33,7 @@ var (
 // version; a new migration must be added here (and to legacyTables when
 // it takes over a table).
 var wantLines = map[string]int{
-	store.StoreLine: 3,
+	store.StoreLine: 4,
 	"delivery":      3,
 	"export":        2,
 	"ledger":        1,
