@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
@@ -241,5 +243,44 @@ func TestValidate(t *testing.T) {
 		if err := tc.s.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate = %v, want ok %v", tc.name, err, tc.ok)
 		}
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want Settings
+		err  bool
+	}{
+		{"absent: defaults", "", Defaults, false},
+		{"overrides", "retention:\n  keep_versions: 3\n  requests: 48h\n  batch_size: 100\n",
+			with(func(s *Settings) { s.KeepVersions = 3; s.Requests = 48 * time.Hour; s.BatchSize = 100 }), false},
+		{"keep tables", "retention:\n  keep: [resource_versions, file_ledger]\n",
+			with(func(s *Settings) { s.KeepVersions = 0; s.Ledger = 0 }), false},
+		{"unknown table", "retention:\n  keep: [patients]\n", Settings{}, true},
+		{"short age", "retention:\n  messages: 10m\n", Settings{}, true},
+		{"negative versions", "retention:\n  keep_versions: -1\n", Settings{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "fhirbridge.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.Load(path, nil)
+			if (err != nil) != tc.err {
+				t.Fatalf("Load = %v, want error %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			got := FromConfig(c.Retention)
+			if !cmp.Equal(got, tc.want) {
+				t.Errorf("settings %+v, want %+v", got, tc.want)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("settings from a valid config: %v", err)
+			}
+		})
 	}
 }
