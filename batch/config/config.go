@@ -48,6 +48,8 @@ type Config struct {
 	Mail *Mail `yaml:"mail"`
 	// EHR is where updated resources are pushed back (optional).
 	EHR *EHR `yaml:"ehr"`
+	// Retention bounds the stored history (see retention.go).
+	Retention Retention `yaml:"retention"`
 
 	dir string // folder of the config file, for relative paths
 }
@@ -336,6 +338,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.validateMailEHR()...)
+	errs = append(errs, c.validateRetention()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
 	}

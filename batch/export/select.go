@@ -87,36 +87,66 @@ func (j *job) each(ctx context.Context, st *store.Store, w span, skipped *int, f
 	}
 	targets := make(map[string]string) // via id → target id, for hops
 	timeElem := windowed[typ].elem
-	return st.Current(ctx, typ, func(id string, _ int, body []byte) error {
-		if err := ctx.Err(); err != nil {
+	if timeElem == "" {
+		return st.Current(ctx, typ, func(id string, _ int, body []byte) error {
+			return j.visit(ctx, st, id, body, "", w, skipped, viaHop, h, related, targets, fn)
+		})
+	}
+	// A windowed source reads through the store's start index: only the
+	// resources starting in (about) the window are read; the others count
+	// as skipped, as they would after reading.
+	total, err := st.CountCurrent(ctx, typ)
+	if err != nil {
+		return fmt.Errorf("counting %s for the export: %w", typ, err)
+	}
+	read := 0
+	err = st.CurrentWhere(ctx, typ, store.Filter{StartFrom: w.start, StartBefore: w.end}, func(id string, _ int, body []byte) error {
+		read++
+		return j.visit(ctx, st, id, body, timeElem, w, skipped, viaHop, h, related, targets, fn)
+	})
+	if err != nil {
+		return err
+	}
+	// Resources stored meanwhile may be in the count and not read (or
+	// the reverse); skipped is a count for the report, never negative.
+	*skipped += max(total-read, 0)
+	return nil
+}
+
+// visit decodes one current resource of the mapping's source type and
+// calls fn with it when it is inside the window w on timeElem ("" for no
+// window), counting it in skipped otherwise.
+func (j *job) visit(ctx context.Context, st *store.Store, id string, body []byte, timeElem string, w span, skipped *int,
+	viaHop bool, h hop, related map[string][]*fhir.Value, targets map[string]string, fn func(selected) error) error {
+	typ := j.Mapping.SourceType()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	res, err := fhir.Decode(body, fhir.DecodeOptions{})
+	if err != nil {
+		return fn(selected{id: id, bad: fmt.Errorf("stored %s/%s is not readable JSON", typ, id)})
+	}
+	if timeElem != "" {
+		t, err := time.Parse(time.RFC3339Nano, res.GetString(timeElem))
+		if err != nil || t.Before(w.start) || !t.Before(w.end) {
+			*skipped++
+			return nil
+		}
+	}
+	sel := selected{id: id, res: res}
+	key := id
+	if viaHop {
+		if key, err = hopTarget(ctx, st, h, res, targets); err != nil {
 			return err
 		}
-		res, err := fhir.Decode(body, fhir.DecodeOptions{})
-		if err != nil {
-			return fn(selected{id: id, bad: fmt.Errorf("stored %s/%s is not readable JSON", typ, id)})
-		}
-		if timeElem != "" {
-			t, err := time.Parse(time.RFC3339Nano, res.GetString(timeElem))
-			if err != nil || t.Before(w.start) || !t.Before(w.end) {
-				*skipped++
-				return nil
-			}
-		}
-		sel := selected{id: id, res: res}
-		key := id
-		if viaHop {
-			if key, err = hopTarget(ctx, st, h, res, targets); err != nil {
-				return err
-			}
-		}
-		if entries := related[key]; entries != nil {
-			sel.bundle = fhir.NewObject()
-			sel.bundle.Set("resourceType", fhir.NewString("Bundle"))
-			sel.bundle.Set("type", fhir.NewString("collection"))
-			sel.bundle.Set("entry", fhir.NewArray(entries...))
-		}
-		return fn(sel)
-	})
+	}
+	if entries := related[key]; entries != nil {
+		sel.bundle = fhir.NewObject()
+		sel.bundle.Set("resourceType", fhir.NewString("Bundle"))
+		sel.bundle.Set("type", fhir.NewString("collection"))
+		sel.bundle.Set("entry", fhir.NewArray(entries...))
+	}
+	return fn(sel)
 }
 
 // relatedIndex reads the resources that point at resources of typ (see

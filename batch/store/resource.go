@@ -27,11 +27,11 @@ type Version struct {
 // Earlier versions stay available through [Store.History]. body must be a
 // JSON object ([ErrInvalidBody]).
 func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (version int, changed bool, err error) {
-	sum, err := canonicalHash(body)
+	v, err := decodeObject(body)
 	if err != nil {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, err)
 	}
-	return tx.put(ctx, typ, id, body, sum)
+	return tx.put(ctx, typ, id, body, canonicalValueHash(v), searchColumns(typ, v))
 }
 
 // PutValue is PutResource for a resource already decoded: its JSON and
@@ -41,11 +41,12 @@ func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (vers
 	if v == nil || v.Kind != fhir.Object {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v))
+	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v))
 }
 
-// put stores body, whose canonical hash is sum (see PutResource).
-func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string) (version int, changed bool, err error) {
+// put stores body, whose canonical hash is sum and search columns sc
+// (see PutResource).
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols) (version int, changed bool, err error) {
 	op := "storing " + typ + "/" + id
 	now := tx.s.ts(tx.s.now())
 	// Insert a placeholder so that the row exists and can be locked: two
@@ -66,7 +67,7 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string) 
 	if _, err := tx.exec(ctx, op, qInsertVersion, typ, id, next, sum, body, now); err != nil {
 		return 0, false, err
 	}
-	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, typ, id); err != nil {
+	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, sc.startAt, sc.status, typ, id); err != nil {
 		return 0, false, err
 	}
 	return next, true, nil
@@ -125,12 +126,22 @@ func (s *Store) History(ctx context.Context, typ, id string) ([]Version, error) 
 // re-encoded with sorted keys, no insignificant whitespace, numbers kept
 // verbatim, and meta.versionId / meta.lastUpdated removed.
 func canonicalHash(body []byte) (string, error) {
+	v, err := decodeObject(body)
+	if err != nil {
+		return "", err
+	}
+	return canonicalValueHash(v), nil
+}
+
+// decodeObject decodes body, which must be a JSON object
+// ([ErrInvalidBody]).
+func decodeObject(body []byte) (*fhir.Value, error) {
 	v, err := fhir.Decode(body, fhir.DecodeOptions{})
 	if err != nil || v.Kind != fhir.Object {
 		// The decoder's message names no value, but the kind is enough.
-		return "", ErrInvalidBody
+		return nil, ErrInvalidBody
 	}
-	return canonicalValueHash(v), nil
+	return v, nil
 }
 
 // canonicalValueHash is the hex SHA-256 of v's canonical form (see

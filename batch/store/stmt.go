@@ -15,8 +15,8 @@ const (
 	qCurrentVersion = `SELECT version, sha256 FROM resources WHERE type = ? AND id = ?`
 	qInsertVersion  = `INSERT INTO resource_versions (type, id, version, sha256, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`
-	qUpdateResource = `UPDATE resources SET version = ?, sha256 = ?, updated_at = ?
-		WHERE type = ? AND id = ?`
+	qUpdateResource = `UPDATE resources SET version = ?, sha256 = ?, updated_at = ?,
+		start_at = ?, status = ? WHERE type = ? AND id = ?`
 	qGetResource = `SELECT v.body, v.version
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version

@@ -26,7 +26,11 @@ func (s *Syncer) Poll(ctx context.Context, lookback time.Duration) (PollResult, 
 	var res PollResult
 	since := s.now().Add(-lookback)
 	var ids []string
-	err := s.Store.Current(ctx, "Appointment", func(id string, _ int, body []byte) error {
+	// The store's status and start indexes select the candidates (open,
+	// starting about since or later, or without a start); the body is
+	// re-checked below.
+	f := store.Filter{Statuses: openStatuses, StartFrom: since, NoStartToo: true}
+	err := s.Store.CurrentWhere(ctx, "Appointment", f, func(id string, _ int, body []byte) error {
 		v, err := fhir.Decode(body, fhir.DecodeOptions{})
 		if err != nil || !slices.Contains(openStatuses, v.GetString("status")) {
 			return nil
