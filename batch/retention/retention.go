@@ -212,8 +212,10 @@ func (p *Pruner) steps(now time.Time) []step {
 			return st.PruneMessagesBatch(ctx, now.Add(-s.Messages), n)
 		}},
 		{TableFileLedger, s.Ledger > 0, func(ctx context.Context, n int) (int64, error) {
+			// a file still being applied (its checkpoint) is never pruned,
+			// however old: the replica that resumes it reads the checkpoint
 			return p.deleteMicros(ctx, "file_ledger", `DELETE FROM file_ledger WHERE id IN (
-				SELECT id FROM file_ledger WHERE at < ? ORDER BY id LIMIT ?)`, micros(s.Ledger), n)
+				SELECT id FROM file_ledger WHERE at < ? AND outcome <> 'in_progress' ORDER BY id LIMIT ?)`, micros(s.Ledger), n)
 		}},
 		{TableExportSlots, s.Ledger > 0, func(ctx context.Context, n int) (int64, error) {
 			return p.deleteMicros(ctx, "export_slots", `DELETE FROM export_slots WHERE (job, slot) IN (

@@ -27,7 +27,8 @@ import (
 //     v4 dead-lettered, v5 in-flight), p2 with 3;
 //   - 2 requests stored now; messages delivered, accepted and pending at
 //     t0-100d and delivered at t0;
-//   - ledger entries and export slots at t0-400d and t0.
+//   - ledger entries and export slots at t0-400d and t0, and an
+//     in-progress ledger entry at t0-400d that must stay.
 func seed(t *testing.T, st *store.Store, t0 time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -80,6 +81,10 @@ func seed(t *testing.T, st *store.Store, t0 time.Time) {
 				fmt.Sprintf("s%d", i), id, at.UnixMicro()); err != nil {
 				return err
 			}
+		}
+		// a file still being applied at t0-400d: its checkpoint is never pruned
+		if _, err := ledger.Record(ctx, tx, ledger.Entry{Direction: ledger.In, Job: "j", Path: "big.csv", Outcome: ledger.OutcomeInProgress, At: t0.Add(-400 * day)}); err != nil {
+			return err
 		}
 		return nil
 	})
