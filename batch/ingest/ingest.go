@@ -72,6 +72,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 	ids := make([]string, len(req.Entries))
 	matched := make([]bool, len(req.Entries))
 	refs := map[string]string{} // fullUrl → Type/id
+	// claimed holds the identifiers this request claimed for conditional
+	// creates (type, system, value → id won), so that indexing a created
+	// resource's identifiers does not claim them a second time.
+	var claimed map[[3]string]string
 	type stored struct {
 		typ, id string
 		version int
@@ -94,6 +98,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			}
 			matched[i] = winner != id
 			id = winner
+			if claimed == nil {
+				claimed = map[[3]string]string{}
+			}
+			claimed[[3]string{e.Type, system, value}] = id
 		}
 		ids[i] = id
 		if e.FullURL != "" {
@@ -123,7 +131,11 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 				idents = v.Items
 			}
 			for _, ident := range idents {
-				if sys, val := ident.GetString("system"), ident.GetString("value"); sys != "" && val != "" {
+				sys, val := ident.GetString("system"), ident.GetString("value")
+				if won, ok := claimed[[3]string{e.Type, sys, val}]; ok && won == id {
+					continue // claimed for this very resource by its If-None-Exist
+				}
+				if sys != "" && val != "" {
 					if _, err := tx.ClaimIdentifier(ctx, e.Type, sys, val, id); err != nil {
 						return nil, fmt.Errorf("indexing %s identifiers: %w", e.Type, err)
 					}

@@ -33,8 +33,14 @@ func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (
 func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string) (winnerID string, err error) {
 	op := "claiming " + typ + " identifier"
 	h := valueHash(value)
-	if _, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, tx.s.ts(tx.s.now())); err != nil {
+	res, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, tx.s.ts(tx.s.now()))
+	if err != nil {
 		return "", err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", tx.s.classify(op, err)
+	} else if n == 1 {
+		return id, nil // this call made the claim: no need to read it back
 	}
 	err = tx.s.row(ctx, tx, op, qFindIdentifier,
 		[]any{typ, system, h}, &winnerID)

@@ -58,7 +58,9 @@ func (s *Store) startWriter() {
 	s.writes = make(chan *writeReq)
 	s.closing = make(chan struct{})
 	s.writerDone = make(chan struct{})
+	s.checkpointDone = make(chan struct{})
 	go s.writer()
+	go s.checkpointer()
 }
 
 // stopWriter stops the writer after the group in progress, if any.
@@ -68,6 +70,7 @@ func (s *Store) stopWriter() {
 	}
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.writerDone
+	<-s.checkpointDone
 }
 
 // groupTx hands fn to the writer and waits for its answer.

@@ -49,10 +49,10 @@ func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (vers
 func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols) (version int, changed bool, err error) {
 	op := "storing " + typ + "/" + id
 	now := tx.s.ts(tx.s.now())
-	// Insert a placeholder so that the row exists and can be locked: two
-	// concurrent first writers then serialize on it instead of colliding.
-	if _, err := tx.exec(ctx, op, qPutPlaceholder, typ, id, now); err != nil {
+	if created, err := tx.createFirst(ctx, op, typ, id, body, sum, now, sc); err != nil {
 		return 0, false, err
+	} else if created {
+		return 1, true, nil
 	}
 	var cur int
 	var curSum string
@@ -71,6 +71,30 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, 
 		return 0, false, err
 	}
 	return next, true, nil
+}
+
+// createFirst stores body (search columns sc) as version 1 of typ/id
+// when typ/id has no row yet, and reports whether it did: two statements for a new resource, the
+// endpoint's common case. When the row exists (or a concurrent first
+// writer holds it: PostgreSQL makes this insert wait for that writer's
+// outcome), nothing is written and put goes on with the current version,
+// which the insert's conflict left in place to be locked.
+func (tx *Tx) createFirst(ctx context.Context, op, typ, id string, body []byte, sum string, now any, sc searchCols) (bool, error) {
+	res, err := tx.exec(ctx, op, qCreateResource, typ, id, sum, now, sc.startAt, sc.status)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, tx.s.classify(op, err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	if _, err := tx.exec(ctx, op, qInsertVersion, typ, id, 1, sum, body, now); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // GetResource returns the current version of typ/id as seen by this

@@ -10,8 +10,8 @@ import (
 // call. exec and row look queries up here by their text: a query that is
 // not listed simply runs unprepared.
 const (
-	qPutPlaceholder = `INSERT INTO resources (type, id, version, sha256, updated_at)
-		VALUES (?, ?, 0, '', ?) ON CONFLICT DO NOTHING`
+	qCreateResource = `INSERT INTO resources (type, id, version, sha256, updated_at, start_at, status)
+		VALUES (?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qCurrentVersion = `SELECT version, sha256 FROM resources WHERE type = ? AND id = ?`
 	qInsertVersion  = `INSERT INTO resource_versions (type, id, version, sha256, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`
@@ -39,7 +39,7 @@ const (
 // hotQueries are the queries [Store.prepare] prepares. qCurrentVersion is
 // listed with the dialect's row-locking suffix at prepare time.
 var hotQueries = []string{
-	qPutPlaceholder, qCurrentVersion, qInsertVersion, qUpdateResource,
+	qCreateResource, qCurrentVersion, qInsertVersion, qUpdateResource,
 	qGetResource, qClaimIdentifier, qFindIdentifier, qRememberRequest,
 	qRequest, qLinkVendorID, qVendorID, qInsertMessage, qSetMessageStatus,
 }

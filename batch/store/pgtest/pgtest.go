@@ -37,6 +37,19 @@ func Skip(t testing.TB, why string) {
 // it.
 func Start(t testing.TB) string {
 	t.Helper()
+	return start(t, false)
+}
+
+// StartDurable is Start with fsync on, as in production: for benchmarks,
+// where a commit must cost its flush to disk. Start turns fsync off, which
+// only tests that measure nothing can afford.
+func StartDurable(t testing.TB) string {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, durable bool) string {
+	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
 		Skip(t, "no /usr/lib/postgresql/*/bin/initdb")
@@ -84,7 +97,10 @@ func Start(t testing.TB) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, dir)
+	if !durable {
+		opts += " -c fsync=off"
+	}
 	run("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts)
 	t.Cleanup(func() { run("pg_ctl", "stop", "-m", "immediate", "-D", data) })
 	base := fmt.Sprintf("postgres://postgres@127.0.0.1:%d", port)
