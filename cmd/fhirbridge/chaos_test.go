@@ -288,6 +288,16 @@ routes:
 		}
 	}()
 
+	// on a failure below, the background goroutines end before the test
+	stopBackground := sync.OnceFunc(func() {
+		close(stopPosting)
+		close(stopDropping)
+		dropping.Wait()
+	})
+	defer stopBackground()
+	stopWatcher := sync.OnceFunc(func() { close(stopWatching); <-watchDone })
+	defer stopWatcher()
+
 	// the killer
 	var kills []time.Time
 	killStart := time.Now()
@@ -320,9 +330,7 @@ routes:
 		}
 	}
 	killEnd := time.Now()
-	close(stopPosting)
-	close(stopDropping)
-	dropping.Wait()
+	stopBackground()
 	posting.Wait() // every Bundle acknowledged, refused or given up
 	acked, _ := client.snapshot()
 	t.Logf("kill phase over: %d kills in %s, %d Bundles acknowledged", len(kills), killEnd.Sub(killStart).Round(time.Millisecond), len(acked))
@@ -358,8 +366,7 @@ routes:
 			t.Errorf("%s did not stop within 15 s of SIGTERM", r.name)
 		}
 	}
-	close(stopWatching)
-	<-watchDone
+	stopWatcher()
 	if !quiet {
 		t.Errorf("the vendor kept receiving requests after the drain")
 	}
