@@ -100,8 +100,11 @@ func chaosFromEnv(t *testing.T) chaosSettings {
 //
 // Recovery time is measured per kill as the time from the kill until
 // every delivery job in flight right after it (the dead replica's, whose
-// lease it can no longer renew, and the survivors') is delivered. Kills
-// that found nothing in flight are counted, not timed.
+// lease it can no longer renew, and the survivors'; not those an earlier
+// kill left in flight) is delivered. Kills that found nothing new in
+// flight are counted, not timed; kills whose jobs were still not
+// delivered when the replicas stopped count as unrecovered, with the
+// longest such wait.
 //
 // It runs only with FHIRBRIDGE_CHAOS=1 (see chaosFromEnv for the knobs);
 // FHIRBRIDGE_CHAOS_SEED replays the simulator's delays.
@@ -300,6 +303,7 @@ routes:
 
 	// the killer
 	var kills []time.Time
+	tracked := map[int64]bool{} // jobs in flight at an earlier kill
 	killStart := time.Now()
 	for cycle := range cs.cycles {
 		next := killStart.Add(time.Duration(cycle+1) * interval)
@@ -314,9 +318,17 @@ routes:
 		}
 		at := time.Now()
 		kills = append(kills, at)
-		jobs, err := jobsInFlight(ctx, st)
+		inFlight, err := jobsInFlight(ctx, st)
 		if err != nil {
 			t.Fatalf("cycle %d: %v", cycle+1, err)
+		}
+		// a job an earlier kill stranded is that kill's, not this one's
+		var jobs []int64
+		for _, id := range inFlight {
+			if !tracked[id] {
+				tracked[id] = true
+				jobs = append(jobs, id)
+			}
 		}
 		recMu.Lock()
 		recoveries = append(recoveries, &chaosRecovery{replica: r.name, at: at, jobs: jobs})
