@@ -21,6 +21,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
+	"github.com/fhirbridge/fhirbridge/batch/retention"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
@@ -96,8 +97,14 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	opts := server.Options{BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
 		MaxElements: c.Server.MaxElements, MaxArray: c.Server.MaxArray, MaxDecodes: c.Server.MaxDecodes,
 		DecodeWait: time.Duration(c.Server.DecodeWait), MetricsAuth: c.Server.MetricsAuth}
+	// Retention runs on one replica at a time; its passes are safe
+	// concurrently anyway (every delete re-checks its condition).
+	pruner, err := retention.New(st, retention.FromConfig(c.Retention), retention.Options{Log: log, Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("retention: %w", err)
+	}
 	mux := http.NewServeMux()
-	var bg []func(ctx context.Context)
+	bg := []func(ctx context.Context){node.Singleton("retention", func(ctx context.Context) { _ = pruner.Run(ctx) })}
 	if types := mods.FHIRTypes(server.DefaultTypes); len(types) > len(server.DefaultTypes) {
 		opts.Types = types
 	}
