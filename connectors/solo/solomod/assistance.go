@@ -79,6 +79,11 @@ const maxAssistancePerPass = 500
 // closedTask are the Task statuses no longer polled.
 var closedTask = []string{"completed", "cancelled", "failed", "rejected", "entered-in-error"}
 
+// openTaskStatuses are the rest of R4's Task.status codes: a pass reads
+// only Tasks in them, through the store's status index, so closed Tasks
+// piling up over the years do not slow it down.
+var openTaskStatuses = []string{"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"}
+
 // AssistancePoller brings the status of assistance requests back onto
 // their Tasks.
 type AssistancePoller struct {
@@ -138,7 +143,7 @@ type openTask struct{ id, requestID, device string }
 // for one Task does not stop the others; the first error is returned.
 func (p *AssistancePoller) Pass(ctx context.Context) (int, error) {
 	var open []openTask
-	err := p.Store.Current(ctx, "Task", func(id string, _ int, body []byte) error {
+	err := p.Store.CurrentWhere(ctx, "Task", store.Filter{Statuses: openTaskStatuses}, func(id string, _ int, body []byte) error {
 		if len(open) >= maxAssistancePerPass {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package solomod
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,5 +118,19 @@ func TestAssistanceConfig(t *testing.T) {
 				t.Fatalf("poll %v, want %v", time.Duration(a.Poll), tc.want)
 			}
 		})
+	}
+}
+
+// TestTaskStatusesCovered: the statuses a pass reads and the closed ones
+// are together R4's Task.status codes, each once, so an open Task is never
+// left out of the indexed read.
+func TestTaskStatusesCovered(t *testing.T) {
+	r4 := []string{"draft", "requested", "received", "accepted", "rejected", "ready", "cancelled",
+		"in-progress", "on-hold", "failed", "completed", "entered-in-error"}
+	got := append(slices.Clone(openTaskStatuses), closedTask...)
+	slices.Sort(got)
+	slices.Sort(r4)
+	if !slices.Equal(got, r4) {
+		t.Errorf("open+closed Task statuses = %v, want R4's %v", got, r4)
 	}
 }
