@@ -210,6 +210,14 @@ func (p *Poller) download(ctx context.Context, remote connectors.Remote, name st
 // path (a duplicate: recorded now, done), or new (not done).
 func (p *Poller) decide(ctx context.Context, e *ledger.Entry) (prev ledger.Entry, done, recovered bool, err error) {
 	err = p.st.InTx(ctx, func(tx *store.Tx) error {
+		// content that comes back under a path it had before (A, then B,
+		// then A again) is recorded again, as the next generation of its
+		// ledger key
+		g, err := ledger.NextGeneration(ctx, tx, p.job.Name, e.Path, e.Size, e.SHA256)
+		if err != nil {
+			return err
+		}
+		e.Generation = g
 		got, err := ledger.ByPath(ctx, tx, ledger.In, p.job.Name, e.Path)
 		if err == nil && got.SHA256 == e.SHA256 {
 			prev, done, recovered = got, true, true

@@ -334,3 +334,48 @@ func TestRunPollsUntilCancelled(t *testing.T) {
 		t.Fatal("Run did not apply the file")
 	}
 }
+
+// TestContentBackUnderItsPath: a path that carried content A, then B,
+// then A again takes the third file too, whether A was applied (the third
+// is a duplicate of it) or refused (it is refused again), instead of
+// failing on the ledger's key at every poll and leaving the file in the
+// folder.
+func TestContentBackUnderItsPath(t *testing.T) {
+	good := tmpHeader + "1,appt-8,TT-8,delete,03/12/2026,11:00,,,,,,prac-1,,,,\n"
+	other := tmpHeader + "1,appt-9,TT-9,delete,03/12/2026,12:00,,,,,,prac-1,,,,\n"
+	refused := "APP_LID,APP_ACTION\nappt-1,delete\n"
+	cases := []struct {
+		name        string
+		a           string
+		calls       int
+		thirdOutcome string
+	}{
+		{"applied", good, 2, ledger.OutcomeDuplicate},
+		{"refused", refused, 1, ledger.OutcomeFailed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, ReservationsTmp, Folder{Name: "tt-tmp"})
+			for i, content := range []string{tc.a, other, tc.a} {
+				e.drop("TT_RESERVATIONS_TMP_1.csv", content)
+				rep := e.poll()
+				if len(rep.Files) != 1 || rep.Files[0].Err != nil {
+					t.Fatalf("file %d: report %+v", i+1, rep.Files)
+				}
+				if e.exists("TT_RESERVATIONS_TMP_1.csv") {
+					t.Fatalf("file %d left in the folder", i+1)
+				}
+			}
+			if len(e.booker.calls) != tc.calls {
+				t.Errorf("%d booker calls, want %d", len(e.booker.calls), tc.calls)
+			}
+			es := e.ledger()
+			if len(es) != 3 {
+				t.Fatalf("ledger %+v, want three entries", es)
+			}
+			if got := es[0].Outcome; got != tc.thirdOutcome && es[2].Outcome != tc.thirdOutcome {
+				t.Errorf("ledger %+v: the third file's outcome is not %s", es, tc.thirdOutcome)
+			}
+		})
+	}
+}
