@@ -345,9 +345,9 @@ func TestContentBackUnderItsPath(t *testing.T) {
 	other := tmpHeader + "1,appt-9,TT-9,delete,03/12/2026,12:00,,,,,,prac-1,,,,\n"
 	refused := "APP_LID,APP_ACTION\nappt-1,delete\n"
 	cases := []struct {
-		name        string
-		a           string
-		calls       int
+		name         string
+		a            string
+		calls        int
 		thirdOutcome string
 	}{
 		{"applied", good, 2, ledger.OutcomeDuplicate},
