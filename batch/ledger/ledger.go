@@ -80,23 +80,17 @@ var ErrRecorded = errors.New("inbound file already recorded")
 
 // Record adds e inside the caller's transaction and returns its id; e.At
 // zero means now. An inbound file with a hash is recorded once per
-// generation: a second Record of it returns ErrRecorded (roll the
-// transaction back: the file is another process's).
+// generation, whatever its outcome (a duplicate too): a second Record of
+// it returns ErrRecorded (roll the transaction back: the file is another
+// process's). Callers read [NextGeneration] before deciding, in the same
+// transaction, so a racing process either shows in their reads or
+// collides on the key.
 func Record(ctx context.Context, tx *store.Tx, e Entry) (int64, error) {
 	if e.Direction != In && e.Direction != Out || e.Job == "" || e.Path == "" {
 		return 0, fmt.Errorf("recording file in ledger: direction, job and path are required")
 	}
 	if e.At.IsZero() {
 		e.At = time.Now()
-	}
-	if e.Direction == In && e.Outcome == OutcomeDuplicate && e.Generation == 0 && e.SHA256 != "" {
-		// a duplicate is recorded again on purpose each time its content
-		// comes back under this path
-		g, err := NextGeneration(ctx, tx, e.Job, e.Path, e.Size, e.SHA256)
-		if err != nil {
-			return 0, err
-		}
-		e.Generation = g
 	}
 	var id int64
 	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`INSERT INTO file_ledger

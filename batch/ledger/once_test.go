@@ -15,8 +15,8 @@ import (
 var onceSeq atomic.Int64
 
 // TestRecordedOnce: an inbound file (path, size, hash, generation) is
-// recorded once; a new generation, a duplicate, a file without a hash
-// and an export are recorded again; a checkpoint is carried on only from
+// recorded once, a duplicate too; a new generation, a file without a
+// hash and an export are recorded again; a checkpoint is carried on only from
 // where it stands. On SQLite and PostgreSQL.
 func TestRecordedOnce(t *testing.T) {
 	run := func(t *testing.T, st *store.Store) {
@@ -42,6 +42,8 @@ func TestRecordedOnce(t *testing.T) {
 		dup := Entry{Direction: In, Job: "cancel", Path: "d.csv", Size: 10, SHA256: "aa", Outcome: OutcomeDuplicate}
 		gen1 := in
 		gen1.Generation = 1
+		dup1 := dup
+		dup1.Generation = 1
 		cases := []struct {
 			name string
 			e    Entry
@@ -54,7 +56,8 @@ func TestRecordedOnce(t *testing.T) {
 			{"an export", out, nil},
 			{"the same export again", out, nil},
 			{"a duplicate", dup, nil},
-			{"the duplicate again", dup, nil},
+			{"the duplicate again", dup, ErrRecorded},
+			{"the duplicate's next generation", dup1, nil},
 		}
 		for _, c := range cases {
 			if _, err := rec(c.e); !errors.Is(err, c.want) {
