@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
 
 // fakeClock is a clock the test moves by hand, shared by several nodes.
@@ -26,34 +24,6 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
-
-// stores runs fn on a new SQLite store and, when the server is
-// installed, on a new PostgreSQL database.
-func stores(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if testing.Short() {
-			pgtest.Skip(t, "-short")
-		}
-		base := pgtest.Start(t)
-		url := pgtest.CreateDatabase(t, base, fmt.Sprintf("cluster_%d", dbSeq.Add(1)))
-		st, err := store.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		fn(t, st)
-	})
-}
-
-var dbSeq atomic.Int64
 
 func join(t *testing.T, st *store.Store, clk *fakeClock) *Node {
 	t.Helper()
@@ -77,7 +47,7 @@ func claim(t *testing.T, n *Node, name string, ttl time.Duration) bool {
 // it is free when its ttl ends, when the holder releases it, and as soon
 // as the holder's heartbeat is older than DeadAfter, whatever the ttl.
 func TestLeaseOneHolder(t *testing.T) {
-	stores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "cluster", func(t *testing.T, st *store.Store) {
 		clk := &fakeClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 		a, b := join(t, st, clk), join(t, st, clk)
 		ctx := context.Background()
@@ -117,7 +87,7 @@ func TestLeaseOneHolder(t *testing.T) {
 // TestHoldsFences: the holder's check inside a transaction fails once
 // another node took the lease.
 func TestHoldsFences(t *testing.T) {
-	stores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "cluster", func(t *testing.T, st *store.Store) {
 		clk := &fakeClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 		a, b := join(t, st, clk), join(t, st, clk)
 		ctx := context.Background()
@@ -151,7 +121,7 @@ func TestHoldsFences(t *testing.T) {
 // row and leases are gone; the reaped node finds out at its next beat and
 // joins again.
 func TestReapHandsBackWork(t *testing.T) {
-	stores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "cluster", func(t *testing.T, st *store.Store) {
 		clk := &fakeClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 		a, b := join(t, st, clk), join(t, st, clk)
 		ctx := context.Background()
@@ -189,7 +159,7 @@ func TestReapHandsBackWork(t *testing.T) {
 // TestLeaveAndExclusive: a node that leaves hands back its own work; a
 // node joining with Exclusive reaps every other node at once.
 func TestLeaveAndExclusive(t *testing.T) {
-	stores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "cluster", func(t *testing.T, st *store.Store) {
 		clk := &fakeClock{t: time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)}
 		ctx := context.Background()
 		a := join(t, st, clk)
@@ -226,7 +196,7 @@ func TestLeaveAndExclusive(t *testing.T) {
 // runs it at a time; when the holder leaves (graceful stop) or dies
 // (stops beating), another takes over within a few heartbeats.
 func TestSingletonFailover(t *testing.T) {
-	stores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "cluster", func(t *testing.T, st *store.Store) {
 		opt := Options{Heartbeat: 50 * time.Millisecond, DeadAfter: time.Second}
 		var running, maxRunning atomic.Int32
 		var ranOn sync.Map

@@ -3,10 +3,8 @@ package export
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,37 +13,9 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
-
-// claimStores runs fn on a new SQLite store and, when the server is
-// installed, on a new PostgreSQL database.
-func claimStores(t *testing.T, fn func(t *testing.T, st *store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if testing.Short() {
-			pgtest.Skip(t, "-short")
-		}
-		base := pgtest.Start(t)
-		url := pgtest.CreateDatabase(t, base, fmt.Sprintf("export_claims_%d", claimDBSeq.Add(1)))
-		st, err := store.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		fn(t, st)
-	})
-}
-
-var claimDBSeq atomic.Int64
 
 // gatedRemote is a shared remote whose Puts can be held: while hold is
 // set, the first Put of a CSV file waits until gate closes.
@@ -167,7 +137,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // the due slot once: one upload, one ledger entry, one slot row; the
 // others wait for it and record nothing.
 func TestReplicasRunASlotOnce(t *testing.T) {
-	claimStores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "export_claims", func(t *testing.T, st *store.Store) {
 		remote := &gatedRemote{fakeRemote: newFakeRemote()}
 		var rs []*replica
 		for range 3 {
@@ -197,7 +167,7 @@ func TestReplicasRunASlotOnce(t *testing.T) {
 // upload finally returns, its record is refused (the claim is lost):
 // one slot row, one ledger entry, no failure notice.
 func TestReplicaDiesMidUpload(t *testing.T) {
-	claimStores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "export_claims", func(t *testing.T, st *store.Store) {
 		remote := &gatedRemote{fakeRemote: newFakeRemote(), entered: make(chan struct{}), gate: make(chan struct{})}
 		remote.hold.Store(true)
 		dying := startReplica(t, st, remote, false) // no heartbeat: dead after 400ms
@@ -227,7 +197,7 @@ func TestReplicaDiesMidUpload(t *testing.T) {
 // TestReplicasNoticeOnce: a slot that fails for good is run by one
 // replica and noticed once; the others do not run it again.
 func TestReplicasNoticeOnce(t *testing.T) {
-	claimStores(t, func(t *testing.T, st *store.Store) {
+	storetest.Each(t, "export_claims", func(t *testing.T, st *store.Store) {
 		remote := &gatedRemote{fakeRemote: newFakeRemote(connectors.Permanently(errors.New("550 permission denied")))}
 		var rs []*replica
 		for range 3 {

@@ -7,14 +7,13 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
 
 // mixedFile is a cancellation file of n data rows: cancellations of
@@ -112,31 +111,6 @@ func TestResumeAfterCrash(t *testing.T) {
 	}
 }
 
-// raceStores runs fn on a new SQLite store and, when the server is
-// installed, on a new PostgreSQL database, each holding the
-// Appointments ids.
-func raceStores(t *testing.T, ids []string, fn func(t *testing.T, st *store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, openStore(t, t.TempDir(), ids...))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if testing.Short() {
-			pgtest.Skip(t, "-short")
-		}
-		base := pgtest.Start(t)
-		url := pgtest.CreateDatabase(t, base, fmt.Sprintf("inbound_race_%d", raceSeq.Add(1)))
-		st, err := store.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		seed(t, st, ids)
-		fn(t, st)
-	})
-}
-
-var raceSeq atomic.Int64
-
 // seed stores booked Appointments ids.
 func seed(t testing.TB, st *store.Store, ids []string) {
 	t.Helper()
@@ -176,7 +150,8 @@ func TestPollersRace(t *testing.T) {
 	}
 	for _, claims := range []bool{true, false} {
 		t.Run(fmt.Sprintf("claims=%v", claims), func(t *testing.T) {
-			raceStores(t, all, func(t *testing.T, st *store.Store) {
+			storetest.Each(t, "inbound_race", func(t *testing.T, st *store.Store) {
+				seed(t, st, all)
 				c := newClock()
 				remote := newRemote(c)
 				for i, data := range contents {

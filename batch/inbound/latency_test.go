@@ -24,8 +24,9 @@ import (
 // SQLite while a cancellation file of N rows is applied: in one store
 // transaction (the former behaviour) and in chunks of DefaultChunkRows.
 // Gated: FHIRBRIDGE_INBOUND_LATENCY_ROWS=N (e.g. 200000) runs it,
-// FHIRBRIDGE_INBOUND_LATENCY_CHUNKS lists chunk sizes to compare (default
-// DefaultChunkRows); the figures go to the test log (-v).
+// FHIRBRIDGE_INBOUND_LATENCY_CHUNKS lists the modes to compare: chunk
+// sizes, and "one" for the whole file in one transaction (default "one"
+// and DefaultChunkRows); the figures go to the test log (-v).
 func TestEndpointLatencyDuringBigFile(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("FHIRBRIDGE_INBOUND_LATENCY_ROWS"))
 	if n <= 0 {
@@ -43,15 +44,19 @@ func TestEndpointLatencyDuringBigFile(t *testing.T) {
 		name  string
 		chunk int
 	}
-	modes := []mode{{"one transaction", 1 << 30}}
-	chunks := os.Getenv("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS") // e.g. "1000,250"
+	var modes []mode
+	chunks := os.Getenv("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS") // e.g. "one,1000,250"
 	if chunks == "" {
-		chunks = strconv.Itoa(DefaultChunkRows)
+		chunks = "one," + strconv.Itoa(DefaultChunkRows)
 	}
 	for _, c := range strings.Split(chunks, ",") {
+		if strings.TrimSpace(c) == "one" {
+			modes = append(modes, mode{"one transaction", 1 << 30})
+			continue
+		}
 		k, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || k <= 0 {
-			t.Fatalf("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS: %q is not a row count", c)
+			t.Fatalf("FHIRBRIDGE_INBOUND_LATENCY_CHUNKS: %q is neither a row count nor \"one\" (one transaction)", c)
 		}
 		modes = append(modes, mode{fmt.Sprintf("chunks of %d", k), k})
 	}

@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
-	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
-
-var onceSeq atomic.Int64
 
 // TestRecordedOnce: an inbound file (path, size, hash, generation) is
 // recorded once, a duplicate too; a new generation, a file without a
@@ -86,24 +82,5 @@ func TestRecordedOnce(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		run(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if testing.Short() {
-			pgtest.Skip(t, "-short")
-		}
-		base := pgtest.Start(t)
-		st, err := store.Open(context.Background(), pgtest.CreateDatabase(t, base, fmt.Sprintf("ledger_once_%d", onceSeq.Add(1))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		run(t, st)
-	})
+	storetest.Each(t, "ledger_once", run)
 }
