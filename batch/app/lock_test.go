@@ -19,15 +19,7 @@ import (
 // the way out, so a rolling restart begun too early cannot work the queue
 // twice; once the first stops, a new serve starts.
 func TestSecondServeOnSQLiteRefused(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
-	if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\nserver: {listen: \"127.0.0.1:0\"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sqliteConfig(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, stop := context.WithCancel(context.Background())
 	_, done, err := Start(ctx, c, log)
@@ -54,4 +46,20 @@ func TestSecondServeOnSQLiteRefused(t *testing.T) {
 	}
 	stop2()
 	<-done2
+}
+
+// sqliteConfig is the embedded defaults with the data folder in a
+// temporary directory and the endpoint on a free loopback port.
+func sqliteConfig(t *testing.T) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\nserver: {listen: \"127.0.0.1:0\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

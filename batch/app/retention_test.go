@@ -5,28 +5,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fhirbridge/fhirbridge/batch/config"
 )
 
 // TestServeRunsRetention: serve runs the retention passes itself (as the
 // cluster's "retention" singleton), so a store under serve stays bounded
 // without an operator's cron; its metrics show it.
 func TestServeRunsRetention(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
-	if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\nserver: {listen: \"127.0.0.1:0\"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sqliteConfig(t)
 	ctx, stop := context.WithCancel(context.Background())
 	addr, done, err := Start(ctx, c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

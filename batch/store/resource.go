@@ -177,11 +177,17 @@ func canonicalValueHash(v *fhir.Value) string { return fhir.CanonicalHash(v) }
 // unchanged). fn may read the store but must not call InTx: on SQLite the
 // rows stay open while fn runs.
 func (s *Store) Current(ctx context.Context, typ string, fn func(id string, version int, body []byte) error) error {
-	op := "listing " + typ + " resources"
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT r.id, v.version, v.body
+	return s.eachCurrent(ctx, "listing "+typ+" resources", s.rebind(`SELECT r.id, v.version, v.body
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
-		WHERE r.type = ? AND r.version > 0 ORDER BY r.id`), typ)
+		WHERE r.type = ? AND r.version > 0 ORDER BY r.id`), []any{typ}, fn)
+}
+
+// eachCurrent runs q (id, version, body per row) and calls fn per row,
+// stopping at fn's first error (passed on unchanged); op names the
+// operation in the store's errors.
+func (s *Store) eachCurrent(ctx context.Context, op, q string, args []any, fn func(id string, version int, body []byte) error) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return s.classify(op, err)
 	}

@@ -89,26 +89,7 @@ func (s *Store) CurrentWhere(ctx context.Context, typ string, f Filter, fn func(
 	q, args := s.whereQuery(`SELECT r.id, v.version, v.body
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version`, typ, f)
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY r.id`, args...)
-	if err != nil {
-		return s.classify(op, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var version int
-		var body []byte
-		if err := rows.Scan(&id, &version, &body); err != nil {
-			return s.classify(op, err)
-		}
-		if err := fn(id, version, body); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.classify(op, err)
-	}
-	return nil
+	return s.eachCurrent(ctx, op, q+` ORDER BY r.id`, args, fn)
 }
 
 // CountCurrent returns how many resources of typ are stored (with a
