@@ -174,3 +174,29 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// R4Known reports whether R4 defines the type t (a resource, datatype or
+// backbone element such as "Appointment.Participant").
+func R4Known(t string) bool {
+	_, ok := r4Model()[t]
+	return ok
+}
+
+// R4Element returns the type of the element name (FHIR JSON name, e.g.
+// "start", "valueQuantity") of the R4 type t; elem is "" for a choice or
+// any Resource. When R4 does not define it, ok is false and suggestion is
+// the nearest element name of t ("" when none is near). A t the model
+// does not know accepts every name.
+func R4Element(t, name string) (elem, suggestion string, ok bool) {
+	rt := r4Model()[t]
+	if rt == nil {
+		return "", "", true
+	}
+	if el, found := rt.elems[name]; found {
+		return el.typ, "", true
+	}
+	if name == "resourceType" && !strings.Contains(t, ".") && !rt.primitive {
+		return "", "", true
+	}
+	return "", suggest(name, rt.names), false
+}
