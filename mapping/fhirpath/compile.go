@@ -19,7 +19,7 @@ func Compile(expr string, opt Options) (*Expr, error) {
 	}
 	x := &Expr{src: expr, root: root}
 	if opt.Context != "" {
-		ck := &checker{model: r4Model()}
+		ck := &checker{model: r4Model(), strict: opt.Strict}
 		if ck.known(opt.Context) == "" {
 			return nil, &Error{Col: 1, Msg: "unknown R4 type " + opt.Context, Err: ErrUnknownElement}
 		}

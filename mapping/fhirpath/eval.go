@@ -15,6 +15,12 @@ type Options struct {
 	// "Appointment.Participant"): Compile then refuses every path R4 does
 	// not define there, with ErrUnknownElement and the nearest valid name.
 	Context string
+	// Strict, with Context, checks as FHIRPath's strict mode: a type
+	// prefix must name the context type, a choice is reached by its name
+	// only (value, not valueQuantity), and order-dependent functions
+	// (first, skip…) refuse the unordered results of children() and
+	// descendants().
+	Strict bool
 }
 
 // Env is the evaluation environment of one Eval call.

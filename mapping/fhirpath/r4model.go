@@ -16,8 +16,9 @@ const r4Package = "google.fhir.r4.core"
 
 // r4Elem is one element of an R4 type as FHIRPath sees it.
 type r4Elem struct {
-	typ  string // FHIR type name ("string", "Period", "Appointment.Participant"); "" for a choice or any Resource
-	many bool   // 0..*
+	typ    string // FHIR type name ("string", "Period", "Appointment.Participant"); "" for a choice or any Resource
+	many   bool   // 0..*
+	choice bool   // a FHIR JSON name of one choice alternative (valueQuantity)
 }
 
 // r4Type is one R4 resource, datatype or backbone element.
@@ -83,7 +84,7 @@ func addR4(m map[string]*r4Type, md protoreflect.MessageDescriptor) {
 			for j := 0; j < cf.Len(); j++ {
 				alt := cf.Get(j)
 				suffix := alt.JSONName()
-				t.add(fd.JSONName()+strings.ToUpper(suffix[:1])+suffix[1:], r4Elem{typ: r4Name(alt.Message()), many: el.many})
+				t.add(fd.JSONName()+strings.ToUpper(suffix[:1])+suffix[1:], r4Elem{typ: r4Name(alt.Message()), many: el.many, choice: true})
 			}
 		default:
 			el.typ = r4Name(sub)

@@ -34,8 +34,16 @@ var lambda = map[string]bool{
 // element of it is checked, so the checker refuses only paths R4 itself
 // refuses.
 type checker struct {
-	model map[string]*r4Type
+	model  map[string]*r4Type
+	strict bool
 }
+
+// unordered is the type of children() and descendants() results in
+// strict mode: unknown elements, in no defined order.
+const unordered = "(unordered)"
+
+// ordered lists the functions whose result depends on the input's order.
+var ordered = map[string]bool{"first": true, "last": true, "tail": true, "skip": true, "take": true}
 
 // typeSpec returns the type named by a type specifier argument.
 func typeSpec(a *ast) string {
@@ -64,7 +72,7 @@ func (ck *checker) member(t, name string, col int) (string, error) {
 	if t == "" || rt == nil {
 		return "", nil
 	}
-	if el, ok := rt.elems[name]; ok {
+	if el, ok := rt.elems[name]; ok && !(ck.strict && el.choice) {
 		return el.typ, nil
 	}
 	if name == "resourceType" && !strings.Contains(t, ".") && !rt.primitive {
@@ -87,6 +95,9 @@ func (ck *checker) check(a *ast, focus string) (string, error) {
 				if t := ck.known(a.name); t != "" && (focus == "" || focus == t) {
 					return t, nil // type-prefixed path: Appointment.start
 				}
+				if ck.strict && ck.model[focus] != nil {
+					return "", &Error{Col: a.col, Msg: "the context is " + focus + ", not " + a.name, Err: ErrUnknownElement}
+				}
 				return "", nil // another type's name: empty, not an error
 			}
 		}
@@ -101,6 +112,9 @@ func (ck *checker) check(a *ast, focus string) (string, error) {
 		t, err := ck.check(a.args[0], focus)
 		if err != nil {
 			return "", err
+		}
+		if ck.strict && t == unordered {
+			return "", &Error{Col: a.col, Msg: "indexing depends on order, and the input of children()/descendants() has none", Err: ErrUnknownElement}
 		}
 		if _, err := ck.check(a.args[1], focus); err != nil {
 			return "", err
@@ -150,6 +164,9 @@ func (ck *checker) call(a *ast, focus string) (string, error) {
 			return "", err
 		}
 	}
+	if ck.strict && in == unordered && (ordered[a.name] || a.name == "") {
+		return "", &Error{Col: a.col, Msg: a.name + "() depends on order, and the input of children()/descendants() has none", Err: ErrUnknownElement}
+	}
 	if functions[a.name].typeArg {
 		if a.name == "ofType" || a.name == "as" {
 			return ck.known(typeSpec(a.args[1])), nil
@@ -175,6 +192,8 @@ func (ck *checker) call(a *ast, focus string) (string, error) {
 		return last, nil
 	case a.name == "extension":
 		return "Extension", nil
+	case ck.strict && (a.name == "children" || a.name == "descendants"):
+		return unordered, nil
 	}
 	return "", nil
 }
