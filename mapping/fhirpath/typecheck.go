@@ -90,7 +90,7 @@ func (ck *checker) member(t, name string, col int) (string, error) {
 func (ck *checker) check(a *ast, focus string) (string, error) {
 	switch a.kind {
 	case aIdent:
-		if first := a.name[0]; first >= 'A' && first <= 'Z' {
+		if a.name != "" && a.name[0] >= 'A' && a.name[0] <= 'Z' {
 			if _, isElem := ck.model[focus].elemOK(a.name); !isElem {
 				if t := ck.known(a.name); t != "" && (focus == "" || focus == t) {
 					return t, nil // type-prefixed path: Appointment.start

@@ -118,3 +118,45 @@ func TestR4ModelCoverage(t *testing.T) {
 		t.Errorf("%d types, %d with extension", len(m), res)
 	}
 }
+
+// TestStrict: strict mode refuses what FHIRPath's strict mode refuses.
+func TestStrict(t *testing.T) {
+	for _, tc := range []struct {
+		ctx, expr string
+		ok        bool
+	}{
+		{"Observation", "Observation.valueQuantity.unit", false},
+		{"Observation", "Observation.value.ofType(Quantity).unit", true},
+		{"Patient", "Encounter.name.given", false},
+		{"Patient", "Patient.name.given", true},
+		{"Patient", "Patient.children().skip(1)", false},
+		{"Patient", "Patient.children()[0]", false},
+		{"Patient", "Patient.children().count()", true},
+		{"Observation", "(Observation.value as Period).unit", false},
+	} {
+		_, err := Compile(tc.expr, Options{Context: tc.ctx, Strict: true})
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrUnknownElement)) {
+			t.Errorf("%s on %s: err %v, want ok=%v", tc.expr, tc.ctx, err, tc.ok)
+		}
+	}
+}
+
+// FuzzTypeCheck: checking against the R4 model never panics and only
+// refuses more than compiling without a context.
+func FuzzTypeCheck(f *testing.F) {
+	for _, s := range []string{"name.given", "participant.actor.resolve().ofType(Patient).name", "value.as(Quantity).unit",
+		"children().skip(1)", "`a`.b", "extension('x').valueString", "Patient.name[0].family", "(name | telecom).first()"} {
+		f.Add(s, "Patient", false)
+		f.Add(s, "Appointment", true)
+	}
+	f.Fuzz(func(t *testing.T, expr, ctx string, strict bool) {
+		if !R4Known(ctx) {
+			return
+		}
+		_, errCtx := Compile(expr, Options{Context: ctx, Strict: strict})
+		_, errPlain := Compile(expr, Options{})
+		if errCtx == nil && errPlain != nil {
+			t.Fatalf("%q accepted on %s but refused without a context: %v", expr, ctx, errPlain)
+		}
+	})
+}
