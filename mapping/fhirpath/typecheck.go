@@ -20,7 +20,6 @@ type Unknown struct {
 var sameType = map[string]bool{
 	"where": true, "first": true, "last": true, "tail": true, "skip": true, "take": true,
 	"single": true, "distinct": true, "intersect": true, "exclude": true, "trace": true,
-	"repeat": false,
 }
 
 // lambda lists the functions whose arguments are evaluated with each input
