@@ -69,8 +69,8 @@ fields:
   - target: pair
     omit_empty: true
     items:
-      - from: nothing
-      - from: nada
+      - from: deceasedDateTime
+      - from: multipleBirthInteger
   - target: address
     from: address.first()
     fields:
@@ -78,7 +78,7 @@ fields:
         items:
           - from: line.first()
             default: ""
-          - from: line.skipme
+          - from: line.extension.valueString
             default: ""
       - target: city
         from: city
@@ -195,17 +195,17 @@ func TestReverse(t *testing.T) {
 func TestErrorsCarryNoValue(t *testing.T) {
 	const canary = "CANARY-9b1"
 	tests := []struct{ name, field string }{
-		{"required", "  - target: A\n    from: v\n    required: true\n    transform: [{replace: {pattern: 'CANARY.*', with: ''}}]\n"},
-		{"truncate", "  - target: A\n    from: v\n    transform: [{truncate: {max: 3, overflow: refuse}}]\n"},
-		{"lookup", "  - target: A\n    from: v\n    transform: [{lookup: {table: {x: y}, missing: refuse}}]\n"},
-		{"number", "  - target: A\n    from: v\n    transform: [number]\n"},
-		{"datetime", "  - target: A\n    from: v\n    transform: [{datetime: {layout: yyyy}}]\n"},
-		{"type", "  - target: A\n    from: v\n    type: boolean\n"},
+		{"required", "  - target: A\n    from: language\n    required: true\n    transform: [{replace: {pattern: 'CANARY.*', with: ''}}]\n"},
+		{"truncate", "  - target: A\n    from: language\n    transform: [{truncate: {max: 3, overflow: refuse}}]\n"},
+		{"lookup", "  - target: A\n    from: language\n    transform: [{lookup: {table: {x: y}, missing: refuse}}]\n"},
+		{"number", "  - target: A\n    from: language\n    transform: [number]\n"},
+		{"datetime", "  - target: A\n    from: language\n    transform: [{datetime: {layout: yyyy}}]\n"},
+		{"type", "  - target: A\n    from: language\n    type: boolean\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := mustParse(t, head+"fields:\n"+tt.field, nil)
-			_, err := m.Apply(mustJSON(t, `{"resourceType":"Patient","v":"`+canary+`"}`), nil)
+			_, err := m.Apply(mustJSON(t, `{"resourceType":"Patient","language":"`+canary+`"}`), nil)
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %v is not a *FieldError", err)
@@ -213,10 +213,10 @@ func TestErrorsCarryNoValue(t *testing.T) {
 			if strings.Contains(err.Error(), canary) || strings.Contains(err.Error(), "9b1") {
 				t.Errorf("error leaks the value: %v", err)
 			}
-			if fe.Field != "A" || fe.Expr != "v" || fe.Mapping != "t/x" {
+			if fe.Field != "A" || fe.Expr != "language" || fe.Mapping != "t/x" {
 				t.Errorf("FieldError = %+v", fe)
 			}
-			if !strings.HasPrefix(err.Error(), `mapping t/x: field A (from "v"): `) {
+			if !strings.HasPrefix(err.Error(), `mapping t/x: field A (from "language"): `) {
 				t.Errorf("error format: %v", err)
 			}
 		})

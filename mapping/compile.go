@@ -22,6 +22,9 @@ type compiler struct {
 	vars    []string          // names usable after % at this point
 	pathTgt bool              // targets are paths (json output, reverse)
 	row     bool              // forward row output: scalar fields only
+	focus   string            // R4 type of the FHIRPath focus; "" = not checked
+	tgtType string            // R4 type at the current reverse target; "" = not checked
+	reverse bool              // targets are paths into an R4 resource
 }
 
 // nodeKind is the shape of a field.
@@ -55,6 +58,7 @@ type node struct {
 	first     bool
 	omitEmpty bool
 	consts    []Constant // see Mapping.Constants
+	tgtType   string     // R4 type a reverse target reaches; "" = not checked
 }
 
 // expr compiles one FHIRPath expression found at n.
@@ -63,7 +67,7 @@ func (c *compiler) expr(n ast.Node, what string) (*fhirpath.Expr, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	e, err := fhirpath.Compile(s, fhirpath.Options{Vars: c.vars})
+	e, err := fhirpath.Compile(s, fhirpath.Options{Vars: c.vars, Context: c.focus})
 	if err != nil {
 		return nil, "", c.exprErr(n, what, err)
 	}
@@ -209,7 +213,13 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 	}
 	if fromN != nil {
 		var err error
-		if nd.from, nd.exprText, err = c.expr(fromN, "from"); err != nil {
+		focus := c.focus
+		if nd.kind == kEach {
+			c.focus = nd.each.Type() // each's from is evaluated on each element
+		}
+		nd.from, nd.exprText, err = c.expr(fromN, "from")
+		c.focus = focus
+		if err != nil {
 			return nil, nil, err
 		}
 		if nd.kind == kEach {
@@ -229,6 +239,15 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 // nodeChildren compiles nested fields, items and transforms of nd.
 func (c *compiler) nodeChildren(nd *node, fieldsN, itemsN, transformN ast.Node) error {
 	var err error
+	focus, tgt := c.focus, c.tgtType
+	defer func() { c.focus, c.tgtType = focus, tgt }()
+	switch {
+	case nd.kind == kEach && nd.each != nil:
+		c.focus = nd.each.Type()
+	case nd.from != nil:
+		c.focus = nd.from.Type()
+	}
+	c.tgtType = nd.tgtType
 	if fieldsN != nil {
 		if nd.kind != kEach {
 			nd.kind = kObject
@@ -252,6 +271,12 @@ func (c *compiler) nodeChildren(nd *node, fieldsN, itemsN, transformN ast.Node) 
 		}
 	}
 	if transformN != nil {
+		// transform expressions see the field's own focus: the parent's,
+		// or each element for each
+		c.focus = focus
+		if nd.kind == kEach && nd.each != nil {
+			c.focus = nd.each.Type()
+		}
 		if nd.kind == kObject || nd.kind == kItems || (nd.kind == kEach && nd.fields != nil) {
 			return c.errAt(transformN, "transform applies only to scalar fields and each without fields")
 		}
@@ -277,6 +302,7 @@ func (c *compiler) nodeTarget(nd *node, e, at ast.Node, parent string, named boo
 			return c.errAt(at, "items entries take no target")
 		}
 		nd.field = parent
+		nd.tgtType = c.tgtType
 		return nil
 	}
 	if at == nil {
@@ -297,5 +323,31 @@ func (c *compiler) nodeTarget(nd *node, e, at ast.Node, parent string, named boo
 		return c.errAt(at, "target: "+err.Error())
 	}
 	nd.path = p
+	if c.reverse {
+		return c.checkTarget(nd, at)
+	}
+	return nil
+}
+
+// checkTarget refuses a reverse target path that R4 does not define at
+// this point of the resource, naming the nearest valid element, and
+// records the R4 type the path reaches for the nested fields.
+func (c *compiler) checkTarget(nd *node, at ast.Node) error {
+	t := c.tgtType
+	for _, seg := range nd.path {
+		if seg.name == "" || t == "" {
+			continue
+		}
+		elem, sugg, ok := fhirpath.R4Element(t, seg.name)
+		if !ok {
+			msg := "target: R4 " + t + " has no element " + seg.name
+			if sugg != "" {
+				msg += " (did you mean " + sugg + "?)"
+			}
+			return c.errAt(at, msg)
+		}
+		t = elem
+	}
+	nd.tgtType = t
 	return nil
 }

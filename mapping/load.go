@@ -74,6 +74,12 @@ func Parse(name string, src []byte, fsys fs.FS, dir string, params map[string]st
 	if err := c.header(m, body, dirN, outN); err != nil {
 		return nil, err
 	}
+	switch {
+	case m.dir == Reverse && fhirpath.R4Known(m.resource):
+		c.reverse, c.tgtType = true, m.resource
+	case m.dir == Forward && fhirpath.R4Known(m.source):
+		c.focus = m.source
+	}
 	if err := c.compileParams(m, paramsN, params); err != nil {
 		return nil, err
 	}

@@ -8,17 +8,17 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
-// applyOne maps {"resourceType":"Patient","v":input} with one field A
-// (from: v) and the given transform list written in YAML flow style.
+// applyOne maps {"resourceType":"Patient","language":input} with one field A
+// (from: language) and the given transform list written in YAML flow style.
 func applyOne(t *testing.T, transform, input string, extra string) (string, error) {
 	t.Helper()
-	src := head + "output: json\nparams:\n  tz: {default: Europe/Madrid}\nfields:\n  - target: A\n    from: v\n" + extra + "    transform: " + transform + "\n"
+	src := head + "output: json\nparams:\n  tz: {default: Europe/Madrid}\nfields:\n  - target: A\n    from: language\n" + extra + "    transform: " + transform + "\n"
 	fsys := fstest.MapFS{"m/codes.csv": {Data: []byte("code,label,status\nA,x,booked\nC,y,cancelled\n")}}
 	m, err := Parse("m.yaml", []byte(src), fsys, "m", nil)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	res, err := fhir.DecodeString(`{"resourceType":"Patient","v":`+input+`,"w":"2026-03-29T03:00:10+02:00"}`, fhir.DecodeOptions{})
+	res, err := fhir.DecodeString(`{"resourceType":"Patient","language":`+input+`,"implicitRules":"2026-03-29T03:00:10+02:00"}`, fhir.DecodeOptions{})
 	if err != nil {
 		t.Fatalf("decode input: %v", err)
 	}
@@ -82,7 +82,7 @@ func TestTransforms(t *testing.T) {
 		{"type array", "[upper]", `["a","b"]`, `["A","B"]`, "", "    type: array\n"},
 		{"unix", "[unix]", `"2026-01-01T00:00:00Z"`, `1767225600`, "", ""},
 		{"unix zone date", "[{unix: {zone: Europe/Madrid}}]", `"2026-01-01"`, `1767222000`, "", ""},
-		{"seconds_between", "[{seconds_between: {end: w}}]", `"2026-03-29T01:00:00Z"`, `10`, "", ""},
+		{"seconds_between", "[{seconds_between: {end: implicitRules}}]", `"2026-03-29T01:00:00Z"`, `10`, "", ""},
 		{"datetime partial", "[{datetime: {layout: dd/MM/yyyy}}]", `"2026-03"`, "", "partial date", ""},
 		{"datetime garbage", "[{datetime: {layout: dd/MM/yyyy}}]", `"tomorrow"`, "", "not a FHIR date", ""},
 	}

@@ -43,7 +43,11 @@ func CheckConfig(path string) (c *config.Config, note string, err error) {
 			errs = append(errs, fmt.Errorf("%s: mapping %s maps %s, not the route's resource %s", where, m.Name(), m.SourceType(), r.Resource))
 		}
 		if r.When != "" {
-			if _, err := fhirpath.Compile(r.When, fhirpath.Options{}); err != nil {
+			opt := fhirpath.Options{}
+			if fhirpath.R4Known(r.Resource) {
+				opt.Context = r.Resource // refuse paths R4 does not define
+			}
+			if _, err := fhirpath.Compile(r.When, opt); err != nil {
 				errs = append(errs, fmt.Errorf("%s: when: %w", where, err))
 			}
 		}

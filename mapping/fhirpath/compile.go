@@ -17,7 +17,17 @@ func Compile(expr string, opt Options) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Expr{src: expr, root: root}, nil
+	x := &Expr{src: expr, root: root}
+	if opt.Context != "" {
+		ck := &checker{model: r4Model(), strict: opt.Strict}
+		if ck.known(opt.Context) == "" {
+			return nil, &Error{Col: 1, Msg: "unknown R4 type " + opt.Context, Err: ErrUnknownElement}
+		}
+		if x.typ, err = ck.check(tree, opt.Context); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
 }
 
 type compiler struct {

@@ -24,7 +24,9 @@ var (
 type Error struct {
 	Col int    // 1-based column
 	Msg string // what is wrong
-	Err error  // ErrSyntax, ErrUnknownFunction or ErrUnknownVariable
+	Err error  // ErrSyntax, ErrUnknownFunction, ErrUnknownVariable or ErrUnknownElement
+	// Unknown names the element and the suggestion of an ErrUnknownElement.
+	Unknown *Unknown
 }
 
 // Error formats the error with its column.

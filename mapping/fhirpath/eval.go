@@ -10,6 +10,17 @@ import (
 type Options struct {
 	// Vars lists the names allowed after % besides the built-ins.
 	Vars []string
+	// Context, when set, is the R4 type of the focus (a resource such as
+	// "Appointment", a datatype, or a backbone element such as
+	// "Appointment.Participant"): Compile then refuses every path R4 does
+	// not define there, with ErrUnknownElement and the nearest valid name.
+	Context string
+	// Strict, with Context, checks as FHIRPath's strict mode: a type
+	// prefix must name the context type, a choice is reached by its name
+	// only (value, not valueQuantity), and order-dependent functions
+	// (first, skip…) refuse the unordered results of children() and
+	// descendants().
+	Strict bool
 }
 
 // Env is the evaluation environment of one Eval call.
@@ -29,7 +40,13 @@ type Env struct {
 type Expr struct {
 	src  string
 	root node
+	typ  string // static R4 result type; "" when unknown
 }
+
+// Type returns the R4 type the expression yields when Compile could infer
+// it from Options.Context ("Period", "Appointment.Participant", "string"),
+// or "" when unknown (no context, a choice, any Resource, a System value).
+func (e *Expr) Type() string { return e.typ }
 
 // String returns the source text.
 func (e *Expr) String() string { return e.src }
