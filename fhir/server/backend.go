@@ -38,6 +38,17 @@ var (
 	// server answers 409 with an OperationOutcome naming the identifier's
 	// system, and counts it in fhirbridge_ingest_identifier_conflicts_total.
 	ErrKeyReused = errors.New("request key reused for a different body")
+	// ErrGone means the resource was deleted (Read of a resource whose
+	// current version is a deletion). The server answers 410.
+	ErrGone = errors.New("resource deleted")
+	// ErrMultipleMatches means the condition of a conditional update or
+	// delete (Entry.Condition) matched more than one resource; nothing was
+	// committed. The server answers 412.
+	ErrMultipleMatches = errors.New("the condition matched more than one resource")
+	// ErrIDMismatch means a conditional update's resource carries an id
+	// other than the one of the resource its condition matched; nothing
+	// was committed. The server answers 400.
+	ErrIDMismatch = errors.New("the resource id differs from the matched resource")
 )
 
 // Backend stores what the endpoint accepts. The server validates every
@@ -57,7 +68,8 @@ type Backend interface {
 	// 500.
 	Commit(ctx context.Context, req *Request) (*Result, error)
 	// Read returns the current version of a resource as FHIR JSON and its
-	// version number (≥ 1), or an error wrapping ErrNotFound.
+	// version number (≥ 1), or an error wrapping ErrNotFound, or ErrGone
+	// when the resource was deleted.
 	Read(ctx context.Context, typ, id string) (body []byte, version int, err error)
 	// Seen returns the response stored under key by an earlier Commit
 	// (idempotency), or ok=false when there is none, or an error wrapping
@@ -72,7 +84,7 @@ type Backend interface {
 const (
 	KindTransaction = "transaction" // a transaction Bundle: all entries or none
 	KindBatch       = "batch"       // one entry of a batch Bundle
-	KindSingle      = "single"      // POST /fhir/{type} or PUT /fhir/{type}/{id}
+	KindSingle      = "single"      // POST /fhir/{type}, PUT or DELETE /fhir/{type}/{id}, or conditional PUT or DELETE /fhir/{type}?…
 )
 
 // Request is what one Commit applies.
@@ -100,17 +112,28 @@ type Request struct {
 	Response func(res *Result) (status int, body []byte)
 }
 
-// Entry is one resource to store.
+// Entry is one resource to store, or to delete.
 type Entry struct {
-	// Method is "POST" (create) or "PUT" (update or create with a client id).
+	// Method is "POST" (create), "PUT" (update or create with a client id)
+	// or "DELETE".
 	Method string
-	// Type is the resource type; ID the resource id (PUT), "" for POST.
+	// Type is the resource type; ID the resource id (PUT, DELETE), "" for
+	// POST and for a conditional PUT or DELETE.
 	Type, ID string
+	// Condition, for a PUT or DELETE with ID "", selects the resource (see
+	// Condition). A conditional PUT updates the one match, or creates the
+	// resource when nothing matches (with the resource's own id when it
+	// has one, else a new id); a conditional DELETE deletes the one match
+	// and changes nothing when nothing matches. More than one match is
+	// ErrMultipleMatches; a PUT whose resource names another id than its
+	// match is ErrIDMismatch.
+	Condition *Condition
 	// IfNoneExist is the conditional-create query ("identifier=sys|val"),
 	// from the If-None-Exist header or entry.request.ifNoneExist; "" when
 	// the create is unconditional. A match is reported with Created false.
 	IfNoneExist string
 	// Resource is the validated resource; shared, must not be modified.
+	// It is nil for DELETE.
 	Resource *fhir.Value
 	// FullURL is the Bundle entry's fullUrl ("urn:uuid:…"), which other
 	// entries of a transaction may reference; the Backend rewrites those
@@ -133,6 +156,11 @@ type EntryResult struct {
 	Version int
 	// Created is true when a new resource was created, false when an
 	// existing one was updated or matched a conditional create.
+	//
+	// A DELETE entry has Status 204; ID and Version name the deletion
+	// (a new version when the resource was live, the current one when it
+	// was already deleted), or are empty when a conditional DELETE matched
+	// nothing. Deleting a resource never stored is ErrNotFound.
 	Created bool
 	// Status overrides the HTTP status of the entry (0: 201 when Created,
 	// else 200).

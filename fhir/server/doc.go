@@ -7,7 +7,14 @@
 //	POST /fhir               transaction or batch Bundle
 //	POST /fhir/{type}        create; If-None-Exist makes it conditional
 //	PUT  /fhir/{type}/{id}   update (or create with that id)
-//	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified
+//	PUT  /fhir/{type}?…      conditional update: identifier=system|value
+//	                         and/or _id=id; no match creates, one updates,
+//	                         more than one is 412
+//	DELETE /fhir/{type}/{id} delete: a new version marked deleted, 204
+//	DELETE /fhir/{type}?…    conditional delete of the single match (204;
+//	                         none matching is 204 too, several 412)
+//	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified;
+//	                         410 Gone once deleted
 //	GET  /fhir/metadata      the CapabilityStatement (no token needed)
 //	GET  /healthz            always 200
 //	GET  /readyz             Backend.Ready
@@ -34,6 +41,11 @@
 // the first (Backend.Seen) and commits nothing. The Backend stores that
 // response in the commit transaction (Request.Response), so a crash after
 // commit and before the reply still replays the same answer.
+//
+// A delete is routed like any other change, never dropped: the Backend
+// stores it as a new version marked deleted and hands it to its delivery
+// routes. Deleting a deleted resource again changes nothing (204); one
+// never stored is 404; a later PUT revives it as a new version.
 //
 // Errors are OperationOutcome resources whose texts come from a fixed
 // vocabulary and element paths: no value of the request, and no text of a

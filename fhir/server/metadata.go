@@ -10,9 +10,10 @@ import (
 
 // capabilityStatement renders the CapabilityStatement of the server: the
 // served types with exactly the interactions implemented (read, create,
-// conditional create, update; search-type with its declared parameters
-// only where a Searcher is given; no history, delete or patch), and the
-// transaction and batch system interactions.
+// conditional create, update, conditional update, delete, conditional
+// delete of a single match; search-type with its declared parameters only
+// where a Searcher is given; no history or patch), and the transaction
+// and batch system interactions.
 func capabilityStatement(types []string, searches map[string]Searcher, auth bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
@@ -33,14 +34,14 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth bool
 	for i, t := range types {
 		res[i] = obj(
 			"type", str(t),
-			"interaction", codes("read", "update", "create"),
+			"interaction", codes("read", "update", "delete", "create"),
 			"versioning", str("versioned"),
 			"readHistory", fhir.NewBool(false),
 			"updateCreate", fhir.NewBool(true),
 			"conditionalCreate", fhir.NewBool(true),
 			"conditionalRead", str("not-supported"),
-			"conditionalUpdate", fhir.NewBool(false),
-			"conditionalDelete", str("not-supported"),
+			"conditionalUpdate", fhir.NewBool(true),
+			"conditionalDelete", str("single"),
 		)
 		if s, ok := searches[t]; ok && s.Search != nil {
 			addSearch(res[i], s)

@@ -1,0 +1,54 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+
+	"github.com/fhirbridge/fhirbridge/fhir"
+)
+
+// deleteInstance serves DELETE /fhir/{type}/{id}.
+func (h *handler) deleteInstance(w http.ResponseWriter, r *http.Request, typ, id string) {
+	if !fhir.ValidID(id) {
+		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found"))
+		return
+	}
+	h.remove(w, r, routeInstance, Entry{Method: "DELETE", Type: typ, ID: id})
+}
+
+// remove commits one deletion and answers 204 No Content, with the ETag
+// of the deletion's version when there is one. A deletion is a new
+// version marked deleted, which the Backend routes like any other change;
+// deleting a deleted resource again, or a condition that matches nothing,
+// changes nothing and is answered 204 too (a retry of a delete whose
+// reply was lost succeeds); a resource never stored is 404.
+func (h *handler) remove(w http.ResponseWriter, r *http.Request, route string, ent Entry) {
+	req := &Request{Kind: KindSingle, Entries: []Entry{ent}}
+	req.Response = func(*Result) (int, []byte) { return http.StatusNoContent, nil }
+	res, err := h.b.Commit(r.Context(), req)
+	if err == nil && (res == nil || len(res.Entries) != 1) {
+		err = errors.New("deleting: backend returned a result of the wrong length")
+	}
+	if err != nil {
+		h.writeError(w, h.backendError(route, err))
+		return
+	}
+	er := res.Entries[0]
+	if er.ID == "" {
+		h.log.Info("conditional delete matched nothing", "route", route, "type", ent.Type)
+	} else {
+		// The id may be the sender's (PUT) and hold a record number: the
+		// log carries the first 12 hex digits of its SHA-256, enough to
+		// find the resource, never the id itself.
+		sum := sha256.Sum256([]byte(er.ID))
+		h.log.Info("resource deleted", "route", route, "type", ent.Type,
+			"id_sha256", hex.EncodeToString(sum[:6]), "version", er.Version)
+	}
+	if er.Version > 0 {
+		w.Header().Set("ETag", etag(er.Version))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
