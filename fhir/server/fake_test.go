@@ -26,10 +26,10 @@ type fakeBackend struct {
 	seen      map[string]stored
 	matches   map[string]string // If-None-Exist → id
 	nextID    int
-	commitErr error // returned by Commit when set
-	seenErr   error // returned by Seen when set
-	failEntry int   // with commitErr, fail only batch entries of this index (-1: all)
-	lean      bool  // keep no resource bodies (benchmarks)
+	commitErr error             // returned by Commit when set
+	seenErr   error             // returned by Seen when set
+	failEntry int               // with commitErr, fail only batch entries of this index (-1: all)
+	lean      bool              // keep no resource bodies (benchmarks)
 	deleted   map[string]bool   // "Type/id" whose current version is a deletion
 	idents    map[string]string // "Type|system|value" → id (fake_delete_test.go)
 }
