@@ -41,6 +41,8 @@ var pgTests = map[string]func(*testing.T){
 	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
 	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
 	"TestLimitsChecked":                     TestLimitsChecked,
+	"TestDeleteRouted":                      TestDeleteRouted,
+	"TestDeleteWhen":                        TestDeleteWhen,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

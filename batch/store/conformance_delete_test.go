@@ -30,18 +30,18 @@ func testDelete(t *testing.T, s *Store) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	del := func(id string) (int, bool, error) {
+	del := func(id string) (int, []byte, error) {
 		var v int
-		var d bool
+		var last []byte
 		err := s.InTx(ctx, func(tx *Tx) (err error) {
-			v, d, err = tx.DeleteResource(ctx, "Appointment", id)
+			v, last, err = tx.DeleteResource(ctx, "Appointment", id)
 			return err
 		})
-		return v, d, err
+		return v, last, err
 	}
-	v, deleted, err := del("a1")
-	if err != nil || v != 2 || !deleted {
-		t.Fatalf("DeleteResource = %d, %v, %v; want 2, true, nil", v, deleted, err)
+	v, last, err := del("a1")
+	if err != nil || v != 2 || string(last) != string(live) {
+		t.Fatalf("DeleteResource = %d, body kept %v, %v; want 2, true, nil", v, string(last) == string(live), err)
 	}
 	_, gv, err := s.GetResource(ctx, "Appointment", "a1")
 	if !errors.Is(err, ErrDeleted) || !errors.Is(err, ErrNotFound) || gv != 2 {
@@ -85,8 +85,8 @@ func testDelete(t *testing.T, s *Store) {
 	}
 
 	// Deleting again changes nothing; an unknown resource is not found.
-	if v, deleted, err := del("a1"); err != nil || v != 2 || deleted {
-		t.Errorf("second DeleteResource = %d, %v, %v; want 2, false, nil", v, deleted, err)
+	if v, last, err := del("a1"); err != nil || v != 2 || last != nil {
+		t.Errorf("second DeleteResource = %d, %d bytes, %v; want 2, nil, nil", v, len(last), err)
 	}
 	if _, _, err := del("nope"); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeleted) {
 		t.Errorf("DeleteResource of an unknown resource: %v, want ErrNotFound only", err)

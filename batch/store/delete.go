@@ -17,12 +17,6 @@ func deletedError(op string) error {
 	return fmt.Errorf("%s: %w (%w)", op, ErrDeleted, ErrNotFound)
 }
 
-// qDeleteVersion stores a deletion as version ? of typ/id: a copy of the
-// current (live) version's body and hash marked deleted.
-const qDeleteVersion = `INSERT INTO resource_versions (type, id, version, sha256, body, created_at, deleted)
-	SELECT type, id, ?, sha256, body, ?, 1 FROM resource_versions
-	WHERE type = ? AND id = ? AND version = ?`
-
 // qMarkDeleted makes version ? the current one and marks it deleted. The
 // empty hash matches no body, so the next write of any content (the same
 // as before the deletion included) stores a new live version.
@@ -30,44 +24,44 @@ const qMarkDeleted = `UPDATE resources SET version = ?, sha256 = '', updated_at 
 	WHERE type = ? AND id = ?`
 
 // DeleteResource deletes typ/id: it stores a new version marked deleted
-// whose body is the last live body (so that a flow can map what it
-// cancels), and returns that version with deleted == true. Reads then
-// fail with [ErrDeleted], listings ([Store.Current], [Store.CurrentWhere],
+// whose body is the last live body, and returns that version and body
+// (so that a flow can map what it cancels). Reads then fail with
+// [ErrDeleted], listings ([Store.Current], [Store.CurrentWhere],
 // [Store.CountCurrent]) skip the resource, and [Tx.ClaimIdentifier] lets
 // another resource take over its identifiers; a later put stores a new
 // live version (the resource comes back under its id).
 //
 // Deleting a resource whose current version is already a deletion
-// changes nothing and returns that version with deleted == false; a
-// resource never stored is [ErrNotFound]. The current row is locked, so
-// of concurrent deletions exactly one stores a version.
-func (tx *Tx) DeleteResource(ctx context.Context, typ, id string) (version int, deleted bool, err error) {
+// changes nothing and returns that version with last == nil; a resource
+// never stored is [ErrNotFound]. The current row is locked, so of
+// concurrent deletions exactly one stores a version.
+func (tx *Tx) DeleteResource(ctx context.Context, typ, id string) (version int, last []byte, err error) {
 	op := "deleting " + typ + "/" + id
 	var cur, gone int
 	if err := tx.s.row(ctx, tx, op, `SELECT version, deleted FROM resources WHERE type = ? AND id = ?`+tx.s.forUpdate(),
 		[]any{typ, id}, &cur, &gone); err != nil {
-		return 0, false, err
+		return 0, nil, err
 	}
 	if cur < 1 {
-		return 0, false, fmt.Errorf("%s: %w", op, ErrNotFound)
+		return 0, nil, fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
 	if gone != 0 {
-		return cur, false, nil
+		return cur, nil, nil
+	}
+	var sum string
+	if err := tx.s.row(ctx, tx, op, `SELECT sha256, body FROM resource_versions WHERE type = ? AND id = ? AND version = ?`,
+		[]any{typ, id, cur}, &sum, &last); err != nil {
+		return 0, nil, err
 	}
 	next, now := cur+1, tx.s.ts(tx.s.now())
-	res, err := tx.exec(ctx, op, qDeleteVersion, next, now, typ, id, cur)
-	if err != nil {
-		return 0, false, err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return 0, false, tx.s.classify(op, err)
-	} else if n != 1 {
-		return 0, false, fmt.Errorf("%s: the current version %d is not stored: %w", op, cur, ErrNotFound)
+	if _, err := tx.exec(ctx, op, `INSERT INTO resource_versions (type, id, version, sha256, body, created_at, deleted)
+		VALUES (?, ?, ?, ?, ?, ?, 1)`, typ, id, next, sum, last, now); err != nil {
+		return 0, nil, err
 	}
 	if _, err := tx.exec(ctx, op, qMarkDeleted, next, now, typ, id); err != nil {
-		return 0, false, err
+		return 0, nil, err
 	}
-	return next, true, nil
+	return next, last, nil
 }
 
 // isDeleted reports whether the current version of typ/id is a deletion
