@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -212,5 +213,50 @@ func TestDeleteNeedsDeleteRouter(t *testing.T) {
 	}
 	if code, _, _ := do(t, "GET", srv.URL+"/fhir/Patient/"+id, ""); code != 200 {
 		t.Errorf("GET after the refused DELETE: %d, want 200", code)
+	}
+}
+
+// TestTransactionConditionalAndDelete: in a transaction, a conditional
+// update's fullUrl resolves to the id it matched or made, and a DELETE
+// entry is stored and routed as a deletion.
+func TestTransactionConditionalAndDelete(t *testing.T) {
+	st := storetest.Open(t, mrnPatient("old", "5", "O"))
+	r := &deleteRouted{}
+	srv := httptest.NewServer(server.New(&Backend{Store: st, Router: r}, server.Options{}))
+	defer srv.Close()
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:p","resource":` + mrnPatient("", "9", "N") + `,"request":{"method":"PUT","url":"Patient?identifier=urn:mrn|9"}},
+	 {"resource":{"resourceType":"Encounter","status":"planned","class":{"code":"VR"},"subject":{"reference":"urn:uuid:p"}},
+	  "request":{"method":"POST","url":"Encounter"}},
+	 {"request":{"method":"DELETE","url":"Patient/old"}}]}`
+	code, resp := post(t, srv.URL+"/fhir", bundle)
+	if code != 200 {
+		t.Fatalf("transaction: %d %v", code, resp)
+	}
+	entries := resp["entry"].([]any)
+	status := func(i int) string {
+		return entries[i].(map[string]any)["response"].(map[string]any)["status"].(string)
+	}
+	if status(0) != "201 Created" || status(2) != "204 No Content" {
+		t.Errorf("statuses %q, %q", status(0), status(2))
+	}
+	loc := entries[1].(map[string]any)["response"].(map[string]any)["location"].(string)
+	encID := strings.Split(loc, "/")[1]
+	body, _, err := st.GetResource(context.Background(), "Encounter", encID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc struct{ Subject struct{ Reference string } }
+	_ = json.Unmarshal(body, &enc)
+	ploc := entries[0].(map[string]any)["response"].(map[string]any)["location"].(string)
+	if want := strings.Join(strings.Split(ploc, "/")[:2], "/"); enc.Subject.Reference != want {
+		t.Errorf("Encounter.subject = %q, want %q", enc.Subject.Reference, want)
+	}
+	if _, _, err := st.GetResource(context.Background(), "Patient", "old"); !errors.Is(err, store.ErrDeleted) {
+		t.Errorf("Patient/old after the transaction: %v, want deleted", err)
+	}
+	seen := strings.Join(r.take(), ";")
+	if !strings.Contains(seen, "delete Patient/old/2 last=old") {
+		t.Errorf("routed %s, want the deletion of Patient/old", seen)
 	}
 }

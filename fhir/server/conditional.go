@@ -217,3 +217,25 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+// checkConditionalEntry completes e, the Bundle entry be of a conditional
+// update (PUT Type?query), and reports what is wrong with it.
+func checkConditionalEntry(be *fhir.BundleEntry, e Entry) (Entry, *fhir.OperationOutcome) {
+	p := be.Path()
+	var oo *fhir.OperationOutcome
+	path, query, _ := strings.Cut(be.URL, "?")
+	if path != e.Type {
+		oo = oo.Add(fhir.CodeInvalid, p+".request.url",
+			"the request.url of a conditional update must be the resource type and a condition")
+	}
+	cond, err := ParseCondition(query)
+	if err != nil {
+		return e, oo.Add("not-supported", p+".request.url", conditionMessage(err))
+	}
+	e.Condition = cond
+	if id := be.Resource.GetString("id"); id != "" && len(cond.IDs) > 0 && !containsString(cond.IDs, id) {
+		oo = oo.Add(fhir.CodeInvalid, p+".resource.id",
+			"the resource id differs from the ids the condition accepts")
+	}
+	return e, oo
+}

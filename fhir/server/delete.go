@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
@@ -51,4 +52,31 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request, route string, e
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkDeleteEntry completes e, the DELETE Bundle entry be (request.url
+// Type/id, or Type?condition; no resource), and reports what is wrong.
+func (h *handler) checkDeleteEntry(be *fhir.BundleEntry, e Entry) (Entry, *fhir.OperationOutcome) {
+	p := be.Path()
+	var oo *fhir.OperationOutcome
+	e.Resource = nil
+	path, query, conditional := strings.Cut(be.URL, "?")
+	typ, id, instance := strings.Cut(path, "/")
+	e.Type = typ
+	switch {
+	case !h.types[typ]:
+		return e, oo.Add("not-supported", p+".request.url", "resource type not supported by this server")
+	case conditional && !instance:
+		cond, err := ParseCondition(query)
+		if err != nil {
+			return e, oo.Add("not-supported", p+".request.url", conditionMessage(err))
+		}
+		e.Condition = cond
+	case !conditional && instance && fhir.ValidID(id):
+		e.ID = id
+	default:
+		return e, oo.Add(fhir.CodeInvalid, p+".request.url",
+			"the request.url of a DELETE must be Type/id or Type?condition")
+	}
+	return e, oo
 }

@@ -300,3 +300,51 @@ func TestCapabilityDelete(t *testing.T) {
 		t.Errorf("conditionalUpdate %v, conditionalDelete %q; want true, single", r.ConditionalUpdate, r.ConditionalDelete)
 	}
 }
+
+// TestBundleConditionalAndDelete: a transaction may hold conditional
+// updates (PUT Type?identifier=…) and deletions (DELETE Type/id or
+// Type?condition); the response entries carry 201/200 and 204 (with the
+// ETag of the deletion, no location); a bad DELETE url is refused with
+// the entry's path.
+func TestBundleConditionalAndDelete(t *testing.T) {
+	e := newEnv(t, Options{})
+	if w := e.do("PUT", "/fhir/Patient/p1", strings.NewReader(patientWith("p1", "urn:mrn", "1"))); w.Code != 201 {
+		t.Fatalf("PUT: %d", w.Code)
+	}
+	body := bundle("transaction", "",
+		entry("urn:uuid:c", "PUT", "Patient?identifier=urn:mrn|2", patientWith("", "urn:mrn", "2")),
+		entry("", "DELETE", "Patient/p1", ""),
+		entry("", "DELETE", "Patient?identifier=urn:mrn|3", ""))
+	w := e.post("/fhir", body)
+	if w.Code != 200 {
+		t.Fatalf("transaction: %d %s", w.Code, w.Body)
+	}
+	var rb struct {
+		Entry []struct {
+			Response struct{ Status, Location, Etag string }
+		}
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &rb); err != nil || len(rb.Entry) != 3 {
+		t.Fatalf("response %s (%v)", w.Body, err)
+	}
+	got := []string{rb.Entry[0].Response.Status, rb.Entry[1].Response.Status + " " + rb.Entry[1].Response.Etag + " " + rb.Entry[1].Response.Location,
+		rb.Entry[2].Response.Status}
+	want := []string{"201 Created", `204 No Content W/"2" `, "204 No Content"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("response entries %q, want %q", got, want)
+	}
+	if w := e.do("GET", "/fhir/Patient/p1", nil); w.Code != 410 {
+		t.Errorf("GET after the transaction's DELETE: %d, want 410", w.Code)
+	}
+	for _, bad := range []string{"Patient", "Patient/a/b", "Patient/bad$id", "Spaceship/1", "Patient?identifier=x"} {
+		w := e.post("/fhir", bundle("transaction", "", entry("", "DELETE", bad, "")))
+		if w.Code != 400 {
+			t.Errorf("DELETE %s: %d, want 400", bad, w.Code)
+			continue
+		}
+		oo := mustOutcome(t, w.Body.Bytes())
+		if len(oo.Issue[0].Expression) == 0 || oo.Issue[0].Expression[0] != "Bundle.entry[0].request.url" {
+			t.Errorf("DELETE %s: issue %+v, want at Bundle.entry[0].request.url", bad, oo.Issue[0])
+		}
+	}
+}

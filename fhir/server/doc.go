@@ -42,6 +42,10 @@
 // response in the commit transaction (Request.Response), so a crash after
 // commit and before the reply still replays the same answer.
 //
+// Transaction and batch Bundles take the same interactions as entries:
+// POST (with ifNoneExist), PUT Type/id, PUT Type?condition, DELETE
+// Type/id and DELETE Type?condition.
+//
 // A delete is routed like any other change, never dropped: the Backend
 // stores it as a new version marked deleted and hands it to its delivery
 // routes. Deleting a deleted resource again changes nothing (204); one
