@@ -7,18 +7,18 @@
 //	POST /fhir               transaction or batch Bundle
 //	POST /fhir/{type}        create; If-None-Exist makes it conditional
 //	PUT  /fhir/{type}/{id}   update (or create with that id)
-//	PUT  /fhir/{type}?…      conditional update: identifier=system|value
-//	                         and/or _id=id; no match creates, one updates,
-//	                         more than one is 412
-//	DELETE /fhir/{type}/{id} delete: a new version marked deleted, 204
-//	DELETE /fhir/{type}?…    conditional delete of the single match (204;
-//	                         none matching is 204 too, several 412)
-//	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified;
-//	                         410 Gone once deleted
+//	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified
 //	GET  /fhir/metadata      the CapabilityStatement (no token needed)
 //	GET  /healthz            always 200
 //	GET  /readyz             Backend.Ready
 //	GET  /metrics            Prometheus metrics (token with Options.MetricsAuth)
+//	PUT  /fhir/{type}?…      conditional update: identifier=system|value
+//	                         and/or _id=id; no match creates, one updates,
+//	                         more than one is 412
+//	DELETE /fhir/{type}/{id} delete: a new version marked deleted, 204;
+//	                         a read of it then answers 410 Gone
+//	DELETE /fhir/{type}?…    conditional delete of the single match (204;
+//	                         none matching is 204 too, several 412)
 //
 // With Options.Tokens, every route under /fhir but metadata checks the
 // bearer token first, before the type, method or body, so a caller without
