@@ -51,6 +51,8 @@ var paramName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}(:[A-Za-z-]{1,3
 // a comma-separated list of at most MaxConditionValues alternatives, with
 // FHIR's escapes (\, \| \$ \\) inside a system or value. Both the system
 // and the value of an identifier are required, as for If-None-Exist.
+// _format and _pretty are left to the format negotiation: they select no
+// resource.
 // Errors wrap errCondition and name the parameter, never a value: a name
 // that does not look like a parameter name is not repeated either.
 func ParseCondition(rawQuery string) (*Condition, error) {
@@ -63,6 +65,8 @@ func ParseCondition(rawQuery string) (*Condition, error) {
 	if err != nil {
 		return nil, fail("the query string is malformed")
 	}
+	delete(q, "_format") // the format parameters select no resource
+	delete(q, "_pretty")
 	if len(q) == 0 {
 		return nil, fail("a conditional update or delete needs a condition: identifier=system|value or _id=id")
 	}

@@ -214,6 +214,12 @@ func TestParseCondition(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", tt.query, *got, tt.want)
 		}
 	}
+	if c, err := ParseCondition("_id=a&_format=json&_pretty=true"); err != nil || len(c.IDs) != 1 {
+		t.Errorf("with _format and _pretty: %+v %v", c, err)
+	}
+	if _, err := ParseCondition("_format=json"); err == nil {
+		t.Errorf("_format alone was accepted as a condition")
+	}
 	both, err := ParseCondition("_id=a&identifier=urn:a|1")
 	if err != nil || len(both.IDs) != 1 || len(both.Identifiers) != 1 {
 		t.Errorf("both parameters: %+v %v", both, err)
