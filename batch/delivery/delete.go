@@ -26,6 +26,9 @@ import (
 // operator sees it among the dead letters and deals with it at the
 // vendor).
 func (r *Router) RouteDelete(ctx context.Context, tx *store.Tx, typ, id string, version int, last *fhir.Value) error {
+	if last == nil || last.Kind != fhir.Object {
+		return fmt.Errorf("routing the deletion of %s/%s: the last body is not a resource", typ, id)
+	}
 	for _, o := range r.Observers {
 		if !slices.Contains(o.Types, typ) {
 			continue
