@@ -38,17 +38,6 @@ var (
 	// server answers 409 with an OperationOutcome naming the identifier's
 	// system, and counts it in fhirbridge_ingest_identifier_conflicts_total.
 	ErrKeyReused = errors.New("request key reused for a different body")
-	// ErrGone means the resource was deleted (Read of a resource whose
-	// current version is a deletion). The server answers 410.
-	ErrGone = errors.New("resource deleted")
-	// ErrMultipleMatches means the condition of a conditional update or
-	// delete (Entry.Condition) matched more than one resource; nothing was
-	// committed. The server answers 412.
-	ErrMultipleMatches = errors.New("the condition matched more than one resource")
-	// ErrIDMismatch means a conditional update's resource carries an id
-	// other than the one of the resource its condition matched; nothing
-	// was committed. The server answers 400.
-	ErrIDMismatch = errors.New("the resource id differs from the matched resource")
 )
 
 // Backend stores what the endpoint accepts. The server validates every
@@ -115,7 +104,7 @@ type Request struct {
 // Entry is one resource to store, or to delete.
 type Entry struct {
 	// Method is "POST" (create), "PUT" (update or create with a client id)
-	// or "DELETE".
+	// or "DELETE" (which has no Resource).
 	Method string
 	// Type is the resource type; ID the resource id (PUT, DELETE), "" for
 	// POST and for a conditional PUT or DELETE.
@@ -133,7 +122,6 @@ type Entry struct {
 	// the create is unconditional. A match is reported with Created false.
 	IfNoneExist string
 	// Resource is the validated resource; shared, must not be modified.
-	// It is nil for DELETE.
 	Resource *fhir.Value
 	// FullURL is the Bundle entry's fullUrl ("urn:uuid:…"), which other
 	// entries of a transaction may reference; the Backend rewrites those

@@ -10,6 +10,22 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
+// Errors of deletion and of conditional writes a Backend wraps (with %w);
+// see the other classes in backend.go.
+var (
+	// ErrGone means the resource was deleted (Read of a resource whose
+	// current version is a deletion). The server answers 410.
+	ErrGone = errors.New("resource deleted")
+	// ErrMultipleMatches means the condition of a conditional update or
+	// delete (Entry.Condition) matched more than one resource; nothing was
+	// committed. The server answers 412.
+	ErrMultipleMatches = errors.New("the condition matched more than one resource")
+	// ErrIDMismatch means a conditional update's resource carries an id
+	// other than the one of the resource its condition matched; nothing
+	// was committed. The server answers 400.
+	ErrIDMismatch = errors.New("the resource id differs from the matched resource")
+)
+
 // deleteInstance serves DELETE /fhir/{type}/{id}.
 func (h *handler) deleteInstance(w http.ResponseWriter, r *http.Request, typ, id string) {
 	if !fhir.ValidID(id) {

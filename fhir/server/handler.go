@@ -177,10 +177,11 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		s := h.opt.Searches[segs[0]]
 		h.search(w, r, segs[0], &s)
 	case routeType:
-		methods := []string{"POST", "PUT", "DELETE"}
+		methods := []string{"POST"}
 		if h.opt.Searches[segs[0]].Search != nil {
-			methods = []string{"GET", "HEAD", "POST", "PUT", "DELETE"}
+			methods = []string{"GET", "HEAD", "POST"}
 		}
+		methods = append(methods, "PUT", "DELETE") // conditional update and delete
 		if !h.knownType(w, segs[0]) || !h.allow(w, r, methods...) {
 			break
 		}
