@@ -111,3 +111,46 @@ func TestDecBoundaryText(t *testing.T) {
 		}
 	}
 }
+
+// TestTemporalBoundaryOfElements: a FHIR dateTime holding only a date is a
+// DateTime for lowBoundary/highBoundary (17 digits by default, a time and
+// zone added), while a FHIR date stays a Date.
+func TestTemporalBoundaryOfElements(t *testing.T) {
+	res := mustDecode(t, `{"resourceType":"Patient","id":"b1","birthDate":"1980-02-29",
+	 "identifier":[
+	  {"system":"urn:a","period":{"start":"2001-05-06","end":"2001-05-06T10:10:10Z"}},
+	  {"system":"urn:b","period":{"start":"2012","end":"2012-02"}},
+	  {"system":"urn:c","period":{"start":"2004","end":"2002"}},
+	  {"system":"urn:d","period":{"start":"2001-05-06T10:00:00+02:00"}}]}`)
+	cases := []struct{ expr, want string }{
+		{"identifier[0].period.start.lowBoundary()", "2001-05-06T00:00:00.000+14:00"},
+		{"identifier[0].period.start.highBoundary()", "2001-05-06T23:59:59.999-12:00"},
+		{"identifier[0].period.start.lowBoundary(8)", "2001-05-06"},
+		{"identifier[0].period.start.lowBoundary().is(DateTime)", "true"},
+		{"identifier[0].period.start.lowBoundary(8).is(Date)", "true"},
+		{"identifier[1].period.start.highBoundary()", "2012-12-31T23:59:59.999-12:00"},
+		{"identifier[1].period.end.highBoundary(6)", "2012-02"},
+		{"identifier[3].period.start.lowBoundary()", "2001-05-06T10:00:00.000+02:00"},
+		// the widest zones make a year's boundaries overlap the next year's
+		{"@2003T.lowBoundary(17) < @2002T.highBoundary(17)", "true"},
+		{"@2003.lowBoundary(17)", ""}, // a Date holds no time
+		{"birthDate.highBoundary(10)", ""},
+		{"birthDate.highBoundary()", "1980-02-29"},
+		{"birthDate.lowBoundary(6)", "1980-02"},
+		{"birthDate.lowBoundary().is(Date)", "true"},
+		{"@2001-05-06.lowBoundary()", "2001-05-06"},
+		{"identifier.period.select(start.empty() or end.empty() or (start.lowBoundary() < end.highBoundary()))", "true|true|false|true"},
+		{"identifier.period.all(start.empty() or end.empty() or (start.lowBoundary() < end.highBoundary()))", "false"},
+		{"identifier.take(2).period.all(start.empty() or end.empty() or (start.lowBoundary() < end.highBoundary()))", "true"},
+	}
+	for _, c := range cases {
+		got, err := evalStrings(t, res, nil, c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if g := strings.Join(got, "|"); g != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, g, c.want)
+		}
+	}
+}

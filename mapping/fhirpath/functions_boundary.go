@@ -54,7 +54,7 @@ func boundaryFn(high bool) fnImpl {
 			r, _ := parseNumber(s)
 			return c.one(Item{k: kDec, f: numOf(r), s: s}), nil
 		case kDate, kDateTime, kTime:
-			t, ok := parseTemporal(p.s, p.k)
+			t, ok := parseTemporal(p.s, temporalKind(it, p))
 			if !ok {
 				return nil, nil
 			}
@@ -66,6 +66,19 @@ func boundaryFn(high bool) fnImpl {
 		}
 		return nil, evalError(cl.name + "() expects a number or date/time")
 	}
+}
+
+// temporalKind gives the FHIRPath type a boundary starts from. A FHIR
+// dateTime or instant holding only a date reads as a Date elsewhere (it
+// compares as one), but it is a DateTime: its boundaries default to 17
+// digits and carry a time and zone, as Period.start.lowBoundary() needs.
+func temporalKind(it, p Item) kind {
+	if p.k == kDate && it.k == kNode {
+		if tn := it.TypeName(); tn == "dateTime" || tn == "instant" {
+			return kDateTime
+		}
+	}
+	return p.k
 }
 
 func formatInt(i int64) string { return big.NewInt(i).String() }
@@ -178,8 +191,8 @@ func dateBoundary(t temporal, digits int, high bool) (temporal, bool) {
 			prec = p
 		}
 	}
-	if prec < 0 {
-		return t, false
+	if prec < 0 || (t.k == kDate && prec > pDay) {
+		return t, false // a Date holds no time: more than 8 digits is empty
 	}
 	if t.prec == pHour {
 		t.prec = pMinute // T08 means 08:00
