@@ -195,8 +195,8 @@ func init() {
 			q, ok := toQty(it.prim())
 			if ok && q.s != unit {
 				v, d := qtyNorm(q)
-				u, ok2 := unitScale[unit]
-				if ok2 && u.dim == d {
+				u, ok2 := unitOf(unit)
+				if ok2 && u.key() == d {
 					q = Item{k: kQty, f: round15(v / u.f), s: unit}
 				} else {
 					ok = false

@@ -324,7 +324,11 @@ func arith(op string, a, b Item) (Item, bool, error) {
 			if a.s == b.s {
 				return Item{k: kQty, f: round15(a.f / b.f), s: "1"}, true, nil
 			}
-			return Item{k: kQty, f: round15(a.f / b.f), s: a.s + "/" + b.s}, true, nil
+			div := b.s
+			if strings.ContainsAny(div, "./") {
+				div = "(" + div + ")" // g/(m.s), not (g/m).s
+			}
+			return Item{k: kQty, f: round15(a.f / b.f), s: a.s + "/" + div}, true, nil
 		}
 		return Item{k: kQty, f: round15(a.f * b.f), s: a.s + "." + b.s}, true, nil
 	}
