@@ -64,7 +64,7 @@ func TestParseUCUM(t *testing.T) {
 		{"mm[Hg]", 0, ""},
 		{"10*3/uL", 0, ""},
 		{"[IU]", 0, ""},
-		{"cd", 0, ""},  // candela is not read; d takes no prefix
+		{"cd", 0, ""},   // candela is not read; d takes no prefix
 		{"kmin", 0, ""}, // min takes no prefix
 		{"m-", 0, ""},
 		{"m10", 0, ""}, // exponent beyond ±9
@@ -100,7 +100,7 @@ func TestQuantityUnits(t *testing.T) {
 	cases := []struct{ expr, want string }{
 		{"4 'g' = 4000 'mg'", "true"},
 		{"4 'g' = 4040 'mg'", "false"},
-		{"4 'g' ~ 4040 'mg'", "true"}, // 4 g is precise to 1 g
+		{"4 'g' ~ 4040 'mg'", "true"},   // 4 g is precise to 1 g
 		{"4.0 'g' ~ 4040 'mg'", "true"}, // 4.0 g is precise to 0.1 g: 4.04 rounds to 4.0
 		{"4.0 'g' ~ 4060 'mg'", "false"},
 		{"4.00 'g' ~ 4040 'mg'", "false"},
