@@ -116,7 +116,7 @@ func (cp *compiler) compile(a *ast) (node, error) {
 				p.s = negateText(p.s, p.f)
 			case kQty:
 				p.f = negateFloat(p.f)
-				p.key = negateText(p.key, p.f) // the value text a boundary kept
+				p.key = negateText(p.key, p.f) // the digits as written
 			default:
 				return nil, evalError("unary minus needs a number")
 			}

@@ -39,7 +39,7 @@ func boundaryFn(high bool) fnImpl {
 			case p.k == kDec && p.s != "":
 				text = p.s
 			case p.k == kQty && p.key != "":
-				text = p.key // kept by an earlier boundary
+				text = p.key // the digits as written
 			default:
 				text = formatDec(p.f)
 			}

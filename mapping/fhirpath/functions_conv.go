@@ -142,8 +142,10 @@ func toQty(p Item) (Item, bool) {
 	switch p.k {
 	case kQty:
 		return p, true
-	case kInt, kDec:
+	case kInt:
 		return Item{k: kQty, f: numOf(p), s: "1"}, true
+	case kDec:
+		return Item{k: kQty, f: p.f, s: "1", key: p.s}, true // key: the digits as written
 	case kBool:
 		return Item{k: kQty, f: float64(p.i), s: "1"}, true
 	case kStr:

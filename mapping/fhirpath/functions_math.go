@@ -43,7 +43,7 @@ func init() {
 		if it.k == kDec {
 			it.s = ""
 		}
-		it.key = strings.TrimPrefix(it.key, "-") // a quantity's boundary text
+		it.key = strings.TrimPrefix(it.key, "-") // a quantity's digits as written
 		return it, true
 	})
 	mathFn("ceiling", func(it Item) (Item, bool) { return Integer(int64(math.Ceil(numOf(it)))), true })

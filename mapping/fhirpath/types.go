@@ -132,7 +132,7 @@ func (it Item) AsString() (string, bool) {
 	case kQty:
 		num := formatDec(p.f)
 		if p.key != "" {
-			num = p.key // value text kept by lowBoundary/highBoundary
+			num = p.key // the digits as written, precision kept
 		}
 		if _, ok := calendarUCUM[p.s]; ok {
 			return num + " " + p.s, true

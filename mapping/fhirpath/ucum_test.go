@@ -148,6 +148,10 @@ func TestQuantityUnits(t *testing.T) {
 		{"value.comparable(1 'mg')", "true"},
 		{"value.comparable(1 'm')", "false"},
 		{"4.0 'g'", "4.0 'g'"},
+		{"1.50.toQuantity()", "1.50 '1'"},
+		{"1.50.toQuantity() ~ 1.54 '1'", "false"},
+		{"1.5.toQuantity() ~ 1.54 '1'", "true"},
+		{`'2.50 \'mg\''.toQuantity()`, "2.50 'mg'"},
 	}
 	for _, c := range cases {
 		got, err := evalStrings(t, res, nil, c.expr)
