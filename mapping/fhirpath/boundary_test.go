@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -103,6 +104,8 @@ func TestDecBoundaryText(t *testing.T) {
 		{text: "1e401", prec: 2, refuseText: true},
 		{text: "1ex", prec: 2, refuseText: true},
 		{text: "abc", prec: 2, refuseText: true},
+		{text: "0." + strings.Repeat("1", 98), prec: 2, want: "0.11"},
+		{text: "0." + strings.Repeat("1", 99), prec: 2, refuseText: true},
 	}
 	for _, c := range cases {
 		got, ok := decBoundary(c.text, c.prec, c.high)
@@ -153,4 +156,38 @@ func TestTemporalBoundaryOfElements(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.expr, g, c.want)
 		}
 	}
+}
+
+// FuzzDecBoundary: a decimal text from a resource never makes a boundary
+// panic, and what comes out is a number with prec digits, low never above
+// high.
+func FuzzDecBoundary(f *testing.F) {
+	for _, s := range []string{"1.587", "-0.0034", "0", "0.00", "1e-3", "-15E+2", "9.99", "abc", "1e999"} {
+		f.Add(s, uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, text string, p uint8) {
+		prec := int(p % 29)
+		lo, ok1 := decBoundary(text, prec, false)
+		hi, ok2 := decBoundary(text, prec, true)
+		if ok1 != ok2 {
+			t.Fatalf("%q: low ok %v, high ok %v", text, ok1, ok2)
+		}
+		if !ok1 {
+			return
+		}
+		l, okl := new(big.Rat).SetString(lo)
+		h, okh := new(big.Rat).SetString(hi)
+		if !okl || !okh || l.Cmp(h) > 0 {
+			t.Fatalf("%q at %d: low %q, high %q", text, prec, lo, hi)
+		}
+		for _, b := range []string{lo, hi} {
+			d := 0
+			if i := strings.IndexByte(b, '.'); i >= 0 {
+				d = len(b) - i - 1
+			}
+			if d != prec {
+				t.Fatalf("%q at %d: boundary %q has %d digits", text, prec, b, d)
+			}
+		}
+	})
 }

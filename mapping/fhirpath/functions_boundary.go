@@ -133,8 +133,12 @@ func decBoundary(text string, prec int, high bool) (string, bool) {
 
 // decimalDigits counts the digits a decimal text states after the point,
 // an exponent included: 1.50 has 2, 1.5e1 has 0, 15e-3 has 3. It refuses
-// an exponent beyond ±maxDecimalExponent, whose arithmetic would be huge.
+// a text longer than maxDecimalText or an exponent beyond
+// ±maxDecimalExponent, whose arithmetic would be huge.
 func decimalDigits(text string) (int, bool) {
+	if len(text) > maxDecimalText {
+		return 0, false
+	}
 	mant, exp := text, 0
 	if i := strings.IndexAny(text, "eE"); i >= 0 {
 		mant = text[:i]
@@ -151,9 +155,12 @@ func decimalDigits(text string) (int, bool) {
 	return max(digits-exp, 0), true
 }
 
-// maxDecimalExponent bounds the exponent of a decimal text decBoundary
-// accepts; float64 values reach about 10^±324.
-const maxDecimalExponent = 400
+// Bounds on a decimal text decBoundary and '~' read: float64 values reach
+// about 10^±324, and no FHIR decimal needs a hundred digits.
+const (
+	maxDecimalExponent = 400
+	maxDecimalText     = 100
+)
 
 // roundScaled returns the non-negative r scaled by 10^prec and cut to an
 // integer: rounded half up when round is set, truncated otherwise.
