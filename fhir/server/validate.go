@@ -163,8 +163,9 @@ var parametersKeys = map[string]bool{
 // reports the missing type.
 func operationInput(v *fhir.Value, typ string) (*fhir.Value, string, *apiError) {
 	if v.Kind != fhir.Object {
-		return nil, "", newError(http.StatusBadRequest, "", fhir.CodeStructure, "",
-			"the body must be a JSON object holding a FHIR resource or Parameters")
+		// the words of fhir.Read, so the CLI and $validate agree here too
+		return nil, "", &apiError{status: http.StatusBadRequest, oo: fhir.FromError(
+			&fhir.SyntaxError{Line: 1, Col: 1, Msg: "a resource must be a JSON object"})}
 	}
 	switch rt := v.ResourceType(); rt {
 	case typ, "":
