@@ -244,4 +244,3 @@ func outcomeIssues(t *testing.T, body []byte) []string {
 	sort.Strings(out)
 	return out
 }
-
