@@ -8,6 +8,9 @@
 //	POST /fhir/{type}        create; If-None-Exist makes it conditional
 //	PUT  /fhir/{type}/{id}   update (or create with that id)
 //	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified
+//	POST /fhir/{type}/$validate  validate a resource (or Parameters with
+//	                         resource and mode); 200 OperationOutcome, no commit
+//	POST /fhir/$validate     the same for a Bundle (also /fhir/Bundle/$validate)
 //	GET  /fhir/metadata      the CapabilityStatement (no token needed)
 //	GET  /healthz            always 200
 //	GET  /readyz             Backend.Ready
@@ -17,6 +20,21 @@
 // bearer token first, before the type, method or body, so a caller without
 // one learns nothing. A fhirVersion other than 4.0 in Content-Type is
 // answered 415, and in every range of Accept 406.
+//
+// Only JSON is served: a _format other than json, application/json or
+// application/fhir+json (xml, turtle, …), or an Accept header none of whose
+// ranges admits FHIR JSON (application/fhir+xml alone, say), is answered
+// 406 with an OperationOutcome on every route under /fhir, metadata
+// included. _format overrides Accept, as R4 says.
+//
+// $validate runs the same strict check as every write, and as
+// `fhirbridge validate` (fhir.Validate): its answer is 200 with the issues
+// and their element paths, or one informational issue when the content is
+// valid; a body that is not JSON, or not of the type of the URL, is 400.
+// It takes a decoding slot and obeys the size limits like any body, and
+// commits nothing, stores no idempotency record and counts no rejected
+// body. mode=create and mode=update (which needs the resource id) are
+// accepted; mode=delete and profile are refused with 400.
 //
 // Every request is parsed strictly (duplicate and case-variant keys,
 // invalid UTF-8, excessive depth and trailing data are refused; too many

@@ -154,6 +154,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		}
 		return routeMetadata
 	}
+	if typ, ok := validateTarget(segs); ok {
+		if h.authorized(w, r) && h.acceptable(w, r) {
+			h.serveValidate(w, r, typ)
+		}
+		return routeValidate
+	}
 	name := routeUnknown
 	switch {
 	case len(segs) == 0:

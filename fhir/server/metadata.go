@@ -12,7 +12,7 @@ import (
 // served types with exactly the interactions implemented (read, create,
 // conditional create, update; search-type with its declared parameters
 // only where a Searcher is given; no history, delete or patch), and the
-// transaction and batch system interactions.
+// transaction and batch system interactions, and the $validate operation.
 func capabilityStatement(types []string, searches map[string]Searcher, auth bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
@@ -72,6 +72,7 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth bool
 	}
 	rest.Set("resource", fhir.NewArray(res...))
 	rest.Set("interaction", codes("transaction", "batch"))
+	addValidate(rest, served)
 	cs := obj(
 		"resourceType", str("CapabilityStatement"),
 		"status", str("active"),

@@ -45,15 +45,9 @@ func (h *handler) slot(r *http.Request) (release func(), e *apiError) {
 // want. Errors name positions and element paths, never values; a body
 // over MaxElements or MaxArray is answered 413.
 func (h *handler) decode(data []byte, want string) (*fhir.Value, *apiError) {
-	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth,
-		MaxElements: h.opt.MaxElements, MaxArray: h.opt.MaxArray})
-	var se *fhir.SyntaxError
-	if errors.Is(err, fhir.ErrLimit) && errors.As(err, &se) {
-		return nil, &apiError{status: http.StatusRequestEntityTooLarge, reason: reasonTooComplex,
-			oo: (*fhir.OperationOutcome)(nil).Add("too-costly", se.Path, se.Error())}
-	}
-	if err != nil {
-		return nil, &apiError{status: http.StatusBadRequest, reason: reasonSyntax, oo: fhir.FromError(err)}
+	v, e := h.parse(data)
+	if e != nil {
+		return nil, e
 	}
 	switch rt := v.ResourceType(); {
 	case v.Kind != fhir.Object:
@@ -65,6 +59,22 @@ func (h *handler) decode(data []byte, want string) (*fhir.Value, *apiError) {
 	case rt != want:
 		return nil, newError(http.StatusBadRequest, reasonInvalid, fhir.CodeInvalid, "resourceType",
 			"resourceType does not match the URL")
+	}
+	return v, nil
+}
+
+// parse decodes a body strictly within the JSON limits of Options: 413
+// over MaxElements or MaxArray, 400 for anything else that is not JSON.
+func (h *handler) parse(data []byte) (*fhir.Value, *apiError) {
+	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth,
+		MaxElements: h.opt.MaxElements, MaxArray: h.opt.MaxArray})
+	var se *fhir.SyntaxError
+	if errors.Is(err, fhir.ErrLimit) && errors.As(err, &se) {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, reason: reasonTooComplex,
+			oo: (*fhir.OperationOutcome)(nil).Add("too-costly", se.Path, se.Error())}
+	}
+	if err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, reason: reasonSyntax, oo: fhir.FromError(err)}
 	}
 	return v, nil
 }
