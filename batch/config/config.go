@@ -130,8 +130,8 @@ type DeliveryVendor struct {
 	// Rate bounds the attempts started, e.g. "10/s", "600/min" (absent:
 	// no bound), with a bucket of Burst attempts (0: one second's worth
 	// at Rate, at least 1).
-	Rate  delivery.Rate `yaml:"rate"`
-	Burst int           `yaml:"burst"`
+	Rate  RateSetting `yaml:"rate"`
+	Burst int         `yaml:"burst"`
 }
 
 // DeliveryFlow limits one flow's deliveries (at least one of
@@ -144,8 +144,8 @@ type DeliveryFlow struct {
 	// "600/min" (absent: only its vendor's rate), with a bucket of Burst
 	// attempts (0: one second's worth at Rate, at least 1), as a
 	// vendor's.
-	Rate  delivery.Rate `yaml:"rate"`
-	Burst int           `yaml:"burst"`
+	Rate  RateSetting `yaml:"rate"`
+	Burst int         `yaml:"burst"`
 }
 
 // maxLimit bounds the concurrency and burst settings.
@@ -156,11 +156,11 @@ const maxLimit = 10000
 func (d Delivery) DeliveryOptions() (concurrency int, vendors, flows map[string]delivery.Limit) {
 	vendors = map[string]delivery.Limit{}
 	for name, v := range d.Vendors {
-		vendors[name] = delivery.Limit{Concurrency: v.Concurrency, Rate: v.Rate, Burst: v.Burst}
+		vendors[name] = delivery.Limit{Concurrency: v.Concurrency, Rate: v.Rate.Rate, Burst: v.Burst}
 	}
 	flows = map[string]delivery.Limit{}
 	for name, f := range d.Flows {
-		flows[name] = delivery.Limit{Concurrency: f.Concurrency, Rate: f.Rate, Burst: f.Burst}
+		flows[name] = delivery.Limit{Concurrency: f.Concurrency, Rate: f.Rate.Rate, Burst: f.Burst}
 	}
 	return d.Concurrency, vendors, flows
 }
@@ -176,13 +176,17 @@ func (d Delivery) validate() []error {
 		if v.Concurrency < 0 || v.Concurrency > maxLimit || v.Burst < 0 || v.Burst > maxLimit {
 			errs = append(errs, fmt.Errorf("delivery.vendors.%s: concurrency and burst must be from 0 (the default) to %d", name, maxLimit))
 		}
-		if v.Burst > 0 && v.Rate.N == 0 {
+		if err := v.Rate.check(); err != nil {
+			errs = append(errs, fmt.Errorf("delivery.vendors.%s.rate: %w", name, err))
+		} else if v.Burst > 0 && v.Rate.N == 0 {
 			errs = append(errs, fmt.Errorf("delivery.vendors.%s: burst without a rate", name))
 		}
 	}
 	for _, name := range sortedNames(d.Flows) {
 		f := d.Flows[name]
 		switch {
+		case f.Rate.check() != nil:
+			errs = append(errs, fmt.Errorf("delivery.flows.%s.rate: %w", name, f.Rate.check()))
 		case f.Concurrency < 0 || f.Concurrency > maxLimit || f.Burst < 0 || f.Burst > maxLimit:
 			errs = append(errs, fmt.Errorf("delivery.flows.%s: concurrency and burst must be from 0 (the default) to %d", name, maxLimit))
 		case f.Burst > 0 && f.Rate.N == 0:
