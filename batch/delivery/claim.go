@@ -23,10 +23,11 @@ type claimed struct {
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free
 // slots here and, across every runner on the store, its concurrency and
-// rate and each flow's concurrency and rate leave (see limits.go). A job is due when
-// it is pending and its time has come, or in flight with an expired lease
-// (its worker died, or its node was reaped), and no earlier version of
-// the same resource in the same flow is still pending or in flight.
+// rate and each flow's concurrency and rate leave (see limits.go). A job
+// is due when it is pending and its time has come, or in flight with an
+// expired lease (its worker died, or its node was reaped), and no earlier
+// version of the same resource in the same flow is still pending or in
+// flight.
 // Claiming counts an attempt, so that a job re-claimed after a crash is
 // never Fresh, and names this runner the job's owner.
 func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
