@@ -41,6 +41,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
 	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
 	"TestLimitsChecked":                     TestLimitsChecked,
+	"TestFlowLimits":                        TestFlowLimits,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL
