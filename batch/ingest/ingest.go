@@ -119,7 +119,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			continue
 		}
 		res := withID(rewrite(e.Resource, refs), id)
-		version, changed, err := tx.PutValue(ctx, e.Type, id, res)
+		version, changed, err := tx.PutValueIfMatch(ctx, e.Type, id, res, e.IfMatch)
+		if errors.Is(err, store.ErrPreconditionFailed) {
+			return nil, preconditionFailed(req.Kind, &e, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("storing %s: %w", e.Type, err)
 		}
@@ -191,7 +194,8 @@ func (b *Backend) Ready(ctx context.Context) error {
 // classify maps store errors onto the server's classes.
 func classify(err error) error {
 	switch {
-	case errors.Is(err, server.ErrDuplicate), errors.Is(err, server.ErrRefused):
+	case errors.Is(err, server.ErrDuplicate), errors.Is(err, server.ErrRefused),
+		errors.Is(err, server.ErrPreconditionFailed):
 		return err
 	case errors.Is(err, store.ErrUnavailable):
 		return fmt.Errorf("%w: %w", server.ErrUnavailable, err)
