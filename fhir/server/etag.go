@@ -69,10 +69,10 @@ func parseETagList(s string) (any bool, versions []int, err error) {
 	return false, versions, nil
 }
 
-// header returns the single value of header name, or a 400 naming the
+// oneHeader returns the single value of header name, or a 400 naming the
 // header when it is repeated or over maxETagHeader bytes. ok is false
 // when the header is absent.
-func header(r *http.Request, name string) (v string, ok bool, e *apiError) {
+func oneHeader(r *http.Request, name string) (v string, ok bool, e *apiError) {
 	vals := r.Header.Values(name)
 	switch {
 	case len(vals) == 0:
@@ -87,10 +87,10 @@ func header(r *http.Request, name string) (v string, ok bool, e *apiError) {
 	return vals[0], true, nil
 }
 
-// ifMatch returns the version named by the If-Match header of r (0 when
+// ifMatchHeader returns the version named by the If-Match header of r (0 when
 // there is none), or a 400 naming the header when it is malformed.
-func ifMatch(r *http.Request) (int, *apiError) {
-	v, ok, e := header(r, "If-Match")
+func ifMatchHeader(r *http.Request) (int, *apiError) {
+	v, ok, e := oneHeader(r, "If-Match")
 	if !ok || e != nil {
 		return 0, e
 	}
@@ -121,7 +121,7 @@ func preconditionError(err error) *apiError {
 // seconds, the precision of HTTP dates). A malformed header is a 400
 // naming it.
 func notModified(r *http.Request, version int, lastUpdated time.Time) (bool, *apiError) {
-	inm, ok, e := header(r, "If-None-Match")
+	inm, ok, e := oneHeader(r, "If-None-Match")
 	if e != nil {
 		return false, e
 	}
@@ -140,7 +140,7 @@ func notModified(r *http.Request, version int, lastUpdated time.Time) (bool, *ap
 		}
 		return false, nil // If-Modified-Since is ignored when If-None-Match is present
 	}
-	ims, ok, e := header(r, "If-Modified-Since")
+	ims, ok, e := oneHeader(r, "If-Modified-Since")
 	if e != nil || !ok {
 		return false, e
 	}

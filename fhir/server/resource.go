@@ -114,7 +114,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, typ, id string)
 		h.writeError(w, newError(http.StatusBadRequest, "", fhir.CodeValue, "", "the id in the URL is not a valid FHIR id"))
 		return
 	}
-	im, e := ifMatch(r)
+	im, e := ifMatchHeader(r)
 	var data []byte
 	if e == nil {
 		data, e = h.readBody(w, r)
