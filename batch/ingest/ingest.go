@@ -30,7 +30,8 @@ type Backend struct {
 	Router Router // nil: store only
 	// NewID makes ids for created resources (default: random UUIDs).
 	NewID func() string
-	// Now stamps LastModified (default time.Now).
+	// Now, when set, stamps LastModified; by default it is when the store
+	// stored the version (as vread and _history report it).
 	Now func() time.Time
 }
 
@@ -119,7 +120,7 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			continue
 		}
 		res := withID(rewrite(e.Resource, refs), id)
-		version, changed, err := tx.PutValueIfMatch(ctx, e.Type, id, res, e.IfMatch)
+		version, changed, at, err := tx.PutValueIfMatch(ctx, e.Type, id, res, e.IfMatch)
 		if errors.Is(err, store.ErrPreconditionFailed) {
 			return nil, preconditionFailed(req.Kind, &e, err)
 		}
@@ -148,7 +149,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 		if changed && b.Router != nil {
 			toRoute = append(toRoute, stored{e.Type, id, version, res})
 		}
-		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: now().UTC()}
+		if b.Now != nil || at.IsZero() {
+			at = now().UTC()
+		}
+		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: at}
 	}
 	// Routing comes after the whole request is stored, so that a route's
 	// intake check finds the resources an entry references wherever they

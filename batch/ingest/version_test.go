@@ -163,6 +163,12 @@ func TestVersionsOverHTTP(t *testing.T) {
 			t.Fatalf("create: %d Location %q %s", code, loc1, b)
 		}
 		id := strings.Split(loc1, "/")[3]
+		var created struct {
+			Meta struct{ LastUpdated string } `json:"meta"`
+		}
+		if err := json.Unmarshal(b, &created); err != nil || created.Meta.LastUpdated == "" {
+			t.Fatalf("create: no meta.lastUpdated: %s", b)
+		}
 		code, h, b = call(t, "PUT", srv.URL+"/fhir/Patient/"+id, patientBody(id, "male"), `If-Match: W/"1"`)
 		loc2 := h.Get("Location")
 		if code != 200 || loc2 != "/fhir/Patient/"+id+"/_history/2" {
@@ -170,6 +176,9 @@ func TestVersionsOverHTTP(t *testing.T) {
 		}
 		for _, c := range []struct{ loc, version, gender string }{{loc1, "1", "female"}, {loc2, "2", "male"}} {
 			code, h, b := call(t, "GET", srv.URL+c.loc, "")
+			if c.version == "1" && !strings.Contains(string(b), `"lastUpdated":"`+created.Meta.LastUpdated+`"`) {
+				t.Errorf("vread %s does not report the create's lastUpdated %s: %s", c.loc, created.Meta.LastUpdated, b)
+			}
 			m := decodeMeta(t, b)
 			if code != 200 || m.ID != id || m.Meta.VersionID != c.version || m.Gender != c.gender ||
 				h.Get("ETag") != `W/"`+c.version+`"` || h.Get("Last-Modified") == "" {

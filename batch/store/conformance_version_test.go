@@ -20,11 +20,18 @@ func putIfMatch(t *testing.T, s *Store, typ, id, body string, ifMatch int) (int,
 		t.Fatal(err)
 	}
 	var version int
+	var at time.Time
 	err = s.InTx(context.Background(), func(tx *Tx) error {
 		var err error
-		version, _, err = tx.PutValueIfMatch(context.Background(), typ, id, v, ifMatch)
+		version, _, at, err = tx.PutValueIfMatch(context.Background(), typ, id, v, ifMatch)
 		return err
 	})
+	if err == nil {
+		// at is when the current version was stored, changed or not
+		if stored, rerr := s.ReadVersion(context.Background(), typ, id, version); rerr != nil || !stored.At.Equal(at) {
+			t.Errorf("PutValueIfMatch %s/%s: at %v, but version %d was stored at %v (%v)", typ, id, at, version, stored.At, rerr)
+		}
+	}
 	return version, err
 }
 

@@ -22,12 +22,20 @@ var ErrPreconditionFailed = errors.New("precondition failed: the current version
 // locked for the rest of the transaction (SELECT … FOR UPDATE on
 // PostgreSQL; on SQLite the transaction holds the single write lock), so
 // of two writers conditioned on the same version exactly one succeeds.
-// ifMatch ≤ 0 means no condition (PutValue).
-func (tx *Tx) PutValueIfMatch(ctx context.Context, typ, id string, v *fhir.Value, ifMatch int) (version int, changed bool, err error) {
+// ifMatch ≤ 0 means no condition (PutValue). It also returns when the
+// resulting current version was stored: now for a new version, the
+// earlier instant when the content was unchanged.
+func (tx *Tx) PutValueIfMatch(ctx context.Context, typ, id string, v *fhir.Value, ifMatch int) (version int, changed bool, at time.Time, err error) {
 	if v == nil || v.Kind != fhir.Object {
-		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
+		return 0, false, time.Time{}, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v), max(ifMatch, 0))
+	version, changed, at, err = tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v), max(ifMatch, 0))
+	if err != nil || changed {
+		return version, changed, at, err
+	}
+	err = tx.s.row(ctx, tx, "reading "+typ+"/"+id, `SELECT created_at FROM resource_versions
+		WHERE type = ? AND id = ? AND version = ?`, []any{typ, id, version}, timeCol{&at})
+	return version, false, at, err
 }
 
 // StoredVersion is one stored version of a resource of a known type.
