@@ -86,6 +86,11 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 		e.IfNoneExist = be.Value.Get("request").GetString("ifNoneExist")
 	}
 	var oo *fhir.OperationOutcome
+	if im, bad := entryIfMatch(be); bad != nil {
+		return e, bad
+	} else if be.Method == "PUT" {
+		e.IfMatch = im
+	}
 	if be.Method != "POST" && be.Method != "PUT" {
 		return e, oo.Add("not-supported", p+".request.method",
 			"only POST (create) and PUT (update) entries are supported")

@@ -4,17 +4,20 @@
 // Routes (bodies are application/fhir+json; application/json is accepted,
 // and Content-Encoding: gzip):
 //
-//	POST /fhir               transaction or batch Bundle
-//	POST /fhir/{type}        create; If-None-Exist makes it conditional
-//	PUT  /fhir/{type}/{id}   update (or create with that id)
-//	GET  /fhir/{type}/{id}   read, with ETag W/"version" and Last-Modified
-//	POST /fhir/{type}/$validate  validate a resource (or Parameters with
-//	                         resource and mode); 200 OperationOutcome, no commit
-//	POST /fhir/$validate     the same for a Bundle (also /fhir/Bundle/$validate)
-//	GET  /fhir/metadata      the CapabilityStatement (no token needed)
-//	GET  /healthz            always 200
-//	GET  /readyz             Backend.Ready
-//	GET  /metrics            Prometheus metrics (token with Options.MetricsAuth)
+//	POST /fhir                            transaction or batch Bundle
+//	POST /fhir/{type}                     create; If-None-Exist makes it conditional
+//	PUT  /fhir/{type}/{id}                update (or create with that id); If-Match makes it conditional
+//	GET  /fhir/{type}/{id}                read, with ETag W/"version" and Last-Modified
+//	GET  /fhir/{type}/{id}/_history/{vid} vread (Versioned backend)
+//	GET  /fhir/{type}/{id}/_history       instance history (Versioned backend)
+//	GET  /fhir/{type}/_history            type history (Versioned backend)
+//	POST /fhir/{type}/$validate           validate a resource (or Parameters with
+//	                                      resource and mode); 200 OperationOutcome, no commit
+//	POST /fhir/$validate                  the same for a Bundle (also /fhir/Bundle/$validate)
+//	GET  /fhir/metadata                   the CapabilityStatement (no token needed)
+//	GET  /healthz                         always 200
+//	GET  /readyz                          Backend.Ready
+//	GET  /metrics                         Prometheus metrics (token with Options.MetricsAuth)
 //
 // With Options.Tokens, every route under /fhir but metadata checks the
 // bearer token first, before the type, method or body, so a caller without
@@ -52,6 +55,17 @@
 // the first (Backend.Seen) and commits nothing. The Backend stores that
 // response in the commit transaction (Request.Response), so a crash after
 // commit and before the reply still replays the same answer.
+//
+// Versions: every read and write answers ETag W/"version". If-Match on a
+// PUT (or entry.request.ifMatch in a Bundle) makes the update conditional
+// on that version being current: otherwise 412 and nothing is stored (a
+// whole transaction is refused). Entity tags are parsed strictly: W/"3"
+// or "3", anything else is a 400 naming the header or element. Reads and
+// vreads answer 304 to an If-None-Match naming the version, or (without
+// If-None-Match, from a Versioned backend) to an If-Modified-Since not
+// older than the version's lastUpdated. History Bundles (type history)
+// list versions newest first, _count per page (default 50, at most 1000),
+// _since, and a next link carrying an opaque _cursor.
 //
 // Errors are OperationOutcome resources whose texts come from a fixed
 // vocabulary and element paths: no value of the request, and no text of a

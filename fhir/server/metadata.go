@@ -10,10 +10,12 @@ import (
 
 // capabilityStatement renders the CapabilityStatement of the server: the
 // served types with exactly the interactions implemented (read, create,
-// conditional create, update; search-type with its declared parameters
-// only where a Searcher is given; no history, delete or patch), and the
-// transaction and batch system interactions, and the $validate operation.
-func capabilityStatement(types []string, searches map[string]Searcher, auth bool, now time.Time) []byte {
+// conditional create, update with If-Match; with a versioned backend also
+// vread, history-instance, history-type and conditional reads; search-type
+// with its declared parameters only where a Searcher is given; no delete
+// or patch), and the transaction and batch system interactions, and the
+// $validate operation.
+func capabilityStatement(types []string, searches map[string]Searcher, auth, versioned bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
 		o := fhir.NewObject()
@@ -31,14 +33,20 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth bool
 	}
 	res := make([]*fhir.Value, len(types))
 	for i, t := range types {
+		interactions := []string{"read", "update", "create"}
+		conditionalRead := "not-match"
+		if versioned {
+			interactions = []string{"read", "vread", "update", "create", "history-instance", "history-type"}
+			conditionalRead = "full-support"
+		}
 		res[i] = obj(
 			"type", str(t),
-			"interaction", codes("read", "update", "create"),
-			"versioning", str("versioned"),
-			"readHistory", fhir.NewBool(false),
+			"interaction", codes(interactions...),
+			"versioning", str("versioned-update"),
+			"readHistory", fhir.NewBool(versioned),
 			"updateCreate", fhir.NewBool(true),
 			"conditionalCreate", fhir.NewBool(true),
-			"conditionalRead", str("not-supported"),
+			"conditionalRead", str(conditionalRead),
 			"conditionalUpdate", fhir.NewBool(false),
 			"conditionalDelete", str("not-supported"),
 		)
