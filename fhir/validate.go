@@ -107,10 +107,18 @@ func validateResource(res *Value, path string) *OperationOutcome {
 		sortProblems(probs)
 		drop := map[string]bool{}
 		for _, p := range probs {
+			if inBrokenPair(p, probs) {
+				continue
+			}
 			add(p.issue(path))
 			if strings.Contains(p.element, ".") {
 				drop[p.element] = true
 				dropped[p.element] = true
+				if p.pair {
+					// the value array and its "_" extension array: strip both
+					ext := extensionSibling(p.element)
+					drop[ext], dropped[ext] = true, true
+				}
 				// a stripped array item leaves its array required-empty
 				if base, _, ok := strings.Cut(p.element[strings.LastIndexByte(p.element, '.')+1:], "["); ok {
 					dropped[p.element[:strings.LastIndexByte(p.element, '.')+1]+base] = true
@@ -174,6 +182,32 @@ type problem struct {
 	element string // path as google/fhir writes it, starting with the resource type
 	code    string
 	text    string
+	// pair marks a mismatch between a primitive array and its "_"
+	// extension array; element names the value array.
+	pair bool
+}
+
+// inBrokenPair reports whether p is about an item of a primitive array
+// that probs also report as not matching its "_" extension array. Such
+// an item problem depends on which array google/fhir read first (a null
+// value is valid only with its extension), and both arrays are stripped
+// whole: only the mismatch is reported.
+func inBrokenPair(p problem, probs []problem) bool {
+	for _, q := range probs {
+		if q.pair && (strings.HasPrefix(p.element, q.element+"[") ||
+			strings.HasPrefix(p.element, extensionSibling(q.element)+"[")) {
+			return true
+		}
+	}
+	return false
+}
+
+// extensionSibling returns the path of the "_" extension array of the
+// primitive element at path: "Patient.name[0].given" →
+// "Patient.name[0]._given".
+func extensionSibling(path string) string {
+	i := strings.LastIndexByte(path, '.')
+	return path[:i+1] + "_" + path[i+1:]
 }
 
 func (p problem) issue(prefix string) Issue {
@@ -241,6 +275,15 @@ func oneProblem(rv reflect.Value) (problem, bool) {
 	case "unknown field":
 		p.element = joinPath(p.element, quotedName(f("Diagnostics")))
 	default:
+		if strings.HasPrefix(f("Details"), "array length mismatch") {
+			// google/fhir reports the array (value or "_" extensions) it
+			// happened to read second, in map order: name the value array
+			// always, so that the outcome does not change from run to run.
+			if i := strings.LastIndexByte(p.element, '.'); i >= 0 && strings.HasPrefix(p.element[i+1:], "_") {
+				p.element = p.element[:i+1] + p.element[i+2:]
+			}
+			p.pair = true
+		}
 		if name, ok := strings.CutPrefix(f("Details"), "missing required field "); ok {
 			p.element = joinPath(p.element, quotedName(name))
 		}

@@ -116,9 +116,9 @@ type Delivery struct {
 	// Vendors sets limits per vendor (the connector's name: solo,
 	// tuotempo, …), respected by all replicas together. File only.
 	Vendors map[string]DeliveryVendor `yaml:"vendors"`
-	// Flows caps the jobs of one flow (a route's name, or a module's
-	// flow such as solo/patient) in flight at once, all replicas
-	// together, within its vendor's limit. File only.
+	// Flows sets limits per flow (a route's name, or a module's flow
+	// such as solo/patient), all replicas together, within its vendor's
+	// limits: a job is started only when both leave room. File only.
 	Flows map[string]DeliveryFlow `yaml:"flows"`
 }
 
@@ -130,15 +130,22 @@ type DeliveryVendor struct {
 	// Rate bounds the attempts started, e.g. "10/s", "600/min" (absent:
 	// no bound), with a bucket of Burst attempts (0: one second's worth
 	// at Rate, at least 1).
-	Rate  delivery.Rate `yaml:"rate"`
-	Burst int           `yaml:"burst"`
+	Rate  RateSetting `yaml:"rate"`
+	Burst int         `yaml:"burst"`
 }
 
-// DeliveryFlow limits one flow's deliveries.
+// DeliveryFlow limits one flow's deliveries (at least one of
+// Concurrency and Rate is set).
 type DeliveryFlow struct {
 	// Concurrency is the most of its jobs in flight at once (0: only
 	// its vendor's limit).
 	Concurrency int `yaml:"concurrency"`
+	// Rate bounds the attempts of the flow started, e.g. "10/s",
+	// "600/min" (absent: only its vendor's rate), with a bucket of Burst
+	// attempts (0: one second's worth at Rate, at least 1), as a
+	// vendor's.
+	Rate  RateSetting `yaml:"rate"`
+	Burst int         `yaml:"burst"`
 }
 
 // maxLimit bounds the concurrency and burst settings.
@@ -146,14 +153,14 @@ const maxLimit = 10000
 
 // DeliveryOptions returns the delivery section as the runner's limits:
 // the default concurrency, the vendors' limits and the flows'.
-func (d Delivery) DeliveryOptions() (concurrency int, vendors map[string]delivery.Limit, flows map[string]int) {
+func (d Delivery) DeliveryOptions() (concurrency int, vendors, flows map[string]delivery.Limit) {
 	vendors = map[string]delivery.Limit{}
 	for name, v := range d.Vendors {
-		vendors[name] = delivery.Limit{Concurrency: v.Concurrency, Rate: v.Rate, Burst: v.Burst}
+		vendors[name] = delivery.Limit{Concurrency: v.Concurrency, Rate: v.Rate.Rate, Burst: v.Burst}
 	}
-	flows = map[string]int{}
+	flows = map[string]delivery.Limit{}
 	for name, f := range d.Flows {
-		flows[name] = f.Concurrency
+		flows[name] = delivery.Limit{Concurrency: f.Concurrency, Rate: f.Rate.Rate, Burst: f.Burst}
 	}
 	return d.Concurrency, vendors, flows
 }
@@ -169,13 +176,23 @@ func (d Delivery) validate() []error {
 		if v.Concurrency < 0 || v.Concurrency > maxLimit || v.Burst < 0 || v.Burst > maxLimit {
 			errs = append(errs, fmt.Errorf("delivery.vendors.%s: concurrency and burst must be from 0 (the default) to %d", name, maxLimit))
 		}
-		if v.Burst > 0 && v.Rate.N == 0 {
+		if err := v.Rate.check(); err != nil {
+			errs = append(errs, fmt.Errorf("delivery.vendors.%s.rate: %w", name, err))
+		} else if v.Burst > 0 && v.Rate.N == 0 {
 			errs = append(errs, fmt.Errorf("delivery.vendors.%s: burst without a rate", name))
 		}
 	}
 	for _, name := range sortedNames(d.Flows) {
-		if c := d.Flows[name].Concurrency; c < 1 || c > maxLimit {
-			errs = append(errs, fmt.Errorf("delivery.flows.%s: concurrency must be from 1 to %d", name, maxLimit))
+		f := d.Flows[name]
+		switch {
+		case f.Rate.check() != nil:
+			errs = append(errs, fmt.Errorf("delivery.flows.%s.rate: %w", name, f.Rate.check()))
+		case f.Concurrency < 0 || f.Concurrency > maxLimit || f.Burst < 0 || f.Burst > maxLimit:
+			errs = append(errs, fmt.Errorf("delivery.flows.%s: concurrency and burst must be from 0 (the default) to %d", name, maxLimit))
+		case f.Burst > 0 && f.Rate.N == 0:
+			errs = append(errs, fmt.Errorf("delivery.flows.%s: burst without a rate", name))
+		case f.Concurrency == 0 && f.Rate.N == 0:
+			errs = append(errs, fmt.Errorf("delivery.flows.%s: sets no limit: give a concurrency from 1 to %d, a rate, or both", name, maxLimit))
 		}
 	}
 	return errs

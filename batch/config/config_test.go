@@ -113,7 +113,7 @@ func TestRefusals(t *testing.T) {
 		{"stall threshold within the attempt timeout", "delivery: {stall_after: 90s}\n", "delivery.stall_after"},
 		{"dead_after under three heartbeats", "cluster: {heartbeat: 5s, dead_after: 10s}\n", "at least three heartbeats"},
 		{"heartbeat too fast", "cluster: {heartbeat: 10ms}\n", "at least 100ms"},
-		{"bad delivery rate", "delivery:\n  vendors:\n    solo: {rate: 10/day}\n", "unit must be"},
+		{"bad delivery rate", "delivery:\n  vendors:\n    solo: {rate: 10/day}\n", "delivery.vendors.solo.rate: rate \"10/day\": the unit must be"},
 		{"negative delivery concurrency", "delivery: {concurrency: -1}\n", "delivery.concurrency"},
 		{"vendor burst without a rate", "delivery:\n  vendors:\n    solo: {burst: 5}\n", "delivery.vendors.solo: burst without a rate"},
 		{"flow concurrency zero", "delivery:\n  flows:\n    solo/patient: {concurrency: 0}\n", "delivery.flows.solo/patient"},
@@ -136,19 +136,72 @@ func TestRefusals(t *testing.T) {
 }
 
 // TestDeliveryLimits: the delivery section's limits reach the runner's
-// options as written.
+// options as written; limits that cannot hold are refused naming their
+// path.
 func TestDeliveryLimits(t *testing.T) {
-	c, err := Load(write(t, "delivery:\n  concurrency: 6\n  vendors:\n    solo: {concurrency: 2, rate: 600/min, burst: 5}\n    vsee: {rate: 3/s}\n  flows:\n    solo/appointment: {concurrency: 1}\n"), nil)
-	if err != nil {
-		t.Fatal(err)
+	perMin := func(n int) delivery.Rate { return delivery.Rate{N: n, Per: time.Minute} }
+	perSec := func(n int) delivery.Rate { return delivery.Rate{N: n, Per: time.Second} }
+	cases := []struct {
+		name, src string
+		conc      int
+		vendors   map[string]delivery.Limit
+		flows     map[string]delivery.Limit
+		err       string // a refusal containing this
+	}{
+		{name: "vendors and a flow's concurrency",
+			src:     "delivery:\n  concurrency: 6\n  vendors:\n    solo: {concurrency: 2, rate: 600/min, burst: 5}\n    vsee: {rate: 3/s}\n  flows:\n    solo/appointment: {concurrency: 1}\n",
+			conc:    6,
+			vendors: map[string]delivery.Limit{"solo": {Concurrency: 2, Rate: perMin(600), Burst: 5}, "vsee": {Rate: perSec(3)}},
+			flows:   map[string]delivery.Limit{"solo/appointment": {Concurrency: 1}}},
+		{name: "a flow's rate and burst",
+			src:     "delivery:\n  flows:\n    solo/patient: {rate: 600/min, burst: 20}\n    solo/appointment: {concurrency: 2, rate: 5/s}\n    r1: {rate: 5/10s}\n",
+			conc:    4,
+			vendors: map[string]delivery.Limit{},
+			flows: map[string]delivery.Limit{"solo/patient": {Rate: perMin(600), Burst: 20}, "solo/appointment": {Concurrency: 2, Rate: perSec(5)},
+				"r1": {Rate: delivery.Rate{N: 5, Per: 10 * time.Second}}}},
+		{name: "a flow named like a vendor keeps its own limits",
+			src:     "delivery:\n  vendors:\n    solo: {rate: 10/s}\n  flows:\n    solo: {rate: 1/s}\n",
+			conc:    4,
+			vendors: map[string]delivery.Limit{"solo": {Rate: perSec(10)}},
+			flows:   map[string]delivery.Limit{"solo": {Rate: perSec(1)}}},
+		{name: "flow burst without a rate", src: "delivery:\n  flows:\n    solo/patient: {concurrency: 2, burst: 5}\n",
+			err: "delivery.flows.solo/patient: burst without a rate"},
+		{name: "flow setting no limit", src: "delivery:\n  flows:\n    solo/patient: {concurrency: 0}\n",
+			err: "delivery.flows.solo/patient: sets no limit"},
+		{name: "flow with an empty section", src: "delivery:\n  flows:\n    r1: {}\n",
+			err: "delivery.flows.r1: sets no limit"},
+		{name: "negative flow concurrency", src: "delivery:\n  flows:\n    r1: {concurrency: -1, rate: 1/s}\n",
+			err: "delivery.flows.r1: concurrency and burst must be from 0"},
+		{name: "flow burst over the bound", src: "delivery:\n  flows:\n    r1: {rate: 1/s, burst: 10001}\n",
+			err: "delivery.flows.r1: concurrency and burst must be from 0 (the default) to 10000"},
+		{name: "flow rate with a bad unit", src: "delivery:\n  flows:\n    r1: {rate: 10/day}\n",
+			err: `delivery.flows.r1.rate: rate "10/day": the unit must be s, min or h`},
+		{name: "flow rate of zero", src: "delivery:\n  flows:\n    r1: {rate: 0/s}\n",
+			err: `delivery.flows.r1.rate: rate "0/s": the count must be a whole number from 1`},
+		{name: "flow rate not a string", src: "delivery:\n  flows:\n    r1: {rate: [1]}\n",
+			err: "delivery.flows.r1.rate: want a string such as 10/s"},
+		{name: "vendor rate with a bad unit", src: "delivery:\n  vendors:\n    solo: {rate: 10/week, burst: 3}\n",
+			err: `delivery.vendors.solo.rate: rate "10/week": the unit must be s, min or h`},
+		{name: "unknown flow key", src: "delivery:\n  flows:\n    r1: {rps: 3}\n",
+			err: "rps"},
 	}
-	n, vendors, flows := c.Delivery.DeliveryOptions()
-	want := map[string]delivery.Limit{
-		"solo": {Concurrency: 2, Rate: delivery.Rate{N: 600, Per: time.Minute}, Burst: 5},
-		"vsee": {Rate: delivery.Rate{N: 3, Per: time.Second}},
-	}
-	if n != 6 || !reflect.DeepEqual(vendors, want) || !reflect.DeepEqual(flows, map[string]int{"solo/appointment": 1}) {
-		t.Errorf("DeliveryOptions() = %d, %+v, %+v", n, vendors, flows)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(write(t, c.src), nil)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, vendors, flows := cfg.Delivery.DeliveryOptions()
+			if n != c.conc || !reflect.DeepEqual(vendors, c.vendors) || !reflect.DeepEqual(flows, c.flows) {
+				t.Errorf("DeliveryOptions() = %d, %+v, %+v; want %d, %+v, %+v", n, vendors, flows, c.conc, c.vendors, c.flows)
+			}
+		})
 	}
 	if c, err := Load("", []string{"FHIRBRIDGE_DELIVERY__CONCURRENCY=9"}); err != nil || c.Delivery.Concurrency != 9 {
 		t.Errorf("FHIRBRIDGE_DELIVERY__CONCURRENCY=9: %v", err)

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -21,11 +22,12 @@ type claimed struct {
 }
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free
-// slots here and, across every runner on the store, its concurrency, its
-// flows' concurrency and its rate leave (see limits.go). A job is due when
-// it is pending and its time has come, or in flight with an expired lease
-// (its worker died, or its node was reaped), and no earlier version of
-// the same resource in the same flow is still pending or in flight.
+// slots here and, across every runner on the store, its concurrency and
+// rate and each flow's concurrency and rate leave (see limits.go). A job
+// is due when it is pending and its time has come, or in flight with an
+// expired lease (its worker died, or its node was reaped), and no earlier
+// version of the same resource in the same flow is still pending or in
+// flight.
 // Claiming counts an attempt, so that a job re-claimed after a crash is
 // never Fresh, and names this runner the job's owner.
 func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
@@ -36,15 +38,15 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	flows := r.dests[vendor]
 	lim := r.limit(vendor)
 	var out []claimed
-	var throttled string
+	var throttled map[string]bool // the reasons jobs were held back
 	var refill time.Duration
 	err := r.inTx(ctx, func(tx *store.Tx) error {
-		out, throttled, refill = out[:0], "", 0
+		out, throttled, refill = out[:0], map[string]bool{}, 0
 		if err := lockVendor(ctx, tx, vendor); err != nil {
 			return err
 		}
 		// the time is read under the lock: a claim that waited for it
-		// must not count the rate bucket from before the claims it
+		// must not count the rate buckets from before the claims it
 		// waited for
 		clock := r.opt.Clock()
 		now := micros(clock)
@@ -62,7 +64,7 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		capReason := throttledConcurrency
 		var b bucket
 		if lim.Rate.N > 0 {
-			if b, err = readBucket(ctx, tx, vendor, lim, clock); err != nil {
+			if b, err = readBucket(ctx, tx, vendorBuckets, vendor, lim, clock); err != nil {
 				return err
 			}
 			if w := b.whole(); w < k {
@@ -73,21 +75,40 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		// by two queries, each ordered by run_at, id and merged here: with
 		// a single state per query the (state, run_at) index yields rows in
 		// order, so the database stops after enough claimable rows instead
-		// of checking and sorting every due job of the queue. Flows with a
-		// concurrency limit of their own are read apart, each up to what
-		// its limit leaves (and one more, to tell a throttled flow). One
-		// row beyond k is read to tell a throttled claim from an idle one.
+		// of checking and sorting every due job of the queue. Flows with
+		// limits of their own (concurrency, rate) are read apart, each up
+		// to what its limits leave (and one more, to tell a throttled
+		// flow). One row beyond k is read to tell a throttled claim from
+		// an idle one.
 		var cands []candidate
-		room := map[string]int{}
+		room := map[string]int{}      // what a limited flow's limits leave
+		roomBy := map[string]string{} // the flow's limit that leaves least
+		fbs := map[string]bucket{}    // rate-limited flows' buckets
+		taken := map[string]int{}     // jobs claimed by flow
+		rateHeld := map[string]bool{} // flows whose empty bucket held a job back
 		var free []string
 		for _, f := range flows {
 			fl := r.opt.Flows[f]
-			if fl <= 0 {
+			if fl.Concurrency <= 0 && fl.Rate.N <= 0 {
 				free = append(free, f)
 				continue
 			}
-			room[f] = max(fl-busy[f], 0)
-			c, err := r.claimableBoth(ctx, tx, []string{f}, now, min(k, room[f])+1)
+			left, by := math.MaxInt, ""
+			if fl.Concurrency > 0 {
+				left, by = max(fl.Concurrency-busy[f], 0), throttledFlowConcurrency
+			}
+			if fl.Rate.N > 0 {
+				fb, err := readBucket(ctx, tx, flowBuckets, f, fl, clock)
+				if err != nil {
+					return err
+				}
+				fbs[f] = fb
+				if w := fb.whole(); w < left {
+					left, by = w, throttledFlowRate
+				}
+			}
+			room[f], roomBy[f] = left, by
+			c, err := r.claimableBoth(ctx, tx, []string{f}, now, min(k, left)+1)
 			if err != nil {
 				return err
 			}
@@ -103,26 +124,46 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 		sort.Slice(cands, func(i, j int) bool { return cands[i].before(cands[j]) })
 		for _, c := range cands {
 			if left, limited := room[c.Flow]; limited && left == 0 {
-				throttled = throttledFlowConcurrency
+				throttled[roomBy[c.Flow]] = true
+				if roomBy[c.Flow] == throttledFlowRate {
+					rateHeld[c.Flow] = true
+				}
 				continue
 			}
 			if len(out) == k {
 				if k < n { // a limit, not this runner's slots, held it back
-					throttled = capReason
+					throttled[capReason] = true
 				}
 				break
 			}
 			if _, limited := room[c.Flow]; limited {
 				room[c.Flow]--
 			}
+			taken[c.Flow]++
 			out = append(out, c.claimed)
+		}
+		// every bucket read is stored, debited by what was claimed of it;
+		// a bucket that held jobs back wakes the runner when it holds a
+		// token again
+		wake := func(d time.Duration) {
+			if refill == 0 || d < refill {
+				refill = d
+			}
 		}
 		if lim.Rate.N > 0 {
 			if err := b.take(ctx, tx, len(out)); err != nil {
 				return err
 			}
-			if throttled == throttledRate {
-				refill = b.untilNext(len(out))
+			if throttled[throttledRate] {
+				wake(b.untilNext(len(out)))
+			}
+		}
+		for _, f := range sortedKeys(fbs) {
+			if err := fbs[f].take(ctx, tx, taken[f]); err != nil {
+				return err
+			}
+			if rateHeld[f] {
+				wake(fbs[f].untilNext(taken[f]))
 			}
 		}
 		lease := micros(clock.Add(r.opt.Lease))
@@ -146,8 +187,8 @@ func (r *Runner) claim(ctx context.Context, vendor string) ([]claimed, error) {
 	}
 	r.unreserve(vendor, n-len(out))
 	r.progressed(vendor)
-	if throttled != "" {
-		r.metrics.limits.throttled.WithLabelValues(vendor, throttled).Inc()
+	for _, reason := range sortedKeys(throttled) {
+		r.metrics.limits.throttled.WithLabelValues(vendor, reason).Inc()
 	}
 	if refill > 0 {
 		// wake when the bucket holds a token again rather than at the

@@ -28,6 +28,7 @@ func TestEHRPushMigration(t *testing.T) {
 		`ALTER TABLE delivery_jobs DROP COLUMN data`,
 		`ALTER TABLE delivery_jobs DROP COLUMN owner`,
 		`DROP TABLE delivery_rate`,
+		`DROP TABLE delivery_flow_rate`,
 		`INSERT INTO schema_migrations (line, version, applied_at) VALUES ('ehrpush', 1, '2026-01-01T00:00:00.000000Z')`,
 		`CREATE TABLE ehr_push (queue TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
 			attempts INTEGER NOT NULL, last_status INTEGER NOT NULL, last_error TEXT NOT NULL, dead INTEGER NOT NULL,
@@ -82,7 +83,7 @@ func TestEHRPushMigration(t *testing.T) {
 	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'ehrpush'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("line ehrpush recorded %d times (%v), want gone", n, err)
 	}
-	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'delivery'`).Scan(&n); err != nil || n != 4 {
-		t.Errorf("line delivery has %d versions (%v), want 4", n, err)
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'delivery'`).Scan(&n); err != nil || n != 5 {
+		t.Errorf("line delivery has %d versions (%v), want 5", n, err)
 	}
 }

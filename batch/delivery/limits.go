@@ -21,9 +21,12 @@ import (
 // under that vendor's lock: pg_advisory_xact_lock on PostgreSQL, the one
 // writer on SQLite. Under it the claim counts the vendor's jobs in flight
 // with a live lease, whoever holds them, and the tokens of the vendor's
-// bucket (table delivery_rate), and claims at most what both leave. So a
-// vendor's concurrency and rate hold for all replicas together, not per
-// process.
+// bucket (table delivery_rate), and claims at most what both leave. A
+// flow's own limits are counted under the same lock (a flow has one
+// vendor): its jobs in flight and its bucket (table delivery_flow_rate)
+// bound what the claim takes of that flow, within what the vendor's
+// leave. So a vendor's and a flow's concurrency and rate hold for all
+// replicas together, not per process.
 //
 // A held job names its owner (the cluster node's id): every later change
 // of the job is guarded by owner, and Reap hands the jobs of dead owners
@@ -35,6 +38,7 @@ const (
 	throttledConcurrency     = "concurrency"      // the vendor's jobs in flight reached its limit
 	throttledFlowConcurrency = "flow_concurrency" // a flow's jobs in flight reached its limit
 	throttledRate            = "rate"             // the vendor's token bucket was empty
+	throttledFlowRate        = "flow_rate"        // a flow's token bucket was empty
 )
 
 // errLost is wrapped when a held job's state change finds the job no
@@ -52,8 +56,9 @@ func (r *Runner) checkLimits() error {
 		}
 	}
 	for _, f := range sortedKeys(r.opt.Flows) {
-		if r.opt.Flows[f] < 0 {
-			errs = append(errs, fmt.Errorf("configuring delivery: flow %s: concurrency must not be negative", f))
+		l := r.opt.Flows[f]
+		if l.Concurrency < 0 || l.Burst < 0 || l.Rate.N < 0 {
+			errs = append(errs, fmt.Errorf("configuring delivery: flow %s: limits must not be negative", f))
 		}
 	}
 	return errors.Join(errs...)
@@ -126,25 +131,42 @@ func held(ctx context.Context, q interface {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-// bucket is a vendor's token bucket as read under the vendor's lock.
+// buckets names where one kind of token bucket is kept: the vendors'
+// in delivery_rate, the flows' in delivery_flow_rate (tables apart, so
+// that a flow named like a vendor never shares its bucket). Both are
+// counted under the vendor's lock (a flow has one vendor).
+type buckets struct {
+	table, key string // the table and its key column
+	what       string // "vendor" or "flow", for errors
+}
+
+var (
+	vendorBuckets = buckets{table: "delivery_rate", key: "vendor", what: "vendor"}
+	flowBuckets   = buckets{table: "delivery_flow_rate", key: "flow", what: "flow"}
+)
+
+// bucket is a vendor's or a flow's token bucket as read under the
+// vendor's lock.
 type bucket struct {
-	vendor string
+	in     buckets
+	name   string  // the vendor or flow
 	tokens float64 // refilled to now
 	rate   float64 // tokens per second
 	at     int64   // the instant tokens counts to (Unix µs)
 }
 
-// readBucket refills vendor's bucket to now (a new bucket starts full).
-func readBucket(ctx context.Context, tx *store.Tx, vendor string, l Limit, now time.Time) (bucket, error) {
-	b := bucket{vendor: vendor, rate: l.Rate.PerSecond(), at: micros(now)}
+// readBucket refills the bucket of name (a vendor or a flow, as in says)
+// to now (a new bucket starts full).
+func readBucket(ctx context.Context, tx *store.Tx, in buckets, name string, l Limit, now time.Time) (bucket, error) {
+	b := bucket{in: in, name: name, rate: l.Rate.PerSecond(), at: micros(now)}
 	var tokens float64
 	var at int64
-	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`SELECT tokens, refilled_at FROM delivery_rate WHERE vendor = ?`), vendor).Scan(&tokens, &at)
+	err := tx.SQL().QueryRowContext(ctx, tx.Rebind(`SELECT tokens, refilled_at FROM `+in.table+` WHERE `+in.key+` = ?`), name).Scan(&tokens, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		b.tokens = l.burst()
 	case err != nil:
-		return b, store.Classify("reading the vendor's rate bucket", err)
+		return b, store.Classify("reading the "+in.what+"'s rate bucket", err)
 	default:
 		elapsed := max(now.Sub(time.UnixMicro(at)).Seconds(), 0)
 		b.tokens = min(l.burst(), tokens+elapsed*b.rate)
@@ -166,11 +188,11 @@ func (b bucket) untilNext(n int) time.Duration {
 
 // take debits n tokens and stores the bucket.
 func (b bucket) take(ctx context.Context, tx *store.Tx, n int) error {
-	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_rate (vendor, tokens, refilled_at) VALUES (?, ?, ?)
-		ON CONFLICT (vendor) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at`),
-		b.vendor, b.tokens-float64(n), b.at)
+	_, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO `+b.in.table+` (`+b.in.key+`, tokens, refilled_at) VALUES (?, ?, ?)
+		ON CONFLICT (`+b.in.key+`) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at`),
+		b.name, b.tokens-float64(n), b.at)
 	if err != nil {
-		return store.Classify("updating the vendor's rate bucket", err)
+		return store.Classify("updating the "+b.in.what+"'s rate bucket", err)
 	}
 	return nil
 }
@@ -196,14 +218,15 @@ func Reap(ctx context.Context, tx *store.Tx, ids []string) error {
 	return nil
 }
 
-// limitCollector exports the configured limits and, read from the store
-// at scrape time, the jobs in flight per vendor across every runner.
+// limitCollector exports the configured limits (the vendors' and the
+// flows') and, read from the store at scrape time, the jobs in flight per
+// vendor across every runner.
 type limitCollector struct {
-	r                *Runner
-	limit, inFlight  *prometheus.Desc
-	throttled        *prometheus.CounterVec
-	wakeups          *prometheus.CounterVec
-	listenerFailures prometheus.Counter
+	r                          *Runner
+	limit, flowLimit, inFlight *prometheus.Desc
+	throttled                  *prometheus.CounterVec
+	wakeups                    *prometheus.CounterVec
+	listenerFailures           prometheus.Counter
 }
 
 func newLimitCollector(r *Runner) *limitCollector {
@@ -211,12 +234,15 @@ func newLimitCollector(r *Runner) *limitCollector {
 		limit: prometheus.NewDesc("fhirbridge_delivery_limit",
 			"Configured delivery limits by vendor: concurrency (jobs in flight, all replicas), rate_per_second and burst (0: no rate limit).",
 			[]string{"vendor", "limit"}, nil),
+		flowLimit: prometheus.NewDesc("fhirbridge_delivery_flow_limit",
+			"Configured delivery limits by flow, within its vendor's: concurrency (jobs in flight, all replicas; 0: none of its own), rate_per_second and burst (0: no rate limit of its own).",
+			[]string{"flow", "limit"}, nil),
 		inFlight: prometheus.NewDesc("fhirbridge_delivery_in_flight",
 			"Delivery jobs in flight with a live lease, by vendor, across every replica sharing the store.",
 			[]string{"vendor"}, nil),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fhirbridge_delivery_throttled_total",
-			Help: "Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate).",
+			Help: "Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate, flow_rate).",
 		}, []string{"vendor", "reason"}),
 		wakeups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fhirbridge_delivery_wakeups_total",
@@ -232,6 +258,7 @@ func newLimitCollector(r *Runner) *limitCollector {
 // Describe implements prometheus.Collector.
 func (c *limitCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.limit
+	ch <- c.flowLimit
 	ch <- c.inFlight
 	c.throttled.Describe(ch)
 	c.wakeups.Describe(ch)
@@ -251,6 +278,16 @@ func (c *limitCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, l.Rate.PerSecond(), v, "rate_per_second")
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, burst, v, "burst")
+	}
+	for _, f := range sortedKeys(c.r.flows) {
+		l := c.r.opt.Flows[f]
+		burst := 0.0
+		if l.Rate.N > 0 {
+			burst = l.burst()
+		}
+		ch <- prometheus.MustNewConstMetric(c.flowLimit, prometheus.GaugeValue, float64(l.Concurrency), f, "concurrency")
+		ch <- prometheus.MustNewConstMetric(c.flowLimit, prometheus.GaugeValue, l.Rate.PerSecond(), f, "rate_per_second")
+		ch <- prometheus.MustNewConstMetric(c.flowLimit, prometheus.GaugeValue, burst, f, "burst")
 	}
 	c.throttled.Collect(ch)
 	c.wakeups.Collect(ch)

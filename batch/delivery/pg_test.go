@@ -41,6 +41,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
 	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
 	"TestLimitsChecked":                     TestLimitsChecked,
+	"TestFlowLimits":                        TestFlowLimits,
 	"TestDeleteRouted":                      TestDeleteRouted,
 	"TestDeleteWhen":                        TestDeleteWhen,
 }

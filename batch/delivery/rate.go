@@ -104,11 +104,11 @@ func (r *Rate) UnmarshalYAML(unmarshal func(any) error) error {
 // MarshalText writes the rate as ParseRate reads it.
 func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
-// Limit bounds one vendor's deliveries across every runner sharing the
-// store (all serve replicas together).
+// Limit bounds one vendor's or one flow's deliveries across every runner
+// sharing the store (all serve replicas together).
 type Limit struct {
-	// Concurrency is the most jobs in flight at once (0:
-	// Options.Concurrency).
+	// Concurrency is the most jobs in flight at once (0: for a vendor
+	// Options.Concurrency, for a flow no bound of its own).
 	Concurrency int
 	// Rate bounds how many attempts start per period (zero: no bound),
 	// with a token bucket of Burst tokens (0: the attempts of one

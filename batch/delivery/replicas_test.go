@@ -159,7 +159,7 @@ func countState(js []JobInfo, s State) int {
 // replicas) together never hold more of a vendor's jobs than its
 // concurrency, nor more of a flow's than the flow's, though each alone
 // would have room for more; and the attempts they start together keep to
-// the vendor's rate over every window.
+// the vendor's rate, and a flow's to the flow's rate, over every window.
 func TestReplicasRespectVendorLimits(t *testing.T) {
 	t.Run("concurrency", func(t *testing.T) {
 		url := storeURL(t)
@@ -182,7 +182,7 @@ func TestReplicasRespectVendorLimits(t *testing.T) {
 			}
 		}
 		flows := map[string]Flow{"v/a": {Work: work(false), Vendor: "v"}, "v/b": {Work: work(true), Vendor: "v"}}
-		opt := Options{Concurrency: 8, Vendors: map[string]Limit{"v": {Concurrency: 3}}, Flows: map[string]int{"v/b": 1}}
+		opt := Options{Concurrency: 8, Vendors: map[string]Limit{"v": {Concurrency: 3}}, Flows: map[string]Limit{"v/b": {Concurrency: 1}}}
 		var reps []*replica
 		for range 3 {
 			reps = append(reps, openReplica(t, url, flows, opt, nil))
@@ -230,22 +230,84 @@ func TestReplicasRespectVendorLimits(t *testing.T) {
 		waitJobs(t, reps[0].r.Queue(), "every job delivered", func(js []JobInfo) bool { return countState(js, StateDelivered) == jobs })
 		mu.Lock()
 		defer mu.Unlock()
-		slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
-		if d := starts[len(starts)-1].Sub(starts[0]); d.Seconds() < float64(jobs-burst)/rate*0.9 {
-			t.Errorf("%d attempts in %s, faster than %v/s with a burst of %d", jobs, d, rate, burst)
+		checkRate(t, "vendor r", starts, rate, burst)
+	})
+	t.Run("flow rate", func(t *testing.T) {
+		// the vendor allows 20/s; its flow f/a allows 4/s of them and f/b
+		// only the vendor's: f/a keeps to its own rate, both together to
+		// the vendor's, and f/b is not held to f/a's
+		url := storeURL(t)
+		const vendorRate, vendorBurst, flowRate, flowBurst = 20.0, 2, 4.0, 1
+		const jobsA, jobsB = 6, 20
+		var mu sync.Mutex
+		starts := map[string][]time.Time{}
+		work := func(ctx context.Context, w Work) error {
+			mu.Lock()
+			starts[w.Flow] = append(starts[w.Flow], time.Now())
+			mu.Unlock()
+			return nil
 		}
-		// every window [i, j] holds at most burst + rate·(its length)
-		// attempts; one more is allowed for the scheduling between claim
-		// and attempt
-		for i := range starts {
-			for j := i; j < len(starts); j++ {
-				allowed := burst + rate*starts[j].Sub(starts[i]).Seconds() + 1
-				if float64(j-i+1) > allowed {
-					t.Fatalf("%d attempts within %s: more than the rate allows (%.1f)", j-i+1, starts[j].Sub(starts[i]), allowed)
-				}
-			}
+		flows := map[string]Flow{"f/a": {Vendor: "f", Work: work}, "f/b": {Vendor: "f", Work: work}}
+		opt := Options{Concurrency: 8,
+			Vendors: map[string]Limit{"f": {Rate: Rate{N: 20, Per: time.Second}, Burst: vendorBurst}},
+			Flows:   map[string]Limit{"f/a": {Rate: Rate{N: 240, Per: time.Minute}, Burst: flowBurst}}}
+		var reps []*replica
+		for range 3 {
+			reps = append(reps, openReplica(t, url, flows, opt, nil))
+		}
+		enqueueWork(t, reps[0].st, "f/a", jobsA)
+		enqueueWork(t, reps[0].st, "f/b", jobsB)
+		for _, p := range reps {
+			p.start()
+		}
+		waitJobs(t, reps[0].r.Queue(), "every job delivered", func(js []JobInfo) bool { return countState(js, StateDelivered) == jobsA+jobsB })
+		mu.Lock()
+		defer mu.Unlock()
+		if len(starts["f/a"]) != jobsA || len(starts["f/b"]) != jobsB {
+			t.Fatalf("attempts by flow: f/a %d, f/b %d; want %d, %d", len(starts["f/a"]), len(starts["f/b"]), jobsA, jobsB)
+		}
+		checkRate(t, "flow f/a", starts["f/a"], flowRate, flowBurst)
+		all := append(slices.Clone(starts["f/a"]), starts["f/b"]...)
+		checkRate(t, "vendor f (both flows)", all, vendorRate, vendorBurst)
+		// f/b, bound by the vendor's rate alone, goes faster than f/a's
+		// 4/s would let it
+		slices.SortFunc(starts["f/b"], func(a, b time.Time) int { return a.Compare(b) })
+		if d := starts["f/b"][jobsB-1].Sub(starts["f/b"][0]); d.Seconds() > float64(jobsB)/flowRate*0.9 {
+			t.Errorf("f/b took %s for %d attempts: held to f/a's rate", d, jobsB)
+		}
+		var throttled float64
+		for _, p := range reps {
+			throttled += testutil.ToFloat64(p.r.metrics.limits.throttled.WithLabelValues("f", throttledFlowRate))
+		}
+		if throttled == 0 {
+			t.Error("no claim counted as throttled by the flow's rate")
 		}
 	})
+}
+
+// checkRate fails t when the attempts started at starts (of what: a
+// vendor, a flow) went faster than rate per second with burst: overall,
+// and in every window [i, j], which may hold at most burst + rate·(its
+// length + startLag) attempts, and one more. The limits hold at the
+// claims; an attempt starts a little after its claim commits, and a
+// loaded machine may delay one attempt up to startLag and start it with
+// the next claim's.
+func checkRate(t *testing.T, what string, starts []time.Time, rate float64, burst int) {
+	t.Helper()
+	const startLag = 100 * time.Millisecond
+	starts = slices.Clone(starts)
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	if d := starts[len(starts)-1].Sub(starts[0]); d.Seconds() < float64(len(starts)-burst)/rate*0.9 {
+		t.Errorf("%s: %d attempts in %s, faster than %v/s with a burst of %d", what, len(starts), d, rate, burst)
+	}
+	for i := range starts {
+		for j := i; j < len(starts); j++ {
+			allowed := float64(burst) + rate*(starts[j].Sub(starts[i])+startLag).Seconds() + 1
+			if float64(j-i+1) > allowed {
+				t.Fatalf("%s: %d attempts within %s: more than the rate allows (%.1f)", what, j-i+1, starts[j].Sub(starts[i]), allowed)
+			}
+		}
+	}
 }
 
 // fakeClock is a clock the test moves by hand, shared by cluster nodes.
@@ -430,7 +492,8 @@ func TestLimitsChecked(t *testing.T) {
 	for _, opt := range []Options{
 		{Vendors: map[string]Limit{"m": {Concurrency: -1}}},
 		{Vendors: map[string]Limit{"m": {Burst: -2}}},
-		{Flows: map[string]int{"m/a": -1}},
+		{Flows: map[string]Limit{"m/a": {Concurrency: -1}}},
+		{Flows: map[string]Limit{"m/a": {Burst: -1}}},
 	} {
 		if _, err := NewRunner(ctx, st, flows, opt); err == nil || !strings.Contains(err.Error(), "must not be negative") {
 			t.Errorf("NewRunner(%+v) = %v, want a refusal", opt, err)
@@ -453,12 +516,101 @@ fhirbridge_delivery_in_flight{vendor="m"} 2
 fhirbridge_delivery_limit{limit="burst",vendor="m"} 2
 fhirbridge_delivery_limit{limit="concurrency",vendor="m"} 5
 fhirbridge_delivery_limit{limit="rate_per_second",vendor="m"} 2
-# HELP fhirbridge_delivery_throttled_total Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate).
+# HELP fhirbridge_delivery_throttled_total Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate, flow_rate).
 # TYPE fhirbridge_delivery_throttled_total counter
 fhirbridge_delivery_throttled_total{reason="rate",vendor="m"} 1
 `
 	if err := testutil.CollectAndCompare(r.Metrics(), strings.NewReader(want),
 		"fhirbridge_delivery_in_flight", "fhirbridge_delivery_limit", "fhirbridge_delivery_throttled_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFlowLimits: one claim takes of each flow what its own limits leave
+// within its vendor's (the vendor's bucket debited by every job, a
+// flow's by its own); a flow named like its vendor has a bucket of its
+// own; an empty flow bucket refills with time; the flows' limits and the
+// throttled claims show in the runner's metrics.
+func TestFlowLimits(t *testing.T) {
+	url := storeURL(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &fakeClock{t: time.Now().Add(time.Second)} // the jobs are due
+	ok := func(context.Context, Work) error { return nil }
+	flows := map[string]Flow{"m": {Vendor: "m", Work: ok}, "m/b": {Vendor: "m", Work: ok}, "m/c": {Vendor: "m", Work: ok}}
+	r, err := NewRunner(ctx, st, flows, Options{Shared: true, Clock: clk.Now,
+		Vendors: map[string]Limit{"m": {Concurrency: 5, Rate: Rate{N: 100, Per: time.Second}, Burst: 10}},
+		Flows: map[string]Limit{
+			"m":   {Rate: Rate{N: 1, Per: time.Second}, Burst: 1}, // named like its vendor
+			"m/b": {Concurrency: 2},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enqueueWork(t, st, "m", 3)
+	enqueueWork(t, st, "m/b", 3)
+	enqueueWork(t, st, "m/c", 1)
+	claimed := func(want map[string]int) {
+		t.Helper()
+		got, err := r.claim(ctx, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]int{}
+		for _, c := range got {
+			by[c.Flow]++
+		}
+		if len(by) != len(want) {
+			t.Fatalf("claimed %v, want %v", by, want)
+		}
+		for f, n := range want {
+			if by[f] != n {
+				t.Fatalf("claimed %v, want %v", by, want)
+			}
+		}
+	}
+	tokens := func(table, key, name string) float64 {
+		t.Helper()
+		var v float64
+		if err := st.DB().QueryRowContext(ctx, st.Rebind(`SELECT tokens FROM `+table+` WHERE `+key+` = ?`), name).Scan(&v); err != nil {
+			t.Fatalf("%s %s: %v", table, name, err)
+		}
+		return v
+	}
+	// m's bucket holds 1, m/b has room for 2, m/c only the vendor's limits
+	claimed(map[string]int{"m": 1, "m/b": 2, "m/c": 1})
+	if v, f := tokens("delivery_rate", "vendor", "m"), tokens("delivery_flow_rate", "flow", "m"); v != 6 || f != 0 {
+		t.Errorf("after the first claim: vendor m's bucket %v, flow m's %v; want 6 (10 less the 4 claimed) and 0", v, f)
+	}
+	// the same instant: flow m's bucket is empty, m/b is at its concurrency
+	claimed(map[string]int{})
+	clk.Add(time.Second) // one token for flow m: one of its two jobs left
+	claimed(map[string]int{"m": 1})
+	// throttled: by m/b's concurrency in each of the three claims, by
+	// m's rate in each too
+	want := `
+# HELP fhirbridge_delivery_flow_limit Configured delivery limits by flow, within its vendor's: concurrency (jobs in flight, all replicas; 0: none of its own), rate_per_second and burst (0: no rate limit of its own).
+# TYPE fhirbridge_delivery_flow_limit gauge
+fhirbridge_delivery_flow_limit{flow="m",limit="burst"} 1
+fhirbridge_delivery_flow_limit{flow="m",limit="concurrency"} 0
+fhirbridge_delivery_flow_limit{flow="m",limit="rate_per_second"} 1
+fhirbridge_delivery_flow_limit{flow="m/b",limit="burst"} 0
+fhirbridge_delivery_flow_limit{flow="m/b",limit="concurrency"} 2
+fhirbridge_delivery_flow_limit{flow="m/b",limit="rate_per_second"} 0
+fhirbridge_delivery_flow_limit{flow="m/c",limit="burst"} 0
+fhirbridge_delivery_flow_limit{flow="m/c",limit="concurrency"} 0
+fhirbridge_delivery_flow_limit{flow="m/c",limit="rate_per_second"} 0
+# HELP fhirbridge_delivery_throttled_total Claims that left due delivery jobs unclaimed because of a limit, by vendor and reason (concurrency, flow_concurrency, rate, flow_rate).
+# TYPE fhirbridge_delivery_throttled_total counter
+fhirbridge_delivery_throttled_total{reason="flow_concurrency",vendor="m"} 3
+fhirbridge_delivery_throttled_total{reason="flow_rate",vendor="m"} 3
+`
+	if err := testutil.CollectAndCompare(r.Metrics(), strings.NewReader(want),
+		"fhirbridge_delivery_flow_limit", "fhirbridge_delivery_throttled_total"); err != nil {
 		t.Error(err)
 	}
 }

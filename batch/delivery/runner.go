@@ -72,10 +72,13 @@ type Options struct {
 	// another.
 	Concurrency int
 	// Vendors sets limits per vendor (concurrency, rate), respected by
-	// all runners on the store together; Flows caps the jobs of one flow
-	// in flight at once (0 or absent: only the vendor's limit applies).
+	// all runners on the store together; Flows sets limits per flow, also
+	// for all runners together: a job is claimed only when both its
+	// vendor's and its flow's limits leave room. A flow's Concurrency 0
+	// and zero Rate set no bound of the flow's own (only the vendor's
+	// apply).
 	Vendors map[string]Limit
-	Flows   map[string]int
+	Flows   map[string]Limit
 	// Owner names this runner in the jobs it holds (delivery_jobs.owner):
 	// only the owner may record a held job's outcome. "" takes Node's id,
 	// or a random name without a Node.

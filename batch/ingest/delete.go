@@ -31,17 +31,23 @@ func (b *Backend) routeDelete(ctx context.Context, tx *store.Tx, typ, id string,
 	return dr.RouteDelete(ctx, tx, typ, id, version, last)
 }
 
-// deleteEntry deletes typ/id and returns its entry result and, when a
-// deletion was stored, the last live body to route. A resource already
+// deleteEntry deletes the resource of entry e (of a request of kind)
+// whose id is id, under its If-Match when it has one, and returns its
+// entry result and, when a deletion was stored, the last live body to
+// route. A resource already
 // deleted is answered 204 with its current version and nothing to route;
 // id "" (a conditional delete that matched nothing) is 204 with nothing
 // done; a resource never stored is ErrNotFound.
-func deleteEntry(ctx context.Context, tx *store.Tx, typ, id string) (server.EntryResult, *fhir.Value, error) {
+func deleteEntry(ctx context.Context, tx *store.Tx, kind string, e *server.Entry, id string) (server.EntryResult, *fhir.Value, error) {
+	typ := e.Type
 	er := server.EntryResult{ID: id, Status: 204}
 	if id == "" {
 		return er, nil, nil
 	}
-	v, body, err := tx.DeleteResource(ctx, typ, id)
+	v, body, err := tx.DeleteResourceIfMatch(ctx, typ, id, e.IfMatch)
+	if errors.Is(err, store.ErrPreconditionFailed) {
+		return er, nil, preconditionFailed(kind, e, err)
+	}
 	if err != nil {
 		return er, nil, fmt.Errorf("deleting %s: %w", typ, err)
 	}

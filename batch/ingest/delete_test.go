@@ -121,7 +121,10 @@ func TestConditionalUpdateAndDelete(t *testing.T) {
 			t.Errorf("routed %v, want %v", got, want)
 		}
 
-		if code, tag, _ := do(t, "DELETE", base+"/"+x, ""); code != 204 || tag != `W/"3"` {
+		if code, _, _ := do(t, "DELETE", base+"/"+x, "", "If-Match", `W/"1"`); code != 412 {
+			t.Fatalf("DELETE with a stale If-Match: %d, want 412", code)
+		}
+		if code, tag, _ := do(t, "DELETE", base+"/"+x, "", "If-Match", `W/"2"`); code != 204 || tag != `W/"3"` {
 			t.Fatalf("DELETE: %d %s, want 204 W/\"3\"", code, tag)
 		}
 		if code, _, _ := do(t, "GET", base+"/"+x, ""); code != 410 {

@@ -30,7 +30,8 @@ type Backend struct {
 	Router Router // nil: store only
 	// NewID makes ids for created resources (default: random UUIDs).
 	NewID func() string
-	// Now stamps LastModified (default time.Now).
+	// Now, when set, stamps LastModified; by default it is when the store
+	// stored the version (as vread and _history report it).
 	Now func() time.Time
 }
 
@@ -123,7 +124,7 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 	for i, e := range req.Entries {
 		id := ids[i]
 		if e.Method == "DELETE" {
-			er, last, err := deleteEntry(ctx, tx, e.Type, id)
+			er, last, err := deleteEntry(ctx, tx, req.Kind, &e, id)
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +144,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			continue
 		}
 		res := withID(rewrite(e.Resource, refs), id)
-		version, changed, err := tx.PutValue(ctx, e.Type, id, res)
+		version, changed, at, err := tx.PutValueIfMatch(ctx, e.Type, id, res, e.IfMatch)
+		if errors.Is(err, store.ErrPreconditionFailed) {
+			return nil, preconditionFailed(req.Kind, &e, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("storing %s: %w", e.Type, err)
 		}
@@ -169,7 +173,10 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 		if changed && b.Router != nil {
 			toRoute = append(toRoute, stored{e.Type, id, version, res, false})
 		}
-		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: now().UTC()}
+		if b.Now != nil || at.IsZero() {
+			at = now().UTC()
+		}
+		out.Entries[i] = server.EntryResult{ID: id, Version: version, Created: !existed, LastModified: at}
 	}
 	// Routing comes after the whole request is stored, so that a route's
 	// intake check finds the resources an entry references wherever they
@@ -221,7 +228,8 @@ func (b *Backend) Ready(ctx context.Context) error {
 // classify maps store errors onto the server's classes.
 func classify(err error) error {
 	switch {
-	case errors.Is(err, server.ErrDuplicate), errors.Is(err, server.ErrRefused):
+	case errors.Is(err, server.ErrDuplicate), errors.Is(err, server.ErrRefused),
+		errors.Is(err, server.ErrPreconditionFailed):
 		return err
 	case errors.Is(err, store.ErrUnavailable):
 		return fmt.Errorf("%w: %w", server.ErrUnavailable, err)

@@ -39,6 +39,9 @@ func runConformance(t *testing.T, h harness) {
 
 	t.Run("Versioning", func(t *testing.T) { testVersioning(t, fresh(t)) })
 	t.Run("ConcurrentPut", func(t *testing.T) { testConcurrentPut(t, fresh(t)) })
+	t.Run("PutIfMatch", func(t *testing.T) { testPutIfMatch(t, fresh(t)) })
+	t.Run("PutIfMatchRace", func(t *testing.T) { testPutIfMatchRace(t, fresh(t)) })
+	t.Run("HistoryPage", func(t *testing.T) { testHistoryPage(t, fresh(t)) })
 	t.Run("Current", func(t *testing.T) { testCurrent(t, fresh(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, fresh(t)) })
 	t.Run("SearchBackfill", func(t *testing.T) { testSearchBackfill(t, fresh(t)) })

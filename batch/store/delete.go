@@ -36,14 +36,30 @@ const qMarkDeleted = `UPDATE resources SET version = ?, sha256 = '', updated_at 
 // never stored is [ErrNotFound]. The current row is locked, so of
 // concurrent deletions exactly one stores a version.
 func (tx *Tx) DeleteResource(ctx context.Context, typ, id string) (version int, last []byte, err error) {
+	return tx.DeleteResourceIfMatch(ctx, typ, id, 0)
+}
+
+// DeleteResourceIfMatch is [Tx.DeleteResource] conditioned on the current
+// version: with ifMatch > 0 it deletes only when typ/id exists at exactly
+// that version (checked under the row lock, so atomically with the
+// deletion), and otherwise fails with [ErrPreconditionFailed] (also when
+// typ/id was never stored). A resource already deleted at version
+// ifMatch changes nothing, as for DeleteResource.
+func (tx *Tx) DeleteResourceIfMatch(ctx context.Context, typ, id string, ifMatch int) (version int, last []byte, err error) {
 	op := "deleting " + typ + "/" + id
 	var cur, gone int
 	if err := tx.s.row(ctx, tx, op, `SELECT version, deleted FROM resources WHERE type = ? AND id = ?`+tx.s.forUpdate(),
 		[]any{typ, id}, &cur, &gone); err != nil {
+		if ifMatch > 0 && errors.Is(err, ErrNotFound) {
+			return 0, nil, fmt.Errorf("%s: %w", op, ErrPreconditionFailed)
+		}
 		return 0, nil, err
 	}
 	if cur < 1 {
 		return 0, nil, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	if ifMatch > 0 && cur != ifMatch {
+		return 0, nil, fmt.Errorf("%s: %w", op, ErrPreconditionFailed)
 	}
 	if gone != 0 {
 		return cur, nil, nil

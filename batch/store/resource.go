@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,7 +35,8 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 	if err != nil {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, err)
 	}
-	return tx.put(ctx, typ, id, body, canonicalValueHash(v), searchColumns(typ, v))
+	version, changed, _, err = tx.put(ctx, typ, id, body, canonicalValueHash(v), searchColumns(typ, v), 0)
+	return version, changed, err
 }
 
 // PutValue is PutResource for a resource already decoded: its JSON and
@@ -44,36 +46,48 @@ func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (vers
 	if v == nil || v.Kind != fhir.Object {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v))
+	version, changed, _, err = tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v), 0)
+	return version, changed, err
 }
 
 // put stores body, whose canonical hash is sum and search columns sc
-// (see PutResource).
-func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols) (version int, changed bool, err error) {
+// (see PutResource), and returns the instant of a new version (zero when
+// the content was unchanged). ifMatch > 0 makes the write conditional on
+// the current version (see [Tx.PutValueIfMatch]).
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols, ifMatch int) (version int, changed bool, at time.Time, err error) {
 	op := "storing " + typ + "/" + id
-	now := tx.s.ts(tx.s.now())
-	if created, err := tx.createFirst(ctx, op, typ, id, body, sum, now, sc); err != nil {
-		return 0, false, err
-	} else if created {
-		return 1, true, nil
+	at = tx.s.now().UTC().Truncate(time.Microsecond)
+	now := tx.s.ts(at)
+	if ifMatch <= 0 {
+		if created, err := tx.createFirst(ctx, op, typ, id, body, sum, now, sc); err != nil {
+			return 0, false, time.Time{}, err
+		} else if created {
+			return 1, true, at, nil
+		}
 	}
 	var cur int
 	var curSum string
 	if err := tx.s.row(ctx, tx, op, qCurrentVersion+tx.s.forUpdate(),
 		[]any{typ, id}, &cur, &curSum); err != nil {
-		return 0, false, err
+		if ifMatch > 0 && errors.Is(err, ErrNotFound) {
+			return 0, false, time.Time{}, fmt.Errorf("%s: %w", op, ErrPreconditionFailed)
+		}
+		return 0, false, time.Time{}, err
+	}
+	if ifMatch > 0 && cur != ifMatch {
+		return 0, false, time.Time{}, fmt.Errorf("%s: %w", op, ErrPreconditionFailed)
 	}
 	if cur > 0 && curSum == sum {
-		return cur, false, nil
+		return cur, false, time.Time{}, nil
 	}
 	next := cur + 1
 	if _, err := tx.exec(ctx, op, qInsertVersion, typ, id, next, sum, body, now); err != nil {
-		return 0, false, err
+		return 0, false, time.Time{}, err
 	}
 	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, sc.startAt, sc.status, typ, id); err != nil {
-		return 0, false, err
+		return 0, false, time.Time{}, err
 	}
-	return next, true, nil
+	return next, true, at, nil
 }
 
 // createFirst stores body (search columns sc) as version 1 of typ/id

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
+	"github.com/fhirbridge/fhirbridge/batch/demo"
 )
 
 // pendingSample names the modules that do not give a conformance sample
@@ -58,10 +59,6 @@ func conformance(t *testing.T, name string, s bridge.Sample) {
 	for k, v := range s.Env {
 		t.Setenv(k, v)
 	}
-	indent := func(text, pad string) string {
-		lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-		return pad + strings.Join(lines, "\n"+pad) + "\n"
-	}
 	section := strings.ReplaceAll(s.Section, "$URL", sim.URL)
 	for k, v := range sim.Vars {
 		section = strings.ReplaceAll(section, k, v)
@@ -75,7 +72,7 @@ func conformance(t *testing.T, name string, s bridge.Sample) {
 	}
 	dir := t.TempDir()
 	cfgText := "data_dir: " + filepath.Join(dir, "data") + "\nserver: {listen: \"127.0.0.1:0\"}\nconnectors:\n  " + name + ":\n" +
-		indent(section, "    ") + "routes:\n" + indent(s.Routes, "  ")
+		demo.Indent(section, "    ") + "routes:\n" + demo.Indent(s.Routes, "  ")
 	write := func(file, text string) string {
 		p := filepath.Join(dir, file)
 		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
@@ -128,7 +125,7 @@ func conformance(t *testing.T, name string, s bridge.Sample) {
 		}
 	})
 	t.Run("serve delivers the sample Bundle, once", func(t *testing.T) {
-		b := startBridge(t, "connectors:\n  "+name+":\n"+indent(section, "    ")+"routes:\n"+indent(s.Routes, "  "))
+		b := startBridge(t, "connectors:\n  "+name+":\n"+demo.Indent(section, "    ")+"routes:\n"+demo.Indent(s.Routes, "  "))
 		first := post(t, b.Base+"/fhir", s.Bundle, 200)
 		idName := s.IDName
 		if idName == "" {

@@ -28,7 +28,9 @@ keys differing only in case are refused.
 Each problem is printed with the element path it concerns, e.g.
 Bundle.entry[1].resource.Appointment.status, and never with a value from the
 resource. --json prints an OperationOutcome per failing entry instead.
-Exit status 1 when anything is invalid.`,
+Exit status 1 when anything is invalid. The FHIR endpoint's
+POST /fhir/{type}/$validate and POST /fhir/$validate (fhirbridge serve) run
+the same check and answer the same issues.`,
 		Example: `  fhirbridge validate --in fixtures/demo/appointments.json
   fhirbridge validate --in export.ndjson --json`,
 		Args: cobra.NoArgs,

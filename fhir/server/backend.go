@@ -38,6 +38,12 @@ var (
 	// server answers 409 with an OperationOutcome naming the identifier's
 	// system, and counts it in fhirbridge_ingest_identifier_conflicts_total.
 	ErrKeyReused = errors.New("request key reused for a different body")
+	// ErrPreconditionFailed means an Entry.IfMatch did not name the
+	// current version of its resource (or the resource does not exist);
+	// nothing of the request was committed. The server answers 412 with
+	// the *fhir.OperationOutcome of the error chain when there is one (its
+	// texts value-free by contract), else a fixed text.
+	ErrPreconditionFailed = errors.New("precondition failed: not the current version")
 )
 
 // Backend stores what the endpoint accepts. The server validates every
@@ -53,8 +59,8 @@ type Backend interface {
 	// must fail with ErrDuplicate when the key is already stored for the
 	// same body, or with ErrKeyReused when it is stored with another body
 	// hash (both hashes known and different). Errors wrap ErrUnavailable,
-	// ErrRefused, ErrConflict or ErrNotFound; any other error is answered
-	// 500.
+	// ErrRefused, ErrConflict, ErrNotFound or ErrPreconditionFailed (see
+	// Entry.IfMatch); any other error is answered 500.
 	Commit(ctx context.Context, req *Request) (*Result, error)
 	// Read returns the current version of a resource as FHIR JSON and its
 	// version number (≥ 1), or an error wrapping ErrNotFound, or ErrGone
@@ -121,6 +127,12 @@ type Entry struct {
 	// from the If-None-Exist header or entry.request.ifNoneExist; "" when
 	// the create is unconditional. A match is reported with Created false.
 	IfNoneExist string
+	// IfMatch, when > 0, is the version a PUT or DELETE is conditioned on
+	// (If-Match header, entry.request.ifMatch): Commit must check, atomically with
+	// the write, that the resource exists at exactly this version, and
+	// fail the whole request with ErrPreconditionFailed otherwise. 0 means
+	// unconditional.
+	IfMatch int
 	// Resource is the validated resource; shared, must not be modified.
 	Resource *fhir.Value
 	// FullURL is the Bundle entry's fullUrl ("urn:uuid:…"), which other

@@ -62,28 +62,14 @@ func isR4(v string) bool {
 	return v == "4.0" || strings.HasPrefix(v, "4.0.")
 }
 
-// acceptable answers 406 when the Accept header asks only for FHIR
-// versions other than R4 (fhirVersion parameter); media ranges without
-// the parameter, and unparsable ones, are left alone as before.
+// acceptable answers 406 unless a FHIR R4 JSON response satisfies the
+// _format parameter or, without one, the Accept header (see negotiate).
 func (h *handler) acceptable(w http.ResponseWriter, r *http.Request) bool {
-	other := false
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		_, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		v, ok := params["fhirversion"]
-		if !ok || isR4(v) {
-			return true
-		}
-		other = true
+	if e := negotiate(r); e != nil {
+		h.writeError(w, e)
+		return false
 	}
-	if !other {
-		return true
-	}
-	h.writeError(w, newError(http.StatusNotAcceptable, "", "not-supported", "",
-		"this server only answers in FHIR R4 (fhirVersion=4.0)"))
-	return false
+	return true
 }
 
 // readBody reads the request body, inflating gzip, and refuses it with 413

@@ -87,6 +87,11 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 		e.IfNoneExist = be.Value.Get("request").GetString("ifNoneExist")
 	}
 	var oo *fhir.OperationOutcome
+	if im, bad := entryIfMatch(be); bad != nil {
+		return e, bad
+	} else if be.Method == "PUT" || be.Method == "DELETE" {
+		e.IfMatch = im
+	}
 	if be.Method == "DELETE" {
 		return h.checkDeleteEntry(be, e)
 	}

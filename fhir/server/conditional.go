@@ -150,8 +150,13 @@ func (h *handler) conditional(w http.ResponseWriter, r *http.Request, typ string
 		h.writeError(w, newError(http.StatusBadRequest, "", "not-supported", "", conditionMessage(err)))
 		return
 	}
+	im, e := ifMatchHeader(r)
+	if e != nil {
+		h.writeError(w, e)
+		return
+	}
 	if r.Method == "DELETE" {
-		h.remove(w, r, routeType, Entry{Method: "DELETE", Type: typ, Condition: cond})
+		h.remove(w, r, routeType, Entry{Method: "DELETE", Type: typ, Condition: cond, IfMatch: im})
 		return
 	}
 	v, e := h.resourceBody(w, r, typ)
@@ -163,7 +168,7 @@ func (h *handler) conditional(w http.ResponseWriter, r *http.Request, typ string
 		h.writeError(w, conditionalError("id_mismatch"))
 		return
 	}
-	h.single(w, r, routeType, "", Entry{Method: "PUT", Type: typ, Condition: cond, Resource: v})
+	h.single(w, r, routeType, "", Entry{Method: "PUT", Type: typ, Condition: cond, Resource: v, IfMatch: im})
 }
 
 // conditionMessage is the text of a ParseCondition error: its own

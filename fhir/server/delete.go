@@ -26,13 +26,19 @@ var (
 	ErrIDMismatch = errors.New("the resource id differs from the matched resource")
 )
 
-// deleteInstance serves DELETE /fhir/{type}/{id}.
+// deleteInstance serves DELETE /fhir/{type}/{id}; If-Match makes it
+// conditional on the current version (412 otherwise).
 func (h *handler) deleteInstance(w http.ResponseWriter, r *http.Request, typ, id string) {
 	if !fhir.ValidID(id) {
 		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found"))
 		return
 	}
-	h.remove(w, r, routeInstance, Entry{Method: "DELETE", Type: typ, ID: id})
+	im, e := ifMatchHeader(r)
+	if e != nil {
+		h.writeError(w, e)
+		return
+	}
+	h.remove(w, r, routeInstance, Entry{Method: "DELETE", Type: typ, ID: id, IfMatch: im})
 }
 
 // remove commits one deletion and answers 204 No Content, with the ETag

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -35,8 +36,11 @@ func TestDelete(t *testing.T) {
 		want         int
 		etag         string
 	}{
-		{"DELETE", "/fhir/Patient/p1", "", 204, `W/"2"`},
+		{"DELETE", "/fhir/Patient/p1", "If-Match: W/\"7\"", 412, ""},
+		{"DELETE", "/fhir/Patient/p1", "If-Match: 7,8", 400, ""},
+		{"DELETE", "/fhir/Patient/p1", "If-Match: W/\"1\"", 204, `W/"2"`},
 		{"GET", "/fhir/Patient/p1", "", 410, ""},
+		{"DELETE", "/fhir/Patient/p1", "If-Match: W/\"1\"", 412, ""},
 		{"DELETE", "/fhir/Patient/p1", "", 204, `W/"2"`},
 		{"DELETE", "/fhir/Patient/never", "", 404, ""},
 		{"DELETE", "/fhir/Patient/bad$id", "", 404, ""},
@@ -45,9 +49,14 @@ func TestDelete(t *testing.T) {
 		{"GET", "/fhir/Patient/p1", "", 200, `W/"3"`},
 	}
 	for i, s := range steps {
-		var w = e.do(s.method, s.path, nil)
-		if s.body != "" {
+		var w *httptest.ResponseRecorder
+		switch {
+		case strings.HasPrefix(s.body, "If-Match: "):
+			w = e.do(s.method, s.path, nil, s.body)
+		case s.body != "":
 			w = e.do(s.method, s.path, strings.NewReader(s.body))
+		default:
+			w = e.do(s.method, s.path, nil)
 		}
 		if w.Code != s.want {
 			t.Fatalf("step %d %s %s: %d, want %d: %s", i, s.method, s.path, w.Code, s.want, w.Body)

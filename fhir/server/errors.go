@@ -32,6 +32,8 @@ func errClass(err error) string {
 		return "duplicate"
 	case errors.Is(err, ErrKeyReused):
 		return "key_reused"
+	case errors.Is(err, ErrPreconditionFailed):
+		return "precondition"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -61,6 +63,8 @@ func (h *handler) backendError(route string, err error) *apiError {
 			"the request conflicts with the stored state; nothing was stored")
 	case "key_reused":
 		return h.reusedKey(route, nil)
+	case "precondition":
+		return preconditionError(err)
 	case "not_found":
 		return newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found")
 	case "canceled":

@@ -84,6 +84,9 @@ func (f *fakeBackend) conditionalEntry(e Entry, at time.Time) (EntryResult, erro
 		}
 	}
 	k := e.Type + "/" + id
+	if e.IfMatch > 0 && f.store[k] != e.IfMatch {
+		return EntryResult{}, fmt.Errorf("fake: %w", ErrPreconditionFailed)
+	}
 	if e.Method == "DELETE" {
 		v, ok := f.store[k]
 		if !ok {

@@ -58,7 +58,8 @@ func New(b Backend, opt Options) http.Handler {
 	}
 	h.m = newMetrics(opt.Registry)
 	h.metricH = h.m.handler()
-	h.capStmt = capabilityStatement(opt.Types, opt.Searches, h.auth, opt.Now())
+	_, versioned := b.(Versioned)
+	h.capStmt = capabilityStatement(opt.Types, opt.Searches, h.auth, versioned, opt.Now())
 	return h
 }
 
@@ -154,6 +155,12 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		}
 		return routeMetadata
 	}
+	if typ, ok := validateTarget(segs); ok {
+		if h.authorized(w, r) && h.acceptable(w, r) {
+			h.serveValidate(w, r, typ)
+		}
+		return routeValidate
+	}
 	name := routeUnknown
 	switch {
 	case len(segs) == 0:
@@ -162,6 +169,10 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		name = routeSearch
 	case len(segs) == 1:
 		name = routeType
+	case len(segs) == 2 && segs[1] == "_history", len(segs) == 3 && segs[2] == "_history":
+		name = routeHistory
+	case len(segs) == 4 && segs[2] == "_history":
+		name = routeVread
 	case len(segs) == 2:
 		name = routeInstance
 	}
@@ -200,6 +211,10 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 			h.deleteInstance(w, r, segs[0], segs[1])
 		} else {
 			h.read(w, r, segs[0], segs[1])
+		}
+	case routeHistory, routeVread:
+		if h.knownType(w, segs[0]) && h.allow(w, r, "GET", "HEAD") {
+			h.versionRoute(w, r, segs)
 		}
 	default:
 		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "no such route"))

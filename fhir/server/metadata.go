@@ -10,11 +10,13 @@ import (
 
 // capabilityStatement renders the CapabilityStatement of the server: the
 // served types with exactly the interactions implemented (read, create,
-// conditional create, update, conditional update, delete, conditional
-// delete of a single match; search-type with its declared parameters only
-// where a Searcher is given; no history or patch), and the transaction
-// and batch system interactions.
-func capabilityStatement(types []string, searches map[string]Searcher, auth bool, now time.Time) []byte {
+// conditional create, update with If-Match, conditional update, delete,
+// conditional delete of a single match; with a versioned backend also
+// vread, history-instance, history-type and conditional reads; search-type
+// with its declared parameters only where a Searcher is given; no patch),
+// and the transaction and batch system interactions, and the $validate
+// operation.
+func capabilityStatement(types []string, searches map[string]Searcher, auth, versioned bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
 		o := fhir.NewObject()
@@ -32,14 +34,20 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth bool
 	}
 	res := make([]*fhir.Value, len(types))
 	for i, t := range types {
+		interactions := []string{"read", "update", "delete", "create"}
+		conditionalRead := "not-match"
+		if versioned {
+			interactions = []string{"read", "vread", "update", "delete", "create", "history-instance", "history-type"}
+			conditionalRead = "full-support"
+		}
 		res[i] = obj(
 			"type", str(t),
-			"interaction", codes("read", "update", "delete", "create"),
-			"versioning", str("versioned"),
-			"readHistory", fhir.NewBool(false),
+			"interaction", codes(interactions...),
+			"versioning", str("versioned-update"),
+			"readHistory", fhir.NewBool(versioned),
 			"updateCreate", fhir.NewBool(true),
 			"conditionalCreate", fhir.NewBool(true),
-			"conditionalRead", str("not-supported"),
+			"conditionalRead", str(conditionalRead),
 			"conditionalUpdate", fhir.NewBool(true),
 			"conditionalDelete", str("single"),
 		)
@@ -73,6 +81,7 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth bool
 	}
 	rest.Set("resource", fhir.NewArray(res...))
 	rest.Set("interaction", codes("transaction", "batch"))
+	addValidate(rest, served)
 	cs := obj(
 		"resourceType", str("CapabilityStatement"),
 		"status", str("active"),

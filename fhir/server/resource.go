@@ -45,15 +45,9 @@ func (h *handler) slot(r *http.Request) (release func(), e *apiError) {
 // want. Errors name positions and element paths, never values; a body
 // over MaxElements or MaxArray is answered 413.
 func (h *handler) decode(data []byte, want string) (*fhir.Value, *apiError) {
-	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth,
-		MaxElements: h.opt.MaxElements, MaxArray: h.opt.MaxArray})
-	var se *fhir.SyntaxError
-	if errors.Is(err, fhir.ErrLimit) && errors.As(err, &se) {
-		return nil, &apiError{status: http.StatusRequestEntityTooLarge, reason: reasonTooComplex,
-			oo: (*fhir.OperationOutcome)(nil).Add("too-costly", se.Path, se.Error())}
-	}
-	if err != nil {
-		return nil, &apiError{status: http.StatusBadRequest, reason: reasonSyntax, oo: fhir.FromError(err)}
+	v, e := h.parse(data)
+	if e != nil {
+		return nil, e
 	}
 	switch rt := v.ResourceType(); {
 	case v.Kind != fhir.Object:
@@ -65,6 +59,22 @@ func (h *handler) decode(data []byte, want string) (*fhir.Value, *apiError) {
 	case rt != want:
 		return nil, newError(http.StatusBadRequest, reasonInvalid, fhir.CodeInvalid, "resourceType",
 			"resourceType does not match the URL")
+	}
+	return v, nil
+}
+
+// parse decodes a body strictly within the JSON limits of Options: 413
+// over MaxElements or MaxArray, 400 for anything else that is not JSON.
+func (h *handler) parse(data []byte) (*fhir.Value, *apiError) {
+	v, err := fhir.Decode(data, fhir.DecodeOptions{MaxDepth: h.opt.MaxDepth,
+		MaxElements: h.opt.MaxElements, MaxArray: h.opt.MaxArray})
+	var se *fhir.SyntaxError
+	if errors.Is(err, fhir.ErrLimit) && errors.As(err, &se) {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, reason: reasonTooComplex,
+			oo: (*fhir.OperationOutcome)(nil).Add("too-costly", se.Path, se.Error())}
+	}
+	if err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, reason: reasonSyntax, oo: fhir.FromError(err)}
 	}
 	return v, nil
 }
@@ -107,12 +117,18 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request, typ string) {
 }
 
 // update serves PUT /fhir/{type}/{id}; the resource id must equal id.
+// An If-Match header makes it conditional on the current version (412
+// when another version is current).
 func (h *handler) update(w http.ResponseWriter, r *http.Request, typ, id string) {
 	if !fhir.ValidID(id) {
 		h.writeError(w, newError(http.StatusBadRequest, "", fhir.CodeValue, "", "the id in the URL is not a valid FHIR id"))
 		return
 	}
-	data, e := h.readBody(w, r)
+	im, e := ifMatchHeader(r)
+	var data []byte
+	if e == nil {
+		data, e = h.readBody(w, r)
+	}
 	var release func()
 	if e == nil {
 		release, e = h.slot(r)
@@ -126,7 +142,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request, typ, id string)
 					"the resource id must equal the id in the URL")
 			} else if e = validate(v); e == nil {
 				release()
-				h.single(w, r, routeInstance, "", Entry{Method: "PUT", Type: typ, ID: id, Resource: v})
+				h.single(w, r, routeInstance, "", Entry{Method: "PUT", Type: typ, ID: id, Resource: v, IfMatch: im})
 				return
 			}
 		}
@@ -219,15 +235,28 @@ func setResourceHeaders(w http.ResponseWriter, body []byte) {
 	}
 }
 
-// read serves GET /fhir/{type}/{id} with ETag and Last-Modified.
+// read serves GET /fhir/{type}/{id} with ETag and Last-Modified, and 304
+// to a matching If-None-Match (and If-Modified-Since, from a Versioned
+// backend).
 func (h *handler) read(w http.ResponseWriter, r *http.Request, typ, id string) {
 	if !fhir.ValidID(id) {
 		h.writeError(w, newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found"))
 		return
 	}
+	if vb, ok := h.b.(Versioned); ok {
+		h.readVersioned(w, r, vb, routeInstance, typ, id, 0)
+		return
+	}
 	body, version, err := h.b.Read(r.Context(), typ, id)
 	if err != nil {
 		h.writeError(w, h.backendError(routeInstance, err))
+		return
+	}
+	if nm, e := notModified(r, version, time.Time{}); e != nil {
+		h.writeError(w, e)
+		return
+	} else if nm {
+		writeNotModified(w, version, time.Time{})
 		return
 	}
 	setResourceHeaders(w, body)

@@ -107,6 +107,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, typ string, s *
 		h.writeError(w, newError(http.StatusBadRequest, "", fhir.CodeStructure, "", "the query string is malformed"))
 		return
 	}
+	q.Del("_format") // negotiated already (see negotiate); not a search parameter
 	if e := s.checkQuery(typ, q); e != nil {
 		h.writeError(w, e)
 		return

@@ -32,31 +32,18 @@ func parseQuantityText(num, unit string) (Item, bool) {
 	if u, ok := calendarUnits[unit]; ok {
 		unit = u
 	}
-	return Item{k: kQty, f: f, s: unit}, true
+	return Item{k: kQty, f: f, s: unit, key: num}, true // key: the digits as written
 }
 
-// unitScale gives simple UCUM conversions to a base unit per dimension.
-var unitScale = map[string]struct {
-	dim string
-	f   float64
-}{
-	"g": {"g", 1}, "mg": {"g", 1e-3}, "kg": {"g", 1e3}, "ug": {"g", 1e-6},
-	"m": {"m", 1}, "[in_i]": {"m", 0.0254}, "[ft_i]": {"m", 0.3048}, "[lb_av]": {"g", 453.59237}, "cm": {"m", 1e-2}, "mm": {"m", 1e-3}, "km": {"m", 1e3},
-	"L": {"L", 1}, "mL": {"L", 1e-3}, "dL": {"L", 1e-1},
-	"s": {"s", 1}, "ms": {"s", 1e-3}, "min": {"s", 60}, "h": {"s", 3600}, "d": {"s", 86400}, "wk": {"s", 604800},
-	"second": {"s", 1}, "millisecond": {"s", 1e-3}, "minute": {"s", 60}, "hour": {"s", 3600}, "day": {"s", 86400}, "week": {"s", 604800},
-	"year": {"year", 1}, "month": {"month", 1}, "a": {"a", 1}, "mo": {"mo", 1},
-}
-
-// qtyNorm converts a quantity to its base unit; ok is false for unknown units.
+// qtyNorm converts a quantity to the base units of its dimension (ucum.go)
+// and names that dimension; a unit the UCUM reader does not know is its own
+// dimension, "?" and its text, so it compares only with the same text.
 func qtyNorm(q Item) (float64, string) {
-	if u, ok := unitScale[q.s]; ok {
-		return q.f * u.f, u.dim
+	u, ok := unitOf(q.s)
+	if !ok {
+		return q.f, "?" + q.s
 	}
-	if q.s == "" {
-		return q.f, "1"
-	}
-	return q.f, q.s
+	return q.f * u.f, u.key()
 }
 
 func isNum(k kind) bool  { return k == kInt || k == kDec }
@@ -119,7 +106,7 @@ func equalItems(a, b Item) (eq, ok bool) {
 		av, au := qtyNorm(a)
 		bv, bu := qtyNorm(b)
 		if au != bu {
-			if calendarPair(au, bu) {
+			if calendarPair(a.s, b.s) {
 				return false, false
 			}
 			return false, true
@@ -180,8 +167,7 @@ func equivItems(a, b Item) bool {
 		eq, ok := equalItems(pa, pb)
 		return eq && ok
 	case pa.k == kQty && pb.k == kQty:
-		eq, ok := equalItems(pa, pb)
-		return eq && ok
+		return equivQuantities(pa, pb)
 	case pa.k == kNode && pb.k == kNode && pa.n != nil && pb.n != nil:
 		return deepEqual(pa.n, pb.n)
 	}
@@ -230,6 +216,46 @@ func cmp3(a, b float64) int {
 		return 1
 	}
 	return 0
+}
+
+// equivQuantities implements '~' on quantities: after conversion to the
+// base units of their common dimension, the values are equal when rounded
+// to the precision of the less precise one, as decimals are. 4 'g' is
+// precise to 1 g and 4040 'mg' to 0.001 g, so both round to 4 g and are
+// equivalent; 4.00 'g' ~ 4040 'mg' is false (4.00 against 4.04).
+func equivQuantities(a, b Item) bool {
+	av, au := qtyNorm(a)
+	bv, bu := qtyNorm(b)
+	if au != bu {
+		return false
+	}
+	ra, ok1 := qtyResolution(a)
+	rb, ok2 := qtyResolution(b)
+	if !ok1 || !ok2 {
+		eq, ok := equalItems(a, b)
+		return eq && ok
+	}
+	r := math.Max(ra, rb)
+	return math.Round(round15(av/r)) == math.Round(round15(bv/r))
+}
+
+// qtyResolution is the unit of the last digit a quantity states, in the
+// base units of its dimension: 4040 'mg' gives 0.001 (g), 1.5 'h' 360 (s).
+func qtyResolution(q Item) (float64, bool) {
+	text := q.key
+	if text == "" {
+		text = formatDec(q.f)
+	}
+	d, ok := decimalDigits(text)
+	if !ok {
+		return 0, false
+	}
+	f := 1.0
+	if u, ok := unitOf(q.s); ok {
+		f = u.f
+	}
+	r := math.Pow(10, -float64(d)) * f
+	return r, r > 0 && !math.IsInf(r, 0)
 }
 
 // calendarPair reports a calendar year/month against the UCUM a/mo, whose

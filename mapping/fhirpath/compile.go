@@ -111,15 +111,12 @@ func (cp *compiler) compile(a *ast) (node, error) {
 			switch p.k {
 			case kInt:
 				p.i = -p.i
-			case kDec, kQty:
-				p.f = -p.f
-				if p.k == kDec && p.s != "" {
-					if p.s[0] == '-' {
-						p.s = p.s[1:]
-					} else {
-						p.s = "-" + p.s
-					}
-				}
+			case kDec:
+				p.f = negateFloat(p.f)
+				p.s = negateText(p.s, p.f)
+			case kQty:
+				p.f = negateFloat(p.f)
+				p.key = negateText(p.key, p.f) // the digits as written
 			default:
 				return nil, evalError("unary minus needs a number")
 			}
@@ -274,4 +271,26 @@ func typeNameOf(a *ast) (string, bool) {
 		return p + "." + a.name, ok
 	}
 	return "", false
+}
+
+// negateFloat negates f; zero stays +0, which prints without a sign.
+func negateFloat(f float64) float64 {
+	if f == 0 {
+		return 0
+	}
+	return -f
+}
+
+// negateText negates the text of a decimal whose negated value is f,
+// keeping its digits. Zero has no sign: negating 0.0 or -0.0 gives 0.0.
+func negateText(s string, f float64) string {
+	switch {
+	case s == "":
+		return s
+	case s[0] == '-':
+		return s[1:]
+	case f == 0:
+		return s
+	}
+	return "-" + s
 }

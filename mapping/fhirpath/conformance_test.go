@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the README's conformance table 
 
 // conformanceFloor is the number of official tests that must pass; raise
 // it when the engine improves, never lower it to hide a regression.
-const conformanceFloor = 927
+const conformanceFloor = 933
 
 type xmlSuite struct {
 	Groups []xmlGroup `xml:"group"`

@@ -2,6 +2,7 @@ package fhirpath
 
 import (
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,13 +32,16 @@ func boundaryFn(high bool) fnImpl {
 			if prec > 28 {
 				return nil, nil
 			}
-			text := p.s
-			if p.k != kDec || text == "" {
-				if p.k == kInt {
-					text = formatInt(p.i)
-				} else {
-					text = formatDec(p.f)
-				}
+			var text string // the number as written, its precision with it
+			switch {
+			case p.k == kInt:
+				text = formatInt(p.i)
+			case p.k == kDec && p.s != "":
+				text = p.s
+			case p.k == kQty && p.key != "":
+				text = p.key // the digits as written
+			default:
+				text = formatDec(p.f)
 			}
 			s, ok := decBoundary(text, int(prec), high)
 			if !ok {
@@ -50,7 +54,7 @@ func boundaryFn(high bool) fnImpl {
 			r, _ := parseNumber(s)
 			return c.one(Item{k: kDec, f: numOf(r), s: s}), nil
 		case kDate, kDateTime, kTime:
-			t, ok := parseTemporal(p.s, p.k)
+			t, ok := parseTemporal(p.s, temporalKind(it, p))
 			if !ok {
 				return nil, nil
 			}
@@ -64,42 +68,109 @@ func boundaryFn(high bool) fnImpl {
 	}
 }
 
+// temporalKind gives the FHIRPath type a boundary starts from. A FHIR
+// dateTime or instant holding only a date reads as a Date elsewhere (it
+// compares as one), but it is a DateTime: its boundaries default to 17
+// digits and carry a time and zone, as Period.start.lowBoundary() needs.
+func temporalKind(it, p Item) kind {
+	if p.k == kDate && it.k == kNode {
+		if tn := it.TypeName(); tn == "dateTime" || tn == "instant" {
+			return kDateTime
+		}
+	}
+	return p.k
+}
+
 func formatInt(i int64) string { return big.NewInt(i).String() }
 
-// decBoundary returns the boundary of the decimal literal text at prec digits.
+// decBoundary returns the boundary of the decimal literal text at prec
+// digits. A decimal stands for every value that rounds to it: text with d
+// digits after the point covers its value ± half a unit of the d-th digit.
+// The boundary is computed on the magnitude and carries the input's sign,
+// as the official FHIRPath suite expects: the end of that interval nearer
+// zero is truncated to prec digits, the end farther from zero is rounded
+// half away from zero. So 1.587.lowBoundary(2) is 1.58 and
+// 1.587.highBoundary(2) is 1.59, 0.0034.highBoundary(1) is 0.0 (not 0.1),
+// and (-0.0034).lowBoundary(1) is -0.0: the sign of a negative input stays
+// even where the digits kept are all zero. Zero itself spreads to both
+// sides, each end rounded away from zero.
 func decBoundary(text string, prec int, high bool) (string, bool) {
+	digits, ok := decimalDigits(text)
+	if !ok {
+		return "", false
+	}
 	r, ok := new(big.Rat).SetString(text)
 	if !ok {
 		return "", false
 	}
-	digits := 0
-	if i := strings.IndexByte(text, '.'); i >= 0 {
-		digits = len(text) - i - 1
-	}
+	neg := r.Sign() < 0
+	r.Abs(r)
 	half := new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Mul(big.NewInt(2), pow10(digits)))
-	if high {
-		r.Add(r, half)
-	} else {
-		r.Sub(r, half)
+	var q *big.Int
+	switch {
+	case r.Sign() == 0:
+		// 0 covers -half .. +half; both ends lie away from zero.
+		q = roundScaled(half, prec, true)
+		neg = !high
+	case high != neg:
+		// highBoundary of a positive, lowBoundary of a negative: away from zero.
+		q = roundScaled(r.Add(r, half), prec, true)
+	default:
+		q = roundScaled(r.Sub(r, half), prec, false)
 	}
-	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(prec)))
-	q, m := new(big.Int).DivMod(scaled.Num(), scaled.Denom(), new(big.Int))
-	if high && m.Sign() != 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	// DivMod floors for positive denominators, as lowBoundary needs.
-	neg := q.Sign() < 0
-	s := new(big.Int).Abs(q).String()
+	s := q.String()
 	for len(s) <= prec {
 		s = "0" + s
 	}
 	if prec > 0 {
 		s = s[:len(s)-prec] + "." + s[len(s)-prec:]
 	}
-	if neg || (q.Sign() == 0 && r.Sign() < 0) {
+	if neg {
 		s = "-" + s
 	}
 	return s, true
+}
+
+// decimalDigits counts the digits a decimal text states after the point,
+// an exponent included: 1.50 has 2, 1.5e1 has 0, 15e-3 has 3. It refuses
+// a text longer than maxDecimalText or an exponent beyond
+// ±maxDecimalExponent, whose arithmetic would be huge.
+func decimalDigits(text string) (int, bool) {
+	if len(text) > maxDecimalText {
+		return 0, false
+	}
+	mant, exp := text, 0
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		mant = text[:i]
+		e, err := strconv.Atoi(strings.TrimPrefix(text[i+1:], "+"))
+		if err != nil || e > maxDecimalExponent || e < -maxDecimalExponent {
+			return 0, false
+		}
+		exp = e
+	}
+	digits := 0
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		digits = len(mant) - i - 1
+	}
+	return max(digits-exp, 0), true
+}
+
+// Bounds on a decimal text decBoundary and '~' read: float64 values reach
+// about 10^±324, and no FHIR decimal needs a hundred digits.
+const (
+	maxDecimalExponent = 400
+	maxDecimalText     = 100
+)
+
+// roundScaled returns the non-negative r scaled by 10^prec and cut to an
+// integer: rounded half up when round is set, truncated otherwise.
+func roundScaled(r *big.Rat, prec int, round bool) *big.Int {
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(prec)))
+	q, m := new(big.Int).QuoRem(scaled.Num(), scaled.Denom(), new(big.Int))
+	if round && new(big.Int).Lsh(m, 1).Cmp(scaled.Denom()) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
 }
 
 func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
@@ -127,8 +198,8 @@ func dateBoundary(t temporal, digits int, high bool) (temporal, bool) {
 			prec = p
 		}
 	}
-	if prec < 0 {
-		return t, false
+	if prec < 0 || (t.k == kDate && prec > pDay) {
+		return t, false // a Date holds no time: more than 8 digits is empty
 	}
 	if t.prec == pHour {
 		t.prec = pMinute // T08 means 08:00

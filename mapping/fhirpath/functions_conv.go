@@ -142,8 +142,10 @@ func toQty(p Item) (Item, bool) {
 	switch p.k {
 	case kQty:
 		return p, true
-	case kInt, kDec:
+	case kInt:
 		return Item{k: kQty, f: numOf(p), s: "1"}, true
+	case kDec:
+		return Item{k: kQty, f: p.f, s: "1", key: p.s}, true // key: the digits as written
 	case kBool:
 		return Item{k: kQty, f: float64(p.i), s: "1"}, true
 	case kStr:
@@ -195,8 +197,8 @@ func init() {
 			q, ok := toQty(it.prim())
 			if ok && q.s != unit {
 				v, d := qtyNorm(q)
-				u, ok2 := unitScale[unit]
-				if ok2 && u.dim == d {
+				u, ok2 := unitOf(unit)
+				if ok2 && u.key() == d {
 					q = Item{k: kQty, f: round15(v / u.f), s: unit}
 				} else {
 					ok = false

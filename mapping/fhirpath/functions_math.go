@@ -1,6 +1,9 @@
 package fhirpath
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // mathFn registers a function of one number.
 func mathFn(name string, f func(it Item) (Item, bool)) {
@@ -40,6 +43,7 @@ func init() {
 		if it.k == kDec {
 			it.s = ""
 		}
+		it.key = strings.TrimPrefix(it.key, "-") // a quantity's digits as written
 		return it, true
 	})
 	mathFn("ceiling", func(it Item) (Item, bool) { return Integer(int64(math.Ceil(numOf(it)))), true })

@@ -297,17 +297,16 @@ func arith(op string, a, b Item) (Item, bool, error) {
 		if au != bu {
 			return Item{}, false, nil
 		}
-		if a.s == b.s {
+		// The sum is in the left operand's unit: 1 'L' + 1 'mL' is 1.001 'L'.
+		if ua, ok := unitOf(a.s); ok && a.s != b.s {
+			av, bv = a.f, bv/ua.f
+		} else {
 			av, bv = a.f, b.f
 		}
 		if op == "-" {
 			bv = -bv
 		}
-		unit := a.s
-		if a.s != b.s {
-			unit = au
-		}
-		return Item{k: kQty, f: round15(av + bv), s: unit}, true, nil
+		return Item{k: kQty, f: round15(av + bv), s: a.s}, true, nil
 	case a.k == kQty && isNum(b.k) && (op == "*" || op == "/"):
 		if op == "/" {
 			if numOf(b) == 0 {
@@ -324,7 +323,11 @@ func arith(op string, a, b Item) (Item, bool, error) {
 			if a.s == b.s {
 				return Item{k: kQty, f: round15(a.f / b.f), s: "1"}, true, nil
 			}
-			return Item{k: kQty, f: round15(a.f / b.f), s: a.s + "/" + b.s}, true, nil
+			div := b.s
+			if strings.ContainsAny(div, "./") {
+				div = "(" + div + ")" // g/(m.s), not (g/m).s
+			}
+			return Item{k: kQty, f: round15(a.f / b.f), s: a.s + "/" + div}, true, nil
 		}
 		return Item{k: kQty, f: round15(a.f * b.f), s: a.s + "." + b.s}, true, nil
 	}

@@ -19,7 +19,7 @@ const (
 	kDate                 // System.Date (s: text without '@')
 	kDateTime             // System.DateTime (s)
 	kTime                 // System.Time (s: text without "@T")
-	kQty                  // System.Quantity (f value, s unit)
+	kQty                  // System.Quantity (f value, s unit, key the value's digits when known)
 )
 
 var systemNames = [...]string{"", "System.Boolean", "System.Integer", "System.Decimal", "System.String",
@@ -35,7 +35,7 @@ type Collection []Item
 type Item struct {
 	n      *fhir.Value // tree node, nil for System values
 	parent *fhir.Value // object holding n (for _name primitive extensions)
-	key    string      // member name n was reached by ("" when unknown)
+	key    string      // member name n was reached by ("" when unknown); a quantity's digits
 	typ    string      // FHIR type name when known ("" = infer from JSON)
 	s      string
 	f      float64
@@ -132,7 +132,7 @@ func (it Item) AsString() (string, bool) {
 	case kQty:
 		num := formatDec(p.f)
 		if p.key != "" {
-			num = p.key // value text kept by lowBoundary/highBoundary
+			num = p.key // the digits as written, precision kept
 		}
 		if _, ok := calendarUCUM[p.s]; ok {
 			return num + " " + p.s, true
@@ -167,7 +167,11 @@ func (it Item) JSON() *fhir.Value {
 		return fhir.NewNumber(s)
 	case kQty:
 		o := fhir.NewObject()
-		o.Set("value", fhir.NewNumber(formatDec(it.f)))
+		num := formatDec(it.f)
+		if it.key != "" {
+			num = it.key // the digits as written, precision kept
+		}
+		o.Set("value", fhir.NewNumber(num))
 		if it.s != "" {
 			u := it.s
 			if cu, ok := calendarUCUM[u]; ok {
@@ -238,7 +242,7 @@ func nodeQuantity(v *fhir.Value) (Item, bool) {
 	if u == "" {
 		u = v.GetString("unit")
 	}
-	return Item{k: kQty, f: f, s: u}, true
+	return Item{k: kQty, f: f, s: u, key: val.Str}, true // key: the digits as written
 }
 
 func isIntLiteral(s string) bool {
