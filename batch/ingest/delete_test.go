@@ -130,6 +130,16 @@ func TestConditionalUpdateAndDelete(t *testing.T) {
 		if code, _, _ := do(t, "GET", base+"/"+x, ""); code != 410 {
 			t.Errorf("GET after DELETE: %d, want 410", code)
 		}
+		if code, _, _ := do(t, "GET", base+"/"+x+"/_history/3", ""); code != 410 {
+			t.Errorf("vread of the deletion: %d, want 410", code)
+		}
+		if code, _, _ := do(t, "GET", base+"/"+x+"/_history/2", ""); code != 200 {
+			t.Errorf("vread of the version before the deletion: %d, want 200", code)
+		}
+		hist := historyMethods(t, base+"/"+x+"/_history")
+		if hist != "DELETE -,PUT res,POST res" {
+			t.Errorf("history entries %q, want the deletion (no resource), the update and the create", hist)
+		}
 		if code, tag, _ := do(t, "DELETE", base+"/"+x, ""); code != 204 || tag != `W/"3"` {
 			t.Errorf("second DELETE: %d %s, want 204 W/\"3\"", code, tag)
 		}
@@ -262,4 +272,33 @@ func TestTransactionConditionalAndDelete(t *testing.T) {
 	if !strings.Contains(seen, "delete Patient/old/2 last=old") {
 		t.Errorf("routed %s, want the deletion of Patient/old", seen)
 	}
+}
+
+// historyMethods returns the request methods of a history Bundle's
+// entries, each followed by "res" when the entry has a resource, else "-".
+func historyMethods(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage
+			Request  struct{ Method string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("history: %d %v", resp.StatusCode, err)
+	}
+	var out []string
+	for _, e := range b.Entry {
+		has := "-"
+		if len(e.Resource) > 0 {
+			has = "res"
+		}
+		out = append(out, e.Request.Method+" "+has)
+	}
+	return strings.Join(out, ",")
 }

@@ -125,7 +125,7 @@ func (s *Store) HistoryPage(ctx context.Context, q HistoryQuery) ([]StoredVersio
 	if q.ID != "" {
 		order = "version DESC"
 	}
-	query := `SELECT id, version, body, created_at FROM resource_versions WHERE ` + where.String() +
+	query := `SELECT id, version, body, created_at, deleted FROM resource_versions WHERE ` + where.String() +
 		` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d`, q.Limit)
 	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
 	if err != nil {
@@ -135,9 +135,11 @@ func (s *Store) HistoryPage(ctx context.Context, q HistoryQuery) ([]StoredVersio
 	var out []StoredVersion
 	for rows.Next() {
 		var v StoredVersion
-		if err := rows.Scan(&v.ID, &v.Version.Version, &v.Body, timeCol{&v.At}); err != nil {
+		var deleted int
+		if err := rows.Scan(&v.ID, &v.Version.Version, &v.Body, timeCol{&v.At}, &deleted); err != nil {
 			return nil, s.classify(op, err)
 		}
+		v.Deleted = deleted != 0
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
