@@ -35,7 +35,7 @@ var (
 var wantLines = map[string]int{
 	store.StoreLine: 4,
 	"cluster":       1, // linked in by batch/delivery
-	"delivery":      4,
+	"delivery":      5,
 	"export":        2,
 	"ledger":        2,
 	"solostatus":    2,
