@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -41,6 +42,11 @@ func (ep *Endpoint) bearer(ctx context.Context) (string, error) {
 // build is called once per attempt and must make a new request each time.
 // Errors name the cause, never a token or the URL.
 func (ep *Endpoint) Do(ctx context.Context, client *http.Client, build func(ctx context.Context) (*http.Request, error)) (*http.Response, error) {
+	return ep.do(ctx, client, build, nil)
+}
+
+// do is Do, logging a renewal on log when set.
+func (ep *Endpoint) do(ctx context.Context, client *http.Client, build func(ctx context.Context) (*http.Request, error), log *slog.Logger) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := ep.bearer(ctx)
 		if err != nil {
@@ -66,6 +72,9 @@ func (ep *Endpoint) Do(ctx context.Context, client *http.Client, build func(ctx 
 		}
 		resp.Body.Close()
 		ep.Tokens.Invalidate(tok)
+		if log != nil {
+			log.Info("the EHR refused the access token (401): renewing it", "method", req.Method, "renewed_before", attempt)
+		}
 		if attempt > 0 {
 			return nil, connectors.NeedsReconnect(ErrUnauthorized)
 		}

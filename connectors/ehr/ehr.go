@@ -59,6 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -91,7 +92,13 @@ type Connector struct {
 	base   *url.URL
 	client *http.Client
 	now    func() time.Time
+	log    *slog.Logger
 }
+
+// SetCallLogger makes the connector log each EHR call (method, path
+// template, type, id, status; never a value, token or version) and each
+// token renewal on log (delivery.CallLogger).
+func (c *Connector) SetCallLogger(log *slog.Logger) { c.log = log }
 
 var _ connectors.Connector = (*Connector)(nil)
 
@@ -105,7 +112,7 @@ func New(ep Endpoint) (*Connector, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Connector{ep: ep, base: u, client: client, now: time.Now}, nil
+	return &Connector{ep: ep, base: u, client: client, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil
 }
 
 // MaxConflicts bounds the re-reads after 412 answers within one Deliver.
@@ -141,7 +148,7 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 		send, ifMatch := ours, ""
 		if cur != nil {
 			send = forEHR(Merge(cur, ours))
-			if bytes.Equal(send.JSON(), forEHR(cur).JSON()) {
+			if Same(send, forEHR(cur)) {
 				return connectors.Result{}, nil // the EHR has our parts already
 			}
 			ifMatch = version
@@ -162,17 +169,18 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 // read GETs the EHR's copy: nil when it has none (404), with the version
 // to send in If-Match ("" when the EHR gave none).
 func (c *Connector) read(ctx context.Context, u, typ, id string) (*fhir.Value, string, error) {
-	resp, err := c.ep.Do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/fhir+json")
 		}
 		return req, err
-	})
+	}, c.log)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading the EHR's copy: %w", err)
 	}
 	defer resp.Body.Close()
+	c.log.Debug("ehr call", "method", "GET", "path", "/{type}/{id}", "type", typ, "id", id, "status", resp.StatusCode)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResource+1))
 	if err != nil {
 		return nil, "", connectors.Transiently(fmt.Errorf("reading the EHR's copy: %w", err), 0)
@@ -228,7 +236,7 @@ func versionOf(v *fhir.Value, etag string) string {
 // of a 2xx or 412 answer, else an error.
 func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatch string) (int, error) {
 	sent := res.JSON()
-	resp, err := c.ep.Do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(sent))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/fhir+json")
@@ -238,11 +246,12 @@ func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatc
 			}
 		}
 		return req, err
-	})
+	}, c.log)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	c.log.Debug("ehr call", "method", "PUT", "path", "/{type}/{id}", "type", res.ResourceType(), "id", res.GetString("id"), "status", resp.StatusCode, "conditional", ifMatch != "")
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if s := resp.StatusCode; s/100 == 2 || (s == http.StatusPreconditionFailed && ifMatch != "") {
 		return s, nil
@@ -326,14 +335,14 @@ func forEHR(res *fhir.Value) *fhir.Value {
 // transaction"), the status and the EHR's reason, never values.
 func (c *Connector) Transaction(ctx context.Context, what string, bundle *fhir.Value) error {
 	sent := bundle.JSON()
-	resp, err := c.ep.Do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
+	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.String(), bytes.NewReader(sent))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/fhir+json")
 			req.Header.Set("Accept", "application/fhir+json")
 		}
 		return req, err
-	})
+	}, c.log)
 	if err != nil {
 		return reword(err, "sending "+what+" to the EHR")
 	}

@@ -153,3 +153,37 @@ func bridgeOwned(s string) bool {
 	}
 	return false
 }
+
+// Same reports whether a and b are the same JSON value, the member order
+// of objects aside (servers reorder members).
+func Same(a, b *fhir.Value) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case fhir.Object:
+		if len(a.Members) != len(b.Members) {
+			return false
+		}
+		for _, m := range a.Members {
+			if !Same(m.Value, b.Get(m.Key)) {
+				return false
+			}
+		}
+		return true
+	case fhir.Array:
+		if len(a.Items) != len(b.Items) {
+			return false
+		}
+		for i := range a.Items {
+			if !Same(a.Items[i], b.Items[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Str == b.Str
+}

@@ -58,6 +58,7 @@ type Server struct {
 	tokens   map[string]time.Time // token → expiry
 	jtis     map[string]bool
 	res      map[string]map[string]any // "Type/id" → resource
+	gone     map[string]bool           // "Type/id" deleted: reads answer 410
 	issued   int
 	log      []Request
 	refuse   bool
@@ -90,7 +91,7 @@ func NewKey(alg string) (pemText []byte, pub crypto.PublicKey, err error) {
 // alg by the private key of pub, and issues tokens living tokenLife.
 func New(clientID, alg string, pub crypto.PublicKey, tokenLife time.Duration) *Server {
 	s := &Server{ClientID: clientID, alg: alg, pub: pub, life: tokenLife, now: time.Now,
-		tokens: map[string]time.Time{}, jtis: map[string]bool{}, res: map[string]map[string]any{}}
+		tokens: map[string]time.Time{}, jtis: map[string]bool{}, res: map[string]map[string]any{}, gone: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -166,6 +167,14 @@ func (s *Server) Edit(typ, id string, change func(res map[string]any)) {
 	}
 	change(r)
 	s.store(typ, id, r)
+}
+
+// Gone deletes typ/id as the EHR's users would: reads answer 410.
+func (s *Server) Gone(typ, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.res, typ+"/"+id)
+	s.gone[typ+"/"+id] = true
 }
 
 // Resource returns a copy of the stored resource, or nil.
@@ -283,7 +292,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "bearer",
-		"expires_in": int(s.life.Seconds()), "scope": r.PostForm.Get("scope")})
+		"expires_in": max(1, int(s.life.Seconds())), "scope": r.PostForm.Get("scope")})
 }
 
 func (s *Server) clock() time.Time {
@@ -331,8 +340,12 @@ func (s *Server) fhir(w http.ResponseWriter, r *http.Request) {
 		if res != nil {
 			b, _ = json.Marshal(res)
 		}
-		hook := s.afterGet
+		hook, gone := s.afterGet, s.gone[key]
 		s.mu.Unlock()
+		if gone {
+			outcome(w, http.StatusGone, "deleted")
+			return
+		}
 		if res == nil {
 			outcome(w, http.StatusNotFound, "no such resource")
 			return
