@@ -360,3 +360,20 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer logMu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestSmartTransaction: the booking transaction uses the same token
+// source: an expired token is renewed once and the Bundle goes through.
+func TestSmartTransaction(t *testing.T) {
+	e := newSmartEnv(t, smart.ES384, time.Hour)
+	b := decode(t, `{"resourceType":"Bundle","type":"transaction","entry":[]}`)
+	if err := e.conn.Transaction(context.Background(), "Appointment/a1 booking transaction", b); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ExpireTokens()
+	if err := e.conn.Transaction(context.Background(), "Appointment/a1 booking transaction", b); err != nil {
+		t.Fatal(err)
+	}
+	if e.sim.Issued() != 2 {
+		t.Errorf("%d tokens issued, want 2", e.sim.Issued())
+	}
+}
