@@ -56,3 +56,24 @@ func TestCheckConnectSMART(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenJWKS: the printed key set is public and verifies assertions
+// signed with the key file; a key of the wrong kind is refused by name.
+func TestTokenJWKS(t *testing.T) {
+	pemText, _, err := smartsim.NewKey(smart.ES384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "k.pem")
+	if err := os.WriteFile(path, pemText, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := run(t, "", "token", "jwks", "--key", path, "--alg", "ES384", "--kid", "k1")
+	if code != 0 || !strings.Contains(out, `"crv": "P-384"`) || !strings.Contains(out, `"kid": "k1"`) || strings.Contains(out, `"d"`) {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	_, stderr, code = run(t, "", "token", "jwks", "--key", path, "--alg", "RS384")
+	if code == 0 || !strings.Contains(stderr, "needs an RSA key") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

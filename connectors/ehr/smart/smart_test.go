@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -416,5 +417,46 @@ func TestNewChecks(t *testing.T) {
 	}
 	if _, err := smart.New(good); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestJWKS: the published key set verifies the bridge's assertions and
+// holds no private part.
+func TestJWKS(t *testing.T) {
+	for _, alg := range []string{smart.RS384, smart.ES384} {
+		t.Run(alg, func(t *testing.T) {
+			p, _, err := smartsim.NewKey(alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, err := smart.ParsePrivateKey(p, alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := smart.JWKS(key, "k1", alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, private := range []string{`"d"`, `"p"`, `"q"`, `"dp"`, `"dq"`, `"qi"`} {
+				if strings.Contains(string(b), private) {
+					t.Errorf("private member %s in %s", private, b)
+				}
+			}
+			var set struct{ Keys []smart.JWK }
+			if err := json.Unmarshal(b, &set); err != nil || len(set.Keys) != 1 || set.Keys[0].Kid != "k1" || set.Keys[0].Alg != alg {
+				t.Fatalf("JWKS %s: %v", b, err)
+			}
+			pub, err := set.Keys[0].PublicKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := smart.Assertion("c", "https://ehr.example/token", "k1", alg, key, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := smart.Verify(a, alg, pub); err != nil {
+				t.Errorf("the JWKS key does not verify the assertion: %v", err)
+			}
+		})
 	}
 }
