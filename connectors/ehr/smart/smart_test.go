@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -458,5 +459,22 @@ func TestJWKS(t *testing.T) {
 				t.Errorf("the JWKS key does not verify the assertion: %v", err)
 			}
 		})
+	}
+}
+
+// TestNoKeyInPrint: printing a Source or its Config, whatever the verb,
+// shows no key or token.
+func TestNoKeyInPrint(t *testing.T) {
+	_, src, _ := newSource(t, smart.RS384, "sim")
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := struct{ S *smart.Source }{src}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		out := fmt.Sprintf(verb, holder)
+		if strings.Contains(out, tok) || strings.Contains(out, "PrivateKey") || len(out) > 200 {
+			t.Errorf("%s printed %s", verb, out)
+		}
 	}
 }

@@ -329,3 +329,16 @@ func do(client *http.Client, req *http.Request) ([]byte, int, error) {
 	}
 	return body, resp.StatusCode, nil
 }
+
+// Format prints the client id and algorithm only, for every verb: the
+// key and the cached token are never printed, even by %+v of a struct
+// that holds a Source.
+func (s *Source) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "smart.Source{client_id: %q, alg: %s}", s.cfg.ClientID, s.cfg.Alg)
+}
+
+// Format prints the client id and algorithm only, for every verb (the
+// key is never printed).
+func (c Config) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "smart.Config{client_id: %q, alg: %s}", c.ClientID, c.Alg)
+}
