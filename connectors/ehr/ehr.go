@@ -85,7 +85,7 @@ type Endpoint struct {
 	Client *http.Client
 }
 
-// Connector PUTs resources to an Endpoint. Make it with New; it is safe
+// Connector writes resources back to an Endpoint. Make it with New; it is safe
 // for concurrent use.
 type Connector struct {
 	ep     Endpoint
@@ -98,7 +98,11 @@ type Connector struct {
 // SetCallLogger makes the connector log each EHR call (method, path
 // template, type, id, status; never a value, token or version) and each
 // token renewal on log (delivery.CallLogger).
-func (c *Connector) SetCallLogger(log *slog.Logger) { c.log = log }
+func (c *Connector) SetCallLogger(log *slog.Logger) {
+	if log != nil {
+		c.log = log
+	}
+}
 
 var _ connectors.Connector = (*Connector)(nil)
 
@@ -115,7 +119,8 @@ func New(ep Endpoint) (*Connector, error) {
 	return &Connector{ep: ep, base: u, client: client, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil
 }
 
-// MaxConflicts bounds the re-reads after 412 answers within one Deliver.
+// MaxConflicts bounds the re-reads after 412 answers within one Deliver:
+// the write is tried at most MaxConflicts+1 times.
 const MaxConflicts = 3
 
 // MaxResource bounds a resource read from the EHR, in bytes.
@@ -160,8 +165,8 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 		if status != http.StatusPreconditionFailed {
 			return connectors.Result{}, nil
 		}
-		if conflicts+1 >= MaxConflicts {
-			return fail(connectors.Transiently(fmt.Errorf("the EHR's copy changed under %d writes in a row (412)", MaxConflicts), 0))
+		if conflicts >= MaxConflicts {
+			return fail(connectors.Transiently(fmt.Errorf("the EHR's copy changed under %d writes in a row (412)", conflicts+1), 0))
 		}
 	}
 }
