@@ -31,7 +31,7 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 	if err != nil {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, err)
 	}
-	return tx.put(ctx, typ, id, body, canonicalValueHash(v), searchColumns(typ, v))
+	return tx.put(ctx, typ, id, body, v, canonicalValueHash(v), searchColumns(typ, v))
 }
 
 // PutValue is PutResource for a resource already decoded: its JSON and
@@ -41,17 +41,22 @@ func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (vers
 	if v == nil || v.Kind != fhir.Object {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	return tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v))
+	return tx.put(ctx, typ, id, v.JSON(), v, canonicalValueHash(v), searchColumns(typ, v))
 }
 
-// put stores body, whose canonical hash is sum and search columns sc
-// (see PutResource).
-func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols) (version int, changed bool, err error) {
+// put stores body, decoded as v, whose canonical hash is sum and search
+// columns sc (see PutResource), and rewrites its search index rows when
+// it makes a new version.
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, v *fhir.Value, sum string, sc searchCols) (version int, changed bool, err error) {
 	op := "storing " + typ + "/" + id
-	now := tx.s.ts(tx.s.now())
+	at := tx.s.now()
+	now := tx.s.ts(at)
 	if created, err := tx.createFirst(ctx, op, typ, id, body, sum, now, sc); err != nil {
 		return 0, false, err
 	} else if created {
+		if err := tx.writeIndex(ctx, op, typ, id, v, at, true); err != nil {
+			return 0, false, err
+		}
 		return 1, true, nil
 	}
 	var cur int
@@ -68,6 +73,9 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, 
 		return 0, false, err
 	}
 	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, sc.startAt, sc.status, typ, id); err != nil {
+		return 0, false, err
+	}
+	if err := tx.writeIndex(ctx, op, typ, id, v, at, false); err != nil {
 		return 0, false, err
 	}
 	return next, true, nil

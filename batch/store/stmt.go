@@ -34,6 +34,7 @@ const (
 		(at, direction, kind, resource_type, resource_id, vendor, status, outcome, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	qSetMessageStatus = `UPDATE messages SET status = ?, outcome = ? WHERE id = ?`
+	qDeleteIndex      = `DELETE FROM resource_index WHERE type = ? AND id = ?`
 )
 
 // hotQueries are the queries [Store.prepare] prepares. qCurrentVersion is
@@ -42,6 +43,7 @@ var hotQueries = []string{
 	qCreateResource, qCurrentVersion, qInsertVersion, qUpdateResource,
 	qGetResource, qClaimIdentifier, qFindIdentifier, qRememberRequest,
 	qRequest, qLinkVendorID, qVendorID, qInsertMessage, qSetMessageStatus,
+	qDeleteIndex,
 }
 
 // prepare prepares the hot queries on the pool. It runs once in Open,

@@ -123,6 +123,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if s.dialect == sqliteDialect {
 		s.startWriter()
 	}
+	if err := s.indexPending(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
