@@ -123,7 +123,7 @@ func (tx *Tx) reindex(ctx context.Context, op, typ, id string) error {
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
 		WHERE r.type = ? AND r.id = ? AND `+currentCond("r")+tx.s.forUpdateOf("r"),
-		[]any{typ, id}, &body, timeCol{&at})
+		[]any{typ, id}, &body, looseTime{&at})
 	if errors.Is(err, ErrNotFound) {
 		_, err = tx.exec(ctx, op, qDeleteIndex, typ, id)
 		return err
@@ -433,4 +433,32 @@ func prefixEnd(p string) (string, bool) {
 func likeEscape(s string) string {
 	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 	return r.Replace(s)
+}
+
+// looseTime scans a timestamp column written by any version of the store
+// or by hand: a time, the store's layout or RFC 3339. An unreadable
+// value leaves the zero time (the resource is then indexed with that
+// _lastUpdated rather than not at all).
+type looseTime struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (c looseTime) Scan(v any) error {
+	var s string
+	switch x := v.(type) {
+	case time.Time:
+		*c.t = x.UTC()
+		return nil
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	}
+	for _, layout := range []string{sqliteTimeLayout, time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			*c.t = t.UTC()
+			return nil
+		}
+	}
+	*c.t = time.Time{}
+	return nil
 }
