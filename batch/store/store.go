@@ -120,12 +120,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s.prepare(ctx)
+	if err := s.indexPending(ctx); err != nil {
+		s.closeStmts()
+		s.db.Close()
+		return nil, err
+	}
 	if s.dialect == sqliteDialect {
 		s.startWriter()
-	}
-	if err := s.indexPending(ctx); err != nil {
-		s.Close()
-		return nil, err
 	}
 	return s, nil
 }
