@@ -229,7 +229,9 @@ type IndexQuery struct {
 
 // Bounds on an IndexQuery, each value being a query argument.
 const (
-	MaxSearchLimit   = 1000
+	// MaxSearchLimit is a page of server.MaxCount and one more, which
+	// tells whether another page follows.
+	MaxSearchLimit   = 1001
 	maxSearchIDs     = 100
 	maxSearchConds   = 32
 	maxSearchMatches = 100
