@@ -65,6 +65,9 @@ type Param struct {
 	// Target is the resource type a reference parameter points to; other
 	// references at the same paths are not indexed under it.
 	Target string
+	// System is the code system of a token parameter on a plain code
+	// element (which carries none itself), indexed as its system.
+	System string
 	// Doc is the CapabilityStatement documentation of the parameter.
 	Doc string
 }
@@ -82,14 +85,14 @@ var byType = map[string][]Param{
 	"Patient": {
 		identifier,
 		{Name: "birthdate", Kind: Date, Paths: []string{"birthDate"}, Doc: "Patient.birthDate; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
-		{Name: "gender", Kind: Token, Paths: []string{"gender"}, Doc: "Patient.gender code"},
+		{Name: "gender", Kind: Token, Paths: []string{"gender"}, System: "http://hl7.org/fhir/administrative-gender", Doc: "Patient.gender code"},
 		{Name: "name", Kind: String, Paths: nameParts, Doc: "any part of Patient.name: case- and accent-insensitive prefix; :exact, :contains"},
 		{Name: "family", Kind: String, Paths: []string{"name.family"}, Doc: "Patient.name.family: case- and accent-insensitive prefix; :exact, :contains"},
 	},
 	"Appointment": {
 		identifier,
 		{Name: "date", Kind: Date, Paths: []string{"start"}, Doc: "Appointment.start; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
-		{Name: "status", Kind: Token, Paths: []string{"status"}, Doc: "Appointment.status code"},
+		{Name: "status", Kind: Token, Paths: []string{"status"}, System: "http://hl7.org/fhir/appointmentstatus", Doc: "Appointment.status code"},
 		{Name: "patient", Kind: Reference, Paths: []string{"participant.actor"}, Target: "Patient", Doc: "Appointment.participant.actor: Patient/<id> or <id>"},
 		{Name: "practitioner", Kind: Reference, Paths: []string{"participant.actor"}, Target: "Practitioner", Doc: "Appointment.participant.actor: Practitioner/<id> or <id>"},
 		{Name: "location", Kind: Reference, Paths: []string{"participant.actor"}, Target: "Location", Doc: "Appointment.participant.actor: Location/<id> or <id>"},
@@ -97,7 +100,7 @@ var byType = map[string][]Param{
 	"Encounter": {
 		identifier,
 		{Name: "date", Kind: Date, Paths: []string{"period"}, Doc: "Encounter.period (an open end is unbounded); prefixes eq, ne, gt, lt, ge, le, sa, eb"},
-		{Name: "status", Kind: Token, Paths: []string{"status"}, Doc: "Encounter.status code"},
+		{Name: "status", Kind: Token, Paths: []string{"status"}, System: "http://hl7.org/fhir/encounter-status", Doc: "Encounter.status code"},
 		{Name: "patient", Kind: Reference, Paths: []string{"subject"}, Target: "Patient", Doc: "Encounter.subject: Patient/<id> or <id>"},
 		{Name: "appointment", Kind: Reference, Paths: []string{"appointment"}, Target: "Appointment", Doc: "Encounter.appointment: Appointment/<id> or <id>"},
 	},
@@ -212,7 +215,7 @@ func (p Param) entries(x *fhir.Value) []Entry {
 		switch x.Kind {
 		case fhir.String: // a code
 			if x.Str != "" && len(x.Str) <= MaxValue {
-				return []Entry{{Param: p.Name, Text: x.Str}}
+				return []Entry{{Param: p.Name, System: p.System, Text: x.Str}}
 			}
 		case fhir.Object: // an Identifier
 			sys, val := x.GetString("system"), x.GetString("value")
