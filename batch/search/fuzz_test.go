@@ -57,14 +57,14 @@ func FuzzParseSearch(f *testing.F) {
 			}
 		}
 		for _, sort := range []string{"", "date", "-_lastUpdated"} {
-			c, err := DecodeCursor(cur, sort)
+			c, total, err := DecodeCursor(cur, sort)
 			if err != nil {
 				if !errors.Is(err, server.ErrInvalidSearch) {
 					t.Fatalf("cursor error not ErrInvalidSearch: %v", err)
 				}
 				continue
 			}
-			if back, err := DecodeCursor(EncodeCursor(sort, c), sort); err != nil || back != c {
+			if back, btotal, err := DecodeCursor(EncodeCursor(sort, c, total), sort); err != nil || back != c || btotal != total {
 				t.Fatalf("cursor round trip: %+v -> %+v (%v)", c, back, err)
 			}
 		}

@@ -91,24 +91,24 @@ func (s *searcher) query(ctx context.Context, req server.SearchRequest) (server.
 		q.Sort, q.Desc = strings.TrimPrefix(req.Sort, "-"), strings.HasPrefix(req.Sort, "-")
 	}
 	var page server.SearchPage
-	if page.Total, err = s.idx.CountIndex(ctx, q); err != nil {
+	if req.Cursor != "" {
+		// A next page reports the total counted for the first one.
+		c, total, err := DecodeCursor(req.Cursor, req.Sort)
+		if err != nil {
+			return page, err
+		}
+		q.After, page.Total = &c, total
+	} else if page.Total, err = s.idx.CountIndex(ctx, q); err != nil {
 		return page, err
 	}
 	if req.SummaryCount {
 		return page, nil
 	}
-	if req.Cursor != "" {
-		c, err := DecodeCursor(req.Cursor, req.Sort)
-		if err != nil {
-			return page, err
-		}
-		q.After = &c
-	}
 	q.Limit = req.Count + 1
 	var last store.IndexCursor
 	err = s.idx.SearchIndex(ctx, q, func(id string, _ int, body []byte, key int64) error {
 		if len(page.Matches) == req.Count {
-			page.Next = EncodeCursor(req.Sort, last)
+			page.Next = EncodeCursor(req.Sort, last, page.Total)
 			return nil
 		}
 		v, err := fhir.Decode(body, fhir.DecodeOptions{})
@@ -353,38 +353,42 @@ func unescape(s string) string {
 }
 
 // cursor is the JSON of a next-page cursor: the sort it belongs to, the
-// sort key and id of the last resource of the page before.
+// sort key and id of the last resource of the page before, and the total
+// counted for the first page (later pages report it instead of counting
+// again).
 type cursor struct {
-	Sort string `json:"s"`
-	Key  int64  `json:"k"`
-	ID   string `json:"i"`
+	Sort  string `json:"s"`
+	Key   int64  `json:"k"`
+	ID    string `json:"i"`
+	Total int    `json:"t"`
 }
 
 // maxCursor bounds the length of a _cursor value.
 const maxCursor = 256
 
 // EncodeCursor returns the _cursor that resumes a search sorted by sort
-// after c.
-func EncodeCursor(sort string, c store.IndexCursor) string {
-	b, _ := json.Marshal(cursor{Sort: sort, Key: c.Key, ID: c.ID}) // cannot fail: strings and a number
+// after c, whose first page counted total matches.
+func EncodeCursor(sort string, c store.IndexCursor, total int) string {
+	b, _ := json.Marshal(cursor{Sort: sort, Key: c.Key, ID: c.ID, Total: total}) // cannot fail: strings and numbers
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // DecodeCursor reads a _cursor made by EncodeCursor for a search sorted
-// by sort. A cursor that is malformed, or from a search with another
-// sort, is an error wrapping server.ErrInvalidSearch.
-func DecodeCursor(s, sort string) (store.IndexCursor, error) {
+// by sort, and the total it carries. A cursor that is malformed, or from
+// a search with another sort, is an error wrapping
+// server.ErrInvalidSearch.
+func DecodeCursor(s, sort string) (store.IndexCursor, int, error) {
 	bad := invalid("_cursor", "not a cursor of this search; follow the next link as given")
 	if len(s) > maxCursor {
-		return store.IndexCursor{}, bad
+		return store.IndexCursor{}, 0, bad
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return store.IndexCursor{}, bad
+		return store.IndexCursor{}, 0, bad
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || !fhir.ValidID(c.ID) {
-		return store.IndexCursor{}, bad
+	if err := json.Unmarshal(b, &c); err != nil || c.Sort != sort || !fhir.ValidID(c.ID) || c.Total < 0 {
+		return store.IndexCursor{}, 0, bad
 	}
-	return store.IndexCursor{Key: c.Key, ID: c.ID}, nil
+	return store.IndexCursor{Key: c.Key, ID: c.ID}, c.Total, nil
 }
