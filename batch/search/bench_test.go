@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"testing"
@@ -18,17 +19,36 @@ import (
 // an identifier.
 func BenchmarkSearchPatients10k(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { benchSearch(b, storetest.Open(b)) })
-	b.Run("postgres", func(b *testing.B) {
-		st, err := store.Open(context.Background(), pgtest.CreateDatabase(b, pgtest.Start(b), "search_bench"))
-		if err != nil {
-			b.Fatal(err)
+	for _, analyze := range []bool{false, true} {
+		name := "postgres"
+		if analyze {
+			name += "-analyzed" // as autovacuum leaves it after a while
 		}
-		defer st.Close()
-		benchSearch(b, st)
-	})
+		b.Run(name, func(b *testing.B) {
+			url := pgtest.CreateDatabase(b, pgtest.Start(b), "search_bench")
+			st, err := store.Open(context.Background(), url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			benchSearch(b, st, func() {
+				if !analyze {
+					return
+				}
+				db, err := sql.Open("pgx", url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				if _, err := db.Exec("ANALYZE"); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
 }
 
-func benchSearch(b *testing.B, st *store.Store) {
+func benchSearch(b *testing.B, st *store.Store, loaded ...func()) {
 	const n = 10_000
 	ctx := context.Background()
 	for i := 0; i < n; i += 500 {
@@ -39,6 +59,9 @@ func benchSearch(b *testing.B, st *store.Store) {
 				j, j, j%100, j, gender, 40+j%60, 1+j%12, 1+j%28))
 		}
 		put(b, st, batch...)
+	}
+	for _, fn := range loaded {
+		fn()
 	}
 	s := &searcher{idx: st, typ: "Patient"}
 	for _, bc := range []struct {
