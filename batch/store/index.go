@@ -20,10 +20,6 @@ import (
 // (indexPending) before it returns. Index rows go with their resource
 // (ON DELETE CASCADE).
 
-// indexChunk is how many index rows one INSERT carries (8 arguments
-// each).
-const indexChunk = 64
-
 // writeIndex replaces the index rows of typ/id with those of v, stored
 // at updated. fresh skips the delete for a resource stored for the first
 // time.
@@ -34,6 +30,25 @@ func (tx *Tx) writeIndex(ctx context.Context, op, typ, id string, v *fhir.Value,
 		}
 	}
 	entries := searchindex.Entries(typ, v, updated)
+	row := func(e searchindex.Entry) []any {
+		var lo, hi any
+		if e.Low != 0 || e.High != 0 {
+			lo, hi = e.Low, e.High
+		}
+		return []any{typ, id, e.Param, e.System, e.Text, e.Exact, lo, hi}
+	}
+	if tx.s.dialect == sqliteDialect {
+		// In process, a prepared statement per row costs less than
+		// parsing one statement of many rows.
+		for _, e := range entries {
+			if _, err := tx.exec(ctx, op, qInsertIndex, row(e)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Over the network, one statement (one round trip) per indexChunk
+	// rows.
 	for len(entries) > 0 {
 		n := min(len(entries), indexChunk)
 		var b strings.Builder
@@ -45,11 +60,7 @@ func (tx *Tx) writeIndex(ctx context.Context, op, typ, id string, v *fhir.Value,
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			var lo, hi any
-			if e.Low != 0 || e.High != 0 {
-				lo, hi = e.Low, e.High
-			}
-			args = append(args, typ, id, e.Param, e.System, e.Text, e.Exact, lo, hi)
+			args = append(args, row(e)...)
 		}
 		if _, err := tx.exec(ctx, op, b.String(), args...); err != nil {
 			return err
@@ -58,6 +69,10 @@ func (tx *Tx) writeIndex(ctx context.Context, op, typ, id string, v *fhir.Value,
 	}
 	return nil
 }
+
+// indexChunk is how many index rows one INSERT carries on PostgreSQL (8
+// arguments each).
+const indexChunk = 64
 
 // indexBatch is how many pending resources one backfill transaction
 // indexes.
