@@ -186,6 +186,9 @@ func Parse(typ string, q url.Values) (store.IndexQuery, error) {
 				if v == "" {
 					return out, invalid(base, "an empty value")
 				}
+				if !searchindex.Indexable(v) {
+					return out, invalid(base, "a value that is not UTF-8 text or holds a NUL")
+				}
 			}
 			if base == "_id" {
 				if mod != "" {

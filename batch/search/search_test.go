@@ -36,6 +36,8 @@ var fixture = []string{
 	`{"resourceType":"Encounter","id":"e1","status":"finished","period":{"start":"2024-05-01T09:00:00Z","end":"2024-05-01T10:00:00Z"},"subject":{"reference":"Patient/p1"},"appointment":[{"reference":"Appointment/a1"}]}`,
 	`{"resourceType":"Encounter","id":"e2","status":"in-progress","period":{"start":"2024-05-02T08:00:00Z"},"subject":{"reference":"Patient/p2"},"appointment":[{"reference":"Appointment/a2"}]}`,
 	`{"resourceType":"Encounter","id":"e3","status":"planned","subject":{"reference":"Patient/p3"}}`,
+	// A NUL in a name is stored but not indexed (PostgreSQL text refuses it).
+	`{"resourceType":"Organization","id":"o3","name":"Nul\u0000Org","identifier":[{"system":"urn:org","value":"O3"}]}`,
 }
 
 // put stores resources (FHIR JSON) in st.
@@ -175,6 +177,8 @@ func TestSearchParams(t *testing.T) {
 		{"Organization", "name=acme", []string{"o1", "o2"}},
 		{"Organization", "name:exact=Acme Health", []string{"o1"}},
 		{"Organization", "identifier=urn:org|O1", []string{"o1"}},
+		{"Organization", "identifier=urn:org|O3", []string{"o3"}},
+		{"Organization", "name:missing=true", []string{"o3"}},
 	}
 	storetest.Each(t, "search_params", func(t *testing.T, st *store.Store) {
 		put(t, st, fixture...)
@@ -205,6 +209,8 @@ func TestSearchInvalid(t *testing.T) {
 		{"Patient", "family=" + strings.Repeat("x", 513), "longer than 512"},
 		{"Patient", "family=" + strings.Repeat("x,", 101), "more than 100"},
 		{"Appointment", "patient=Practitioner/pr1", "must reference a Patient"},
+		{"Patient", "family=a%00b", "NUL"},
+		{"Patient", "family=%FF", "not UTF-8"},
 		{"Appointment", "date=2024-05-01&_sort=date&_cursor=bm9wZQ", "_cursor"},
 	}
 	st := storetest.Open(t, fixture...)

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -185,6 +186,13 @@ func Entries(typ string, v *fhir.Value, updated time.Time) []Entry {
 	return out
 }
 
+// Indexable reports whether s can be an index value: 1 to MaxValue bytes
+// of valid UTF-8 without NUL (which PostgreSQL text refuses). Other
+// values are not indexed, and a search for one is refused.
+func Indexable(s string) bool {
+	return s != "" && len(s) <= MaxValue && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 // walk returns the values at path under v, descending into arrays.
 func walk(v *fhir.Value, path []string) []*fhir.Value {
 	if v == nil {
@@ -207,19 +215,19 @@ func walk(v *fhir.Value, path []string) []*fhir.Value {
 func (p Param) entries(x *fhir.Value) []Entry {
 	switch p.Kind {
 	case String:
-		if x.Kind != fhir.String || x.Str == "" || len(x.Str) > MaxValue {
+		if x.Kind != fhir.String || !Indexable(x.Str) {
 			return nil
 		}
 		return []Entry{{Param: p.Name, Text: Normalize(x.Str), Exact: x.Str}}
 	case Token:
 		switch x.Kind {
 		case fhir.String: // a code
-			if x.Str != "" && len(x.Str) <= MaxValue {
+			if Indexable(x.Str) {
 				return []Entry{{Param: p.Name, System: p.System, Text: x.Str}}
 			}
 		case fhir.Object: // an Identifier
 			sys, val := x.GetString("system"), x.GetString("value")
-			if val != "" && len(val) <= MaxValue && len(sys) <= MaxValue {
+			if Indexable(val) && (sys == "" || Indexable(sys)) {
 				return []Entry{{Param: p.Name, System: sys, Text: val}}
 			}
 		}
