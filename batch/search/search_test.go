@@ -38,6 +38,9 @@ var fixture = []string{
 	`{"resourceType":"Encounter","id":"e3","status":"planned","subject":{"reference":"Patient/p3"}}`,
 	// A NUL in a name is stored but not indexed (PostgreSQL text refuses it).
 	`{"resourceType":"Organization","id":"o3","name":"Nul\u0000Org","identifier":[{"system":"urn:org","value":"O3"}]}`,
+	// A name whose folding is 18 times longer: its index key is cut to a
+	// size PostgreSQL can index.
+	`{"resourceType":"Organization","id":"o4","name":"` + strings.Repeat("\uFDFA", 170) + `"}`,
 }
 
 // put stores resources (FHIR JSON) in st.
@@ -179,6 +182,7 @@ func TestSearchParams(t *testing.T) {
 		{"Organization", "identifier=urn:org|O1", []string{"o1"}},
 		{"Organization", "identifier=urn:org|O3", []string{"o3"}},
 		{"Organization", "name:missing=true", []string{"o3"}},
+		{"Organization", "name=%D8%B5%D9%84%D9%89", []string{"o4"}},
 	}
 	storetest.Each(t, "search_params", func(t *testing.T, st *store.Store) {
 		put(t, st, fixture...)

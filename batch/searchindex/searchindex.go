@@ -218,7 +218,7 @@ func (p Param) entries(x *fhir.Value) []Entry {
 		if x.Kind != fhir.String || !Indexable(x.Str) {
 			return nil
 		}
-		return []Entry{{Param: p.Name, Text: Normalize(x.Str), Exact: x.Str}}
+		return []Entry{{Param: p.Name, Text: foldedKey(x.Str), Exact: x.Str}}
 	case Token:
 		switch x.Kind {
 		case fhir.String: // a code
@@ -316,6 +316,26 @@ func DateRange(s string) (lo, hi int64, ok bool) {
 	}
 	lo = t.Truncate(time.Microsecond).UnixMicro()
 	return lo, lo + prec.Microseconds(), true
+}
+
+// MaxFolded bounds the folded text of an index entry: folding may
+// lengthen a string many times (one character can decompose into 18),
+// and PostgreSQL refuses index keys over about 2.7 kB. A longer folding
+// is cut at a character boundary, which keeps every prefix of up to
+// MaxFolded bytes searchable.
+const MaxFolded = 2 * MaxValue
+
+// foldedKey is Normalize(s) cut to MaxFolded bytes.
+func foldedKey(s string) string {
+	f := Normalize(s)
+	if len(f) <= MaxFolded {
+		return f
+	}
+	cut := MaxFolded
+	for cut > 0 && !utf8.RuneStart(f[cut]) {
+		cut--
+	}
+	return f[:cut]
 }
 
 // Normalize folds s for string search: Unicode compatibility

@@ -2,6 +2,8 @@ package searchindex
 
 import (
 	"slices"
+	"strings"
+	"unicode/utf8"
 	"testing"
 	"time"
 
@@ -38,6 +40,14 @@ func TestDateRange(t *testing.T) {
 		if ok != tt.ok || (ok && (lo != us(tt.lo) || hi != us(tt.hi))) {
 			t.Errorf("DateRange(%q) = %d %d %v, want %s %s %v", tt.in, lo, hi, ok, tt.lo, tt.hi, tt.ok)
 		}
+	}
+}
+
+func TestFoldedKeyBound(t *testing.T) {
+	long := strings.Repeat("\uFDFA", MaxValue/3) // 18 characters each when folded
+	got := foldedKey(long)
+	if len(got) > MaxFolded || !utf8.ValidString(got) || !strings.HasPrefix(Normalize(long), got) {
+		t.Errorf("foldedKey: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 }
 
@@ -95,7 +105,7 @@ func FuzzEntries(f *testing.F) {
 				if e.Low >= e.High && (e.Low != 0 || e.High != 0) {
 					t.Fatalf("%s %s: empty date range %d %d", typ, e.Param, e.Low, e.High)
 				}
-				if len(e.Exact) > MaxValue || len(e.System) > MaxValue || len(e.Text) > 4*MaxValue {
+				if len(e.Exact) > MaxValue || len(e.System) > MaxValue || len(e.Text) > MaxFolded {
 					t.Fatalf("%s %s: value over the bound", typ, e.Param)
 				}
 			}
