@@ -3,9 +3,9 @@ package searchindex
 import (
 	"slices"
 	"strings"
-	"unicode/utf8"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 )
