@@ -1,7 +1,7 @@
 // Package store is fhirbridge's durable store: FHIR resources with their
 // version history, the identifier index behind conditional create, the
-// crosswalk of FHIR ids to vendor ids, inbound request idempotency and the
-// message log.
+// search index of the FHIR endpoint (index.go), the crosswalk of FHIR ids
+// to vendor ids, inbound request idempotency and the message log.
 //
 // It is a thin layer over database/sql with two dialects that behave the
 // same: embedded SQLite (the default, pure Go via modernc.org/sqlite, WAL
