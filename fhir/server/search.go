@@ -260,6 +260,28 @@ func (s *Searcher) searchRequest(q url.Values) (SearchRequest, *apiError) {
 	return req, nil
 }
 
+// generalParams checks and removes from q the parameters R4 defines for
+// every interaction: _format (JSON only: "json", "application/json" or
+// "application/fhir+json") and _pretty (true or false; answers are
+// compact either way).
+func generalParams(q url.Values) *apiError {
+	for _, f := range q["_format"] {
+		switch strings.ToLower(strings.TrimSpace(f)) {
+		case "json", "application/json", "application/fhir+json":
+		default:
+			return newError(http.StatusNotAcceptable, "", "not-supported", "", "_format: this server answers JSON only")
+		}
+	}
+	for _, p := range q["_pretty"] {
+		if p != "true" && p != "false" {
+			return newError(http.StatusBadRequest, "", fhir.CodeValue, "", "_pretty is true or false")
+		}
+	}
+	delete(q, "_format")
+	delete(q, "_pretty")
+	return nil
+}
+
 // sortValues lists the _sort values of sorts, ascending and descending.
 func sortValues(sorts []string) []string {
 	out := make([]string, 0, 2*len(sorts))
@@ -274,6 +296,10 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, typ string, s *
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		h.writeError(w, newError(http.StatusBadRequest, "", fhir.CodeStructure, "", "the query string is malformed"))
+		return
+	}
+	if e := generalParams(q); e != nil {
+		h.writeError(w, e)
 		return
 	}
 	ignored, e := s.checkQuery(typ, q, strictHandling(r))
