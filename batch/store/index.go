@@ -79,12 +79,14 @@ const indexChunk = 64
 const indexBatch = 500
 
 // indexPending indexes the resources listed in resource_index_pending,
-// indexBatch per transaction, until none is left. Each resource is read
+// indexBatch per transaction, until none is left, then (on PostgreSQL)
+// analyzes the index when it wrote any. Each resource is read
 // and re-indexed inside the transaction (locked on PostgreSQL), so a put
 // running meanwhile cannot be overwritten with an older version's rows;
 // several processes may run it at once.
 func (s *Store) indexPending(ctx context.Context) error {
 	const op = "indexing stored resources for search"
+	total := 0
 	for {
 		done := 0
 		err := s.InTx(ctx, func(tx *Tx) error {
@@ -123,10 +125,20 @@ func (s *Store) indexPending(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		total += done
 		if done == 0 {
-			return nil
+			break
 		}
 	}
+	if total > 0 && s.dialect == postgresDialect {
+		// Statistics for the planner now rather than when autovacuum
+		// gets to the new rows: without them the first searches plan
+		// as if the index were empty.
+		if _, err := s.db.ExecContext(ctx, `ANALYZE resource_index`); err != nil {
+			return s.classify(op, err)
+		}
+	}
+	return nil
 }
 
 // reindex rewrites the index rows of typ/id from its current version; a
