@@ -29,7 +29,7 @@ import (
 
 // Index is what a search needs of the store.
 type Index interface {
-	SearchIndex(ctx context.Context, q store.IndexQuery, fn func(id string, version int, body []byte, key int64) error) error
+	SearchIndex(ctx context.Context, q store.IndexQuery, fn func(id string, version int, body []byte, key int64) error) (int, error)
 	CountIndex(ctx context.Context, q store.IndexQuery) (int, error)
 }
 
@@ -91,24 +91,26 @@ func (s *searcher) query(ctx context.Context, req server.SearchRequest) (server.
 		q.Sort, q.Desc = strings.TrimPrefix(req.Sort, "-"), strings.HasPrefix(req.Sort, "-")
 	}
 	var page server.SearchPage
-	if req.Cursor != "" {
+	switch {
+	case req.Cursor != "":
 		// A next page reports the total counted for the first one.
 		c, total, err := DecodeCursor(req.Cursor, req.Sort)
 		if err != nil {
 			return page, err
 		}
 		q.After, page.Total = &c, total
-	} else if page.Total, err = s.idx.CountIndex(ctx, q); err != nil {
+	case req.SummaryCount:
+		page.Total, err = s.idx.CountIndex(ctx, q)
 		return page, err
-	}
-	if req.SummaryCount {
-		return page, nil
+	default:
+		q.Total = true // counted with the first page
 	}
 	q.Limit = req.Count + 1
 	var last store.IndexCursor
-	err = s.idx.SearchIndex(ctx, q, func(id string, _ int, body []byte, key int64) error {
+	var more bool
+	total, err := s.idx.SearchIndex(ctx, q, func(id string, _ int, body []byte, key int64) error {
 		if len(page.Matches) == req.Count {
-			page.Next = EncodeCursor(req.Sort, last, page.Total)
+			more = true
 			return nil
 		}
 		v, err := fhir.Decode(body, fhir.DecodeOptions{})
@@ -121,6 +123,12 @@ func (s *searcher) query(ctx context.Context, req server.SearchRequest) (server.
 	})
 	if err != nil {
 		return page, err
+	}
+	if q.Total {
+		page.Total = total
+	}
+	if more {
+		page.Next = EncodeCursor(req.Sort, last, page.Total)
 	}
 	if slices.Contains(req.Include, includePatient) && s.typ == "Appointment" {
 		if page.Included, err = s.patients(ctx, page.Matches); err != nil {
@@ -146,7 +154,7 @@ func (s *searcher) patients(ctx context.Context, appts []*fhir.Value) ([]*fhir.V
 	var out []*fhir.Value
 	for chunk := range slices.Chunk(ids, 100) {
 		q := store.IndexQuery{Type: "Patient", IDs: chunk, Limit: len(chunk)}
-		err := s.idx.SearchIndex(ctx, q, func(id string, _ int, body []byte, _ int64) error {
+		_, err := s.idx.SearchIndex(ctx, q, func(id string, _ int, body []byte, _ int64) error {
 			v, err := fhir.Decode(body, fhir.DecodeOptions{})
 			if err != nil {
 				return fmt.Errorf("reading stored Patient/%s: %w", id, err)

@@ -252,6 +252,9 @@ type IndexQuery struct {
 	After *IndexCursor
 	// Limit caps the resources returned (1 to MaxSearchLimit).
 	Limit int
+	// Total asks SearchIndex to count every resource selected (After
+	// and Limit aside) in the same statement; not with After.
+	Total bool
 }
 
 // Bounds on an IndexQuery, each value being a query argument.
@@ -267,16 +270,21 @@ const (
 // SearchIndex calls fn with the current version of each resource q
 // selects, in q's order, with the sort key to resume after it
 // (IndexCursor.Key), and stops at fn's first error (passed on
-// unchanged). Like [Store.Current], fn must not call InTx. Errors name
-// the type and parameters only, never a value.
-func (s *Store) SearchIndex(ctx context.Context, q IndexQuery, fn func(id string, version int, body []byte, key int64) error) error {
+// unchanged). With q.Total it returns how many resources q selects in
+// all (one statement for the page and the count), else -1. Like
+// [Store.Current], fn must not call InTx. Errors name the type and
+// parameters only, never a value.
+func (s *Store) SearchIndex(ctx context.Context, q IndexQuery, fn func(id string, version int, body []byte, key int64) error) (total int, err error) {
 	op := "searching " + q.Type + " resources"
 	if q.Limit < 1 || q.Limit > MaxSearchLimit {
-		return fmt.Errorf("%s: limit %d, want 1 to %d", op, q.Limit, MaxSearchLimit)
+		return -1, fmt.Errorf("%s: limit %d, want 1 to %d", op, q.Limit, MaxSearchLimit)
+	}
+	if q.Total && q.After != nil {
+		return -1, fmt.Errorf("%s: a total is counted on the first page only", op)
 	}
 	from, wargs, err := indexFrom(q)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return -1, fmt.Errorf("%s: %w", op, err)
 	}
 	key, kargs := "0", []any(nil)
 	if q.Sort != "" {
@@ -305,33 +313,44 @@ func (s *Store) SearchIndex(ctx context.Context, q IndexQuery, fn func(id string
 	args = append(args, q.Limit)
 	// The page is chosen on resources and the index alone; only its rows
 	// read their bodies.
-	query := `SELECT s.id, v.version, v.body, s.k FROM (
-		SELECT s0.type, s0.id, s0.version, s0.k FROM (
+	count := "-1"
+	if q.Total {
+		count = "COUNT(*) OVER ()"
+	}
+	query := `SELECT s.id, v.version, v.body, s.k, s.n FROM (
+		SELECT s0.type, s0.id, s0.version, s0.k, ` + count + ` AS n FROM (
 			SELECT r.type, r.id, r.version, ` + key + ` AS k ` + from + `
 		) s0` + resume + ` ORDER BY s0.k` + dir + `, s0.id LIMIT ?
 	) s JOIN resource_versions v ON v.type = s.type AND v.id = s.id AND v.version = s.version
 	ORDER BY s.k` + dir + `, s.id`
 	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
 	if err != nil {
-		return s.classify(op, err)
+		return -1, s.classify(op, err)
 	}
 	defer rows.Close()
+	total = -1
+	if q.Total {
+		total = 0 // no row: nothing matched
+	}
 	for rows.Next() {
 		var id string
 		var version int
 		var body []byte
-		var k int64
-		if err := rows.Scan(&id, &version, &body, &k); err != nil {
-			return s.classify(op, err)
+		var k, n int64
+		if err := rows.Scan(&id, &version, &body, &k, &n); err != nil {
+			return -1, s.classify(op, err)
+		}
+		if q.Total {
+			total = int(n)
 		}
 		if err := fn(id, version, body, k); err != nil {
-			return err
+			return -1, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return s.classify(op, err)
+		return -1, s.classify(op, err)
 	}
-	return nil
+	return total, nil
 }
 
 // CountIndex returns how many current resources q selects (its sort,

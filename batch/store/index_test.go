@@ -39,7 +39,7 @@ func searchIDs(t *testing.T, s *Store, q IndexQuery) []string {
 	t.Helper()
 	var ids []string
 	q.Limit = MaxSearchLimit
-	err := s.SearchIndex(context.Background(), q, func(id string, _ int, _ []byte, _ int64) error {
+	_, err := s.SearchIndex(context.Background(), q, func(id string, _ int, _ []byte, _ int64) error {
 		ids = append(ids, id)
 		return nil
 	})
@@ -84,6 +84,20 @@ func testSearchIndex(t *testing.T, url string, open func(*testing.T, string) *St
 	if got := len(searchIDs(t, s, famQ("Fam3"))); got != (n+6)/10-1 {
 		t.Errorf("old family after the new version: %d, want %d", got, (n+6)/10-1)
 	}
+	// A first page counts every match in the same statement.
+	for _, fam := range []string{"Fam3", "nobody"} {
+		q := famQ(fam)
+		want, err := s.CountIndex(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Total, q.Limit = true, 1
+		rows := 0
+		got, err := s.SearchIndex(ctx, q, func(string, int, []byte, int64) error { rows++; return nil })
+		if err != nil || got != want || rows != min(want, 1) {
+			t.Errorf("family %s: total %d over %d rows (%v), want %d", fam, got, rows, err, want)
+		}
+	}
 	want := indexRows(t, s)
 	if len(want) < 3*n {
 		t.Fatalf("%d index rows for %d Patients", len(want), n)
@@ -110,7 +124,7 @@ func testSearchIndex(t *testing.T, url string, open func(*testing.T, string) *St
 	q := famQ(canary)
 	q.Conds[0].Any = slices.Repeat(q.Conds[0].Any, maxSearchMatches+1)
 	q.Limit = 1
-	err = s.SearchIndex(ctx, q, func(string, int, []byte, int64) error { return nil })
+	_, err = s.SearchIndex(ctx, q, func(string, int, []byte, int64) error { return nil })
 	if err == nil || strings.Contains(err.Error(), canary) {
 		t.Errorf("too many values: %v", err)
 	}
