@@ -378,7 +378,7 @@ func (c fhirClient) must(method, path, body, ifMatch string, want ...int) []byte
 }
 
 // editingProxy forwards bridge A's calls to bridge B and, before A's
-// conditional PUTs of an Appointment, applies the EHR users' next edit
+// PUTs of an Appointment, applies the EHR users' next edit
 // to B directly (a read, then a PUT with If-Match: an ordinary
 // conditional update), so A's PUT meets B's 412. It records the calls.
 type editingProxy struct {
@@ -419,7 +419,7 @@ func newEditingProxy(t *testing.T, target string, ehrB fhirClient) *editingProxy
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		call := proxyCall{method: r.Method, ifMatch: r.Header.Get("If-Match"),
 			auth: r.Header.Get("Authorization") == "Bearer "+b2bToken, versionID: bytes.Contains(body, []byte(`"versionId"`))}
-		if r.Method == http.MethodPut && call.ifMatch != "" {
+		if r.Method == http.MethodPut { // conditional or not: a blind write would lose the edit
 			p.editFirst(id)
 		}
 		rec := &statusRecorder{ResponseWriter: w}
