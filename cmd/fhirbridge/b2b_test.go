@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -40,20 +41,21 @@ const b2bInbound = "https://fhirbridge.dev/fhir/StructureDefinition/inbound-sour
 // cancellation feed. Both hold the same Appointment (comment,
 // description, an EHR identifier, patient and practitioner, booked).
 // A cancellation file makes A cancel it and enqueue its write-back.
-// Just before A's conditional PUT reaches B, the proxy lets the EHR's
-// users edit the Appointment on B first (an ordinary PUT with If-Match),
-// so A's PUT meets a real 412 from B and A must re-read and re-apply.
+// Just before A's PUT reaches B, the proxy lets the EHR's users edit the
+// Appointment on B first (an ordinary PUT with If-Match), so A's PUT
+// meets a real 412 from B and A must re-read and re-apply.
 //
 // In each case B ends with A's status, cancelationReason and provenance
 // extension, and with every EHR edit kept (comment, participants, times,
-// the EHR's identifier; description never touched); B's _history holds
-// exactly the seed, each EHR edit and ONE write of A's, in that order (no
-// lost update, no blind overwrite); every PUT of A's carried If-Match
-// naming the version A had just read, and the proxy saw one 412 per EHR
-// edit; A's delivery job is delivered, in one attempt when the conflicts
-// fit in one delivery (ehr.MaxConflicts), in a second one (the queue's
-// retry) when the EHR kept editing past them: a stale copy never
-// overwrites.
+// the EHR's identifier and extension; description never touched); B's
+// _history holds exactly the seed, each EHR edit and ONE write of A's, in
+// that order (no lost update, no blind overwrite, no second write); every
+// PUT of A's carried If-Match naming the version A had just read, and the
+// proxy saw one 412 per EHR edit; A's delivery job is delivered: in one
+// attempt when the conflicts fit in one delivery (ehr.MaxConflicts), in a
+// second one (the queue's retry) when the EHR kept editing past them, so
+// a stale copy never overwrites; and when B stored A's write but the
+// answer was lost, the retry re-reads, finds A's parts and writes nothing.
 func TestBridgeToBridgeWriteBack(t *testing.T) {
 	sum := sha256.Sum256([]byte(b2bToken))
 	bridgeB := startBridge(t, `server: {listen: "127.0.0.1:0", tokens: ["sha256:`+hex.EncodeToString(sum[:])+`"]}`+"\n")
@@ -84,14 +86,20 @@ connectors:
 		id   string
 		// edits are the EHR users' edits, one before each of A's
 		// conditional PUTs, applied to B's current copy
-		edits        []func(a map[string]any)
+		edits []func(a map[string]any)
+		// lose is how many of B's 200 answers to A's PUTs the proxy
+		// turns into 502s (B stored the write, A must not write again)
+		lose         int
 		wantAttempts int // A's delivery attempts of the job
 	}{
 		{
 			name: "one concurrent edit of the comment",
 			id:   "appt-b2b-1",
 			edits: []func(map[string]any){
-				func(a map[string]any) { a["comment"] = "Wheelchair access: use the ground floor room" },
+				func(a map[string]any) {
+					a["comment"] = "Wheelchair access: use the ground floor room"
+					a["extension"] = []any{map[string]any{"url": "https://ehr.example/fhir/StructureDefinition/room", "valueString": "G-12"}}
+				},
 			},
 			wantAttempts: 1,
 		},
@@ -104,6 +112,13 @@ connectors:
 			edits:        keepEditing(ehr.MaxConflicts + 1),
 			wantAttempts: 2,
 		},
+		{
+			// the retry re-reads, finds A's parts on B and writes nothing
+			name:         "A's write stored but its answer lost",
+			id:           "appt-b2b-3",
+			lose:         1,
+			wantAttempts: 2,
+		},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,7 +126,7 @@ connectors:
 			seed := b2bAppointment(tc.id)
 			ehrB.must(http.MethodPut, "Appointment/"+tc.id, seed, "", http.StatusCreated)
 			bridgeSide.must(http.MethodPut, "Appointment/"+tc.id, seed, "", http.StatusCreated)
-			px.expect(tc.id, tc.edits)
+			px.expect(tc.id, tc.edits, tc.lose)
 
 			file := fmt.Sprintf("cancellations_b2b_%d.csv", i+1)
 			csv := "APP_LID;USER_LANDLINE_PHONE;USER_MOBILE_PHONE;USER_EMAIL;RESOURCE_LID;STATUS\r\n" +
@@ -167,8 +182,8 @@ connectors:
 			if final["status"] != "cancelled" || !reflect.DeepEqual(final["cancelationReason"], ours["cancelationReason"]) {
 				t.Errorf("B has status %v, reason %v; want A's cancelled, %v", final["status"], final["cancelationReason"], ours["cancelationReason"])
 			}
-			if !reflect.DeepEqual(final["extension"], ours["extension"]) || !strings.Contains(fmt.Sprint(final["extension"]), b2bInbound) {
-				t.Errorf("B's extensions %v, want A's provenance note %v", final["extension"], ours["extension"])
+			if got := bridgeEntries(final["extension"], "url"); !reflect.DeepEqual(got, ours["extension"]) || !strings.Contains(fmt.Sprint(got), b2bInbound) {
+				t.Errorf("B's extensions of the bridge %v, want A's provenance note %v", got, ours["extension"])
 			}
 			if final["description"] != "Cardiology follow-up" || final["comment"] != expected["comment"] {
 				t.Errorf("B's description %q and comment %q: the EHR's must stay", final["description"], final["comment"])
@@ -204,8 +219,8 @@ connectors:
 			if puts != len(tc.edits)+1 || conflicts != len(tc.edits) {
 				t.Errorf("A sent %d PUTs meeting %d 412s, want %d and %d: %+v", puts, conflicts, len(tc.edits)+1, len(tc.edits), calls)
 			}
-			if len(calls) != 2*puts {
-				t.Errorf("%d calls for %d PUTs: want a read before each write: %+v", len(calls), puts, calls)
+			if want := 2*puts + tc.lose; len(calls) != want { // and a read after each lost answer
+				t.Errorf("%d calls for %d PUTs, want %d: a read before each write: %+v", len(calls), puts, want, calls)
 			}
 			if jobs := ehrJobs(t, bridgeA.Config, tc.id); len(jobs) != 1 || jobs[0].Attempts != tc.wantAttempts || jobs[0].Version != int(versionOf(ours)) {
 				t.Errorf("A's jobs %+v, want one delivered in %d attempt(s)", jobs, tc.wantAttempts)
@@ -260,6 +275,33 @@ func withoutMeta(res map[string]any) map[string]any {
 	return out
 }
 
+// bridgeEntries returns the entries of list whose key (system or url) is
+// the bridge's (ehr.OwnedPrefixes), nil when none is.
+func bridgeEntries(list any, key string) any {
+	items, _ := list.([]any)
+	var ours []any
+	for _, it := range items {
+		s, _ := it.(map[string]any)[key].(string)
+		if bridgeKey(s) {
+			ours = append(ours, it)
+		}
+	}
+	if ours == nil {
+		return nil
+	}
+	return ours
+}
+
+// bridgeKey reports a system or url the bridge adds.
+func bridgeKey(s string) bool {
+	for _, p := range ehr.OwnedPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // withoutOwned returns a copy of an Appointment without meta and the
 // parts the write-back owns (ehr.Owned): status, cancelationReason, and
 // the bridge's identifiers and extensions.
@@ -272,7 +314,7 @@ func withoutOwned(res map[string]any) map[string]any {
 		var kept []any
 		for _, it := range items {
 			s, _ := it.(map[string]any)[key].(string)
-			if !strings.HasPrefix(s, "urn:fhirbridge:") && !strings.HasPrefix(s, "https://fhirbridge.dev/") {
+			if !bridgeKey(s) {
 				kept = append(kept, it)
 			}
 		}
@@ -388,6 +430,7 @@ type editingProxy struct {
 
 	mu    sync.Mutex
 	edits map[string][]func(map[string]any) // pending edits by Appointment id
+	lose  map[string]int                    // answers of B's to A's PUTs to lose, by id
 	log   map[string][]proxyCall
 }
 
@@ -396,6 +439,7 @@ type proxyCall struct {
 	method, ifMatch string
 	auth, versionID bool // sent the bearer token; sent meta.versionId
 	status          int  // B's answer
+	lost            bool // the proxy answered 502 instead
 }
 
 func newEditingProxy(t *testing.T, target string, ehrB fhirClient) *editingProxy {
@@ -403,7 +447,7 @@ func newEditingProxy(t *testing.T, target string, ehrB fhirClient) *editingProxy
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &editingProxy{t: t, ehr: ehrB, edits: map[string][]func(map[string]any){}, log: map[string][]proxyCall{}}
+	p := &editingProxy{t: t, ehr: ehrB, edits: map[string][]func(map[string]any){}, lose: map[string]int{}, log: map[string][]proxyCall{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, isAppt := strings.CutPrefix(r.URL.Path, "/fhir/Appointment/")
@@ -422,12 +466,23 @@ func newEditingProxy(t *testing.T, target string, ehrB fhirClient) *editingProxy
 		if r.Method == http.MethodPut { // conditional or not: a blind write would lose the edit
 			p.editFirst(id)
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := httptest.NewRecorder()
 		rp.ServeHTTP(rec, r)
-		call.status = rec.status
+		call.status = rec.Code
 		p.mu.Lock()
+		if r.Method == http.MethodPut && rec.Code == http.StatusOK && p.lose[id] > 0 {
+			p.lose[id]--
+			call.lost = true
+		}
 		p.log[id] = append(p.log[id], call)
 		p.mu.Unlock()
+		if call.lost { // B stored the write; A never hears of it
+			http.Error(w, "proxy: the answer was lost", http.StatusBadGateway)
+			return
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(p.srv.Close)
 	return p
@@ -436,11 +491,13 @@ func newEditingProxy(t *testing.T, target string, ehrB fhirClient) *editingProxy
 // URL is the proxy's base.
 func (p *editingProxy) URL() string { return p.srv.URL }
 
-// expect sets the EHR's edits to make before A's next PUTs of id.
-func (p *editingProxy) expect(id string, edits []func(map[string]any)) {
+// expect sets the EHR's edits to make before A's next PUTs of id, and
+// how many of B's 200 answers to them to lose.
+func (p *editingProxy) expect(id string, edits []func(map[string]any), lose int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.edits[id] = edits
+	p.lose[id] = lose
 }
 
 // calls returns A's calls to Appointment id.
@@ -478,22 +535,4 @@ func (p *editingProxy) editFirst(id string) {
 	if status, _, answer := p.ehr.do(http.MethodPut, "Appointment/"+id, string(changed), etag); status != http.StatusOK {
 		p.t.Errorf("the EHR's own edit of %s: %d %s", id, status, answer)
 	}
-}
-
-// statusRecorder keeps the status written through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
