@@ -261,17 +261,10 @@ func (s *Searcher) searchRequest(q url.Values) (SearchRequest, *apiError) {
 }
 
 // generalParams checks and removes from q the parameters R4 defines for
-// every interaction: _format (JSON only: "json", "application/json" or
-// "application/fhir+json") and _pretty (true or false; answers are
-// compact either way).
+// every interaction: _format, which the format negotiation of every route
+// under /fhir has already accepted (JSON only; see negotiate), and
+// _pretty (true or false; answers are compact either way).
 func generalParams(q url.Values) *apiError {
-	for _, f := range q["_format"] {
-		switch strings.ToLower(strings.TrimSpace(f)) {
-		case "json", "application/json", "application/fhir+json":
-		default:
-			return newError(http.StatusNotAcceptable, "", "not-supported", "", "_format: this server answers JSON only")
-		}
-	}
 	for _, p := range q["_pretty"] {
 		if p != "true" && p != "false" {
 			return newError(http.StatusBadRequest, "", fhir.CodeValue, "", "_pretty is true or false")

@@ -63,7 +63,7 @@ func TestSearchQuery(t *testing.T) {
 		{name: "lenient unknown", query: "family=x&foo=1&_elements=id", want: 200, wantReq: SearchRequest{Count: DefaultCount}, names: []string{"family"}, text: "ignored: _elements"},
 		{name: "strict unknown", query: "family=x&foo=1", strict: true, want: 400, text: "supports: birthdate, family"},
 		{name: "general parameters", query: "family=x&_format=json&_pretty=true", strict: true, want: 200, wantReq: SearchRequest{Count: DefaultCount}, names: []string{"family"}},
-		{name: "xml", query: "family=x&_format=xml", want: 406, text: "JSON only"},
+		{name: "xml", query: "family=x&_format=xml", want: 406, text: "only JSON is served"},
 		{name: "bad pretty", query: "_pretty=yes", want: 400, text: "_pretty is true or false"},
 		{name: "too many of one name", query: "family=a&family:exact=b&family=c", want: 400, text: "at most 2"},
 		{name: "bad count", query: "_count=-1", want: 400, text: "_count must be a whole number"},
