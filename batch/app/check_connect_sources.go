@@ -16,6 +16,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/connectors/mail"
 )
 
@@ -60,8 +61,10 @@ func newMailSender(m *config.Mail) (*mail.Sender, error) {
 	return s, nil
 }
 
-// ehrChecks: GET {fhir_base_url}/metadata with the bearer token; only the
-// status is looked at.
+// ehrChecks: with ehr.smart, a SMART token first (the token endpoint
+// discovered unless configured); then GET {fhir_base_url}/metadata with
+// the bearer token. Only statuses and OAuth error codes are reported,
+// never a token or the assertion.
 func ehrChecks(c *config.Config) ([]connCheck, error) {
 	e := c.EHR
 	if e == nil || e.FHIRBaseURL == "" {
@@ -73,21 +76,37 @@ func ehrChecks(c *config.Config) ([]connCheck, error) {
 	}
 	base := *u
 	base.Path, base.RawPath = strings.TrimSuffix(u.Path, "/metadata"), ""
-	token := e.Token
+	token := e.Token.Reveal()
+	var tokens ehr.TokenSource
+	if ep := c.EHRConfig(); ep != nil {
+		tokens = ep.Tokens
+	}
 	return []connCheck{{Name: "ehr", Target: base.Redacted(), Run: func(ctx context.Context) (string, error) {
-		return probeEHR(ctx, u, token)
+		prefix := ""
+		if tokens != nil {
+			tok, err := tokens.Token(ctx)
+			if err != nil {
+				return "", fmt.Errorf("SMART token: %w", err)
+			}
+			token, prefix = tok, "SMART token issued, "
+		}
+		got, err := probeEHR(ctx, u, token)
+		if err != nil && prefix != "" {
+			return "", fmt.Errorf("%s%w", prefix, err)
+		}
+		return prefix + got, err
 	}}}, nil
 }
 
 // probeEHR asks for the CapabilityStatement and reports the status.
-func probeEHR(ctx context.Context, u *url.URL, token config.Secret) (string, error) {
+func probeEHR(ctx context.Context, u *url.URL, token string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return "", fmt.Errorf("building GET /metadata: %w", err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
-	if token.Set() {
-		req.Header.Set("Authorization", "Bearer "+token.Reveal())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)

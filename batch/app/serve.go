@@ -22,6 +22,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/retention"
+	"github.com/fhirbridge/fhirbridge/batch/search"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
@@ -96,7 +97,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		}, func() float64 { _, m := st.GroupCommits(); return float64(m) }))
 	opts := server.Options{BodyLimit: c.Server.BodyLimit, Tokens: tokens, Logger: log, Registry: reg,
 		MaxElements: c.Server.MaxElements, MaxArray: c.Server.MaxArray, MaxDecodes: c.Server.MaxDecodes,
-		DecodeWait: time.Duration(c.Server.DecodeWait), MetricsAuth: c.Server.MetricsAuth}
+		DecodeWait: time.Duration(c.Server.DecodeWait), MetricsAuth: c.Server.MetricsAuth,
+		Searches: search.Searchers(st)} // modules add theirs (the Solo Slot search) in mods.Serve
 	// Retention runs on one replica at a time; its passes are safe
 	// concurrently anyway (every delete re-checks its condition).
 	pruner, err := retention.New(st, retention.FromConfig(c.Retention), retention.Options{Log: log, Registerer: reg})

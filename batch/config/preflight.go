@@ -82,6 +82,9 @@ func (c *Config) validateAddresses() []error {
 	}
 	if e := c.EHR; e != nil {
 		urlPort("ehr.fhir_base_url", e.FHIRBaseURL)
+		if e.SMART != nil && e.SMART.TokenURL != "" {
+			urlPort("ehr.smart.token_url", e.SMART.TokenURL)
+		}
 	}
 	return errs
 }

@@ -25,11 +25,17 @@ func (c *Config) MailConfig() *mail.Config {
 }
 
 // EHRConfig is the ehr section as the EHR connector's endpoint; nil
-// without one.
+// without one. With ehr.smart, every endpoint returned shares the one
+// token source Validate built, so the token is fetched once and renewed
+// for all the flows.
 func (c *Config) EHRConfig() *ehr.Endpoint {
 	e := c.EHR
 	if e == nil {
 		return nil
 	}
-	return &ehr.Endpoint{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	ep := &ehr.Endpoint{BaseURL: e.FHIRBaseURL, Token: connectors.Secret(e.Token.Reveal())}
+	if e.tokens != nil { // one token source for every user of the section
+		ep.Tokens = e.tokens
+	}
+	return ep
 }

@@ -83,6 +83,19 @@ func testDelete(t *testing.T, s *Store) {
 	if n, err := s.CountCurrent(ctx, "Appointment"); err != nil || n != 1 {
 		t.Errorf("CountCurrent = %d, %v; want 1", n, err)
 	}
+	if n, err := s.CountIndex(ctx, IndexQuery{Type: "Appointment", IDs: []string{"a1", "a2"}}); err != nil || n != 1 {
+		t.Errorf("CountIndex = %d, %v; want 1 (the search skips the deleted one)", n, err)
+	}
+	indexRows := func() int {
+		var n int
+		if err := s.db.QueryRow(s.rebind(`SELECT COUNT(*) FROM resource_index WHERE type = ? AND id = ?`), "Appointment", "a1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := indexRows(); n != 0 {
+		t.Errorf("%d index rows of the deleted resource, want none", n)
+	}
 
 	// Deleting again changes nothing; an unknown resource is not found.
 	if v, last, err := del("a1"); err != nil || v != 2 || last != nil {
@@ -111,6 +124,9 @@ func testDelete(t *testing.T, s *Store) {
 	}
 	if n, err := s.CountCurrent(ctx, "Appointment"); err != nil || n != 2 {
 		t.Errorf("CountCurrent after revival = %d, %v; want 2", n, err)
+	}
+	if n := indexRows(); n == 0 {
+		t.Errorf("no index rows after revival")
 	}
 	// A live holder keeps its identifier.
 	if err := s.InTx(ctx, func(tx *Tx) (err error) {

@@ -46,6 +46,7 @@ func runConformance(t *testing.T, h harness) {
 	t.Run("Search", func(t *testing.T) { testSearch(t, fresh(t)) })
 	t.Run("SearchBackfill", func(t *testing.T) { testSearchBackfill(t, fresh(t)) })
 	t.Run("SearchPlan", func(t *testing.T) { testSearchPlan(t, fresh(t)) })
+	t.Run("SearchIndex", func(t *testing.T) { testSearchIndex(t, h.newURL(t), open) })
 	t.Run("ClaimIdentifierRace", func(t *testing.T) { testClaimRace(t, fresh(t)) })
 	t.Run("LinkVendorID", func(t *testing.T) { testLinkVendorID(t, fresh(t)) })
 	t.Run("RememberRequest", func(t *testing.T) { testRememberRequest(t, fresh(t)) })

@@ -77,6 +77,11 @@ func (tx *Tx) DeleteResourceIfMatch(ctx context.Context, typ, id string, ifMatch
 	if _, err := tx.exec(ctx, op, qMarkDeleted, next, now, typ, id); err != nil {
 		return 0, nil, err
 	}
+	// a deleted resource matches no search: its index rows go (a later
+	// put writes them again)
+	if _, err := tx.exec(ctx, op, qDeleteIndex, typ, id); err != nil {
+		return 0, nil, err
+	}
 	return next, last, nil
 }
 

@@ -35,7 +35,7 @@ func (tx *Tx) PutResource(ctx context.Context, typ, id string, body []byte) (ver
 	if err != nil {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, err)
 	}
-	version, changed, _, err = tx.put(ctx, typ, id, body, canonicalValueHash(v), searchColumns(typ, v), 0)
+	version, changed, _, err = tx.put(ctx, typ, id, body, v, canonicalValueHash(v), searchColumns(typ, v), 0)
 	return version, changed, err
 }
 
@@ -46,15 +46,16 @@ func (tx *Tx) PutValue(ctx context.Context, typ, id string, v *fhir.Value) (vers
 	if v == nil || v.Kind != fhir.Object {
 		return 0, false, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	version, changed, _, err = tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v), 0)
+	version, changed, _, err = tx.put(ctx, typ, id, v.JSON(), v, canonicalValueHash(v), searchColumns(typ, v), 0)
 	return version, changed, err
 }
 
-// put stores body, whose canonical hash is sum and search columns sc
-// (see PutResource), and returns the instant of a new version (zero when
-// the content was unchanged). ifMatch > 0 makes the write conditional on
-// the current version (see [Tx.PutValueIfMatch]).
-func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, sc searchCols, ifMatch int) (version int, changed bool, at time.Time, err error) {
+// put stores body, decoded as v, whose canonical hash is sum and search
+// columns sc (see PutResource), rewrites its search index rows when it
+// makes a new version, and returns the instant of a new version (zero
+// when the content was unchanged). ifMatch > 0 makes the write
+// conditional on the current version (see [Tx.PutValueIfMatch]).
+func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, v *fhir.Value, sum string, sc searchCols, ifMatch int) (version int, changed bool, at time.Time, err error) {
 	op := "storing " + typ + "/" + id
 	at = tx.s.now().UTC().Truncate(time.Microsecond)
 	now := tx.s.ts(at)
@@ -62,6 +63,9 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, 
 		if created, err := tx.createFirst(ctx, op, typ, id, body, sum, now, sc); err != nil {
 			return 0, false, time.Time{}, err
 		} else if created {
+			if err := tx.writeIndex(ctx, op, typ, id, v, at, true); err != nil {
+				return 0, false, time.Time{}, err
+			}
 			return 1, true, at, nil
 		}
 	}
@@ -85,6 +89,9 @@ func (tx *Tx) put(ctx context.Context, typ, id string, body []byte, sum string, 
 		return 0, false, time.Time{}, err
 	}
 	if _, err := tx.exec(ctx, op, qUpdateResource, next, sum, now, sc.startAt, sc.status, typ, id); err != nil {
+		return 0, false, time.Time{}, err
+	}
+	if err := tx.writeIndex(ctx, op, typ, id, v, at, false); err != nil {
 		return 0, false, time.Time{}, err
 	}
 	return next, true, at, nil

@@ -34,6 +34,10 @@ const (
 		(at, direction, kind, resource_type, resource_id, vendor, status, outcome, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	qSetMessageStatus = `UPDATE messages SET status = ?, outcome = ? WHERE id = ?`
+	qDeleteIndex      = `DELETE FROM resource_index WHERE type = ? AND id = ?`
+	qInsertIndex      = `INSERT INTO resource_index
+		(type, id, param, value_system, value_text, value_exact, value_low, value_high)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // hotQueries are the queries [Store.prepare] prepares. qCurrentVersion is
@@ -42,6 +46,7 @@ var hotQueries = []string{
 	qCreateResource, qCurrentVersion, qInsertVersion, qUpdateResource,
 	qGetResource, qClaimIdentifier, qFindIdentifier, qRememberRequest,
 	qRequest, qLinkVendorID, qVendorID, qInsertMessage, qSetMessageStatus,
+	qDeleteIndex, qInsertIndex,
 }
 
 // prepare prepares the hot queries on the pool. It runs once in Open,

@@ -1,7 +1,7 @@
 // Package store is fhirbridge's durable store: FHIR resources with their
 // version history, the identifier index behind conditional create, the
-// crosswalk of FHIR ids to vendor ids, inbound request idempotency and the
-// message log.
+// search index of the FHIR endpoint (index.go), the crosswalk of FHIR ids
+// to vendor ids, inbound request idempotency and the message log.
 //
 // It is a thin layer over database/sql with two dialects that behave the
 // same: embedded SQLite (the default, pure Go via modernc.org/sqlite, WAL
@@ -120,6 +120,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	s.prepare(ctx)
+	if err := s.indexPending(ctx); err != nil {
+		s.closeStmts()
+		s.db.Close()
+		return nil, err
+	}
 	if s.dialect == sqliteDialect {
 		s.startWriter()
 	}

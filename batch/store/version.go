@@ -29,7 +29,7 @@ func (tx *Tx) PutValueIfMatch(ctx context.Context, typ, id string, v *fhir.Value
 	if v == nil || v.Kind != fhir.Object {
 		return 0, false, time.Time{}, fmt.Errorf("storing %s/%s: %w", typ, id, ErrInvalidBody)
 	}
-	version, changed, at, err = tx.put(ctx, typ, id, v.JSON(), canonicalValueHash(v), searchColumns(typ, v), max(ifMatch, 0))
+	version, changed, at, err = tx.put(ctx, typ, id, v.JSON(), v, canonicalValueHash(v), searchColumns(typ, v), max(ifMatch, 0))
 	if err != nil || changed {
 		return version, changed, at, err
 	}

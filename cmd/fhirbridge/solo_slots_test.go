@@ -82,6 +82,7 @@ connectors:
 		name   string
 		query  string
 		token  string
+		strict bool // Prefer: handling=strict
 		fault  int
 		status int
 		starts []string // of the Slots, for 200
@@ -102,7 +103,9 @@ connectors:
 		{name: "a path step is no id", query: "schedule=Schedule/..&start=2024-05-01", token: tok, status: 400, oo: "not a valid FHIR id"},
 		{name: "bad date", query: "schedule=Schedule/room-1&start=ge01-05-2024&start=lt2024-05-02", token: tok, status: 400, oo: "date search value"},
 		{name: "ne prefix", query: "schedule=Schedule/room-1&start=ne2024-05-01&start=lt2024-05-02", token: tok, status: 400, oo: "prefixes"},
-		{name: "unknown parameter", query: hour + "&_count=5", token: tok, status: 400, oo: "supports: schedule, start, status"},
+		{name: "unknown parameter, strict", query: hour + "&_count=5", token: tok, strict: true, status: 400, oo: "supports: schedule, start, status"},
+		{name: "unknown parameter, lenient", query: hour + "&_count=5", token: tok, status: 200,
+			starts: []string{"2024-05-01T09:00:00Z", "2024-05-01T09:15:00Z", "2024-05-01T09:45:00Z"}},
 		{name: "Solo down", query: hour, token: tok, fault: 503, status: 503, oo: "retry later"},
 	}
 	for _, tt := range tests {
@@ -114,6 +117,9 @@ connectors:
 			req, _ := http.NewRequest("GET", base+tt.query, nil)
 			if tt.token != "" {
 				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.strict {
+				req.Header.Set("Prefer", "handling=strict")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -150,6 +156,9 @@ connectors:
 			var starts []string
 			for _, e := range b.Entry {
 				r := e.Resource
+				if r.ResourceType == "OperationOutcome" { // the ignored parameters (lenient)
+					continue
+				}
 				starts = append(starts, r.Start)
 				st, _ := time.Parse(time.RFC3339, r.Start)
 				end, _ := time.Parse(time.RFC3339, r.End)
@@ -170,7 +179,8 @@ connectors:
 	}
 	meta, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`{"type":"Slot","interaction":[{"code":"search-type"}],"searchParam":[{"name":"schedule","type":"reference"`, `{"name":"start","type":"date"`} {
+	for _, want := range []string{`{"type":"Slot","interaction":[{"code":"search-type"}],"searchParam":[{"name":"schedule","type":"reference"`, `{"name":"start","type":"date"`,
+		`{"name":"birthdate","type":"date"`, `"searchInclude":["Appointment:patient"]`} {
 		if !strings.Contains(string(meta), want) {
 			t.Errorf("metadata lacks %s", want)
 		}

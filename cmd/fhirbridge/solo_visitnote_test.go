@@ -55,6 +55,10 @@ func TestSoloVisitNotesEndToEnd(t *testing.T) {
 	var ehrMu sync.Mutex
 	ehrPuts := map[string]string{}
 	ehr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet { // the conditional write's read: the EHR has no copy yet
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		ehrMu.Lock()
 		ehrPuts[r.Method+" "+r.URL.Path] = string(b)

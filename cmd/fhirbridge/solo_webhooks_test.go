@@ -32,6 +32,10 @@ func TestSoloWebhooksEndToEnd(t *testing.T) {
 	ehrPuts := map[string]string{}
 	ehr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodGet && r.Header.Get("Authorization") == "Bearer ehr-e2e" {
+			w.WriteHeader(http.StatusNotFound) // the conditional write's read: no copy yet
+			return
+		}
 		if r.Method != "PUT" || r.Header.Get("Authorization") != "Bearer ehr-e2e" {
 			w.WriteHeader(401)
 			return

@@ -33,5 +33,6 @@ by adding the new hash, switching the engine, then removing the old hash.`,
 			return nil
 		},
 	})
+	cmd.AddCommand(newTokenJWKSCmd())
 	return cmd
 }

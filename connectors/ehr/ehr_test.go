@@ -27,11 +27,14 @@ type answer struct {
 
 // fakeEHR answers PUTs from a script (200 once it runs out), quoting the
 // request body in every error answer as some servers do, and records the
-// requests.
+// requests. It reads back what a successful PUT stored (404 before), with
+// no versions: the conditional write sends no If-Match then.
 type fakeEHR struct {
 	mu     sync.Mutex
 	script []answer
 	reqs   []request
+	stored map[string][]byte
+	gets   int
 }
 
 type request struct {
@@ -44,10 +47,27 @@ func (f *fakeEHR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(b, &body)
 	f.mu.Lock()
+	if r.Method == http.MethodGet {
+		f.gets++
+		res, ok := f.stored[r.URL.EscapedPath()]
+		f.mu.Unlock()
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.Write(res)
+		return
+	}
 	f.reqs = append(f.reqs, request{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Content-Type"), body})
 	a := answer{status: 200}
 	if len(f.script) > 0 {
 		a, f.script = f.script[0], f.script[1:]
+	}
+	if a.status/100 == 2 {
+		if f.stored == nil {
+			f.stored = map[string][]byte{}
+		}
+		f.stored[r.URL.EscapedPath()] = b
 	}
 	f.mu.Unlock()
 	if a.retryAfter != "" {
@@ -59,6 +79,7 @@ func (f *fakeEHR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// requests returns the PUTs (and POSTs) the fake saw.
 func (f *fakeEHR) requests() []request {
 	f.mu.Lock()
 	defer f.mu.Unlock()

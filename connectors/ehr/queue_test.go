@@ -2,6 +2,7 @@ package ehr
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
+	"github.com/fhirbridge/fhirbridge/fhir"
 )
 
 // queueEnv is a store file, a fake EHR and the one delivery queue with the
@@ -22,6 +24,7 @@ type queueEnv struct {
 	conn    *Connector
 	mu      sync.Mutex
 	retries []delivery.RetryEvent
+	logger  *slog.Logger // the Runner's (discarded when nil)
 }
 
 func newQueueEnv(t *testing.T, script ...answer) *queueEnv {
@@ -60,11 +63,31 @@ func (e *queueEnv) put(id string) {
 	}
 }
 
+// putRes stores res (any type) and enqueues its write-back.
+func (e *queueEnv) putRes(res *fhir.Value) {
+	e.t.Helper()
+	ctx := context.Background()
+	typ, id := res.ResourceType(), res.GetString("id")
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		v, _, err := tx.PutResource(ctx, typ, id, res.JSON())
+		if err != nil {
+			return err
+		}
+		return delivery.Enqueue(ctx, tx, delivery.Job{Flow: delivery.EHRFlow, ResourceType: typ, ResourceID: id, Version: v})
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // run runs a Runner with only the EHR flow until cond holds (or fails the
 // test after 10 s), then stops it.
 func (e *queueEnv) run(opt delivery.Options, what string, cond func([]delivery.JobInfo) bool) []delivery.JobInfo {
 	e.t.Helper()
 	opt.PollInterval = 10 * time.Millisecond
+	if opt.Logger == nil {
+		opt.Logger = e.logger
+	}
 	opt.OnRetry = func(ev delivery.RetryEvent) { e.mu.Lock(); e.retries = append(e.retries, ev); e.mu.Unlock() }
 	if opt.Jitter == nil {
 		opt.Jitter = func(max time.Duration) time.Duration { return max }

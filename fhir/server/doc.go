@@ -14,6 +14,7 @@
 //	DELETE /fhir/{type}?…                 conditional delete of the single match (204; none
 //	                                      matching is 204 too, several 412)
 //	GET  /fhir/{type}/{id}                read, with ETag W/"version" and Last-Modified
+//	GET  /fhir/{type}?…                   search, for the types with an Options.Searches entry
 //	GET  /fhir/{type}/{id}/_history/{vid} vread (Versioned backend)
 //	GET  /fhir/{type}/{id}/_history       instance history (Versioned backend)
 //	GET  /fhir/{type}/_history            type history (Versioned backend)
@@ -54,6 +55,12 @@
 // whose issue.expression points at Bundle.entry[i], and nothing is
 // committed. A batch commits each valid entry on its own and answers a
 // batch-response with a status, and an outcome for failures, per entry.
+//
+// Search: a Searcher declares its parameters; with Query it is paged
+// (_count, next links with an opaque _cursor, _sort, _summary=count,
+// _include). A parameter it does not declare is ignored and named in an
+// OperationOutcome entry of the searchset, or answered 400 under
+// "Prefer: handling=strict".
 //
 // Idempotency: a Bundle is keyed by Bundle.identifier (system|value), or
 // else by the SHA-256 of its body; a create by the SHA-256 of its type,

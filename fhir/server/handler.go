@@ -165,7 +165,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 	switch {
 	case len(segs) == 0:
 		name = routeBundle
-	case len(segs) == 1 && (r.Method == "GET" || r.Method == "HEAD") && h.opt.Searches[segs[0]].Search != nil:
+	case len(segs) == 1 && (r.Method == "GET" || r.Method == "HEAD") && h.opt.Searches[segs[0]].serves():
 		name = routeSearch
 	case len(segs) == 1:
 		name = routeType
@@ -189,7 +189,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		h.search(w, r, segs[0], &s)
 	case routeType:
 		methods := []string{"POST"}
-		if h.opt.Searches[segs[0]].Search != nil {
+		if h.opt.Searches[segs[0]].serves() {
 			methods = []string{"GET", "HEAD", "POST"}
 		}
 		methods = append(methods, "PUT", "DELETE") // conditional update and delete

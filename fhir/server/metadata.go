@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -51,7 +53,7 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth, ver
 			"conditionalUpdate", fhir.NewBool(true),
 			"conditionalDelete", str("single"),
 		)
-		if s, ok := searches[t]; ok && s.Search != nil {
+		if s, ok := searches[t]; ok && s.serves() {
 			addSearch(res[i], s)
 		}
 	}
@@ -61,7 +63,7 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth, ver
 	}
 	var searchOnly []string
 	for t, s := range searches {
-		if !served[t] && s.Search != nil {
+		if !served[t] && s.serves() {
 			searchOnly = append(searchOnly, t)
 		}
 	}
@@ -116,6 +118,23 @@ func addSearch(res *fhir.Value, s Searcher) {
 	if len(params) > 0 {
 		res.Set("searchParam", fhir.NewArray(params...))
 	}
+	if s.Query == nil {
+		return
+	}
+	if len(s.Includes) > 0 {
+		inc := make([]*fhir.Value, len(s.Includes))
+		for i, v := range s.Includes {
+			inc[i] = fhir.NewString(v)
+		}
+		res.Set("searchInclude", fhir.NewArray(inc...))
+	}
+	doc := "Pages of _count resources (default " + strconv.Itoa(DefaultCount) + ", at most " + strconv.Itoa(MaxCount) +
+		") with a next link; _summary=count (or _count=0) gives the total only."
+	if len(s.Sorts) > 0 {
+		doc += " _sort: " + strings.Join(sortValues(s.Sorts), ", ") + "."
+	}
+	doc += " Unknown parameters are ignored and named in an OperationOutcome entry, or answered 400 with Prefer: handling=strict."
+	res.Set("documentation", fhir.NewString(doc))
 }
 
 // metadata serves GET /fhir/metadata.

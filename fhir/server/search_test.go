@@ -51,12 +51,14 @@ func TestSearch(t *testing.T) {
 		path      string
 		fail      error
 		headers   []string
+		strict    bool // Prefer: handling=strict
 		want      int
 		wantCalls int
 		wantText  string
 	}{
 		{name: "match", method: "GET", path: ok, want: 200, wantCalls: 1},
-		{name: "unknown param", method: "GET", path: ok + "&name=Smith", want: 400, wantText: "supports: schedule, start"},
+		{name: "unknown param strict", method: "GET", path: ok + "&name=Smith", strict: true, want: 400, wantText: "supports: schedule, start"},
+		{name: "unknown param lenient", method: "GET", path: ok + "&name=Smith", want: 200, wantCalls: 1, wantText: "unknown search parameter ignored: name"},
 		{name: "missing required", method: "GET", path: "/fhir/Slot?start=ge2024-05-01", want: 400, wantText: "schedule is required"},
 		{name: "too many", method: "GET", path: ok + "&start=le2024-06-01", want: 400, wantText: "at most 2"},
 		{name: "empty value", method: "GET", path: "/fhir/Slot?schedule=&start=ge2024-05-01", want: 400, wantText: "empty value"},
@@ -81,7 +83,11 @@ func TestSearch(t *testing.T) {
 				opt.Tokens = []TokenHash{HashToken("right")}
 			}
 			e := newEnv(t, opt)
-			w := e.do(tt.method, tt.path, nil, tt.headers...)
+			headers := tt.headers
+			if tt.strict {
+				headers = append(headers, "Prefer: handling=strict")
+			}
+			w := e.do(tt.method, tt.path, nil, headers...)
 			if w.Code != tt.want || calls != tt.wantCalls {
 				t.Fatalf("%d after %d calls, want %d after %d: %s", w.Code, calls, tt.want, tt.wantCalls, w.Body)
 			}

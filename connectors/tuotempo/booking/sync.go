@@ -13,6 +13,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/connectors/ehr"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/prometheus/client_golang/prometheus"
@@ -290,19 +291,18 @@ func add(list *[]*fhir.Value, idx map[string]int, res *fhir.Value) {
 
 // page GETs one search page and decodes it.
 func (s *Service) page(ctx context.Context, client *http.Client, ep *ehr.Endpoint, u *url.URL, n int) (*fhir.Value, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	// the endpoint's authorization: a static token, or a SMART token
+	// renewed once when the EHR answers 401
+	resp, err := ep.Do(ctx, client, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err == nil {
+			req.Header.Set("Accept", "application/fhir+json")
+		}
+		return req, err
+	})
 	if err != nil {
-		return nil, syncErrorf(SyncMalformed, "page %d: building the request: %w", n, err)
-	}
-	req.Header.Set("Accept", "application/fhir+json")
-	if tok := ep.Token.Reveal(); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message repeats the URL; keep the cause
+		if class, _ := connectors.Classify(err); class == connectors.Reconnect {
+			return nil, syncErrorf(SyncUnauthorized, "page %d: %w", n, err)
 		}
 		return nil, syncErrorf(SyncUnreachable, "page %d: %w", n, err)
 	}
