@@ -42,6 +42,8 @@ var pgTests = map[string]func(*testing.T){
 	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
 	"TestLimitsChecked":                     TestLimitsChecked,
 	"TestFlowLimits":                        TestFlowLimits,
+	"TestDeleteRouted":                      TestDeleteRouted,
+	"TestDeleteWhen":                        TestDeleteWhen,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

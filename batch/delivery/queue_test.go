@@ -104,6 +104,11 @@ func TestLeaseExpiry(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	e := newEnv(t, Options{Lease: time.Minute, Clock: clock})
 	e.put(solo.FlowPatient, "Patient", "pat-1", patientJSON("pat-1"))
+	// after the enqueue's run_at however long opening the store took (a
+	// new PostgreSQL database on a loaded machine can take over a second)
+	mu.Lock()
+	now = time.Now().Add(time.Second)
+	mu.Unlock()
 	ctx := context.Background()
 	c, err := e.r.claim(ctx, "solo")
 	if err != nil || len(c) != 1 || c[0].attempts != 1 {

@@ -51,7 +51,8 @@ type Observer struct {
 	Name string
 	// Types are the FHIR resource types observed.
 	Types []string
-	// Observe is called with each stored version, before the routes.
+	// Observe is called with each stored version, before the routes;
+	// res is nil when the version is a deletion (the resource is gone).
 	Observe func(ctx context.Context, tx *store.Tx, typ, id string, version int, res *fhir.Value) error
 }
 

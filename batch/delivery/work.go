@@ -79,9 +79,16 @@ func (r *Runner) prepare(ctx context.Context, c claimed, flow Flow) (connectors.
 	if flow.Mapping != nil {
 		d.Flow = flow.Mapping.Name()
 	}
-	res, err := r.load(ctx, c.ResourceType, c.ResourceID, c.Version)
+	res, deleted, err := r.loadVersion(ctx, c.ResourceType, c.ResourceID, c.Version)
 	if err != nil {
 		return d, nil, err
+	}
+	if deleted { // see Router.RouteDelete
+		form, ok := deletedForm(c.ResourceType, res)
+		if !ok || flow.Mapping == nil {
+			return d, nil, errDeleteNotExpressible(c.Flow, c.ResourceType, c.ResourceID)
+		}
+		res = form
 	}
 	for _, typ := range flow.parentTypes() {
 		pid, path := parentRef(res, typ)
@@ -158,35 +165,43 @@ func (r *Runner) arrived(ctx context.Context, c claimed, flow Flow, typ, id, pat
 
 // load returns version (0: current) of typ/id, decoded.
 func (r *Runner) load(ctx context.Context, typ, id string, version int) (*fhir.Value, error) {
+	v, _, err := r.loadVersion(ctx, typ, id, version)
+	return v, err
+}
+
+// loadVersion is load, also reporting whether the version is a deletion
+// (whose body is the last live one). The current version of a deleted
+// resource is not found.
+func (r *Runner) loadVersion(ctx context.Context, typ, id string, version int) (v *fhir.Value, deleted bool, err error) {
 	if typ == "" || id == "" {
-		return nil, store.ErrNotFound
+		return nil, false, store.ErrNotFound
 	}
 	var body []byte
 	if version == 0 {
 		b, _, err := r.st.GetResource(ctx, typ, id)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		body = b
 	} else {
 		hist, err := r.st.History(ctx, typ, id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %w", errWait, err)
+			return nil, false, fmt.Errorf("%w: %w", errWait, err)
 		}
-		for _, v := range hist {
-			if v.Version == version {
-				body = v.Body
+		for _, h := range hist {
+			if h.Version == version {
+				body, deleted = h.Body, h.Deleted
 			}
 		}
 		if body == nil {
-			return nil, fmt.Errorf("version %d of %s/%s is not stored", version, typ, id)
+			return nil, false, fmt.Errorf("version %d of %s/%s is not stored", version, typ, id)
 		}
 	}
-	v, err := fhir.DecodeString(string(body), fhir.DecodeOptions{})
+	v, err = fhir.DecodeString(string(body), fhir.DecodeOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("stored %s/%s is not readable JSON", typ, id)
+		return nil, false, fmt.Errorf("stored %s/%s is not readable JSON", typ, id)
 	}
-	return v, nil
+	return v, deleted, nil
 }
 
 // parentTypes lists Parent and Parents without repeats, Parent first.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -21,12 +22,16 @@ func WriteBackSystem(vendor string) string { return "urn:fhirbridge:" + vendor +
 // writeBack stores a new version of the delivered resource carrying the
 // vendor's id and attributes, so they are visible to anyone reading the
 // resource from the bridge. The new version is not routed again. Nothing
-// is written when the resource already carries the same values.
+// is written when the resource already carries the same values, or when
+// it was deleted meanwhile.
 func writeBack(ctx context.Context, tx *store.Tx, vendor, typ, id string, res connectors.Result) error {
 	if res.VendorID == "" && len(res.Attributes) == 0 {
 		return nil
 	}
 	body, _, err := tx.GetResource(ctx, typ, id)
+	if errors.Is(err, store.ErrDeleted) {
+		return nil // a write-back never revives a deleted resource
+	}
 	if err != nil {
 		return fmt.Errorf("reading %s for the vendor ids: %w", typ, err)
 	}

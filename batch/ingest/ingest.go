@@ -81,10 +81,22 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 		typ, id string
 		version int
 		res     *fhir.Value
+		deleted bool // res is the last live body of a deletion
 	}
 	var toRoute []stored // routed once every entry is stored
 	for i, e := range req.Entries {
 		id := e.ID
+		if e.Condition != nil {
+			var err error
+			if id, claimed, err = b.resolve(ctx, tx, e, claimed); err != nil {
+				return nil, err
+			}
+			ids[i] = id
+			if e.FullURL != "" && id != "" {
+				refs[e.FullURL] = e.Type + "/" + id
+			}
+			continue
+		}
 		if e.Method == "POST" || id == "" {
 			id = b.newID()
 		}
@@ -111,6 +123,18 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 	}
 	for i, e := range req.Entries {
 		id := ids[i]
+		if e.Method == "DELETE" {
+			er, last, err := deleteEntry(ctx, tx, req.Kind, &e, id)
+			if err != nil {
+				return nil, err
+			}
+			if last != nil && b.Router != nil {
+				toRoute = append(toRoute, stored{e.Type, id, er.Version, last, true})
+			}
+			er.LastModified = now().UTC()
+			out.Entries[i] = er
+			continue
+		}
 		if matched[i] {
 			_, version, err := tx.GetResource(ctx, e.Type, id)
 			if err != nil {
@@ -147,7 +171,7 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 			}
 		}
 		if changed && b.Router != nil {
-			toRoute = append(toRoute, stored{e.Type, id, version, res})
+			toRoute = append(toRoute, stored{e.Type, id, version, res, false})
 		}
 		if b.Now != nil || at.IsZero() {
 			at = now().UTC()
@@ -158,7 +182,13 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 	// intake check finds the resources an entry references wherever they
 	// stand in the Bundle (an Appointment before its Patient).
 	for _, s := range toRoute {
-		if err := b.Router.Route(ctx, tx, s.typ, s.id, s.version, s.res); err != nil {
+		var err error
+		if s.deleted {
+			err = b.routeDelete(ctx, tx, s.typ, s.id, s.version, s.res)
+		} else {
+			err = b.Router.Route(ctx, tx, s.typ, s.id, s.version, s.res)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("queueing deliveries of %s: %w", s.typ, err)
 		}
 	}
@@ -205,6 +235,8 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", server.ErrUnavailable, err)
 	case errors.Is(err, store.ErrKeyReused):
 		return fmt.Errorf("%w: %w", server.ErrKeyReused, err)
+	case errors.Is(err, store.ErrDeleted):
+		return fmt.Errorf("%w: %w", server.ErrGone, err)
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%w: %w", server.ErrNotFound, err)
 	case errors.Is(err, store.ErrConflict):

@@ -51,7 +51,7 @@ func (b *Backend) History(ctx context.Context, q server.HistoryQuery) ([]server.
 	}
 	out := make([]server.Version, len(page))
 	for i, v := range page {
-		out[i] = server.Version{ID: v.ID, Version: v.Version.Version, Body: v.Body, LastUpdated: v.At}
+		out[i] = server.Version{ID: v.ID, Version: v.Version.Version, Body: v.Body, LastUpdated: v.At, Deleted: v.Deleted}
 	}
 	return out, nil
 }

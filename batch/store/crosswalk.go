@@ -16,7 +16,8 @@ func valueHash(value string) string {
 }
 
 // FindByIdentifier returns the id of the resource of type typ that claimed
-// the identifier system|value, or [ErrNotFound].
+// the identifier system|value, or [ErrNotFound]. The resource may since
+// have been deleted (its reads then fail with [ErrDeleted]).
 func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (id string, err error) {
 	err = tx.s.row(ctx, tx, "finding "+typ+" by identifier",
 		qFindIdentifier,
@@ -30,10 +31,15 @@ func (tx *Tx) FindByIdentifier(ctx context.Context, typ, system, value string) (
 // callers exactly one wins and all of them see the winner's id (on
 // PostgreSQL a loser waits for the winner's transaction to end). A caller
 // whose id lost should answer with the winner (conditional create match).
+//
+// An identifier held by a deleted resource ([Tx.DeleteResource]) is
+// taken over: id holds it from then on, as a deleted resource matches no
+// conditional create, update or delete.
 func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string) (winnerID string, err error) {
 	op := "claiming " + typ + " identifier"
 	h := valueHash(value)
-	res, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, tx.s.ts(tx.s.now()))
+	now := tx.s.ts(tx.s.now())
+	res, err := tx.exec(ctx, op, qClaimIdentifier, typ, system, h, id, now)
 	if err != nil {
 		return "", err
 	}
@@ -42,8 +48,26 @@ func (tx *Tx) ClaimIdentifier(ctx context.Context, typ, system, value, id string
 	} else if n == 1 {
 		return id, nil // this call made the claim: no need to read it back
 	}
-	err = tx.s.row(ctx, tx, op, qFindIdentifier,
-		[]any{typ, system, h}, &winnerID)
+	if err = tx.s.row(ctx, tx, op, qFindIdentifier,
+		[]any{typ, system, h}, &winnerID); err != nil || winnerID == id {
+		return winnerID, err
+	}
+	if gone, err := tx.isDeleted(ctx, op, typ, winnerID); err != nil || !gone {
+		return winnerID, err
+	}
+	// The holder is deleted: take the identifier over, unless a concurrent
+	// caller did first (the row no longer names the deleted holder).
+	res, err = tx.exec(ctx, op, `UPDATE identifiers SET resource_id = ?, created_at = ?
+		WHERE type = ? AND system = ? AND value_hash = ? AND resource_id = ?`, id, now, typ, system, h, winnerID)
+	if err != nil {
+		return "", err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", tx.s.classify(op, err)
+	} else if n == 1 {
+		return id, nil
+	}
+	err = tx.s.row(ctx, tx, op, qFindIdentifier, []any{typ, system, h}, &winnerID)
 	return winnerID, err
 }
 

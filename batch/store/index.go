@@ -178,7 +178,7 @@ func (s *Store) forUpdateOf(a string) string {
 // a current resource, for the search queries: every search selects
 // through it, so a marker that hides resources from search belongs here.
 func currentCond(a string) string {
-	return a + ".version > 0"
+	return a + ".version > 0 AND " + a + ".deleted = 0"
 }
 
 // MatchKind says how an [IndexMatch] compares an index row.

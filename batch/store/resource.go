@@ -17,6 +17,9 @@ type Version struct {
 	Body []byte
 	// At is when this version was stored (UTC).
 	At time.Time
+	// Deleted marks a deletion ([Tx.DeleteResource]): Body is then the
+	// last live body, kept so that a flow can map what it cancels.
+	Deleted bool
 }
 
 // PutResource stores body as the current version of resource typ/id.
@@ -119,32 +122,39 @@ func (tx *Tx) createFirst(ctx context.Context, op, typ, id string, body []byte, 
 }
 
 // GetResource returns the current version of typ/id as seen by this
-// transaction, or [ErrNotFound].
+// transaction, or [ErrNotFound] (also, with [ErrDeleted], when the
+// current version is a deletion).
 func (tx *Tx) GetResource(ctx context.Context, typ, id string) (body []byte, version int, err error) {
 	return tx.s.getResource(ctx, tx, typ, id)
 }
 
 // GetResource returns the latest committed version of typ/id, or
-// [ErrNotFound].
+// [ErrNotFound] (also, with [ErrDeleted], when the current version is a
+// deletion).
 func (s *Store) GetResource(ctx context.Context, typ, id string) (body []byte, version int, err error) {
 	return s.getResource(ctx, s.db, typ, id)
 }
 
 func (s *Store) getResource(ctx context.Context, q querier, typ, id string) ([]byte, int, error) {
 	var body []byte
-	var version int
-	err := s.row(ctx, q, "reading "+typ+"/"+id, qGetResource, []any{typ, id}, &body, &version)
+	var version, deleted int
+	op := "reading " + typ + "/" + id
+	err := s.row(ctx, q, op, qGetResource, []any{typ, id}, &body, &version, &deleted)
 	if err != nil {
 		return nil, 0, err
+	}
+	if deleted != 0 {
+		return nil, version, deletedError(op)
 	}
 	return body, version, nil
 }
 
 // History returns every stored version of typ/id, newest first, or
-// [ErrNotFound] when the resource was never stored.
+// [ErrNotFound] when the resource was never stored. Deletions are
+// versions too, with Deleted set.
 func (s *Store) History(ctx context.Context, typ, id string) ([]Version, error) {
 	op := "reading history of " + typ + "/" + id
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT version, body, created_at FROM resource_versions
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT version, body, created_at, deleted FROM resource_versions
 		WHERE type = ? AND id = ? ORDER BY version DESC`), typ, id)
 	if err != nil {
 		return nil, s.classify(op, err)
@@ -153,9 +163,11 @@ func (s *Store) History(ctx context.Context, typ, id string) ([]Version, error) 
 	var out []Version
 	for rows.Next() {
 		var v Version
-		if err := rows.Scan(&v.Version, &v.Body, timeCol{&v.At}); err != nil {
+		var deleted int
+		if err := rows.Scan(&v.Version, &v.Body, timeCol{&v.At}, &deleted); err != nil {
 			return nil, s.classify(op, err)
 		}
+		v.Deleted = deleted != 0
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -194,14 +206,14 @@ func decodeObject(body []byte) (*fhir.Value, error) {
 func canonicalValueHash(v *fhir.Value) string { return fhir.CanonicalHash(v) }
 
 // Current calls fn with the current version of every stored resource of
-// typ, in id order, and stops at the first error fn returns (passed on
+// typ that is not deleted, in id order, and stops at the first error fn returns (passed on
 // unchanged). fn may read the store but must not call InTx: on SQLite the
 // rows stay open while fn runs.
 func (s *Store) Current(ctx context.Context, typ string, fn func(id string, version int, body []byte) error) error {
 	return s.eachCurrent(ctx, "listing "+typ+" resources", s.rebind(`SELECT r.id, v.version, v.body
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
-		WHERE r.type = ? AND r.version > 0 ORDER BY r.id`), []any{typ}, fn)
+		WHERE r.type = ? AND r.version > 0 AND r.deleted = 0 ORDER BY r.id`), []any{typ}, fn)
 }
 
 // eachCurrent runs q (id, version, body per row) and calls fn per row,

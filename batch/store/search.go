@@ -93,18 +93,18 @@ func (s *Store) CurrentWhere(ctx context.Context, typ string, f Filter, fn func(
 }
 
 // CountCurrent returns how many resources of typ are stored (with a
-// current version). It reads the primary key index only, no body.
+// current version that is not a deletion). It reads no body.
 func (s *Store) CountCurrent(ctx context.Context, typ string) (int, error) {
 	var n int
 	err := s.row(ctx, s.db, "counting "+typ+" resources",
-		`SELECT COUNT(*) FROM resources WHERE type = ? AND version > 0`, []any{typ}, &n)
+		`SELECT COUNT(*) FROM resources WHERE type = ? AND version > 0 AND deleted = 0`, []any{typ}, &n)
 	return n, err
 }
 
 // whereQuery appends to base (a query over resources r) the conditions of
 // typ and f, rebound for the dialect, with their arguments.
 func (s *Store) whereQuery(base, typ string, f Filter) (string, []any) {
-	conds := []string{"r.type = ?", "r.version > 0"}
+	conds := []string{"r.type = ?", "r.version > 0", "r.deleted = 0"}
 	args := []any{typ}
 	var start []string
 	if !f.StartFrom.IsZero() {

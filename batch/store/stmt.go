@@ -16,8 +16,8 @@ const (
 	qInsertVersion  = `INSERT INTO resource_versions (type, id, version, sha256, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`
 	qUpdateResource = `UPDATE resources SET version = ?, sha256 = ?, updated_at = ?,
-		start_at = ?, status = ? WHERE type = ? AND id = ?`
-	qGetResource = `SELECT v.body, v.version
+		start_at = ?, status = ?, deleted = 0 WHERE type = ? AND id = ?`
+	qGetResource = `SELECT v.body, v.version, r.deleted
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
 		WHERE r.type = ? AND r.id = ?`

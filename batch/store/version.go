@@ -47,24 +47,29 @@ type StoredVersion struct {
 
 // ReadVersion returns version of typ/id, or its current version when
 // version is 0, with the instant it was stored; [ErrNotFound] when the
-// resource or that version does not exist.
+// resource or that version does not exist, with [ErrDeleted] when that
+// version is a deletion.
 func (s *Store) ReadVersion(ctx context.Context, typ, id string, version int) (StoredVersion, error) {
 	op := "reading a version of " + typ + "/" + id
 	out := StoredVersion{ID: id}
 	var q string
 	args := []any{typ, id}
 	if version == 0 {
-		q = `SELECT v.version, v.body, v.created_at
+		q = `SELECT v.version, v.body, v.created_at, v.deleted
 			FROM resources r JOIN resource_versions v
 			  ON v.type = r.type AND v.id = r.id AND v.version = r.version
 			WHERE r.type = ? AND r.id = ? AND r.version > 0`
 	} else {
-		q = `SELECT version, body, created_at FROM resource_versions
+		q = `SELECT version, body, created_at, deleted FROM resource_versions
 			WHERE type = ? AND id = ? AND version = ?`
 		args = append(args, version)
 	}
-	if err := s.row(ctx, s.db, op, q, args, &out.Version.Version, &out.Body, timeCol{&out.At}); err != nil {
+	var deleted int
+	if err := s.row(ctx, s.db, op, q, args, &out.Version.Version, &out.Body, timeCol{&out.At}, &deleted); err != nil {
 		return StoredVersion{}, err
+	}
+	if deleted != 0 { // a deletion ([Tx.DeleteResource]) reads as gone
+		return StoredVersion{}, deletedError(op)
 	}
 	return out, nil
 }
@@ -120,7 +125,7 @@ func (s *Store) HistoryPage(ctx context.Context, q HistoryQuery) ([]StoredVersio
 	if q.ID != "" {
 		order = "version DESC"
 	}
-	query := `SELECT id, version, body, created_at FROM resource_versions WHERE ` + where.String() +
+	query := `SELECT id, version, body, created_at, deleted FROM resource_versions WHERE ` + where.String() +
 		` ORDER BY ` + order + fmt.Sprintf(` LIMIT %d`, q.Limit)
 	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
 	if err != nil {
@@ -130,9 +135,11 @@ func (s *Store) HistoryPage(ctx context.Context, q HistoryQuery) ([]StoredVersio
 	var out []StoredVersion
 	for rows.Next() {
 		var v StoredVersion
-		if err := rows.Scan(&v.ID, &v.Version.Version, &v.Body, timeCol{&v.At}); err != nil {
+		var deleted int
+		if err := rows.Scan(&v.ID, &v.Version.Version, &v.Body, timeCol{&v.At}, &deleted); err != nil {
 			return nil, s.classify(op, err)
 		}
+		v.Deleted = deleted != 0
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {

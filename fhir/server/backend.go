@@ -63,7 +63,8 @@ type Backend interface {
 	// Entry.IfMatch); any other error is answered 500.
 	Commit(ctx context.Context, req *Request) (*Result, error)
 	// Read returns the current version of a resource as FHIR JSON and its
-	// version number (≥ 1), or an error wrapping ErrNotFound.
+	// version number (≥ 1), or an error wrapping ErrNotFound, or ErrGone
+	// when the resource was deleted.
 	Read(ctx context.Context, typ, id string) (body []byte, version int, err error)
 	// Seen returns the response stored under key by an earlier Commit
 	// (idempotency), or ok=false when there is none, or an error wrapping
@@ -78,7 +79,7 @@ type Backend interface {
 const (
 	KindTransaction = "transaction" // a transaction Bundle: all entries or none
 	KindBatch       = "batch"       // one entry of a batch Bundle
-	KindSingle      = "single"      // POST /fhir/{type} or PUT /fhir/{type}/{id}
+	KindSingle      = "single"      // POST /fhir/{type}, PUT or DELETE /fhir/{type}/{id}, or conditional PUT or DELETE /fhir/{type}?…
 )
 
 // Request is what one Commit applies.
@@ -106,18 +107,28 @@ type Request struct {
 	Response func(res *Result) (status int, body []byte)
 }
 
-// Entry is one resource to store.
+// Entry is one resource to store, or to delete.
 type Entry struct {
-	// Method is "POST" (create) or "PUT" (update or create with a client id).
+	// Method is "POST" (create), "PUT" (update or create with a client id)
+	// or "DELETE" (which has no Resource).
 	Method string
-	// Type is the resource type; ID the resource id (PUT), "" for POST.
+	// Type is the resource type; ID the resource id (PUT, DELETE), "" for
+	// POST and for a conditional PUT or DELETE.
 	Type, ID string
+	// Condition, for a PUT or DELETE with ID "", selects the resource (see
+	// Condition). A conditional PUT updates the one match, or creates the
+	// resource when nothing matches (with the resource's own id when it
+	// has one, else a new id); a conditional DELETE deletes the one match
+	// and changes nothing when nothing matches. More than one match is
+	// ErrMultipleMatches; a PUT whose resource names another id than its
+	// match is ErrIDMismatch.
+	Condition *Condition
 	// IfNoneExist is the conditional-create query ("identifier=sys|val"),
 	// from the If-None-Exist header or entry.request.ifNoneExist; "" when
 	// the create is unconditional. A match is reported with Created false.
 	IfNoneExist string
-	// IfMatch, when > 0, is the version a PUT is conditioned on (If-Match
-	// header, entry.request.ifMatch): Commit must check, atomically with
+	// IfMatch, when > 0, is the version a PUT or DELETE is conditioned on
+	// (If-Match header, entry.request.ifMatch): Commit must check, atomically with
 	// the write, that the resource exists at exactly this version, and
 	// fail the whole request with ErrPreconditionFailed otherwise. 0 means
 	// unconditional.
@@ -145,6 +156,11 @@ type EntryResult struct {
 	Version int
 	// Created is true when a new resource was created, false when an
 	// existing one was updated or matched a conditional create.
+	//
+	// A DELETE entry has Status 204; ID and Version name the deletion
+	// (a new version when the resource was live, the current one when it
+	// was already deleted), or are empty when a conditional DELETE matched
+	// nothing. Deleting a resource never stored is ErrNotFound.
 	Created bool
 	// Status overrides the HTTP status of the entry (0: 201 when Created,
 	// else 200).

@@ -77,8 +77,9 @@ func bundleKey(v *fhir.Value, body []byte) string {
 }
 
 // checkEntry turns a Bundle entry into an Entry and reports what this
-// server cannot do with it: methods other than POST and PUT, unserved
-// types, a request.url that does not match the resource.
+// server cannot do with it: methods other than POST, PUT and DELETE,
+// unserved types, a request.url that does not match the resource, an
+// unsupported condition.
 func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcome) {
 	p := be.Path()
 	e := Entry{Method: be.Method, FullURL: be.FullURL, Resource: be.Resource, Index: be.Index}
@@ -88,12 +89,15 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 	var oo *fhir.OperationOutcome
 	if im, bad := entryIfMatch(be); bad != nil {
 		return e, bad
-	} else if be.Method == "PUT" {
+	} else if be.Method == "PUT" || be.Method == "DELETE" {
 		e.IfMatch = im
+	}
+	if be.Method == "DELETE" {
+		return h.checkDeleteEntry(be, e)
 	}
 	if be.Method != "POST" && be.Method != "PUT" {
 		return e, oo.Add("not-supported", p+".request.method",
-			"only POST (create) and PUT (update) entries are supported")
+			"only POST (create), PUT (update) and DELETE entries are supported")
 	}
 	if be.Resource == nil {
 		return e, oo.Add(fhir.CodeRequired, p+".resource", "this Bundle entry needs a resource")
@@ -104,7 +108,7 @@ func (h *handler) checkEntry(be *fhir.BundleEntry) (Entry, *fhir.OperationOutcom
 	}
 	url, _, _ := strings.Cut(be.URL, "?")
 	if strings.Contains(be.URL, "?") && be.Method == "PUT" {
-		return e, oo.Add("not-supported", p+".request.url", "conditional update is not supported")
+		return checkConditionalEntry(be, e)
 	}
 	switch be.Method {
 	case "POST":

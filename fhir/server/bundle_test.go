@@ -21,7 +21,8 @@ func TestTransactionWithOneInvalidEntryCommitsNothing(t *testing.T) {
 			`{"resourceType":"Observation","status":"final","code":{"text":"x"}}`), "Bundle.entry[1].resource"},
 		{"url does not match", entry("urn:uuid:b", "POST", "Patient", appointment("urn:uuid:a")),
 			"Bundle.entry[1].request.url"},
-		{"delete not supported", entry("", "DELETE", "Patient/1", ""), "Bundle.entry[1].request.method"},
+		{"patch not supported", entry("", "PATCH", "Patient/1", ""), "Bundle.entry[1].request.method"},
+		{"delete with an unsupported condition", entry("", "DELETE", "Patient?family=x", ""), "Bundle.entry[1].request.url"},
 		{"put id differs from url", entry("", "PUT", "Patient/p2", strings.Replace(patient, `{`, `{"id":"p1",`, 1)),
 			"Bundle.entry[1].request.url"},
 		{"put id dot-dot", entry("", "PUT", "Patient/..", strings.Replace(patient, `{`, `{"id":"..",`, 1)),
@@ -84,7 +85,7 @@ func TestBatchMixed(t *testing.T) {
 		entry("", "POST", "Patient", patient),
 		entry("", "POST", "Appointment", badAppointment),
 		entry("", "PUT", "Patient/p1", strings.Replace(patient, `{`, `{"id":"p1",`, 1)),
-		entry("", "DELETE", "Patient/p1", ""),
+		entry("", "DELETE", "Patient?family=x", ""),
 	)
 	w := e.post("/fhir", body)
 	if w.Code != 200 {

@@ -7,6 +7,12 @@
 //	POST /fhir                            transaction or batch Bundle
 //	POST /fhir/{type}                     create; If-None-Exist makes it conditional
 //	PUT  /fhir/{type}/{id}                update (or create with that id); If-Match makes it conditional
+//	PUT  /fhir/{type}?…                   conditional update: identifier=system|value and/or
+//	                                      _id=id; no match creates, one updates, several 412
+//	DELETE /fhir/{type}/{id}              delete: a new version marked deleted, 204 (If-Match
+//	                                      makes it conditional); reads then answer 410 Gone
+//	DELETE /fhir/{type}?…                 conditional delete of the single match (204; none
+//	                                      matching is 204 too, several 412)
 //	GET  /fhir/{type}/{id}                read, with ETag W/"version" and Last-Modified
 //	GET  /fhir/{type}?…                   search, for the types with an Options.Searches entry
 //	GET  /fhir/{type}/{id}/_history/{vid} vread (Versioned backend)
@@ -62,6 +68,15 @@
 // the first (Backend.Seen) and commits nothing. The Backend stores that
 // response in the commit transaction (Request.Response), so a crash after
 // commit and before the reply still replays the same answer.
+//
+// Transaction and batch Bundles take the same interactions as entries:
+// POST (with ifNoneExist), PUT Type/id, PUT Type?condition, DELETE
+// Type/id and DELETE Type?condition.
+//
+// A delete is routed like any other change, never dropped: the Backend
+// stores it as a new version marked deleted and hands it to its delivery
+// routes. Deleting a deleted resource again changes nothing (204); one
+// never stored is 404; a later PUT revives it as a new version.
 //
 // Versions: every read and write answers ETag W/"version". If-Match on a
 // PUT (or entry.request.ifMatch in a Bundle) makes the update conditional

@@ -20,6 +20,12 @@ func errClass(err error) string {
 		return "refused"
 	case errors.Is(err, ErrConflict):
 		return "conflict"
+	case errors.Is(err, ErrGone):
+		return "gone"
+	case errors.Is(err, ErrMultipleMatches):
+		return "multiple_matches"
+	case errors.Is(err, ErrIDMismatch):
+		return "id_mismatch"
 	case errors.Is(err, ErrNotFound):
 		return "not_found"
 	case errors.Is(err, ErrDuplicate):
@@ -63,6 +69,8 @@ func (h *handler) backendError(route string, err error) *apiError {
 		return newError(http.StatusNotFound, "", fhir.CodeNotFound, "", "resource not found")
 	case "canceled":
 		return newError(499, "", "timeout", "", "the request was canceled")
+	case "gone", "multiple_matches", "id_mismatch":
+		return conditionalError(class)
 	}
 	return newError(http.StatusInternalServerError, "", fhir.CodeException, "",
 		"internal error; the request may not have been stored, retry it")

@@ -26,10 +26,12 @@ type fakeBackend struct {
 	seen      map[string]stored
 	matches   map[string]string // If-None-Exist → id
 	nextID    int
-	commitErr error // returned by Commit when set
-	seenErr   error // returned by Seen when set
-	failEntry int   // with commitErr, fail only batch entries of this index (-1: all)
-	lean      bool  // keep no resource bodies (benchmarks)
+	commitErr error             // returned by Commit when set
+	seenErr   error             // returned by Seen when set
+	failEntry int               // with commitErr, fail only batch entries of this index (-1: all)
+	lean      bool              // keep no resource bodies (benchmarks)
+	deleted   map[string]bool   // "Type/id" whose current version is a deletion
+	idents    map[string]string // "Type|system|value" → id (fake_delete_test.go)
 }
 
 type stored struct {
@@ -65,6 +67,15 @@ func (f *fakeBackend) Commit(_ context.Context, req *Request) (*Result, error) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, e := range req.Entries {
 		er := EntryResult{LastModified: at}
+		if e.Method == "DELETE" || e.Condition != nil {
+			er, err := f.conditionalEntry(e, at)
+			if err != nil {
+				return nil, err
+			}
+			res.Entries = append(res.Entries, er)
+			f.committed = append(f.committed, e)
+			continue
+		}
 		switch {
 		case e.IfNoneExist != "" && f.matches[e.IfNoneExist] != "":
 			er.ID = f.matches[e.IfNoneExist]
@@ -82,6 +93,7 @@ func (f *fakeBackend) Commit(_ context.Context, req *Request) (*Result, error) {
 			f.matches[e.IfNoneExist] = er.ID
 		}
 		f.store[e.Type+"/"+er.ID] = er.Version
+		f.index(e.Type, er.ID, e.Resource)
 		if !f.lean {
 			f.bodies[e.Type+"/"+er.ID] = representation(e.Resource, &er).JSON()
 		}
@@ -102,6 +114,9 @@ func (f *fakeBackend) Read(_ context.Context, typ, id string) ([]byte, int, erro
 	v, ok := f.store[typ+"/"+id]
 	if !ok {
 		return nil, 0, fmt.Errorf("fake read: %w", ErrNotFound)
+	}
+	if f.deleted[typ+"/"+id] {
+		return nil, 0, fmt.Errorf("fake read: %w", ErrGone)
 	}
 	return f.bodies[typ+"/"+id], v, nil
 }

@@ -12,6 +12,8 @@ func FuzzServeBundle(f *testing.F) {
 	f.Add([]byte(bundle("batch", "x", entry("", "POST", "Patient", patient), entry("", "PUT", "Patient/1", badAppointment))))
 	f.Add([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"PUT","url":"Patient?x=1"}}]}`))
 	f.Add([]byte(`{"resourceType":"Bundle","type":"batch","entry":[null,1,"x",{}]}`))
+	f.Add([]byte(`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Patient?identifier=a|b,c|d"}},` +
+		`{"request":{"method":"DELETE","url":"Patient/1"}},{"resource":{"resourceType":"Patient"},"request":{"method":"PUT","url":"Patient?_id=1"}}]}`))
 	f.Add([]byte("{\"a\":\"\xff\"}"))
 	f.Add([]byte(`[[[[[[[[[[`))
 	e := newEnv(f, Options{MaxEntries: 50})

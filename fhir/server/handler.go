@@ -16,8 +16,8 @@ import (
 // (which may carry ids or query values).
 const (
 	routeBundle   = "bundle"   // POST /fhir
-	routeType     = "type"     // POST /fhir/{type}
-	routeInstance = "instance" // GET|PUT /fhir/{type}/{id}
+	routeType     = "type"     // POST /fhir/{type}, conditional PUT|DELETE /fhir/{type}?…
+	routeInstance = "instance" // GET|PUT|DELETE /fhir/{type}/{id}
 	routeSearch   = "search"   // GET /fhir/{type}?…
 	routeMetadata = "metadata" // GET /fhir/metadata
 	routeHealthz  = "healthz"
@@ -192,15 +192,23 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 		if h.opt.Searches[segs[0]].serves() {
 			methods = []string{"GET", "HEAD", "POST"}
 		}
-		if h.knownType(w, segs[0]) && h.allow(w, r, methods...) {
+		methods = append(methods, "PUT", "DELETE") // conditional update and delete
+		if !h.knownType(w, segs[0]) || !h.allow(w, r, methods...) {
+			break
+		}
+		if r.Method == "PUT" || r.Method == "DELETE" {
+			h.conditional(w, r, segs[0])
+		} else {
 			h.create(w, r, segs[0])
 		}
 	case routeInstance:
-		if !h.knownType(w, segs[0]) || !h.allow(w, r, "GET", "HEAD", "PUT") {
+		if !h.knownType(w, segs[0]) || !h.allow(w, r, "GET", "HEAD", "PUT", "DELETE") {
 			break
 		}
 		if r.Method == "PUT" {
 			h.update(w, r, segs[0], segs[1])
+		} else if r.Method == "DELETE" {
+			h.deleteInstance(w, r, segs[0], segs[1])
 		} else {
 			h.read(w, r, segs[0], segs[1])
 		}

@@ -56,6 +56,9 @@ type Version struct {
 	Body []byte
 	// LastUpdated is when the version was stored.
 	LastUpdated time.Time
+	// Deleted marks a deletion: a history lists it as a DELETE entry
+	// without a resource (Body is not served).
+	Deleted bool
 }
 
 // HistoryQuery selects one page of versions of Type: of the resource ID,
@@ -185,10 +188,13 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request, typ, id string
 			h.writeError(w, h.backendError(routeHistory, errors.New("history: backend returned a malformed version")))
 			return
 		}
-		res, err := versionResource(v, v.ID)
-		if err != nil {
-			h.writeError(w, h.backendError(routeHistory, err))
-			return
+		var res *fhir.Value
+		if !v.Deleted {
+			var err error
+			if res, err = versionResource(v, v.ID); err != nil {
+				h.writeError(w, h.backendError(routeHistory, err))
+				return
+			}
 		}
 		entries = append(entries, historyEntry(base, typ, v, res))
 	}
@@ -212,15 +218,21 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request, typ, id string
 }
 
 // historyEntry renders one version as a history Bundle entry: version 1
-// as its create (POST), later ones as updates (PUT).
+// as its create (POST), a deletion as a DELETE without resource, later
+// ones as updates (PUT).
 func historyEntry(base, typ string, v *Version, res *fhir.Value) *fhir.Value {
 	req := fhir.NewObject()
 	resp := fhir.NewObject()
-	if v.Version == 1 {
+	switch {
+	case v.Deleted:
+		req.Set("method", fhir.NewString("DELETE"))
+		req.Set("url", fhir.NewString(typ+"/"+v.ID))
+		resp.Set("status", fhir.NewString("204 No Content"))
+	case v.Version == 1:
 		req.Set("method", fhir.NewString("POST"))
 		req.Set("url", fhir.NewString(typ))
 		resp.Set("status", fhir.NewString("201 Created"))
-	} else {
+	default:
 		req.Set("method", fhir.NewString("PUT"))
 		req.Set("url", fhir.NewString(typ+"/"+v.ID))
 		resp.Set("status", fhir.NewString("200 OK"))
@@ -232,7 +244,9 @@ func historyEntry(base, typ string, v *Version, res *fhir.Value) *fhir.Value {
 	}
 	e := fhir.NewObject()
 	e.Set("fullUrl", fhir.NewString(base+"/"+typ+"/"+v.ID))
-	e.Set("resource", res)
+	if res != nil {
+		e.Set("resource", res)
+	}
 	e.Set("request", req)
 	e.Set("response", resp)
 	return e

@@ -12,11 +12,12 @@ import (
 
 // capabilityStatement renders the CapabilityStatement of the server: the
 // served types with exactly the interactions implemented (read, create,
-// conditional create, update with If-Match; with a versioned backend also
+// conditional create, update with If-Match, conditional update, delete,
+// conditional delete of a single match; with a versioned backend also
 // vread, history-instance, history-type and conditional reads; search-type
-// with its declared parameters only where a Searcher is given; no delete
-// or patch), and the transaction and batch system interactions, and the
-// $validate operation.
+// with its declared parameters only where a Searcher is given; no patch),
+// and the transaction and batch system interactions, and the $validate
+// operation.
 func capabilityStatement(types []string, searches map[string]Searcher, auth, versioned bool, now time.Time) []byte {
 	str := fhir.NewString
 	obj := func(kv ...any) *fhir.Value {
@@ -35,10 +36,10 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth, ver
 	}
 	res := make([]*fhir.Value, len(types))
 	for i, t := range types {
-		interactions := []string{"read", "update", "create"}
+		interactions := []string{"read", "update", "delete", "create"}
 		conditionalRead := "not-match"
 		if versioned {
-			interactions = []string{"read", "vread", "update", "create", "history-instance", "history-type"}
+			interactions = []string{"read", "vread", "update", "delete", "create", "history-instance", "history-type"}
 			conditionalRead = "full-support"
 		}
 		res[i] = obj(
@@ -49,8 +50,8 @@ func capabilityStatement(types []string, searches map[string]Searcher, auth, ver
 			"updateCreate", fhir.NewBool(true),
 			"conditionalCreate", fhir.NewBool(true),
 			"conditionalRead", str(conditionalRead),
-			"conditionalUpdate", fhir.NewBool(false),
-			"conditionalDelete", str("not-supported"),
+			"conditionalUpdate", fhir.NewBool(true),
+			"conditionalDelete", str("single"),
 		)
 		if s, ok := searches[t]; ok && s.serves() {
 			addSearch(res[i], s)

@@ -57,7 +57,7 @@ func TestRoutingErrors(t *testing.T) {
 		want                int
 	}{
 		{"GET", "/fhir", "", 405},
-		{"DELETE", "/fhir/Patient/1", "", 405},
+		{"PATCH", "/fhir/Patient/1", "", 405},
 		{"GET", "/fhir/Patient", "", 405},
 		{"POST", "/fhir/Observation", "application/fhir+json", 404},
 		{"GET", "/fhir/Patient/1/_history/1", "", 404},
@@ -118,7 +118,7 @@ func TestMetadata(t *testing.T) {
 	var got []string
 	for _, r := range cs.Rest[0].Resource {
 		got = append(got, r.Type)
-		if len(r.Interaction) != 3 {
+		if len(r.Interaction) != 4 {
 			t.Errorf("%s: %d interactions", r.Type, len(r.Interaction))
 		}
 	}

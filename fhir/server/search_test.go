@@ -181,8 +181,8 @@ func TestCapabilityStatementListsSearches(t *testing.T) {
 		got[r.Type] = strings.Join(codes, ",") + " | " + strings.Join(params, ",")
 	}
 	want := map[string]string{
-		"Patient":     "read,update,create | ",
-		"Appointment": "read,update,create,search-type | schedule:reference,start:date",
+		"Patient":     "read,update,delete,create | ",
+		"Appointment": "read,update,delete,create,search-type | schedule:reference,start:date",
 		"Slot":        "search-type | schedule:reference,start:date",
 	}
 	for typ, w := range want {

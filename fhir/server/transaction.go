@@ -118,7 +118,7 @@ func responseEntry(e *Entry, er *EntryResult) *fhir.Value {
 	resp := fhir.NewObject()
 	st := er.status()
 	resp.Set("status", fhir.NewString(strconv.Itoa(st)+" "+http.StatusText(st)))
-	if er.ID != "" {
+	if er.ID != "" && e.Method != "DELETE" {
 		loc := e.Type + "/" + er.ID
 		if er.Version > 0 {
 			loc += "/_history/" + strconv.Itoa(er.Version)

@@ -18,7 +18,7 @@ func TestTokenBeforeRouting(t *testing.T) {
 		{"unknown type read", "GET", "/fhir/Spaceship/1", "", http.StatusNotFound},
 		{"unknown route", "GET", "/fhir/Patient/1/_history/2", "", http.StatusNotFound},
 		{"wrong method on base", "GET", "/fhir", "", http.StatusMethodNotAllowed},
-		{"wrong method on instance", "DELETE", "/fhir/Patient/1", "", http.StatusMethodNotAllowed},
+		{"wrong method on instance", "PATCH", "/fhir/Patient/1", "", http.StatusMethodNotAllowed},
 		{"bad body", "POST", "/fhir/Patient", "{", http.StatusBadRequest},
 		{"missing resource", "GET", "/fhir/Patient/nope", "", http.StatusNotFound},
 		{"create", "POST", "/fhir/Patient", patient, http.StatusCreated},

@@ -407,7 +407,7 @@ func TestCapabilityStatementVersioned(t *testing.T) {
 	for _, i := range r.Interaction {
 		codes = append(codes, i.Code)
 	}
-	if got := strings.Join(codes, ","); got != "read,vread,update,create,history-instance,history-type" ||
+	if got := strings.Join(codes, ","); got != "read,vread,update,delete,create,history-instance,history-type" ||
 		r.Versioning != "versioned-update" || !r.ReadHistory || r.ConditionalRead != "full-support" {
 		t.Errorf("interactions %s versioning %s readHistory %v conditionalRead %s", got, r.Versioning, r.ReadHistory, r.ConditionalRead)
 	}

@@ -298,7 +298,8 @@ type stored struct {
 	res *fhir.Value
 }
 
-// current reads the current version of every resource of typ inside tx
+// current reads the current version of every resource of typ that is not
+// deleted, inside tx
 // (the store's resources and resource_versions tables, as Store.Current
 // reads them), decoded; all rows are read before the caller writes, as
 // one connection cannot interleave statements with open rows.
@@ -310,7 +311,7 @@ func current(ctx context.Context, tx *store.Tx, typ, contains string) ([]stored,
 	rows, err := tx.SQL().QueryContext(ctx, `SELECT r.id, v.body
 		FROM resources r JOIN resource_versions v
 		  ON v.type = r.type AND v.id = r.id AND v.version = r.version
-		WHERE r.type = $1 AND r.version > 0 AND ($2 = '' OR position(convert_to($2, 'UTF8') IN v.body) > 0)
+		WHERE r.type = $1 AND r.version > 0 AND r.deleted = 0 AND ($2 = '' OR position(convert_to($2, 'UTF8') IN v.body) > 0)
 		ORDER BY r.id`, typ, contains)
 	if err != nil {
 		return nil, store.Classify(op, err)

@@ -1,4 +1,0 @@
--- 0005: reserved for the deleted marker on resources, which another
--- branch adds; this branch applies no statement at this version so that
--- 0006 follows without a gap. At merge, that branch's 0005 replaces this
--- file.
