@@ -34,7 +34,7 @@ var (
 // is safe to log.
 type Error struct {
 	Message int    // 1-based number of the message in a stream; 0 for a single message
-	Segment int    // 1-based position of the segment in the message (or stream line for envelope segments); 0 unknown
+	Segment int    // 1-based position of the segment in the message; 0 unknown or outside a message (the Reason then names the line)
 	Loc     Path   // location; Loc.Segment is "" when the segment name itself is unusable
 	Reason  string // fixed text describing the problem
 	Err     error  // one of the sentinel errors

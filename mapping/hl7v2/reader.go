@@ -132,7 +132,7 @@ func (r *Reader) fail(err error) error {
 }
 
 func (r *Reader) envErr(loc Path, reason string) error {
-	return &Error{Segment: r.lineNo, Loc: loc, Reason: "line " + strconv.Itoa(r.lineNo) + ": " + reason, Err: ErrBatch}
+	return &Error{Loc: loc, Reason: "line " + strconv.Itoa(r.lineNo) + ": " + reason, Err: ErrBatch}
 }
 
 func (r *Reader) atEOF() error {
@@ -164,7 +164,7 @@ func (r *Reader) relocate(err error) error {
 	var e *Error
 	if errors.As(err, &e) {
 		c := *e
-		c.Segment = r.lineNo
+		c.Segment = 0
 		c.Reason = "line " + strconv.Itoa(r.lineNo) + ": " + c.Reason
 		return &c
 	}
