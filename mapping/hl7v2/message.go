@@ -302,6 +302,13 @@ func (m *Message) Type() (code, event string) {
 	return code, event
 }
 
+// Version returns MSH-12.1, the HL7 version of the message (e.g.
+// "2.5.1"). The reader does not depend on it: v2.3 to v2.8 share ER7.
+func (m *Message) Version() string {
+	v, _, _ := m.Lookup(Path{Segment: "MSH", Field: 12, Component: 1})
+	return v
+}
+
 // Get returns the unescaped value at a path such as "PID-5[1].1"; "" if
 // the segment or the value is absent. An HL7 explicit null reads as the
 // two characters `""`.

@@ -58,6 +58,9 @@ func TestGetADT(t *testing.T) {
 			t.Errorf("Get(%s) = %q, want %q", tt.path, got, tt.want)
 		}
 	}
+	if v := m.Version(); v != "2.5.1" {
+		t.Errorf("Version = %q", v)
+	}
 	if code, ev := m.Type(); code != "ADT" || ev != "A04" {
 		t.Errorf("Type = %s %s", code, ev)
 	}
