@@ -48,9 +48,9 @@ func TestCharsetErrors(t *testing.T) {
 		{"latin1 byte in utf8", seg(head+"UNICODE UTF-8", "PID|1||||N1^M\xfcller"), "hl7v2: PID-5[1].2: bytes not valid in the MSH-18 character set"},
 		{"high byte in ascii", seg(head+"ASCII", "PID|1||A~B^C&\xc3\xa9"), "hl7v2: PID-3[2].2.2: bytes not valid in the MSH-18 character set"},
 		{"empty defaults to utf8", seg(head, "ZPI|\xff"), "hl7v2: ZPI-1[1].1: bytes not valid in the MSH-18 character set"},
-		{"in MSH", seg(`MSH|^~\&|A`+"\xff"), "hl7v2: MSH-3[1].1: bytes not valid in the MSH-18 character set"},
-		{"unknown", seg(head+"ISO IR87"), "hl7v2: MSH-18: unsupported character set (supported: UNICODE UTF-8, 8859/1, ASCII)"},
-		{"utf16 name", seg(head+"UNICODE UTF-16"), "hl7v2: MSH-18: unsupported character set (supported: UNICODE UTF-8, 8859/1, ASCII)"},
+		{"in MSH", seg(`MSH|^~\&|A` + "\xff"), "hl7v2: MSH-3[1].1: bytes not valid in the MSH-18 character set"},
+		{"unknown", seg(head + "ISO IR87"), "hl7v2: MSH-18: unsupported character set (supported: UNICODE UTF-8, 8859/1, ASCII)"},
+		{"utf16 name", seg(head + "UNICODE UTF-16"), "hl7v2: MSH-18: unsupported character set (supported: UNICODE UTF-8, 8859/1, ASCII)"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))

@@ -30,7 +30,7 @@ func TestErrorLocationsNoValues(t *testing.T) {
 			"hl7v2: OBX[2]-5[1].1: unterminated escape sequence", ErrEscape},
 		{"Z-segment", seg(msh, `ZPI|`+canary+`\C2842\`), "ZPI-1",
 			"hl7v2: ZPI-1[1].1: unsupported escape sequence", ErrEscape},
-		{"charset", seg(msh+`||||||`+canary), "",
+		{"charset", seg(msh + `||||||` + canary), "",
 			"hl7v2: MSH-18: unsupported character set (supported: UNICODE UTF-8, 8859/1, ASCII)", ErrCharset},
 		{"bad byte", seg(msh, `PID|1||ID||`+canary+"^\xff"+canary), "",
 			"hl7v2: PID-5[1].2: bytes not valid in the MSH-18 character set", ErrCharset},
@@ -38,9 +38,9 @@ func TestErrorLocationsNoValues(t *testing.T) {
 			"hl7v2: segment 2: segment name not followed by the field separator", ErrSyntax},
 		{"lower-case name", seg(msh, `pid|`+canary), "",
 			"hl7v2: segment 2: segment name must be three upper-case letters or digits starting with a letter", ErrSyntax},
-		{"bad delimiters", seg(`MSH|`+canary+`|x`), "",
+		{"bad delimiters", seg(`MSH|` + canary + `|x`), "",
 			"hl7v2: MSH-2: encoding characters must be 4 (or, from v2.7, 5) characters", ErrDelimiters},
-		{"repeated delimiter", seg(`MSH|^^\&|`+canary), "",
+		{"repeated delimiter", seg(`MSH|^^\&|` + canary), "",
 			"hl7v2: MSH: delimiters in fields 1 and 2 must be distinct printable ASCII characters other than letters, digits and space", ErrDelimiters},
 	}
 	for _, tt := range tests {
