@@ -130,9 +130,9 @@ func TestSearchParams(t *testing.T) {
 		{"Patient", "birthdate=ge1980&birthdate=lt1981", []string{"p1", "p2"}},
 		// ap, measured from testNow (2024-05-11): ±10% of the gap,
 		// at least a day for a value without a time.
-		{"Patient", "birthdate=ap1984", []string{"p1", "p2"}},             // gap 39.4 y: from 1981-01-23
-		{"Patient", "birthdate=ap1980-05-17", []string{"p1", "p2", "p3"}}, // gap 44 y: from 1975-12
-		{"Patient", "birthdate=ap1990", nil},                              // gap 33.4 y: from 1986-08
+		{"Patient", "birthdate=ap1984", []string{"p1", "p2"}},             // gap 39.4 y: 1980-01-24 to 1988-12-08
+		{"Patient", "birthdate=ap1980-05-17", []string{"p1", "p2", "p3"}}, // gap 44 y: from 1975-12-23
+		{"Patient", "birthdate=ap1990", nil},                              // gap 33.4 y: from 1986-08-31
 		{"Patient", "_lastUpdated=ap2000", nil},
 		{"Patient", "birthdate:missing=true", []string{"p4"}},
 		{"Patient", "birthdate:missing=false", []string{"p1", "p2", "p3"}},
