@@ -153,21 +153,11 @@ func (b *Backend) apply(ctx context.Context, tx *store.Tx, req *server.Request) 
 		}
 		// Versions count from 1: a first version just written is a create.
 		existed := !(changed && version == 1)
-		if !existed {
-			var idents []*fhir.Value
-			if v := res.Get("identifier"); v != nil && v.Kind == fhir.Array {
-				idents = v.Items
-			}
-			for _, ident := range idents {
-				sys, val := ident.GetString("system"), ident.GetString("value")
-				if won, ok := claimed[[3]string{e.Type, sys, val}]; ok && won == id {
-					continue // claimed for this very resource by its If-None-Exist
-				}
-				if sys != "" && val != "" {
-					if _, err := tx.ClaimIdentifier(ctx, e.Type, sys, val, id); err != nil {
-						return nil, fmt.Errorf("indexing %s identifiers: %w", e.Type, err)
-					}
-				}
+		if changed {
+			// every new version brings the identifier index in step
+			// with the identifiers it holds
+			if err := syncIdentifiers(ctx, tx, e.Type, id, version, res, claimed); err != nil {
+				return nil, err
 			}
 		}
 		if changed && b.Router != nil {

@@ -208,15 +208,19 @@ func TestSearchHTTP(t *testing.T) {
 		if code != 200 || len(b.Entry) != 2 || b.Entry[0].Resource.ID != "a3" || b.Entry[1].Resource.ID != "a2" {
 			t.Errorf("_sort=-date: %d %s", code, body)
 		}
+		// ap is answered (the table of TestSearchParams checks what it finds).
+		if code, _, body := get("/fhir/Patient?birthdate=ap1999"); code != 200 {
+			t.Errorf("ap: %d %s", code, body)
+		}
 		// Bad values: 400 naming the parameter, not the value.
-		for _, q := range []string{"/fhir/Patient?birthdate=ap1999", "/fhir/Patient?_sort=birthdate", "/fhir/Patient?_count=x1999", "/fhir/Patient?_include=Patient:x1999"} {
+		for _, q := range []string{"/fhir/Patient?birthdate=ap1999-13", "/fhir/Patient?_sort=birthdate", "/fhir/Patient?_count=x1999", "/fhir/Patient?_include=Patient:x1999"} {
 			if code, _, body := get(q); code != 400 || strings.Contains(body, "1999") {
 				t.Errorf("%s: %d %s", q, code, body)
 			}
 		}
 		// The CapabilityStatement advertises the parameters.
 		_, _, cs := get("/fhir/metadata")
-		for _, want := range []string{`"name":"birthdate"`, `"name":"practitioner"`, `"name":"_lastUpdated"`, `"searchInclude":["Appointment:patient"]`, "-_lastUpdated"} {
+		for _, want := range []string{`"name":"birthdate"`, `"name":"practitioner"`, `"name":"_lastUpdated"`, `"searchInclude":["Appointment:patient"]`, "-_lastUpdated", "ap (10% of the gap to now)"} {
 			if !strings.Contains(cs, want) {
 				t.Errorf("CapabilityStatement lacks %s", want)
 			}

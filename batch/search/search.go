@@ -49,7 +49,7 @@ func Searchers(idx Index) map[string]server.Searcher {
 		sv := server.Searcher{
 			Params: []server.SearchParam{
 				{Name: "_id", Type: "token", Repeat: 1, Documentation: "the resource id; several separated by commas"},
-				{Name: searchindex.LastUpdated, Type: "date", Repeat: maxRepeat, Documentation: "meta.lastUpdated; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
+				{Name: searchindex.LastUpdated, Type: "date", Repeat: maxRepeat, Documentation: "meta.lastUpdated; prefixes eq, ne, gt, lt, ge, le, sa, eb, ap (10% of the gap to now)"},
 			},
 			Query: s.query,
 			Sorts: []string{searchindex.LastUpdated},
@@ -72,6 +72,8 @@ func Searchers(idx Index) map[string]server.Searcher {
 type searcher struct {
 	idx Index
 	typ string
+	// now is the clock of the ap prefix (time.Now when nil).
+	now func() time.Time
 }
 
 // invalid is a 400 whose OperationOutcome carries the fixed text diag
@@ -83,7 +85,11 @@ func invalid(name, diag string) error {
 
 // query is the server.QueryFunc of s.
 func (s *searcher) query(ctx context.Context, req server.SearchRequest) (server.SearchPage, error) {
-	q, err := Parse(s.typ, req.Params)
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	q, err := ParseAt(s.typ, req.Params, now())
 	if err != nil {
 		return server.SearchPage{}, err
 	}
@@ -178,7 +184,15 @@ const (
 // declared, possibly with a :modifier; result parameters such as _count
 // removed) into an index query without sort, position or limit. Errors
 // wrap server.ErrInvalidSearch and name the parameter, never its value.
+// The ap prefix of dates is measured from the current time (see
+// ParseAt).
 func Parse(typ string, q url.Values) (store.IndexQuery, error) {
+	return ParseAt(typ, q, time.Now())
+}
+
+// ParseAt is Parse with now as the current time, from which the ap
+// (approximately) prefix of a date measures its margin (see Approx).
+func ParseAt(typ string, q url.Values, now time.Time) (store.IndexQuery, error) {
 	out := store.IndexQuery{Type: typ}
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		base, mod, _ := strings.Cut(name, ":")
@@ -220,7 +234,7 @@ func Parse(typ string, q url.Values) (store.IndexQuery, error) {
 			if !ok {
 				return out, invalid(base, "not a search parameter of "+typ)
 			}
-			c, err := condition(p, mod, vals)
+			c, err := condition(p, mod, vals, now)
 			if err != nil {
 				return out, err
 			}
@@ -231,8 +245,8 @@ func Parse(typ string, q url.Values) (store.IndexQuery, error) {
 }
 
 // condition parses the values of one occurrence of parameter p with
-// modifier mod.
-func condition(p searchindex.Param, mod string, vals []string) (store.IndexCond, error) {
+// modifier mod; now is the current time of the ap prefix.
+func condition(p searchindex.Param, mod string, vals []string, now time.Time) (store.IndexCond, error) {
 	c := store.IndexCond{Param: p.Name}
 	if mod == "missing" {
 		if len(vals) != 1 || (vals[0] != "true" && vals[0] != "false") {
@@ -242,7 +256,7 @@ func condition(p searchindex.Param, mod string, vals []string) (store.IndexCond,
 		return c, nil
 	}
 	for _, v := range vals {
-		m, err := match(p, mod, v)
+		m, err := match(p, mod, v, now)
 		if err != nil {
 			return c, err
 		}
@@ -270,8 +284,9 @@ var modifierHelp = map[searchindex.Kind]string{
 	searchindex.Date:      "date parameters take :missing",
 }
 
-// match parses one value v of parameter p with modifier mod.
-func match(p searchindex.Param, mod, v string) (store.IndexMatch, error) {
+// match parses one value v of parameter p with modifier mod; now is the
+// current time of the ap prefix.
+func match(p searchindex.Param, mod, v string, now time.Time) (store.IndexMatch, error) {
 	if !slices.Contains(modifiers[p.Kind], mod) && !(p.Kind == searchindex.Reference && mod == p.Target) {
 		return store.IndexMatch{}, invalid(p.Name, "unsupported modifier; "+modifierHelp[p.Kind])
 	}
@@ -315,19 +330,46 @@ func match(p searchindex.Param, mod, v string) (store.IndexMatch, error) {
 			prefix, v = v[:2], v[2:]
 		}
 		switch prefix {
-		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb":
-		case "ap":
-			return store.IndexMatch{}, invalid(p.Name, "the ap prefix is not supported; use ge and le")
+		case "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap":
 		default:
-			return store.IndexMatch{}, invalid(p.Name, "unknown prefix; use eq, ne, gt, lt, ge, le, sa or eb")
+			return store.IndexMatch{}, invalid(p.Name, "unknown prefix; use eq, ne, gt, lt, ge, le, sa, eb or ap")
 		}
 		lo, hi, ok := searchindex.DateRange(v)
 		if !ok {
 			return store.IndexMatch{}, invalid(p.Name, "a date is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.fff]] with a zone (Z or ±hh:mm)")
 		}
+		if prefix == "ap" {
+			lo, hi = Approx(lo, hi, !strings.Contains(v, "T"), now)
+		}
 		return store.IndexMatch{Kind: store.MatchDate, Prefix: prefix, Low: lo, High: hi}, nil
 	}
 	return store.IndexMatch{}, invalid(p.Name, "unsupported parameter type")
+}
+
+// ApproxFloor is the least margin of the ap prefix on a value without a
+// time (a year, month or day).
+const ApproxFloor = 24 * time.Hour
+
+// Approx widens the range [lo, hi) (Unix microseconds) of an ap date
+// value on each side by 10% of the gap between now and the range (R4's
+// recommended approximation): the gap is from now to the nearer end, 0
+// when now falls inside. A value without a time (dateOnly) is widened by
+// at least ApproxFloor, so that ap of today or yesterday still reaches
+// the neighbouring days; a value with a time by exactly the 10%.
+func Approx(lo, hi int64, dateOnly bool, now time.Time) (int64, int64) {
+	n := now.UnixMicro()
+	var gap int64
+	switch {
+	case n < lo:
+		gap = lo - n
+	case n >= hi:
+		gap = n - hi
+	}
+	margin := gap / 10
+	if dateOnly {
+		margin = max(margin, ApproxFloor.Microseconds())
+	}
+	return lo - margin, hi + margin
 }
 
 // splitEscaped splits s on sep where it is not escaped by a backslash

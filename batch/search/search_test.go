@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
@@ -64,6 +65,9 @@ func put(t testing.TB, st *store.Store, resources ...string) {
 	}
 }
 
+// testNow is the clock of run, from which the ap prefix measures.
+var testNow = time.Date(2024, 5, 11, 0, 0, 0, 0, time.UTC)
+
 // run searches typ with query (a URL query string) on st and returns the
 // ids of the matches in order, following next links.
 func run(t *testing.T, st *store.Store, typ, query string) ([]string, error) {
@@ -78,7 +82,7 @@ func run(t *testing.T, st *store.Store, typ, query string) ([]string, error) {
 			req.Params[k] = v
 		}
 	}
-	s := &searcher{idx: st, typ: typ}
+	s := &searcher{idx: st, typ: typ, now: func() time.Time { return testNow }}
 	var ids []string
 	for range 100 {
 		page, err := s.query(context.Background(), req)
@@ -124,6 +128,12 @@ func TestSearchParams(t *testing.T) {
 		{"Patient", "birthdate=sa1979", []string{"p1", "p2"}},
 		{"Patient", "birthdate=eb1980", []string{"p3"}},
 		{"Patient", "birthdate=ge1980&birthdate=lt1981", []string{"p1", "p2"}},
+		// ap, measured from testNow (2024-05-11): ±10% of the gap,
+		// at least a day for a value without a time.
+		{"Patient", "birthdate=ap1984", []string{"p1", "p2"}},             // gap 39.4 y: 1980-01-24 to 1988-12-08
+		{"Patient", "birthdate=ap1980-05-17", []string{"p1", "p2", "p3"}}, // gap 44 y: from 1975-12-23
+		{"Patient", "birthdate=ap1990", nil},                              // gap 33.4 y: from 1986-08-31
+		{"Patient", "_lastUpdated=ap2000", nil},
 		{"Patient", "birthdate:missing=true", []string{"p4"}},
 		{"Patient", "birthdate:missing=false", []string{"p1", "p2", "p3"}},
 		{"Patient", "gender=female", []string{"p1", "p3"}},
@@ -146,6 +156,12 @@ func TestSearchParams(t *testing.T) {
 		{"Appointment", "date=ge2024-05-02", []string{"a2", "a3"}},
 		{"Appointment", "date=lt2024-05-02", []string{"a1"}},
 		{"Appointment", "date=ne2024-05", []string{"a3"}},
+		{"Appointment", "date=ap2024-05-01", []string{"a1", "a2"}},           // floor: 04-30 to 05-03
+		{"Appointment", "date=ap2024-05-01T06:00:00Z", []string{"a1"}},       // 23.4 h: to 05-02T05:24
+		{"Appointment", "date=ap2024-05-01T12:00:00Z", []string{"a1", "a2"}}, // 22.8 h: to 05-02T10:48
+		{"Appointment", "date=ap2024-06-03", []string{"a3"}},                 // 2.3 d: from 05-31T16:48
+		{"Appointment", "date=ap2024-06-05", nil},                            // 2.5 d: from 06-02T12:00
+		{"Appointment", "date=ap2024-06", []string{"a3"}},
 		{"Appointment", "date:missing=true", []string{"a4"}},
 		{"Appointment", "status=booked", []string{"a1", "a3"}},
 		{"Appointment", "status=booked,proposed", []string{"a1", "a3", "a4"}},
@@ -167,6 +183,8 @@ func TestSearchParams(t *testing.T) {
 		{"Encounter", "date=lt2024-05-02", []string{"e1"}},
 		{"Encounter", "date=sa2024-05-01", []string{"e2"}},
 		{"Encounter", "date=eb2024-05-02", []string{"e1"}},
+		{"Encounter", "date=ap2024-05-10", []string{"e2"}}, // now at the end: the floor, 05-09 to 05-12; e2 is open
+		{"Encounter", "date=ap2024-05-01T09:30:00Z", []string{"e1", "e2"}},
 		{"Encounter", "status=finished", []string{"e1"}},
 		{"Encounter", "patient=p2", []string{"e2"}},
 		{"Encounter", "appointment=Appointment/a1", []string{"e1"}},
@@ -201,7 +219,8 @@ func TestSearchParams(t *testing.T) {
 
 func TestSearchInvalid(t *testing.T) {
 	tests := []struct{ typ, query, wantText string }{
-		{"Patient", "birthdate=ap1980", "ap prefix"},
+		{"Patient", "birthdate=ap1980-13", "a date is"},
+		{"Patient", "birthdate=ap", "a date is"},
 		{"Patient", "birthdate=xx1980", "unknown prefix"},
 		{"Patient", "birthdate=1980-13", "a date is"},
 		{"Patient", "birthdate=2024-05-01T10:00:00", "with a zone"},
@@ -225,6 +244,37 @@ func TestSearchInvalid(t *testing.T) {
 		}
 		if err != nil && (strings.Contains(err.Error(), "1980") || strings.Contains(err.Error(), "xxxx") || strings.Contains(err.Error(), "female")) {
 			t.Errorf("%s?%.40s: the error quotes the value: %v", tt.typ, tt.query, err)
+		}
+	}
+}
+
+func TestApprox(t *testing.T) {
+	now := time.Date(2024, 5, 11, 0, 0, 0, 0, time.UTC)
+	at := func(s string) int64 {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UnixMicro()
+	}
+	tests := []struct {
+		name           string
+		lo, hi         string
+		dateOnly       bool
+		wantLo, wantHi string
+	}{
+		{"past time: 10% of the gap", "2024-05-01T00:00:00Z", "2024-05-01T00:00:01Z", false, "2024-04-30T00:00:00.1Z", "2024-05-02T00:00:00.9Z"},
+		{"future time", "2024-06-10T00:00:00Z", "2024-06-10T00:00:01Z", false, "2024-06-07T00:00:00Z", "2024-06-13T00:00:01Z"},
+		{"now inside: no margin", "2024-05-10T23:00:00Z", "2024-05-11T01:00:00Z", false, "2024-05-10T23:00:00Z", "2024-05-11T01:00:00Z"},
+		{"now inside a day: the floor", "2024-05-11T00:00:00Z", "2024-05-12T00:00:00Z", true, "2024-05-10T00:00:00Z", "2024-05-13T00:00:00Z"},
+		{"yesterday: the floor beats 10%", "2024-05-10T00:00:00Z", "2024-05-11T00:00:00Z", true, "2024-05-09T00:00:00Z", "2024-05-12T00:00:00Z"},
+		{"a day 30 days ago", "2024-04-10T00:00:00Z", "2024-04-11T00:00:00Z", true, "2024-04-07T00:00:00Z", "2024-04-14T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		lo, hi := Approx(at(tt.lo), at(tt.hi), tt.dateOnly, now)
+		if lo != at(tt.wantLo) || hi != at(tt.wantHi) {
+			t.Errorf("%s: [%s, %s), want [%s, %s)", tt.name,
+				time.UnixMicro(lo).UTC().Format(time.RFC3339Nano), time.UnixMicro(hi).UTC().Format(time.RFC3339Nano), tt.wantLo, tt.wantHi)
 		}
 	}
 }

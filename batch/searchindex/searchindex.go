@@ -85,14 +85,14 @@ var identifier = Param{Name: "identifier", Kind: Token, Paths: []string{"identif
 var byType = map[string][]Param{
 	"Patient": {
 		identifier,
-		{Name: "birthdate", Kind: Date, Paths: []string{"birthDate"}, Doc: "Patient.birthDate; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
+		{Name: "birthdate", Kind: Date, Paths: []string{"birthDate"}, Doc: "Patient.birthDate; prefixes eq, ne, gt, lt, ge, le, sa, eb, ap (10% of the gap to now)"},
 		{Name: "gender", Kind: Token, Paths: []string{"gender"}, System: "http://hl7.org/fhir/administrative-gender", Doc: "Patient.gender code"},
 		{Name: "name", Kind: String, Paths: nameParts, Doc: "any part of Patient.name: case- and accent-insensitive prefix; :exact, :contains"},
 		{Name: "family", Kind: String, Paths: []string{"name.family"}, Doc: "Patient.name.family: case- and accent-insensitive prefix; :exact, :contains"},
 	},
 	"Appointment": {
 		identifier,
-		{Name: "date", Kind: Date, Paths: []string{"start"}, Doc: "Appointment.start; prefixes eq, ne, gt, lt, ge, le, sa, eb"},
+		{Name: "date", Kind: Date, Paths: []string{"start"}, Doc: "Appointment.start; prefixes eq, ne, gt, lt, ge, le, sa, eb, ap (10% of the gap to now)"},
 		{Name: "status", Kind: Token, Paths: []string{"status"}, System: "http://hl7.org/fhir/appointmentstatus", Doc: "Appointment.status code"},
 		{Name: "patient", Kind: Reference, Paths: []string{"participant.actor"}, Target: "Patient", Doc: "Appointment.participant.actor: Patient/<id> or <id>"},
 		{Name: "practitioner", Kind: Reference, Paths: []string{"participant.actor"}, Target: "Practitioner", Doc: "Appointment.participant.actor: Practitioner/<id> or <id>"},
@@ -100,7 +100,7 @@ var byType = map[string][]Param{
 	},
 	"Encounter": {
 		identifier,
-		{Name: "date", Kind: Date, Paths: []string{"period"}, Doc: "Encounter.period (an open end is unbounded); prefixes eq, ne, gt, lt, ge, le, sa, eb"},
+		{Name: "date", Kind: Date, Paths: []string{"period"}, Doc: "Encounter.period (an open end is unbounded); prefixes eq, ne, gt, lt, ge, le, sa, eb, ap (10% of the gap to now)"},
 		{Name: "status", Kind: Token, Paths: []string{"status"}, System: "http://hl7.org/fhir/encounter-status", Doc: "Encounter.status code"},
 		{Name: "patient", Kind: Reference, Paths: []string{"subject"}, Target: "Patient", Doc: "Encounter.subject: Patient/<id> or <id>"},
 		{Name: "appointment", Kind: Reference, Paths: []string{"appointment"}, Target: "Appointment", Doc: "Encounter.appointment: Appointment/<id> or <id>"},

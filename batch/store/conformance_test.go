@@ -55,6 +55,7 @@ func runConformance(t *testing.T, h harness) {
 	t.Run("Prune", func(t *testing.T) { testPrune(t, fresh(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, fresh(t)) })
 	t.Run("DeleteTakeOverRace", func(t *testing.T) { testDeleteTakeOverRace(t, fresh(t)) })
+	t.Run("ReleaseIdentifier", func(t *testing.T) { testReleaseIdentifier(t, fresh(t)) })
 	t.Run("Durability", func(t *testing.T) { testDurability(t, h.newURL(t), open) })
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, h.newURL(t), open) })
 	t.Run("Unavailable", func(t *testing.T) {

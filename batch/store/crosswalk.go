@@ -124,3 +124,32 @@ func (s *Store) FHIRID(ctx context.Context, vendor, typ, vendorID string) (id st
 		[]any{vendor, typ, vendorID}, &id)
 	return id, err
 }
+
+// ReleaseIdentifier removes the claim of id on the identifier
+// system|value of type typ, so that another resource can claim it
+// ([Tx.ClaimIdentifier]); a claim held by another resource is left as it
+// is. It reports whether id held the claim.
+func (tx *Tx) ReleaseIdentifier(ctx context.Context, typ, system, value, id string) (bool, error) {
+	op := "releasing " + typ + " identifier"
+	res, err := tx.exec(ctx, op, `DELETE FROM identifiers
+		WHERE type = ? AND system = ? AND value_hash = ? AND resource_id = ?`, typ, system, valueHash(value), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, tx.s.classify(op, err)
+	}
+	return n == 1, nil
+}
+
+// VersionBody returns the body of version of typ/id as this transaction
+// sees it (for a deletion, the last live body it keeps), or
+// [ErrNotFound] when that version was never stored or was pruned.
+func (tx *Tx) VersionBody(ctx context.Context, typ, id string, version int) ([]byte, error) {
+	var body []byte
+	err := tx.s.row(ctx, tx, "reading a version of "+typ+"/"+id,
+		`SELECT body FROM resource_versions WHERE type = ? AND id = ? AND version = ?`,
+		[]any{typ, id, version}, &body)
+	return body, err
+}

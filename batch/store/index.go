@@ -200,7 +200,9 @@ const (
 	// MatchExact: the string as written equals Text.
 	MatchExact
 	// MatchDate: the row's date range compares to [Low, High) by Prefix
-	// as R4 defines for eq, ne, gt, lt, ge, le, sa and eb.
+	// as R4 defines for eq, ne, gt, lt, ge, le, sa and eb; for ap the
+	// row's range overlaps [Low, High), which the caller has already
+	// widened by the approximation.
 	MatchDate
 )
 
@@ -472,6 +474,8 @@ func (m IndexMatch) sql() (string, []any, error) {
 			return "x.value_low >= ?", []any{hi}, nil
 		case "eb":
 			return "x.value_high <= ?", []any{lo}, nil
+		case "ap":
+			return "(x.value_low < ? AND x.value_high > ?)", []any{hi, lo}, nil
 		}
 		return "", nil, fmt.Errorf("unsupported date prefix")
 	}
