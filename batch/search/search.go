@@ -197,7 +197,7 @@ func ParseAt(typ string, q url.Values, now time.Time) (store.IndexQuery, error) 
 	for _, name := range slices.Sorted(maps.Keys(q)) {
 		base, mod, _ := strings.Cut(name, ":")
 		for _, raw := range q[name] {
-			vals := splitEscaped(raw, ',')
+			vals := fhir.SplitSearchValue(raw, ',')
 			if len(vals) > maxValues {
 				return out, invalid(base, fmt.Sprintf("more than %d values", maxValues))
 			}
@@ -294,24 +294,24 @@ func match(p searchindex.Param, mod, v string, now time.Time) (store.IndexMatch,
 	case searchindex.String:
 		switch mod {
 		case "exact":
-			return store.IndexMatch{Kind: store.MatchExact, Text: unescape(v)}, nil
+			return store.IndexMatch{Kind: store.MatchExact, Text: fhir.UnescapeSearchValue(v)}, nil
 		case "contains":
-			return store.IndexMatch{Kind: store.MatchContains, Text: searchindex.Normalize(unescape(v))}, nil
+			return store.IndexMatch{Kind: store.MatchContains, Text: searchindex.Normalize(fhir.UnescapeSearchValue(v))}, nil
 		}
-		return store.IndexMatch{Kind: store.MatchPrefix, Text: searchindex.Normalize(unescape(v))}, nil
+		return store.IndexMatch{Kind: store.MatchPrefix, Text: searchindex.Normalize(fhir.UnescapeSearchValue(v))}, nil
 	case searchindex.Token:
-		parts := splitEscaped(v, '|')
+		parts := fhir.SplitSearchValue(v, '|')
 		switch {
 		case len(parts) == 1:
-			return store.IndexMatch{Kind: store.MatchText, Text: unescape(parts[0])}, nil
+			return store.IndexMatch{Kind: store.MatchText, Text: fhir.UnescapeSearchValue(parts[0])}, nil
 		case len(parts) == 2 && parts[1] == "" && parts[0] != "":
-			return store.IndexMatch{Kind: store.MatchSystem, System: unescape(parts[0])}, nil
+			return store.IndexMatch{Kind: store.MatchSystem, System: fhir.UnescapeSearchValue(parts[0])}, nil
 		case len(parts) == 2 && parts[1] != "":
-			return store.IndexMatch{Kind: store.MatchToken, System: unescape(parts[0]), Text: unescape(parts[1])}, nil
+			return store.IndexMatch{Kind: store.MatchToken, System: fhir.UnescapeSearchValue(parts[0]), Text: fhir.UnescapeSearchValue(parts[1])}, nil
 		}
 		return store.IndexMatch{}, invalid(p.Name, "a token is code, system|code, |code or system|")
 	case searchindex.Reference:
-		ref := unescape(v)
+		ref := fhir.UnescapeSearchValue(v)
 		id := ref
 		if strings.Contains(ref, "/") {
 			var typ string
@@ -370,39 +370,6 @@ func Approx(lo, hi int64, dateOnly bool, now time.Time) (int64, int64) {
 		margin = max(margin, ApproxFloor.Microseconds())
 	}
 	return lo - margin, hi + margin
-}
-
-// splitEscaped splits s on sep where it is not escaped by a backslash
-// (R4 search escapes \, \| \$ and \\); the parts keep their escapes.
-func splitEscaped(s string, sep byte) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case sep:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// unescape removes the search escapes of s (a backslash before any
-// character keeps that character).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // cursor is the JSON of a next-page cursor: the sort it belongs to, the

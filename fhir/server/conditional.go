@@ -82,24 +82,24 @@ func ParseCondition(rawQuery string) (*Condition, error) {
 		if len(vals) != 1 {
 			return nil, fail("parameter " + name + " may appear once; list alternatives with commas")
 		}
-		alts := splitEscaped(vals[0], ',')
+		alts := fhir.SplitSearchValue(vals[0], ',')
 		if len(alts) > MaxConditionValues {
 			return nil, fail("parameter " + name + " lists more than " + strconv.Itoa(MaxConditionValues) + " values")
 		}
 		for _, a := range alts {
 			if name == "_id" {
-				id := unescape(a)
+				id := fhir.UnescapeSearchValue(a)
 				if !fhir.ValidID(id) {
 					return nil, fail("parameter _id holds a value that is not a valid FHIR id")
 				}
 				c.IDs = append(c.IDs, id)
 				continue
 			}
-			parts := splitEscaped(a, '|')
+			parts := fhir.SplitSearchValue(a, '|')
 			if len(parts) < 2 {
 				return nil, fail("parameter identifier must be system|value (both parts)")
 			}
-			sys, val := unescape(parts[0]), unescape(strings.Join(parts[1:], "|"))
+			sys, val := fhir.UnescapeSearchValue(parts[0]), fhir.UnescapeSearchValue(strings.Join(parts[1:], "|"))
 			if sys == "" || val == "" {
 				return nil, fail("parameter identifier must be system|value (both parts)")
 			}
@@ -107,39 +107,6 @@ func ParseCondition(rawQuery string) (*Condition, error) {
 		}
 	}
 	return c, nil
-}
-
-// splitEscaped splits s at every sep not escaped by a backslash, leaving
-// the escapes in the parts (unescape removes them).
-func splitEscaped(s string, sep byte) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++ // the next byte is escaped
-		case sep:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// unescape removes FHIR's search escapes: \, \| \$ and \\ stand for the
-// character; any other backslash is kept.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`,|$\`, s[i+1]) >= 0 {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // conditional serves PUT and DELETE /fhir/{type}?…: a conditional update
