@@ -218,7 +218,7 @@ func (p Param) entries(x *fhir.Value) []Entry {
 		if x.Kind != fhir.String || !Indexable(x.Str) {
 			return nil
 		}
-		return []Entry{{Param: p.Name, Text: foldedKey(x.Str), Exact: x.Str}}
+		return []Entry{{Param: p.Name, Text: FoldedKey(x.Str), Exact: x.Str}}
 	case Token:
 		switch x.Kind {
 		case fhir.String: // a code
@@ -325,8 +325,9 @@ func DateRange(s string) (lo, hi int64, ok bool) {
 // MaxFolded bytes searchable.
 const MaxFolded = 2 * MaxValue
 
-// foldedKey is Normalize(s) cut to MaxFolded bytes.
-func foldedKey(s string) string {
+// FoldedKey is Normalize(s) cut to MaxFolded bytes: the value_text of a
+// string entry, whose Exact is s.
+func FoldedKey(s string) string {
 	f := Normalize(s)
 	if len(f) <= MaxFolded {
 		return f

@@ -45,9 +45,9 @@ func TestDateRange(t *testing.T) {
 
 func TestFoldedKeyBound(t *testing.T) {
 	long := strings.Repeat("\uFDFA", MaxValue/3) // 18 characters each when folded
-	got := foldedKey(long)
+	got := FoldedKey(long)
 	if len(got) > MaxFolded || !utf8.ValidString(got) || !strings.HasPrefix(Normalize(long), got) {
-		t.Errorf("foldedKey: %d bytes, valid %v", len(got), utf8.ValidString(got))
+		t.Errorf("FoldedKey: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,18 +31,20 @@ func (tx *Tx) writeIndex(ctx context.Context, op, typ, id string, v *fhir.Value,
 		}
 	}
 	entries := searchindex.Entries(typ, v, updated)
-	row := func(e searchindex.Entry) []any {
+	// seq (the row's place in entries) makes (type, id, param, seq) the
+	// table's key.
+	row := func(seq int, e searchindex.Entry) []any {
 		var lo, hi any
 		if e.Low != 0 || e.High != 0 {
 			lo, hi = e.Low, e.High
 		}
-		return []any{typ, id, e.Param, e.System, e.Text, e.Exact, lo, hi}
+		return []any{typ, id, e.Param, seq, e.System, e.Text, e.Exact, lo, hi}
 	}
 	if tx.s.dialect == sqliteDialect {
 		// In process, a prepared statement per row costs less than
 		// parsing one statement of many rows.
-		for _, e := range entries {
-			if _, err := tx.exec(ctx, op, qInsertIndex, row(e)...); err != nil {
+		for i, e := range entries {
+			if _, err := tx.exec(ctx, op, qInsertIndex, row(i, e)...); err != nil {
 				return err
 			}
 		}
@@ -49,28 +52,28 @@ func (tx *Tx) writeIndex(ctx context.Context, op, typ, id string, v *fhir.Value,
 	}
 	// Over the network, one statement (one round trip) per indexChunk
 	// rows.
-	for len(entries) > 0 {
-		n := min(len(entries), indexChunk)
+	for done := 0; done < len(entries); {
+		n := min(len(entries)-done, indexChunk)
 		var b strings.Builder
 		b.WriteString(`INSERT INTO resource_index
-			(type, id, param, value_system, value_text, value_exact, value_low, value_high) VALUES `)
-		args := make([]any, 0, 8*n)
-		for i, e := range entries[:n] {
+			(type, id, param, seq, value_system, value_text, value_exact, value_low, value_high) VALUES `)
+		args := make([]any, 0, 9*n)
+		for i, e := range entries[done : done+n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, row(e)...)
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, row(done+i, e)...)
 		}
 		if _, err := tx.exec(ctx, op, b.String(), args...); err != nil {
 			return err
 		}
-		entries = entries[n:]
+		done += n
 	}
 	return nil
 }
 
-// indexChunk is how many index rows one INSERT carries on PostgreSQL (8
+// indexChunk is how many index rows one INSERT carries on PostgreSQL (9
 // arguments each).
 const indexChunk = 64
 
@@ -400,6 +403,7 @@ func indexFrom(q IndexQuery) (string, []any, error) {
 				args = append(args, margs...)
 			}
 			sub += " AND (" + strings.Join(ors, " OR ") + ")"
+			sub += valueCond(c.Any)
 		}
 		if c.Negate {
 			neg, negArgs = append(neg, sub), append(negArgs, args...)
@@ -431,6 +435,17 @@ func indexFrom(q IndexQuery) (string, []any, error) {
 	return from + " WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
+// valueCond is a term (" AND ...") that every one of ms implies and
+// that lets the planners search resource_index_value by range, or "".
+func valueCond(ms []IndexMatch) string {
+	if slices.ContainsFunc(ms, func(m IndexMatch) bool { return m.Kind != MatchDate }) {
+		return ""
+	}
+	// A date row has no text and no system, so its range follows them in
+	// resource_index_value.
+	return " AND x.value_text = '' AND x.value_system = ''"
+}
+
 // placeholders returns n comma-separated '?'.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
@@ -446,7 +461,8 @@ func (m IndexMatch) sql() (string, []any, error) {
 	case MatchSystem:
 		return "x.value_system = ?", []any{m.System}, nil
 	case MatchExact:
-		return "x.value_exact = ?", []any{m.Text}, nil
+		// value_text is the folded form of value_exact, and is indexed.
+		return "x.value_text = ? AND x.value_exact = ?", []any{searchindex.FoldedKey(m.Text), m.Text}, nil
 	case MatchPrefix:
 		if up, ok := prefixEnd(m.Text); ok {
 			return "x.value_text >= ? AND x.value_text < ?", []any{m.Text, up}, nil

@@ -36,8 +36,8 @@ const (
 	qSetMessageStatus = `UPDATE messages SET status = ?, outcome = ? WHERE id = ?`
 	qDeleteIndex      = `DELETE FROM resource_index WHERE type = ? AND id = ?`
 	qInsertIndex      = `INSERT INTO resource_index
-		(type, id, param, value_system, value_text, value_exact, value_low, value_high)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+		(type, id, param, seq, value_system, value_text, value_exact, value_low, value_high)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // hotQueries are the queries [Store.prepare] prepares. qCurrentVersion is

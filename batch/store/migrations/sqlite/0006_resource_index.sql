@@ -5,23 +5,34 @@
 -- value_text holds a folded string, a token code or value, or a reference
 -- Type/id; value_system a token's system; value_exact a string as
 -- written; value_low and value_high a date's range [low, high) in Unix
--- microseconds. resource_index_pending lists the resources stored before
+-- microseconds; seq numbers a resource's rows, so (type, id, param, seq)
+-- is the key, which is also the lookup by resource (rewrite, delete, sort
+-- key). Every index entry costs a B-tree insert and, scattered by value,
+-- a page of its own written to the WAL at commit: most of the cost of a
+-- put. So besides the key there is one index, resource_index_value,
+-- serving every search: a date row has value_text and value_system '',
+-- so its range follows; an exact string match goes through value_text,
+-- the folded form of value_exact. The index holds every column a search
+-- reads, so no search visits the table (without value_exact, SQLite
+-- would rather scan the table's key). On SQLite the table is WITHOUT
+-- ROWID, its key being its only other B-tree.
+-- resource_index_pending lists the resources stored before
 -- this step: the store indexes them in bounded batches when it opens.
 CREATE TABLE resource_index (
     type         TEXT    NOT NULL,
     id           TEXT    NOT NULL,
     param        TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
     value_system TEXT    NOT NULL DEFAULT '',
     value_text   TEXT    NOT NULL DEFAULT '',
     value_exact  TEXT    NOT NULL DEFAULT '',
     value_low    INTEGER,
     value_high   INTEGER,
+    PRIMARY KEY (type, id, param, seq),
     FOREIGN KEY (type, id) REFERENCES resources (type, id) ON DELETE CASCADE
-);
-CREATE INDEX resource_index_text ON resource_index (type, param, value_text, value_system);
-CREATE INDEX resource_index_exact ON resource_index (type, param, value_exact);
-CREATE INDEX resource_index_date ON resource_index (type, param, value_low, value_high);
-CREATE INDEX resource_index_resource ON resource_index (type, id, param);
+) WITHOUT ROWID;
+CREATE INDEX resource_index_value ON resource_index
+    (type, param, value_text, value_system, value_low, value_high, value_exact);
 CREATE TABLE resource_index_pending (
     type TEXT NOT NULL,
     id   TEXT NOT NULL,
