@@ -144,7 +144,7 @@ func TestAckForUnparsable(t *testing.T) {
 		code string
 		want string
 	}{
-		{"bad escape later", "\n" + seg(`MSH|^~\&|LAB|SITE|FB|TC|20260101||ORU^R01^ORU_R01|C9|P|2.5.1`, `PID|1||\Zbad`), AckErr, seg(
+		{"broken body after a good MSH", "\n" + seg(`MSH|^~\&|LAB|SITE|FB|TC|20260101||ORU^R01^ORU_R01|C9|P|2.5.1`, `PID|1||\Zbad`), AckErr, seg(
 			`MSH|^~\&|FB|TC|LAB|SITE|20260304050607+0100||ACK^R01^ACK|ACK0001|P|2.5.1`,
 			`MSA|AE|C9`, `ERR|||102^Data type error^HL70357|E||||message could not be parsed`)},
 		{"unsafe fields dropped, charset kept", seg(`MSH#:@%$#L%XA%#S` + "\xff" + `#F#T#x##:R01#C%F%9#D#2.4######8859/1`), AckErr, seg(
