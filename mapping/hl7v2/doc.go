@@ -55,4 +55,12 @@
 // NewMessage, AddSegment and Set build a message, escaping values on
 // write; Encode writes any message in ER7, so that parsing the output
 // gives the same message back.
+//
+// # Acknowledgments
+//
+// Ack builds the original-mode ACK of a message (MSA-1 AA, AE or AR;
+// for AE and AR an ERR segment with the location, a table 0357 code and
+// fixed text); AckForUnparsable answers a message that could not be
+// parsed from what its MSH line still gives. An Acker injects the clock
+// and the control id generator.
 package hl7v2
