@@ -334,7 +334,8 @@ func parseCursor(s string) (*Version, error) {
 		return nil, fmt.Errorf("longer than %d bytes", maxCursorLen)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
+	// the decoder skips line breaks: only the canonical form is ours
+	if err != nil || base64.RawURLEncoding.EncodeToString(raw) != s {
 		return nil, errors.New("not a cursor from a next link of this server")
 	}
 	parts := strings.SplitN(string(raw), ".", 3)

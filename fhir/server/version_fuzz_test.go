@@ -71,9 +71,10 @@ func FuzzParseHistoryCursor(f *testing.F) {
 	})
 }
 
-// validIDForFuzz is the FHIR id rule: [A-Za-z0-9\-\.]{1,64}.
+// validIDForFuzz is the FHIR id rule, [A-Za-z0-9\-\.]{1,64}, less "."
+// and "..", which the bridge refuses (they are path steps in a URL).
 func validIDForFuzz(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
+	if len(id) < 1 || len(id) > 64 || id == "." || id == ".." {
 		return false
 	}
 	for _, c := range []byte(id) {
