@@ -293,9 +293,11 @@ func TestConcurrentConnections(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := counter(t, reg, "fhirbridge_mllp_messages_total", OutcomeAcked); got != n {
-		t.Errorf("acked = %v, want %d", got, n)
-	}
+	// a message is counted once its ACK is written, which the client may
+	// read first
+	waitFor(t, "every message counted as acked", func() bool {
+		return counter(t, reg, "fhirbridge_mllp_messages_total", OutcomeAcked) == n
+	})
 	if got := counter(t, reg, "fhirbridge_mllp_connections_open", ""); got != n {
 		t.Errorf("connections open = %v, want %d", got, n)
 	}
