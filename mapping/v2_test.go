@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -182,5 +184,36 @@ func TestV2ItemNotAValue(t *testing.T) {
 		if !errors.Is(err, errV2Item) {
 			t.Errorf("%s: error %v, want errV2Item", field, err)
 		}
+	}
+}
+
+// TestReverseMessageConcurrent: one mapping maps messages from many
+// goroutines at once with the same results (run with -race).
+func TestReverseMessageConcurrent(t *testing.T) {
+	m := loadV2(t, "hl7v2_siu_bundle.yaml")
+	want, err := m.ReverseMessage(parseV2(t, siuS12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				msg, _ := hl7v2.Parse([]byte(siuS12))
+				got, err := m.ReverseMessage(msg)
+				if err != nil || string(got.JSON()) != string(want.JSON()) {
+					errs <- fmt.Sprint("differs: ", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
