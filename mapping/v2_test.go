@@ -217,3 +217,31 @@ func TestReverseMessageConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestV2EntryPerSegment: one Bundle entry per AIP with a distinct
+// urn:uuid fullUrl from the segment's position, which the Appointment's
+// participants repeat to reference them.
+func TestV2EntryPerSegment(t *testing.T) {
+	const pos = "%resource.v2segments('AIP').select(iif($this = %context, $index + 1, {}))"
+	src := bundleHead + `  - target: entry
+    each: "v2segments('AIP')"
+    fields:
+      - target: fullUrl
+        concat: ["'urn:uuid:00000000-0000-4000-8000-10000000000'", "` + pos + `"]
+      - target: resource
+        fields:
+          - {target: resourceType, value: Practitioner}
+          - {target: 'identifier[0].value', from: "v2('AIP-3.1')"}
+`
+	m := mustParse(t, src, nil)
+	got, err := m.ReverseMessage(parseV2(t, siuS12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Bundle","entry":[` +
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000001","resource":{"resourceType":"Practitioner","identifier":[{"value":"0001"}]}},` +
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000002","resource":{"resourceType":"Practitioner","identifier":[{"value":"0003"}]}}]}`
+	if s := string(got.JSON()); s != want {
+		t.Errorf("got\n%s\nwant\n%s", s, want)
+	}
+}
