@@ -222,12 +222,12 @@ func TestReverseMessageConcurrent(t *testing.T) {
 // urn:uuid fullUrl from the segment's position, which the Appointment's
 // participants repeat to reference them.
 func TestV2EntryPerSegment(t *testing.T) {
-	const pos = "%resource.v2segments('AIP').select(iif($this = %context, $index + 1, {}))"
+	const pos = "%resource.v2segments('AIP').select(iif($this = %context, $index + 101, {}))"
 	src := bundleHead + `  - target: entry
     each: "v2segments('AIP')"
     fields:
       - target: fullUrl
-        concat: ["'urn:uuid:00000000-0000-4000-8000-10000000000'", "` + pos + `"]
+        concat: ["'urn:uuid:00000000-0000-4000-8000-100000000'", "` + pos + `"]
       - target: resource
         fields:
           - {target: resourceType, value: Practitioner}
@@ -239,8 +239,8 @@ func TestV2EntryPerSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"resourceType":"Bundle","entry":[` +
-		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000001","resource":{"resourceType":"Practitioner","identifier":[{"value":"0001"}]}},` +
-		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000002","resource":{"resourceType":"Practitioner","identifier":[{"value":"0003"}]}}]}`
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000101","resource":{"resourceType":"Practitioner","identifier":[{"value":"0001"}]}},` +
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000102","resource":{"resourceType":"Practitioner","identifier":[{"value":"0003"}]}}]}`
 	if s := string(got.JSON()); s != want {
 		t.Errorf("got\n%s\nwant\n%s", s, want)
 	}
