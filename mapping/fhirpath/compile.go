@@ -189,6 +189,9 @@ func (cp *compiler) variable(a *ast) (node, error) {
 			if c.env.Resource != nil {
 				return c.one(ItemOf(c.env.Resource)), nil
 			}
+			if c.env.Message != nil {
+				return messageColl, nil // an HL7 v2 record
+			}
 			return c.context, nil
 		}, nil
 	case name == "context":
@@ -247,6 +250,11 @@ func (cp *compiler) call(a *ast) (node, error) {
 		}
 		cl.args = append(cl.args, n)
 		cl.desc = append(cl.desc, desc)
+	}
+	if v2Functions[a.name] {
+		if err := cp.compileV2(a, cl); err != nil {
+			return nil, err
+		}
 	}
 	fn := def.fn
 	if src == nil {
