@@ -29,16 +29,15 @@ import (
 // anyResource marks, as a target type, an element holding any resource.
 const anyResource = "(resource)"
 
-// resourceSlots lists the R4 elements of type Resource, as type.element.
-var resourceSlots = map[string]bool{
-	"Bundle.Entry.resource": true, "Bundle.Entry.Response.outcome": true,
-	"Parameters.Parameter.resource": true,
-}
+// resourceSlots lists the R4 elements of type Resource the model gives no
+// type ("" like a choice), as type.element; Bundle.entry.resource and
+// Bundle.entry.response.outcome come typed ContainedResource.
+var resourceSlots = map[string]bool{"Parameters.Parameter.resource": true}
 
 // slotType is the target type reached by element name of type t: the R4
 // element type, or anyResource for an element holding any resource.
 func slotType(t, name, elem string) string {
-	if elem == "" && (resourceSlots[t+"."+name] || name == "contained") {
+	if elem == "ContainedResource" || (elem == "" && (resourceSlots[t+"."+name] || name == "contained")) {
 		return anyResource
 	}
 	return elem

@@ -115,3 +115,57 @@ func BenchmarkReverseMessageSIU(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+const bundleHead = "name: t/b\nversion: 1\nsource: SIU\ndirection: reverse\nresource: Bundle\ninput: hl7v2\nfields:\n"
+
+// TestBundleTargets: targets inside entry.resource are checked against the
+// entry's constant resourceType, and left unchecked when it is unknown.
+func TestBundleTargets(t *testing.T) {
+	tests := []struct{ name, fields, wantErr string }{
+		{"flat ok", "  - {target: 'entry[0].resource.resourceType', value: Patient}\n  - {target: 'entry[0].resource.birthDate', from: \"v2('PID-7')\"}\n", ""},
+		{"flat bad", "  - {target: 'entry[0].resource.resourceType', value: Patient}\n  - {target: 'entry[0].resource.birthdate', from: \"v2('PID-7')\"}\n",
+			"R4 Patient has no element birthdate (did you mean birthDate?)"},
+		{"flat other entry unchecked", "  - {target: 'entry[0].resource.resourceType', value: Patient}\n  - {target: 'entry[1].resource.birthdate', from: \"v2('PID-7')\"}\n", ""},
+		{"flat type after", "  - {target: 'entry[0].resource.status', value: booked}\n  - {target: 'entry[0].resource.resourceType', value: Patient}\n",
+			"R4 Patient has no element status"},
+		{"nested ok", "  - target: 'entry[0]'\n    fields:\n      - target: resource\n        fields:\n          - {target: resourceType, value: Appointment}\n          - {target: status, value: booked}\n", ""},
+		{"nested bad", "  - target: 'entry[0]'\n    fields:\n      - target: resource\n        fields:\n          - {target: resourceType, value: Appointment}\n          - {target: statuz, value: booked}\n",
+			"R4 Appointment has no element statuz (did you mean status?)"},
+		{"nested in each", "  - target: entry\n    each: \"v2segments('AIP')\"\n    fields:\n      - target: resource\n        fields:\n          - {target: resourceType, value: Practitioner}\n          - {target: 'identifier[0].valu', from: \"v2('AIP-3')\"}\n",
+			"R4 Identifier has no element valu (did you mean value?)"},
+		{"entry element checked", "  - {target: 'entry[0].fullURL', value: x}\n", "R4 Bundle.Entry has no element fullURL (did you mean fullUrl?)"},
+		{"no constant unchecked", "  - target: 'entry[0]'\n    fields:\n      - target: resource\n        fields:\n          - {target: resourceType, from: \"v2('ZRT-1')\"}\n          - {target: anything, value: x}\n", ""},
+		{"unknown type unchecked", "  - {target: 'entry[0].resource.resourceType', value: Wombat}\n  - {target: 'entry[0].resource.pouch', value: x}\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("m.yaml", []byte(bundleHead+tc.fields), nil, ".", nil)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("error: %v", err)
+			case tc.wantErr != "" && err == nil:
+				t.Fatalf("loaded; want %q", tc.wantErr)
+			case tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr):
+				t.Fatalf("error %q lacks %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestV2LoadErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"hl7v2 forward", "name: t/b\nversion: 1\nsource: Patient\ninput: hl7v2\nfields: []\n", "resource, input and columns are for reverse mappings"},
+		{"hl7v2 columns", "name: t/b\nversion: 1\nsource: SIU\ndirection: reverse\nresource: Bundle\ninput: hl7v2\ncolumns: [A]\nfields: []\n", "columns is for input csv"},
+		{"bad input", "name: t/b\nversion: 1\nsource: SIU\ndirection: reverse\nresource: Bundle\ninput: er7\nfields: []\n", "input must be csv or json or hl7v2"},
+		{"bad path", bundleHead + "  - {target: type, from: \"v2('PID5')\"}\n", "m.yaml:8:"},
+		{"mismatch", bundleHead + "  - {target: type, from: \"v2segments('AIP').v2('AIS-3')\"}\n", "path names segment AIS but the focus is AIP segments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("m.yaml", []byte(tc.src), nil, ".", nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
