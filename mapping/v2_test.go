@@ -33,7 +33,7 @@ var siuS12 = er7(
 
 func loadV2(t testing.TB, file string) *Mapping {
 	t.Helper()
-	m, err := Load(os.DirFS("testdata/v2"), file, nil)
+	m, err := Load(os.DirFS("testdata"), file, nil)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -50,7 +50,7 @@ func parseV2(t testing.TB, s string) *hl7v2.Message {
 }
 
 func TestReverseMessageSIU(t *testing.T) {
-	m := loadV2(t, "siu_bundle.yaml")
+	m := loadV2(t, "hl7v2_siu_bundle.yaml")
 	if m.Input() != "hl7v2" || m.ResourceType() != "Bundle" {
 		t.Fatalf("Input %q ResourceType %q", m.Input(), m.ResourceType())
 	}
@@ -75,7 +75,7 @@ func TestReverseMessageSIU(t *testing.T) {
 }
 
 func TestReverseMessageWhenFalse(t *testing.T) {
-	m := loadV2(t, "siu_bundle.yaml")
+	m := loadV2(t, "hl7v2_siu_bundle.yaml")
 	msg := parseV2(t, strings.Replace(siuS12, "SIU^S12^SIU_S12", "SIU^S26^SIU_S12", 1))
 	got, err := m.ReverseMessage(msg)
 	if got != nil || err != nil {
@@ -84,7 +84,7 @@ func TestReverseMessageWhenFalse(t *testing.T) {
 }
 
 func TestReverseMessageWrongInput(t *testing.T) {
-	m := loadV2(t, "siu_bundle.yaml")
+	m := loadV2(t, "hl7v2_siu_bundle.yaml")
 	if _, err := m.Reverse(fhir.NewObject()); !errors.Is(err, ErrInput) {
 		t.Errorf("Reverse on an hl7v2 mapping: %v, want ErrInput", err)
 	}
@@ -100,7 +100,7 @@ func TestReverseMessageWrongInput(t *testing.T) {
 // BenchmarkReverseMessageSIU parses and maps a realistic SIU^S12 into a
 // transaction Bundle, as the listener does per MLLP message.
 func BenchmarkReverseMessageSIU(b *testing.B) {
-	m := loadV2(b, "siu_bundle.yaml")
+	m := loadV2(b, "hl7v2_siu_bundle.yaml")
 	data := []byte(siuS12)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
