@@ -169,3 +169,18 @@ func TestV2LoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestV2ItemNotAValue: a field whose expression gives v2 positions
+// instead of values is an error, not an empty value.
+func TestV2ItemNotAValue(t *testing.T) {
+	for _, field := range []string{
+		"  - {target: type, from: \"v2segments('PID')\"}\n",
+		"  - {target: 'entry', each: \"v2reps('PID-3')\"}\n",
+	} {
+		m := mustParse(t, bundleHead+field, nil)
+		_, err := m.ReverseMessage(parseV2(t, siuS12))
+		if !errors.Is(err, errV2Item) {
+			t.Errorf("%s: error %v, want errV2Item", field, err)
+		}
+	}
+}
