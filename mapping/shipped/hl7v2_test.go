@@ -165,6 +165,8 @@ func TestHL7v2ErrorLocations(t *testing.T) {
 			adtMSH + pid + strings.Replace(pv1, "|I|", "|R|", 1), "PV1-2"},
 		{"no visit number", "hl7v2/adt-patient",
 			adtMSH + pid + "PV1|1|I|WARD-2\r", "PV1-19"},
+		{"patient merged into itself", "hl7v2/adt-patient",
+			strings.Replace(adtMSH, "A01^ADT_A01", "A40^ADT_A39", 1) + pid + "MRG|SECRETMRN^^^NORTHCLINIC&2.16.840.1.113883.3.9999.1&ISO^MR\r", "MRG-1"},
 		{"merged patient without usable id", "hl7v2/adt-patient",
 			strings.Replace(adtMSH, "A01^ADT_A01", "A40^ADT_A39", 1) + pid + "MRG|SECRETOLD^^^REGION^NH\r", "MRG-1"},
 	} {
