@@ -92,3 +92,19 @@ func TestTestCmdHL7v2(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
+
+// TestMapHL7v2BadEnvelope: a wrong batch count ends the run with status 2
+// and the --out file is not written.
+func TestMapHL7v2BadEnvelope(t *testing.T) {
+	dir := t.TempDir()
+	msg := "MSH|^~\\&|A|B|C|D|20260102090000||ADT^A04|1|P|2.5.1\rPID|1||ID1\r"
+	writeFiles(t, dir, map[string]string{"adt.yaml": cmdV2Mapping, "bad.hl7": "BHS|^~\\&|A\r" + msg + "BTS|2\r"})
+	outFile := filepath.Join(dir, "out.ndjson")
+	_, stderr, code := run(t, "", "map", "--mapping", filepath.Join(dir, "adt.yaml"), "--in", filepath.Join(dir, "bad.hl7"), "--out", outFile, "--quiet")
+	if code != 2 || !strings.Contains(stderr, "BTS") {
+		t.Errorf("exit %d, stderr %q; want 2 and the BTS named", code, stderr)
+	}
+	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
+		t.Errorf("output file written: %v", err)
+	}
+}
