@@ -269,6 +269,9 @@ func (st *run) fill(obj *fhir.Value, nodes []*node, focus fhirpath.Collection) e
 		if v == nil {
 			continue
 		}
+		if n.appendTo && appendItems(obj, n, v) {
+			continue
+		}
 		if n.path == nil {
 			obj.Members = append(obj.Members, fhir.Member{Key: n.key, Value: v})
 			continue

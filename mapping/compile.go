@@ -62,6 +62,7 @@ type node struct {
 	omitEmpty bool
 	consts    []Constant // see Mapping.Constants
 	tgtType   string     // R4 type a reverse target reaches; "" = not checked
+	appendTo  bool       // an each node whose target an earlier each node of the same list has: its elements are appended (see append.go)
 }
 
 // expr compiles one FHIRPath expression found at n.
@@ -105,7 +106,7 @@ func (c *compiler) compileFields(n ast.Node, parent string) ([]*node, error) {
 		return nil, err
 	}
 	out := make([]*node, 0, len(entries))
-	seen := map[string]bool{}
+	seen := map[string]*node{}
 	if c.reverse {
 		saved := c.resTypes
 		c.resTypes = c.resourceTypes(entries)
@@ -116,10 +117,13 @@ func (c *compiler) compileFields(n ast.Node, parent string) ([]*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen[nd.key] {
-			return nil, c.errAt(at, "duplicate target "+strconv.Quote(nd.key))
+		if prev := seen[nd.key]; prev != nil {
+			if !canAppend(prev, nd) {
+				return nil, c.errAt(at, "duplicate target "+strconv.Quote(nd.key)+" (only each fields may share a target: their elements are concatenated)")
+			}
+			nd.appendTo = true
 		}
-		seen[nd.key] = true
+		seen[nd.key] = nd
 		out = append(out, nd)
 	}
 	return out, nil

@@ -13,7 +13,7 @@ import (
 
 // FS holds the shipped mapping files, their test cases and code maps.
 //
-//go:embed tuotempo solo tyto bandyer vsee
+//go:embed tuotempo solo tyto bandyer vsee hl7v2
 var FS embed.FS
 
 // Names lists the shipped mappings, sorted.
