@@ -1,6 +1,7 @@
 package fhirpath
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -270,8 +271,22 @@ var calendarUCUM = map[string]string{
 	"minute": "min", "second": "s", "millisecond": "ms",
 }
 
-// addDuration adds (sign*) a time quantity to a temporal value.
-func addDuration(t temporal, v float64, unit string) (temporal, bool) {
+// errDateRange is the error of date arithmetic whose result would lie
+// outside the years 1 to 9999 that FHIR dates can hold.
+var errDateRange = errors.New("date arithmetic gives a date outside the years 0001 to 9999")
+
+// maxShift bounds, per unit, the magnitude of a quantity added to a date:
+// 10,000 years or a little more, far enough to leave the years FHIR holds
+// and small enough that no arithmetic below overflows.
+var maxShift = map[string]float64{
+	"year": 1e4, "month": 12e4, "week": 53e4, "day": 366e4, "hour": 366e4 * 24,
+	"minute": 366e4 * 1440, "second": 366e4 * 86400, "millisecond": 366e4 * 86400e3,
+}
+
+// addDuration adds (sign*) a time quantity to a temporal value. ok is
+// false for a unit that is not a time unit; err is errDateRange when the
+// result would leave the years 1 to 9999 (rather than wrapping round).
+func addDuration(t temporal, v float64, unit string) (_ temporal, ok bool, err error) {
 	if u, ok := calendarUnits[unit]; ok {
 		unit = u
 	} else {
@@ -289,8 +304,11 @@ func addDuration(t temporal, v float64, unit string) (temporal, bool) {
 		case "ms":
 			unit = "millisecond"
 		default:
-			return t, false
+			return t, false, nil
 		}
+	}
+	if m := maxShift[unit]; v != v || v > m || v < -m {
+		return t, true, errDateRange
 	}
 	n := int(v) // fractions of the unit are dropped
 	tm := t.toTime()
@@ -318,14 +336,14 @@ func addDuration(t temporal, v float64, unit string) (temporal, bool) {
 		default:
 			tm = tm.AddDate(0, 0, n)
 		}
-	case "hour":
-		tm = tm.Add(time.Duration(n) * time.Hour)
-	case "minute":
-		tm = tm.Add(time.Duration(n) * time.Minute)
-	case "second":
-		tm = tm.Add(time.Duration(n) * time.Second)
-	case "millisecond":
-		tm = tm.Add(time.Duration(n) * time.Millisecond)
+	case "hour", "minute", "second", "millisecond":
+		// whole days first: a time.Duration spans only about 292 years
+		per := map[string]time.Duration{"hour": time.Hour, "minute": time.Minute, "second": time.Second, "millisecond": time.Millisecond}[unit]
+		perDay := int(24 * time.Hour / per)
+		tm = tm.AddDate(0, 0, n/perDay).Add(time.Duration(n%perDay) * per)
 	}
-	return fromTime(tm, t), true
+	if y := tm.Year(); t.k != kTime && (y < 1 || y > 9999) {
+		return t, true, errDateRange
+	}
+	return fromTime(tm, t), true, nil
 }

@@ -286,7 +286,10 @@ func arith(op string, a, b Item) (Item, bool, error) {
 		if op == "-" {
 			v = -v
 		}
-		r, ok := addDuration(t, v, b.s)
+		r, ok, err := addDuration(t, v, b.s)
+		if err != nil {
+			return Item{}, false, evalError(err.Error())
+		}
 		if !ok {
 			return Item{}, false, evalError("date arithmetic needs a time-valued quantity")
 		}
