@@ -348,4 +348,6 @@ func ackLabel(code string) string {
 }
 
 // String formats an Outcome for tests and logs.
-func (o Outcome) String() string { return fmt.Sprintf("%s %s replay=%t", o.Type, ackLabel(o.Code), o.Replay) }
+func (o Outcome) String() string {
+	return fmt.Sprintf("%s %s replay=%t", o.Type, ackLabel(o.Code), o.Replay)
+}
