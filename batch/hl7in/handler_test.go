@@ -158,7 +158,7 @@ func (b *syncBuffer) String() string {
 
 // rig is a Handler over a real store behind a real MLLP listener.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	h    *Handler
 	addr string
@@ -167,7 +167,7 @@ type rig struct {
 	acks bytes.Buffer // every ACK received, for the canary check
 }
 
-func newRig(t *testing.T, url string) *rig {
+func newRig(t testing.TB, url string) *rig {
 	t.Helper()
 	st, err := store.Open(context.Background(), url)
 	if err != nil {
@@ -198,7 +198,7 @@ func newRig(t *testing.T, url string) *rig {
 	return r
 }
 
-func sqliteURL(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "t.db") }
+func sqliteURL(t testing.TB) string { return "sqlite://" + filepath.Join(t.TempDir(), "t.db") }
 
 // send sends msgs on one connection and returns their parsed ACKs.
 func (r *rig) send(msgs ...[]byte) []*hl7v2.Message {
