@@ -7,6 +7,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
+	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
 )
 
 // ErrDirection is returned by Apply on a reverse mapping and by Reverse on
@@ -91,7 +92,7 @@ func (m *Mapping) ApplyAll(res *fhir.Value, r fhir.Resolver, bundle *fhir.Value)
 	if res.ResourceType() != m.source {
 		return nil, nil
 	}
-	st, focus, done, err := m.start(res, r, bundle, true)
+	st, focus, done, err := m.start(res, nil, r, bundle, true)
 	defer done()
 	if err != nil {
 		return nil, err
@@ -125,15 +126,51 @@ func (m *Mapping) Reverse(rec *fhir.Value) (*fhir.Value, error) {
 	if rec == nil || rec.Kind != fhir.Object {
 		return nil, errNotObject
 	}
+	if m.input == "hl7v2" {
+		return nil, fmt.Errorf("mapping %s reads HL7 v2 messages: use ReverseMessage: %w", m.name, ErrInput)
+	}
 	out := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 1, len(m.fields)+1)}
 	out.Members[0] = fhir.Member{Key: "resourceType", Value: fhir.NewString(m.resource)}
 	return m.record(rec, nil, out, nil)
 }
 
+// ErrInput is returned by Reverse, ReverseMessage and the CSV readers when
+// the record's kind does not match the mapping's input.
+var ErrInput = errors.New("record does not match the mapping's input")
+
+// v2Focus is the focus of an hl7v2 mapping: the message. Read-only.
+var v2Focus = fhirpath.Collection{fhirpath.MessageItem()}
+
+// ReverseMessage maps one parsed HL7 v2 message with a reverse mapping
+// declaring `input: hl7v2` to one FHIR resource of ResourceType (often a
+// Bundle). It returns (nil, nil) when the mapping's `when` is false, for
+// instance for a trigger event the mapping does not handle. Errors are
+// *FieldError naming the field and expression (V2Location gives the
+// message location), never a value. Safe for concurrent use.
+func (m *Mapping) ReverseMessage(msg *hl7v2.Message) (*fhir.Value, error) {
+	if m.dir != Reverse {
+		return nil, ErrDirection
+	}
+	if m.input != "hl7v2" {
+		return nil, fmt.Errorf("mapping %s reads %s records, not HL7 v2 messages: %w", m.name, m.input, ErrInput)
+	}
+	if msg == nil {
+		return nil, fmt.Errorf("mapping %s: no message: %w", m.name, ErrInput)
+	}
+	out := &fhir.Value{Kind: fhir.Object, Members: make([]fhir.Member, 1, len(m.fields)+1)}
+	out.Members[0] = fhir.Member{Key: "resourceType", Value: fhir.NewString(m.resource)}
+	st, focus, done, err := m.start(nil, msg, nil, nil, false)
+	defer done()
+	if err != nil {
+		return nil, err
+	}
+	return m.finishRecord(st, focus, out)
+}
+
 // record evaluates vars, when and fields over root into out (a new object
 // when nil).
 func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Value) (*fhir.Value, error) {
-	st, focus, done, err := m.start(root, r, bundle, false)
+	st, focus, done, err := m.start(root, nil, r, bundle, false)
 	defer done()
 	if err != nil {
 		return nil, err
@@ -145,13 +182,17 @@ func (m *Mapping) record(root *fhir.Value, r fhir.Resolver, out, bundle *fhir.Va
 // gives the evaluation's memory back and must be called once the records
 // are built. ownVars makes the variable map the run's own, so that %item
 // can be bound in it.
-func (m *Mapping) start(root *fhir.Value, r fhir.Resolver, bundle *fhir.Value, ownVars bool) (st *run, focus fhirpath.Collection, done func(), err error) {
+func (m *Mapping) start(root *fhir.Value, msg *hl7v2.Message, r fhir.Resolver, bundle *fhir.Value, ownVars bool) (st *run, focus fhirpath.Collection, done func(), err error) {
 	st = &run{m: m}
 	arena := arenaPool.Get().(*fhirpath.Arena)
 	done = func() { arena.Reset(); arenaPool.Put(arena) }
-	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r, Arena: arena}
+	st.env = fhirpath.Env{Resource: root, Vars: m.paramVars, Resolver: r, Arena: arena, Message: msg}
 	st.rc.env = &st.env
-	focus = fhirpath.Collection{fhirpath.ItemOf(root)}
+	if msg != nil {
+		focus = v2Focus
+	} else {
+		focus = fhirpath.Collection{fhirpath.ItemOf(root)}
+	}
 	if len(m.vars) > 0 || bundle != nil || ownVars {
 		vars := make(map[string]fhirpath.Collection, len(m.paramVars)+len(m.vars))
 		for k, v := range m.paramVars {

@@ -25,6 +25,9 @@ type compiler struct {
 	focus   string            // R4 type of the FHIRPath focus; "" = not checked
 	tgtType string            // R4 type at the current reverse target; "" = not checked
 	reverse bool              // targets are paths into an R4 resource
+	// resTypes: the constant resourceType of resource elements among the
+	// fields being compiled, by target prefix (see bundle_target.go)
+	resTypes map[string]string
 }
 
 // nodeKind is the shape of a field.
@@ -103,6 +106,11 @@ func (c *compiler) compileFields(n ast.Node, parent string) ([]*node, error) {
 	}
 	out := make([]*node, 0, len(entries))
 	seen := map[string]bool{}
+	if c.reverse {
+		saved := c.resTypes
+		c.resTypes = c.resourceTypes(entries)
+		defer func() { c.resTypes = saved }()
+	}
 	for _, e := range entries {
 		nd, at, err := c.compileNode(e, parent, true)
 		if err != nil {
@@ -196,6 +204,15 @@ func (c *compiler) compileNode(e ast.Node, parent string, named bool) (*node, as
 	}
 	if err := c.nodeTarget(nd, e, targetAt, parent, named); err != nil {
 		return nil, nil, err
+	}
+	if nd.tgtType == anyResource {
+		// the resource's type is the constant resourceType among its fields
+		nd.tgtType = ""
+		if fieldsN != nil {
+			if entries, err := c.seq(fieldsN, "fields"); err == nil {
+				nd.tgtType = c.resourceTypes(entries)[""]
+			}
+		}
 	}
 	if fieldsN == nil && nd.kind != kEach && fromN != nil {
 		src("from")
@@ -334,7 +351,19 @@ func (c *compiler) nodeTarget(nd *node, e, at ast.Node, parent string, named boo
 // records the R4 type the path reaches for the nested fields.
 func (c *compiler) checkTarget(nd *node, at ast.Node) error {
 	t := c.tgtType
-	for _, seg := range nd.path {
+	for i, seg := range nd.path {
+		if t == anyResource {
+			if seg.name == "" {
+				continue // contained[0]
+			}
+			// a flat path into a resource element: its type comes from a
+			// sibling's constant resourceType
+			t = c.resolveSlot(renderPath(nd.path[:i]))
+			if seg.name == "resourceType" {
+				t = ""
+				continue
+			}
+		}
 		if seg.name == "" || t == "" {
 			continue
 		}
@@ -346,7 +375,7 @@ func (c *compiler) checkTarget(nd *node, at ast.Node) error {
 			}
 			return c.errAt(at, msg)
 		}
-		t = elem
+		t = slotType(t, seg.name, elem)
 	}
 	nd.tgtType = t
 	return nil

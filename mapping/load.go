@@ -50,7 +50,7 @@ func Parse(name string, src []byte, fsys fs.FS, dir string, params map[string]st
 		"source":      func(v ast.Node) (err error) { haveSource = true; m.source, err = c.str(v, "source"); return },
 		"resource":    func(v ast.Node) (err error) { m.resource, err = c.str(v, "resource"); return },
 		"output":      func(v ast.Node) error { outN = v; return nil },
-		"input":       func(v ast.Node) error { return c.oneOf(v, "input", &m.input, "csv", "json") },
+		"input":       func(v ast.Node) error { return c.oneOf(v, "input", &m.input, "csv", "json", "hl7v2") },
 		"columns":     func(v ast.Node) (err error) { m.columns, err = c.strList(v, "columns"); return },
 		"params":      func(v ast.Node) error { paramsN = v; return nil },
 		"vars":        func(v ast.Node) error { varsN = v; return nil },
@@ -158,6 +158,9 @@ func (c *compiler) header(m *Mapping, body, dirN, outN ast.Node) error {
 		}
 		if m.input == "" {
 			m.input = "json"
+		}
+		if m.input == "hl7v2" && m.columns != nil {
+			return c.errAt(body, "columns is for input csv; an hl7v2 mapping reads the message with v2()")
 		}
 		m.output = "json"
 		c.pathTgt = true

@@ -68,7 +68,8 @@ func (m *Mapping) ResourceType() string { return m.resource }
 // Output returns "row" or "json" for forward mappings, "json" for reverse.
 func (m *Mapping) Output() string { return m.output }
 
-// Input returns "csv" or "json" for reverse mappings, "" for forward.
+// Input returns "csv", "json" or "hl7v2" for reverse mappings, "" for
+// forward.
 func (m *Mapping) Input() string { return m.input }
 
 // Columns returns the top-level targets in order (the CSV header of a row

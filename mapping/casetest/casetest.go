@@ -13,6 +13,8 @@
 // A forward case's input is a FHIR resource or a Bundle (every entry of the
 // mapping's source type is mapped, and references resolve within the
 // Bundle); a reverse case's input is one vendor record object or a list of
+// them; for an `input: hl7v2` mapping, the ER7 text of one message (a YAML
+// block scalar whose lines become CR-terminated segments) or a list of
 // them. expect lists the output records in order; error is a substring of
 // the expected error.
 package casetest
@@ -25,6 +27,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -133,7 +136,13 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 			out = append(out, recs...)
 			continue
 		}
-		v, err := m.Reverse(j.in)
+		var v *fhir.Value
+		var err error
+		if m.Input() == "hl7v2" {
+			v, err = reverseER7(m, j.in)
+		} else {
+			v, err = m.Reverse(j.in)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -142,6 +151,23 @@ func apply(fsys fs.FS, mp string, c Case) ([]*fhir.Value, error) {
 		}
 	}
 	return out, nil
+}
+
+// errER7Input says an hl7v2 case's input is not ER7 text.
+var errER7Input = errors.New("the input of an hl7v2 mapping's case is the ER7 text of a message (a YAML block scalar) or a list of them")
+
+// reverseER7 parses a case's ER7 text (lines separated by newlines,
+// which become the segment terminator CR) and maps the message.
+func reverseER7(m *mapping.Mapping, in *fhir.Value) (*fhir.Value, error) {
+	if in.Kind != fhir.String {
+		return nil, errER7Input
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(in.Str, "\r\n", "\r"), "\n", "\r")
+	msg, err := hl7v2.Parse([]byte(text))
+	if err != nil {
+		return nil, err
+	}
+	return m.ReverseMessage(msg)
 }
 
 // Parse reads a cases file strictly.

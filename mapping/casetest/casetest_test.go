@@ -115,3 +115,73 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(fstest.MapFS{"c.cases.yaml": {Data: src}}, "c.cases.yaml")
 	})
 }
+
+const v2Mapping = `name: t/v2
+version: 1
+source: ADT
+direction: reverse
+resource: Patient
+input: hl7v2
+when: "v2('MSH-9.1') = 'ADT'"
+fields:
+  - target: identifier
+    each: "v2reps('PID-3')"
+    fields:
+      - {target: value, from: "v2('1')"}
+  - target: name[0].family
+    from: "v2('PID-5[1].1')"
+    required: true
+  - target: birthDate
+    from: "v2('PID-7')"
+    transform: [v2datetime]
+`
+
+const v2Cases = `cases:
+  - name: block scalar
+    input: |
+      MSH|^~\&|A|B|C|D|20260102090000||ADT^A04|1|P|2.5.1
+      PID|1||X1~X2||TESTPATIENT^ALPHA||19900202
+    expect:
+      - {resourceType: Patient, identifier: [{value: X1}, {value: X2}], name: [{family: TESTPATIENT}], birthDate: "1990-02-02"}
+  - name: list of messages, one skipped by when
+    input:
+      - "MSH|^~\\&|A|B|C|D|20260102090000||ADT^A04|1|P|2.5.1\nPID|1||X1||ONE"
+      - "MSH|^~\\&|A|B|C|D|20260102090000||SIU^S12|2|P|2.5.1\nPID|1||X2||TWO"
+    expect:
+      - {resourceType: Patient, identifier: [{value: X1}], name: [{family: ONE}]}
+  - name: required missing
+    input: |
+      MSH|^~\&|A|B|C|D|20260102090000||ADT^A04|1|P|2.5.1
+      PID|1||X1
+    error: 'field name[0].family (from "v2(''PID-5[1].1'')"): required field is empty'
+  - name: bad date
+    input: |
+      MSH|^~\&|A|B|C|D|20260102090000||ADT^A04|1|P|2.5.1
+      PID|1||X1||TESTPATIENT||1990020
+    error: "transform v2datetime: value is not an HL7 v2 date/time"
+  - name: unparsable
+    input: "PID|1||X1"
+    error: "hl7v2: segment 1: message does not start with MSH"
+  - name: not text
+    input: {resourceType: Patient}
+    error: "the input of an hl7v2 mapping's case is the ER7 text"
+`
+
+func TestRunHL7v2(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/v2.yaml":       {Data: []byte(v2Mapping)},
+		"m/v2.cases.yaml": {Data: []byte(v2Cases)},
+	}
+	results, err := Run(fsys, "m/v2.cases.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 6 {
+		t.Fatalf("%d results, want 6", len(results))
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("case %q: %v (err %v)", r.Name, r.Diff, r.Err)
+		}
+	}
+}

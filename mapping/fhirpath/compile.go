@@ -248,6 +248,11 @@ func (cp *compiler) call(a *ast) (node, error) {
 		cl.args = append(cl.args, n)
 		cl.desc = append(cl.desc, desc)
 	}
+	if v2Functions[a.name] {
+		if err := cp.compileV2(a, cl); err != nil {
+			return nil, err
+		}
+	}
 	fn := def.fn
 	if src == nil {
 		return func(c *ctx, focus Collection) (Collection, error) { return fn(c, focus, focus, cl) }, nil

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
 )
 
 // Options configures Compile.
@@ -33,6 +34,9 @@ type Env struct {
 	// then live only until Arena.Reset; an Env with an Arena must not be
 	// used by two goroutines at once.
 	Arena *Arena
+	// Message, when set, is the HL7 v2 message the v2 functions read
+	// (MessageItem stands for it in a collection).
+	Message *hl7v2.Message
 }
 
 // Expr is a compiled FHIRPath expression. It is immutable and safe for

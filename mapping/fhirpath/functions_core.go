@@ -10,6 +10,7 @@ type call struct {
 	args     []node
 	typeName string // for is/as/ofType
 	desc     []bool // per argument: sort descending
+	data     any    // what a function checked at compile time (v2 paths)
 }
 
 // fnImpl evaluates a function over its input; outer is the focus the call

@@ -20,6 +20,10 @@ const (
 	kDateTime             // System.DateTime (s)
 	kTime                 // System.Time (s: text without "@T")
 	kQty                  // System.Quantity (f value, s unit, key the value's digits when known)
+	kV2Msg                // an HL7 v2 message (Env.Message); see functions_v2.go
+	kV2Group              // a group of segments of it
+	kV2Seg                // a segment of it
+	kV2Rep                // a repetition of a field of it
 )
 
 var systemNames = [...]string{"", "System.Boolean", "System.Integer", "System.Decimal", "System.String",
@@ -77,6 +81,9 @@ func (it Item) Node() *fhir.Value { return it.n }
 // ("string", "Coding", "Patient"…; inferred from the JSON kind when no
 // better name is known) or "System.X" for System values.
 func (it Item) TypeName() string {
+	if it.k >= kV2Msg {
+		return v2TypeName(it.k)
+	}
 	if it.k != kNode {
 		return systemNames[it.k]
 	}
