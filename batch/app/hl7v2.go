@@ -18,12 +18,13 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/mllp"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
+	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
 )
 
 // hl7v2Locate derives the message location of a mapping error for the
-// ACK's ERR-2; nil until the mapping engine provides it.
-var hl7v2Locate func(error) string
+// ACK's ERR-2.
+var hl7v2Locate = mapping.V2Location
 
 // hl7v2Translators loads the mapping of each configured message type.
 func hl7v2Translators(c *config.Config) (map[string]hl7in.Translator, error) {
