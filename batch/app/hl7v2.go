@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +38,14 @@ func hl7v2Translators(c *config.Config) (map[string]hl7in.Translator, error) {
 	sort.Strings(types)
 	out := map[string]hl7in.Translator{}
 	var errs []error
+	used := map[string]bool{}
 	for _, t := range types {
-		m, err := bridge.LoadMapping(c.HL7v2.Mappings[t], c.HL7v2.Params, c.Dir())
+		m, err := loadSharedParams(c.HL7v2.Mappings[t], c.HL7v2.Params, c.Dir())
+		if m != nil {
+			for _, p := range m.Params() {
+				used[p] = true
+			}
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("hl7v2.mappings.%s: %w", t, err))
 			continue
@@ -48,7 +57,47 @@ func hl7v2Translators(c *config.Config) (map[string]hl7in.Translator, error) {
 		}
 		out[t] = tr
 	}
+	if len(errs) == 0 {
+		for _, p := range sortedKeys(c.HL7v2.Params) {
+			if !used[p] {
+				errs = append(errs, fmt.Errorf("hl7v2.params.%s: no hl7v2 mapping declares this parameter", p))
+			}
+		}
+	}
 	return out, errors.Join(errs...)
+}
+
+// loadSharedParams loads the mapping spec with the parameters of the
+// shared set that it declares: hl7v2.params serves every message type's
+// mapping (zone, say), and a mapping refuses parameters it does not
+// declare, so those are dropped one by one as the loader names them.
+func loadSharedParams(spec string, shared map[string]string, dir string) (*mapping.Mapping, error) {
+	params := maps.Clone(shared)
+	for {
+		m, err := bridge.LoadMapping(spec, params, dir)
+		var le *mapping.LoadError
+		if err == nil || !errors.As(err, &le) {
+			return m, err
+		}
+		name, ok := strings.CutPrefix(le.Msg, "unknown parameter ")
+		if !ok {
+			return nil, err
+		}
+		name, uerr := strconv.Unquote(name)
+		if _, known := params[name]; uerr != nil || !known {
+			return nil, err
+		}
+		delete(params, name)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // hl7v2Intake is the HL7 v2 side of serve: POST /hl7v2 and, when

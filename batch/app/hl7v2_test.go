@@ -168,3 +168,42 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestHL7v2SharedParams: hl7v2.params go to the mappings that declare
+// them; one that none declares is an error naming it.
+func TestHL7v2SharedParams(t *testing.T) {
+	adt, err := filepath.Abs("../hl7in/testdata/adt-test.yaml") // declares zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	noParams := filepath.Join(t.TempDir(), "plain.yaml")
+	src, err := os.ReadFile(adt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := strings.Replace(strings.Replace(string(src), "params:\n  zone: {default: UTC}\n", "", 1), `{zone: "%zone"}`, `{zone: "UTC"}`, 1)
+	if err := os.WriteFile(noParams, []byte(plain), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, params, wantErr string
+	}{
+		{"shared zone", "{zone: Europe/Rome}", ""},
+		{"undeclared", "{zone: Europe/Rome, mrn_system: x}", "hl7v2.params.mrn_system: no hl7v2 mapping declares this parameter"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := loadConfig(t, "data_dir: "+t.TempDir()+"\nhl7v2:\n  mappings: {ADT: "+adt+", SIU: "+noParams+"}\n  params: "+tc.params+"\n")
+			trs, err := hl7v2Translators(c)
+			if tc.wantErr == "" {
+				if err != nil || len(trs) != 2 {
+					t.Fatalf("%d translators, err %v", len(trs), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
