@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,7 +81,8 @@ type Handler struct {
 	// Registerer takes the metrics (a private registry when nil).
 	Registerer prometheus.Registerer
 
-	met *metrics
+	initOnce sync.Once
+	met      *metrics
 }
 
 // Outcome is how one message was answered.
@@ -102,9 +104,7 @@ func (h *Handler) Handle(ctx context.Context, msg []byte) []byte {
 // Init prepares the metrics; Process calls it, callers may call it
 // first to register them at start.
 func (h *Handler) Init() {
-	if h.met == nil {
-		h.met = newMetrics(h.Registerer)
-	}
+	h.initOnce.Do(func() { h.met = newMetrics(h.Registerer) })
 }
 
 // Process handles one message that came by transport ("mllp" or "http")

@@ -313,6 +313,7 @@ func TestStores(t *testing.T) {
 		"ReplayConflict":     testReplayConflict,
 		"A40Merge":           testA40Merge,
 		"A40MergeNoneStored": testA40NoneStored,
+		"ConcurrentTwins":    testConcurrentTwins,
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		for name, fn := range cases {
@@ -430,6 +431,55 @@ func testA40Merge(t *testing.T, r *rig) {
 		t.Errorf("a replayed A40 made version %d", v)
 	}
 	r.noCanary()
+}
+
+// testConcurrentTwins: one message sent on 8 connections at once is
+// answered AA on each and stored once (the twins that lose the race meet
+// the stored Bundle.identifier).
+func testConcurrentTwins(t *testing.T, r *rig) {
+	msg := adt("A04", "TWIN", canaryMRN, canaryDOB)
+	var wg sync.WaitGroup
+	codes := make([]string, 8)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", r.addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			if err := mllp.WriteFrame(c, msg); err != nil {
+				t.Error(err)
+				return
+			}
+			raw, err := mllp.NewReader(bufio.NewReader(c), 1<<20).ReadFrame()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ack, err := hl7v2.Parse(raw)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			codes[i], _ = ack.Get("MSA-1")
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != "AA" {
+			t.Errorf("connection %d: MSA-1 %q, want AA", i, c)
+		}
+	}
+	if _, v := r.patient(canaryMRN); v != 1 {
+		t.Errorf("Patient version %d, want 1", v)
+	}
+	if n := r.count(); n != 1 {
+		t.Errorf("%d Patients, want 1", n)
+	}
 }
 
 func testA40NoneStored(t *testing.T, r *rig) {
