@@ -93,6 +93,9 @@ type Outcome struct {
 	Type string
 	// Replay is true when the message was already committed.
 	Replay bool
+	// Conflict is true when its control id was committed with another
+	// content (Replay is true too).
+	Conflict bool
 }
 
 // Handle implements mllp.Handler.
@@ -225,7 +228,7 @@ func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, str
 		_, _, seen, err := h.Backend.Seen(ctx, req.Key, req.BodyHash)
 		switch {
 		case errors.Is(err, server.ErrKeyReused):
-			out.Replay = true
+			out.Replay, out.Conflict = true, true
 			return reply(hl7v2.AckAccept, nil, "replay conflict: control id already committed with another body; nothing changed")
 		case err != nil:
 			return h.storeError(ctx, reply, out, err)
@@ -245,7 +248,7 @@ func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, str
 			out.Replay = true
 			return reply(hl7v2.AckAccept, nil, "")
 		case errors.Is(err, server.ErrKeyReused):
-			out.Replay = true
+			out.Replay, out.Conflict = true, true
 			return reply(hl7v2.AckAccept, nil, "replay conflict: control id already committed with another body; nothing changed")
 		case errors.Is(err, server.ErrPreconditionFailed) && merged && attempt < maxAttempts:
 			continue // the merged Patient changed meanwhile: merge again

@@ -391,6 +391,9 @@ func testReplayConflict(t *testing.T, r *rig) {
 	if !strings.Contains(r.logs.String(), "replay conflict") {
 		t.Errorf("replay conflict not logged:\n%s", r.logs)
 	}
+	if got := counter(t, r, "fhirbridge_hl7v2_replays_total", "conflict"); got != 1 {
+		t.Errorf("replay conflicts counted %v, want 1", got)
+	}
 	r.noCanary()
 }
 
@@ -572,4 +575,26 @@ func TestStoreDown(t *testing.T) {
 	if ack, out := h.Process(ctx, adt("A04", "C1", canaryMRN, canaryDOB), "mllp"); ack != nil || out.Code != "" {
 		t.Errorf("cancelled: got an ACK (%s)", out)
 	}
+}
+
+// counter returns the value of a counter with one label value.
+func counter(t *testing.T, r *rig, name, label string) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -30,6 +30,7 @@ func typeLabel[T any](configured map[string]T, code, event string) string {
 
 type metrics struct {
 	messages *prometheus.CounterVec
+	replays  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "fhirbridge_hl7v2_messages_total",
 			Help: "HL7 v2 messages by type (MSH-9.1^MSH-9.2 of known events), ACK code (AA, AE, AR, none) and transport (mllp, http).",
 		}, []string{"type", "ack", "transport"}),
+		replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fhirbridge_hl7v2_replays_total",
+			Help: "HL7 v2 messages whose MSH-3|MSH-4|MSH-10 was already committed, answered AA with nothing changed: result same (a retry) or conflict (the control id reused with another content).",
+		}, []string{"result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "fhirbridge_hl7v2_message_duration_seconds",
 			Help:    "Time from a received HL7 v2 message to its ACK built (parse, map, commit).",
@@ -49,6 +54,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"transport"}),
 	}
 	m.messages = register(reg, m.messages)
+	m.replays = register(reg, m.replays)
 	m.duration = register(reg, m.duration)
 	return m
 }
@@ -68,5 +74,11 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 
 func (m *metrics) observe(o Outcome, transport string, d time.Duration) {
 	m.messages.WithLabelValues(o.Type, ackLabel(o.Code), transport).Inc()
+	switch {
+	case o.Conflict:
+		m.replays.WithLabelValues("conflict").Inc()
+	case o.Replay:
+		m.replays.WithLabelValues("same").Inc()
+	}
 	m.duration.WithLabelValues(transport).Observe(d.Seconds())
 }
