@@ -360,9 +360,25 @@ func (st *run) sourceVals(n *node, focus fhirpath.Collection) ([]*fhir.Value, er
 		if err != nil {
 			return nil, st.m.fieldErr(n.field, n.exprText, "evaluating expression", err)
 		}
-		return itemsJSON(c, n.first), nil
+		return st.itemsJSON(n, c)
 	}
-	return itemsJSON(focus, n.first), nil
+	return st.itemsJSON(n, focus)
+}
+
+// errV2Item: a field's value would be an HL7 v2 position, not a value.
+var errV2Item = errors.New("expression gives HL7 v2 segments, groups or repetitions, not values: read them with v2('…')")
+
+// itemsJSON converts a field's collection to JSON values, refusing HL7 v2
+// positions (which have no JSON form).
+func (st *run) itemsJSON(n *node, c fhirpath.Collection) ([]*fhir.Value, error) {
+	if st.env.Message != nil {
+		for _, it := range c {
+			if it.IsV2() {
+				return nil, st.m.fieldErr(n.field, n.exprText, "", errV2Item)
+			}
+		}
+	}
+	return itemsJSON(c, n.first), nil
 }
 
 // itemsJSON converts a collection to JSON values.

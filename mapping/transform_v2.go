@@ -81,6 +81,9 @@ func convertDTM(s string, loc *time.Location) (string, error) {
 		return n
 	}
 	year, month, day, hour, minute, sec := num(0, 4), 1, 1, 0, 0, 0
+	if year == 0 {
+		return "", errBadDTM // FHIR has no year 0000
+	}
 	if len(body) >= 6 {
 		if month = num(4, 6); month < 1 || month > 12 {
 			return "", errBadDTM

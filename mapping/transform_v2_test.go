@@ -34,6 +34,7 @@ func TestConvertDTM(t *testing.T) {
 		{"20260705103015", ny, "2026-07-05T10:30:15-04:00"}, // summer time
 		{"20240229", time.UTC, "2024-02-29"},
 		{"20250229", time.UTC, ""},
+		{"0000", time.UTC, ""},
 		{"20261301", time.UTC, ""},
 		{"20260100", time.UTC, ""},
 		{"2026010524", time.UTC, ""},
@@ -165,4 +166,54 @@ func TestV2Location(t *testing.T) {
 			t.Errorf("V2Location(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
+}
+
+// FuzzV2DateTime: convertDTM never panics; what it accepts becomes a FHIR
+// date or dateTime whose digits are the input's, and what it refuses is
+// errBadDTM.
+func FuzzV2DateTime(f *testing.F) {
+	for _, s := range []string{"2026", "202601", "20260105", "2026010510", "20260105103015.1234+0100", "20260105103015-0330",
+		"20250229", "2026010524", "20260105103015+1500", "", "+0000", "2026.5", "20260105103015.", "00000101"} {
+		f.Add(s)
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := convertDTM(s, ny)
+		if err != nil {
+			if !errors.Is(err, errBadDTM) {
+				t.Fatalf("%q: error %v", s, err)
+			}
+			return
+		}
+		var digits strings.Builder
+		for _, c := range got {
+			if c == '+' || c == '-' && digits.Len() >= 14 {
+				break
+			}
+			if c >= '0' && c <= '9' {
+				digits.WriteRune(c)
+			}
+		}
+		body, _, _ := strings.Cut(strings.NewReplacer("+", " ", "-", " ").Replace(s), " ")
+		want := strings.ReplaceAll(body, ".", "")
+		if digits.String() != want && !strings.HasPrefix(digits.String(), want) {
+			t.Fatalf("%q → %q: digits changed", s, got)
+		}
+		if strings.HasPrefix(got, "0000") {
+			t.Fatalf("%q → %q: FHIR has no year 0000", s, got)
+		}
+		switch len(got) {
+		case 4, 7, 10:
+			if _, err := time.Parse("2006-01-02", got+"-01-01"[:10-len(got)]); err != nil {
+				t.Fatalf("%q → %q: not a FHIR date", s, got)
+			}
+		default:
+			if _, err := time.Parse(time.RFC3339Nano, got); err != nil {
+				t.Fatalf("%q → %q: not a FHIR dateTime: %v", s, got, err)
+			}
+		}
+	})
 }

@@ -2,8 +2,10 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -167,5 +169,79 @@ func TestV2LoadErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestV2ItemNotAValue: a field whose expression gives v2 positions
+// instead of values is an error, not an empty value.
+func TestV2ItemNotAValue(t *testing.T) {
+	for _, field := range []string{
+		"  - {target: type, from: \"v2segments('PID')\"}\n",
+		"  - {target: 'entry', each: \"v2reps('PID-3')\"}\n",
+	} {
+		m := mustParse(t, bundleHead+field, nil)
+		_, err := m.ReverseMessage(parseV2(t, siuS12))
+		if !errors.Is(err, errV2Item) {
+			t.Errorf("%s: error %v, want errV2Item", field, err)
+		}
+	}
+}
+
+// TestReverseMessageConcurrent: one mapping maps messages from many
+// goroutines at once with the same results (run with -race).
+func TestReverseMessageConcurrent(t *testing.T) {
+	m := loadV2(t, "hl7v2_siu_bundle.yaml")
+	want, err := m.ReverseMessage(parseV2(t, siuS12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				msg, _ := hl7v2.Parse([]byte(siuS12))
+				got, err := m.ReverseMessage(msg)
+				if err != nil || string(got.JSON()) != string(want.JSON()) {
+					errs <- fmt.Sprint("differs: ", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestV2EntryPerSegment: one Bundle entry per AIP with a distinct
+// urn:uuid fullUrl from the segment's position, which the Appointment's
+// participants repeat to reference them.
+func TestV2EntryPerSegment(t *testing.T) {
+	const pos = "%resource.v2segments('AIP').select(iif($this = %context, $index + 101, {}))"
+	src := bundleHead + `  - target: entry
+    each: "v2segments('AIP')"
+    fields:
+      - target: fullUrl
+        concat: ["'urn:uuid:00000000-0000-4000-8000-100000000'", "` + pos + `"]
+      - target: resource
+        fields:
+          - {target: resourceType, value: Practitioner}
+          - {target: 'identifier[0].value', from: "v2('AIP-3.1')"}
+`
+	m := mustParse(t, src, nil)
+	got, err := m.ReverseMessage(parseV2(t, siuS12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Bundle","entry":[` +
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000101","resource":{"resourceType":"Practitioner","identifier":[{"value":"0001"}]}},` +
+		`{"fullUrl":"urn:uuid:00000000-0000-4000-8000-100000000102","resource":{"resourceType":"Practitioner","identifier":[{"value":"0003"}]}}]}`
+	if s := string(got.JSON()); s != want {
+		t.Errorf("got\n%s\nwant\n%s", s, want)
 	}
 }

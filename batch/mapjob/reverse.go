@@ -17,6 +17,9 @@ import (
 // vendor's column names (delimiter detected), or NDJSON records — and maps
 // every record to a FHIR resource.
 func runReverse(ctx context.Context, opt Options, s *sink) (Stats, error) {
+	if opt.Mapping.Input() == "hl7v2" {
+		return runReverseV2(ctx, opt, s)
+	}
 	br := bufio.NewReaderSize(opt.In, 1<<20)
 	first, err := peekLine(br)
 	if err != nil {

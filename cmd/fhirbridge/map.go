@@ -33,10 +33,13 @@ NDJSON (one resource or Bundle per line, streamed: memory stays flat on any
 size) and maps every resource of the mapping's source type; references are
 resolved inside each Bundle. A reverse mapping (vendor → FHIR) reads the
 vendor's file: CSV with a header row of the vendor's column names (delimiter
-, ; | or TAB detected; CRLF or LF) or NDJSON records.
+, ; | or TAB detected; CRLF or LF) or NDJSON records; a mapping with
+input: hl7v2 reads HL7 v2 messages (ER7), one after the other or in a batch
+file FHS/BHS/.../BTS/FTS, and writes one resource per message.
 
 A record that fails is reported on stderr with its place in the input
-(line N, Bundle.entry[i]) and the others still map; the exit status is 1 when
+(line N, Bundle.entry[i], message N and its HL7 v2 field) and the others
+still map; the exit status is 1 when
 any record failed, 2 when the run could not start. Errors never show values
 from the records.
 
@@ -46,6 +49,7 @@ or JSON (one array).`,
 		Example: `  fhirbridge map --mapping VENDOR/NAME --in fixtures/demo/appointments.json --param timezone=Europe/Madrid
   fhirbridge map --mapping VENDOR/NAME --in patients.ndjson --out vendor.ndjson
   fhirbridge map --mapping VENDOR/REVERSE-NAME --in vendor-file.csv
+  fhirbridge map --mapping hl7v2/siu-appointment --in messages.hl7 --param zone=Europe/Rome
   fhirbridge map --mapping ./my-export.yaml --in - --format json < bundle.json
 (VENDOR/NAME: a shipped mapping, listed by fhirbridge mappings; the README's
 mapping sections show each vendor's)`,

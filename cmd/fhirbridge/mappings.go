@@ -31,6 +31,9 @@ func newMappingsCmd() *cobra.Command {
 				if m.Direction() == mapping.Reverse {
 					dir = "reverse"
 					flow = "vendor record → " + m.ResourceType()
+					if m.Input() == "hl7v2" {
+						flow = "HL7 v2 message → " + m.ResourceType()
+					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n, dir, flow, m.Description())
 			}

@@ -75,6 +75,10 @@ func equalItems(a, b Item) (eq, ok bool) {
 	if a.k == kNode && b.k == kNode && a.n != nil && b.n != nil && a.n.Kind == fhir.Object && b.n.Kind == fhir.Object {
 		return deepEqual(a.n, b.n), true
 	}
+	if a.k >= kV2Msg || b.k >= kV2Msg {
+		// HL7 v2 positions: equal when they are the same place
+		return a.k == b.k && a.i == b.i && a.idx == b.idx, true
+	}
 	a, b = a.prim(), b.prim()
 	switch {
 	case a.k == kNode || b.k == kNode:

@@ -189,6 +189,9 @@ func (cp *compiler) variable(a *ast) (node, error) {
 			if c.env.Resource != nil {
 				return c.one(ItemOf(c.env.Resource)), nil
 			}
+			if c.env.Message != nil {
+				return messageColl, nil // an HL7 v2 record
+			}
 			return c.context, nil
 		}, nil
 	case name == "context":

@@ -25,6 +25,13 @@ import (
 // mapping whose record is an HL7 v2 message.
 func MessageItem() Item { return Item{k: kV2Msg} }
 
+// messageColl is %resource of an HL7 v2 record. Read-only.
+var messageColl = Collection{MessageItem()}
+
+// IsV2 reports whether the item is a position in an HL7 v2 message (the
+// message, a group, a segment or a repetition) rather than a value.
+func (it Item) IsV2() bool { return it.k >= kV2Msg }
+
 // v2Path is the compiled argument of v2() or v2reps().
 type v2Path struct {
 	full      bool       // SEG-field… path; else component[.sub] of a repetition

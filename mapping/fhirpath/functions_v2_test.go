@@ -106,6 +106,16 @@ func TestV2Functions(t *testing.T) {
 		{"v2reps('PID-5').where(v2('1') = 'ALIAS').v2('2')", "ECHO"},
 		{"v2segments('PID').v2reps('PID-3').count()", "2"},
 		{"v2reps('MSH-2').v2('1')", `^~\&`},
+		// equality of positions
+		{"(v2segments('AIP') | v2segments('AIP')).count()", "3"},
+		{"v2groups('RGS').v2segments('AIP').distinct().count()", "3"},
+		{"v2segments('AIP').first() = v2segments('AIP')[0]", "true"},
+		{"v2segments('AIP').first() = v2segments('AIP')[1]", "false"},
+		{"v2segments('AIP').first() = 'x'", "false"},
+		{"v2segments('AIP').first() ~ v2segments('AIP').first()", "true"},
+		// %resource is the message wherever the focus is
+		{"v2segments('AIP').select(%resource.v2('MSH-9.2'))", "S12,S12,S12"},
+		{"v2segments('AIP').select(%resource.v2segments('AIP').count())", "3,3,3"},
 		// with other functions
 		{"v2('PID-7').substring(0, 4)", "1990"},
 		{"iif(v2('MSH-9.2') in ('S12' | 'S13'), 'booked', 'other')", "booked"},
