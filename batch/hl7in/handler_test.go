@@ -372,6 +372,9 @@ func testReplay(t *testing.T, r *rig) {
 	if n := r.count(); n != 1 {
 		t.Errorf("%d Patients stored, want 1", n)
 	}
+	if !strings.Contains(r.logs.String(), `msg="hl7v2 message" conn=`) {
+		t.Errorf("the message log line has no connection id:\n%s", r.logs)
+	}
 	if !strings.Contains(r.logs.String(), "replay=true") {
 		t.Errorf("replay not logged:\n%s", r.logs)
 	}
