@@ -207,3 +207,17 @@ func TestHL7v2SharedParams(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckHL7v2Mappings: fhirbridge check reports an HL7 v2 mapping
+// serve would refuse, naming its key.
+func TestCheckHL7v2Mappings(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fhirbridge.yaml")
+	yaml := "data_dir: " + t.TempDir() + "\nserver: {listen: \"127.0.0.1:0\"}\nhl7v2:\n  listen: \"" + freePort(t) + "\"\n  mappings: {ADT: solo/patient}\n"
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := CheckConfig(p)
+	if err == nil || !strings.Contains(err.Error(), "hl7v2.mappings.ADT") {
+		t.Fatalf("CheckConfig = %v, want the hl7v2.mappings.ADT error", err)
+	}
+}
