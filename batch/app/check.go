@@ -34,6 +34,11 @@ func CheckConfig(path string) (c *config.Config, note string, err error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if c.HL7v2.Listen != "" { // serve would refuse to start without them
+		if _, err := hl7v2Translators(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for i, r := range c.Routes {
 		where := fmt.Sprintf("routes[%d] (%s)", i, r.Name)
 		m, err := bridge.LoadMapping(r.Mapping, r.Params, c.Dir())

@@ -126,7 +126,22 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 			<-extDone
 		}
 	}()
-	mux.Handle("/", server.New(readyBackend{&ingest.Backend{Store: st, Router: router}, runner}, opts))
+	backend := readyBackend{&ingest.Backend{Store: st, Router: router}, runner}
+	hl7, err := startHL7v2(c, backend, st, opts.Types, tokens, log, reg)
+	if err != nil {
+		return err
+	}
+	defer func() { // before the store closes: messages in hand are committed and acknowledged
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := hl7.shutdown(sctx); err != nil {
+			log.Warn("MLLP listener stopped with an error", "error", err.Error())
+		}
+	}()
+	if hl7.http != nil {
+		mux.Handle("/hl7v2", hl7.http)
+	}
+	mux.Handle("/", server.New(backend, opts))
 	srv := server.NewHTTPServer(c.Server.Listen, mux)
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)

@@ -50,6 +50,9 @@ type Config struct {
 	EHR *EHR `yaml:"ehr"`
 	// Retention bounds the stored history (see retention.go).
 	Retention Retention `yaml:"retention"`
+	// HL7v2 receives HL7 v2 messages over MLLP and POST /hl7v2 (see
+	// hl7v2.go).
+	HL7v2 HL7v2 `yaml:"hl7v2"`
 
 	dir string // folder of the config file, for relative paths
 }
@@ -299,6 +302,7 @@ func (c *Config) fillDefaults() {
 	if !c.Database.URL.Set() {
 		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
+	c.fillHL7v2Defaults()
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -356,6 +360,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateMailEHR()...)
 	errs = append(errs, c.validateRetention()...)
+	errs = append(errs, c.validateHL7v2()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
 	}

@@ -115,6 +115,7 @@ func (c *Config) Preflight() error {
 	if f := c.Server.TLS.ClientCAFile; f != "" {
 		add("server.tls.client_ca_file", connectors.ReadCAs(f))
 	}
+	c.preflightHL7v2(add)
 	if m := c.Mail; m != nil && m.CAFile != "" {
 		add("mail.ca_file", connectors.ReadCAs(m.CAFile))
 	}

@@ -343,7 +343,7 @@ func (c *conn) serve() {
 			return
 		}
 		start := time.Now()
-		ack := s.Handler.Handle(s.baseCtx, msg)
+		ack := s.Handler.Handle(context.WithValue(s.baseCtx, connIDKey{}, c.id), msg)
 		if ack == nil {
 			s.met.message(OutcomeNoAck, 0)
 			reason = OutcomeNoAck
@@ -405,6 +405,16 @@ func errText(err error) string {
 		return "ACK holds a block character"
 	}
 	return "write failed"
+}
+
+// connIDKey is the context key of the connection id.
+type connIDKey struct{}
+
+// ConnID returns the server's id of the connection a Handler's message
+// came on (the id its log lines carry), or false outside a Handler.
+func ConnID(ctx context.Context) (uint64, bool) {
+	id, ok := ctx.Value(connIDKey{}).(uint64)
+	return id, ok
 }
 
 // Conns returns the number of connections open, for tests and status.

@@ -23,6 +23,12 @@ or batch Bundle; POST/PUT/GET /fhir/{type}[/{id}]; /fhir/metadata), with
 a 200/201 is sent only after the store's commit (SQLite with
 synchronous=FULL, or PostgreSQL).
 
+HL7 v2: POST /hl7v2 takes one ER7 message (x-application/hl7-v2+er7) and
+answers its ACK; with hl7v2.listen set, an MLLP listener takes messages
+too. Each is mapped by the mapping hl7v2.mappings names for its MSH-9.1,
+stored and routed as a posted Bundle, and acknowledged AA only after the
+commit.
+
 With no --config it runs on the embedded defaults: SQLite in ./fhirbridge-data,
 listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
 may name the file instead of --config. Every key can be overridden by an
