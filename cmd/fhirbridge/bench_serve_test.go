@@ -84,8 +84,9 @@ func startBenchServe(b testing.TB, routes bool, clients int) *benchServer {
 }
 
 // startBenchServeOn is startBenchServe on the store at dbURL (empty: a
-// SQLite file in the temporary directory).
-func startBenchServeOn(b testing.TB, dbURL string, routes bool, clients int) *benchServer {
+// SQLite file in the temporary directory); extra is appended to the
+// configuration.
+func startBenchServeOn(b testing.TB, dbURL string, routes bool, clients int, extra ...string) *benchServer {
 	b.Helper()
 	dir := b.TempDir()
 	yaml := "data_dir: " + dir + "\nserver: {listen: \"127.0.0.1:0\"}\n"
@@ -104,6 +105,7 @@ routes:
   - {name: solo-appointments, resource: Appointment, mapping: solo/appointment, connector: solo, params: {waiting_room: Telehealth}}
 `
 	}
+	yaml += strings.Join(extra, "")
 	cfg := filepath.Join(dir, "fhirbridge.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)

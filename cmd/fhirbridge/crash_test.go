@@ -452,7 +452,7 @@ func crashBundle(n int) []byte {
 
 // freeAddr returns a loopback address with a port free right now; serve
 // binds it again on every restart.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
