@@ -18,6 +18,13 @@ func (cp *compiler) binary(a *ast) (node, error) {
 	switch op {
 	case "and", "or", "xor", "implies":
 		return logicNode(op, l, r), nil
+	case "|":
+		// a union of literals, such as the list of `x in ('a' | 'b' | 'c')`,
+		// is the same collection at every evaluation: made once here
+		if u, ok := constUnion(a); ok {
+			u = u[:len(u):len(u)] // a caller's append copies
+			return func(*ctx, Collection) (Collection, error) { return u, nil }, nil
+		}
 	}
 	var f func(c *ctx, x, y Collection) (Collection, error)
 	switch op {
@@ -152,6 +159,22 @@ func containsItem(col Collection, it Item) bool {
 		}
 	}
 	return false
+}
+
+// constUnion returns the value of a, when a is a literal or a union of
+// literals.
+func constUnion(a *ast) (Collection, bool) {
+	switch {
+	case a.kind == aLit:
+		return a.lit, true
+	case a.kind == aBinary && a.name == "|":
+		x, ok1 := constUnion(a.args[0])
+		y, ok2 := constUnion(a.args[1])
+		if ok1 && ok2 {
+			return union(x, y), true
+		}
+	}
+	return nil, false
 }
 
 // union merges x and y without duplicates.
