@@ -71,10 +71,10 @@ func (c *Config) validateConsole() []error {
 		} else if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
 			errs = append(errs, fmt.Errorf("console.listen %q: port %q is not 1-65535 (or 0: any free port)", k.Listen, port))
 		}
-		if k.Listen == c.Server.Listen {
+		if k.Listen == c.Server.Listen && port != "0" {
 			errs = append(errs, fmt.Errorf("console.listen %q: the same address as server.listen (leave console.listen empty to serve the console there)", k.Listen))
 		}
-		if k.Listen == c.HL7v2.Listen {
+		if k.Listen == c.HL7v2.Listen && port != "0" {
 			errs = append(errs, fmt.Errorf("console.listen %q: the same address as hl7v2.listen", k.Listen))
 		}
 	}
@@ -86,4 +86,22 @@ func (c *Config) validateConsole() []error {
 		errs = append(errs, fmt.Errorf("console.absolute_timeout %s: from console.idle_timeout (%s) to 168h", abs, idle))
 	}
 	return errs
+}
+
+// consoleSummary is the console's part of ServeSummary.
+func (c *Config) consoleSummary() string {
+	k := c.Console
+	if k.Enabled == ConsoleFalse {
+		return "console OFF (console.enabled: false)"
+	}
+	where := "/console/ on " + c.Server.Listen
+	if k.Listen != "" {
+		where = "/console/ on " + k.Listen
+	}
+	when := "on"
+	if k.Enabled != ConsoleTrue {
+		when = "auto: on once a console user exists (fhirbridge console user list)"
+	}
+	return fmt.Sprintf("console %s at %s, sessions idle %s, absolute %s", when, where,
+		time.Duration(k.IdleTimeout), time.Duration(k.AbsoluteTimeout))
 }

@@ -64,6 +64,9 @@ func TestRoleGating(t *testing.T) {
 			}
 		})
 	}
+	if rows := auditActions(t, e); !hasAudit(rows, "analyst phi.view message 1 as received") || hasAudit(rows, "operator phi.view message 1 as received") {
+		t.Errorf("PHI views audited: %q", rows)
+	}
 	before := opsRan
 	if got, _ := e.PostForm(t, console.RoleViewer, "/console/testpage/act", nil); got != 403 {
 		t.Errorf("viewer POST operator action: %d, want 403", got)
