@@ -55,6 +55,8 @@ type Options struct {
 	// LoginLimitUser and LoginLimitRemote bound failed logins per user
 	// name and per remote address in 15 minutes (0: the defaults).
 	LoginLimitUser, LoginLimitRemote int
+	// OIDC, when set, adds the login through an OpenID Connect provider.
+	OIDC *OIDCOptions
 }
 
 // Server is the console: an http.Handler for the paths under /console/.
@@ -66,6 +68,7 @@ type Server struct {
 	layout    *template.Template
 	own       *template.Template
 	dummyHash string
+	oidc      *oidcLogin
 }
 
 // New builds the console with every page registered so far.
@@ -112,6 +115,21 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), layout: layout, own: own, dummyHash: dummy,
 		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now}}
+	if o := opts.OIDC; o != nil {
+		if o.Issuer == "" || o.ClientID == "" || o.RedirectURL == "" || len(o.Roles) == 0 {
+			return nil, errors.New("console: OIDC needs an issuer, a client id, a redirect URL and roles")
+		}
+		oo := *o
+		if oo.UserClaim == "" {
+			oo.UserClaim = "preferred_username"
+		}
+		if oo.RoleClaim == "" {
+			oo.RoleClaim = "groups"
+		}
+		s.oidc = &oidcLogin{opts: oo}
+		s.mux.HandleFunc("GET /console/oidc/login", s.oidcStart)
+		s.mux.HandleFunc("GET /console/oidc/callback", s.oidcCallback)
+	}
 	s.mux.HandleFunc("GET /console/login", s.loginForm)
 	s.mux.HandleFunc("POST /console/login", s.login)
 	s.mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(assets)))
