@@ -277,6 +277,8 @@ func TestSecurityHeadersAndCookies(t *testing.T) {
 		{anon, "GET", "/console/login", 200},
 		{anon, "GET", "/console/static/style.css", 200},
 		{anon, "GET", "/console/nowhere", 404},
+		{anon, "GET", "/console/static/", 404},
+		{anon, "GET", "/console/static/nothing.js", 404},
 		{anon, "GET", "/console/testpage", 303},
 		{anon, "POST", "/console/testpage/act", 401},
 		{e.Client(console.RoleViewer), "GET", "/console/", 303},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -132,7 +133,14 @@ func New(opts Options) (*Server, error) {
 	}
 	s.mux.HandleFunc("GET /console/login", s.loginForm)
 	s.mux.HandleFunc("POST /console/login", s.login)
-	s.mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(assets)))
+	files := http.StripPrefix("/console/", http.FileServerFS(assets))
+	s.mux.HandleFunc("GET /console/static/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := fs.Stat(assets, "static/"+r.PathValue("file")); err != nil || r.PathValue("file") == "" { // no folder listing
+			Fail(w, r, http.StatusNotFound, "No such console page.")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { Fail(w, r, http.StatusNotFound, "No such console page.") })
 	core := &Mux{s: s, page: &Page{Name: "home", Role: RoleViewer}}
 	core.HandleFunc("GET /console/{$}", RoleViewer, s.home)
