@@ -13,6 +13,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
+	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
 )
 
 // MaxPaste bounds a pasted input.
@@ -178,16 +179,11 @@ func pastedFHIR(source string, body []byte) ([]Input, error) {
 	return out, nil
 }
 
-// safeName returns a resource type name for messages when it looks like
-// one (a letter then letters or digits, short), else "resource".
+// safeName returns s for messages when it is an R4 resource type (a
+// pasted resourceType may be anything), else "resource".
 func safeName(s string) string {
-	if len(s) == 0 || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+	if !fhirpath.R4Known(s) {
 		return "resource"
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return "resource"
-		}
 	}
 	return s
 }
