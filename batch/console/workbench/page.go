@@ -200,6 +200,16 @@ func reads(m *mapping.Mapping) string {
 // timeForm is the layout of the range fields (UTC).
 const timeForm = "2006-01-02T15:04"
 
+// parseTime reads a range field: timeForm, with seconds when a browser
+// adds them.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeForm, s)
+	if err != nil {
+		t, err = time.Parse(timeForm+":05", s)
+	}
+	return t, err
+}
+
 func start(w http.ResponseWriter, r *http.Request, d *console.Deps, jobs *jobs) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
@@ -235,8 +245,8 @@ func start(w http.ResponseWriter, r *http.Request, d *console.Deps, jobs *jobs) 
 			showForm(w, r, d, jobs, f, "A reverse mapping reads pasted input only: the store keeps no inbound records.")
 			return
 		}
-		since, err1 := time.Parse(timeForm, f.Since)
-		until, err2 := time.Parse(timeForm, f.Until)
+		since, err1 := parseTime(f.Since)
+		until, err2 := parseTime(f.Until)
 		if err1 != nil || err2 != nil || !since.Before(until) {
 			showForm(w, r, d, jobs, f, "The time range needs a start before its end, as YYYY-MM-DDTHH:MM (UTC).")
 			return

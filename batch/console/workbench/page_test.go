@@ -216,6 +216,8 @@ func TestRefusals(t *testing.T) {
 			"a Appointment; the mapping reads Patient"},
 		{"a file of the host", url.Values{"mapping": {"file:/etc/passwd"}, "edited": {"x"}, "source": {"paste"}}, "choose a mapping"},
 		{"unknown route", url.Values{"mapping": {"route:nope"}, "edited": {"x"}, "source": {"paste"}}, "no route of that name"},
+		{"range unreadable", url.Values{"mapping": {"route:pts"}, "edited": {shippedText(t, "solo/patient")}, "source": {"range"},
+			"since": {"yesterday"}, "until": {now.Format(timeForm + ":05")}}, "start before its end"},
 		{"cap too large", url.Values{"mapping": {"route:pts"}, "max": {"1000001"}}, "Inputs at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
