@@ -166,7 +166,10 @@ func ByPath(ctx context.Context, tx *store.Tx, dir Direction, job, path string) 
 type Filter struct {
 	Direction Direction
 	Job       string
-	Limit     int // newest first; 0 means 100
+	// Before keeps entries with an id below it: the key of the next page
+	// (the last id of the page before); 0 starts at the newest.
+	Before int64
+	Limit  int // newest first; 0 means 100
 }
 
 // List returns entries, newest first.
@@ -180,6 +183,10 @@ func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
 	if f.Job != "" {
 		where = append(where, "job = ?")
 		args = append(args, f.Job)
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
 	}
 	q := `SELECT ` + columns + ` FROM file_ledger`
 	if len(where) > 0 {
