@@ -246,3 +246,15 @@ func one(ctx context.Context, tx *store.Tx, cond string, args ...any) (Entry, er
 	}
 	return e, nil
 }
+
+// Get returns entry id, or ErrNotFound.
+func Get(ctx context.Context, st *store.Store, id int64) (Entry, error) {
+	e, err := scan(st.DB().QueryRowContext(ctx, st.Rebind(`SELECT `+columns+` FROM file_ledger WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("ledger entry %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, store.Classify(fmt.Sprintf("reading ledger entry %d", id), err)
+	}
+	return e, nil
+}
