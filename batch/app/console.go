@@ -11,6 +11,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/console"
+	_ "github.com/fhirbridge/fhirbridge/batch/console/ops" // Dashboard, Deliveries, Exports and files
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
