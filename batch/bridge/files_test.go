@@ -57,4 +57,3 @@ func TestReprocessorPicksTheModuleOfTheJob(t *testing.T) {
 		})
 	}
 }
-
