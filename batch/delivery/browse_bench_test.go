@@ -50,7 +50,10 @@ func BenchmarkBrowse1M(b *testing.B) {
 	}{
 		{"page/all", func() error { _, _, err := q.Page(ctx, Query{}); return err }},
 		{"page/dlq", func() error { _, _, err := q.Page(ctx, Query{State: StateDeadLetter}); return err }},
-		{"page/flow+dlq", func() error { _, _, err := q.Page(ctx, Query{Flows: []string{"flow-3"}, State: StateDeadLetter}); return err }},
+		{"page/flow+dlq", func() error {
+			_, _, err := q.Page(ctx, Query{Flows: []string{"flow-3"}, State: StateDeadLetter})
+			return err
+		}},
 		{"page/flow", func() error { _, _, err := q.Page(ctx, Query{Flows: []string{"flow-1"}}); return err }},
 		{"page/flow+since", func() error {
 			_, _, err := q.Page(ctx, Query{Flows: []string{"flow-1"}, Since: now.Add(-2 * time.Hour)})
