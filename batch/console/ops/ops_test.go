@@ -91,7 +91,7 @@ func newRig(t *testing.T) *rig {
 	}
 	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
 	if err := os.WriteFile(cfgPath, []byte("connectors:\n  tuotempo:\n    remote: {kind: local, dir: "+remote+"}\n"+
-		"    exports: [{name: nightly, schedule: '30 2 * * *', timezone: UTC}]\n"), 0o600); err != nil {
+		"    exports: [{name: nightly, schedule: '30 2 * * *', timezone: UTC}]\n    cancellations: [{name: cancels}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := config.Load(cfgPath, nil)
@@ -471,5 +471,53 @@ func TestBadFilters(t *testing.T) {
 				t.Errorf("GET %s echoes the value %q", c.path, v)
 			}
 		}
+	}
+}
+
+// TestReprocessFromConsole: an operator reprocesses an inbound file the
+// ledger holds: the module whose job it is reads it again from the remote
+// and records a new ledger entry (the next generation); the action is
+// audited with the ledger id and job; the dashboard lists the feed and
+// its last file.
+func TestReprocessFromConsole(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	const name = "cancellations_20261201.csv"
+	csv := "APP_LID;USER_LANDLINE_PHONE;USER_MOBILE_PHONE;USER_EMAIL;RESOURCE_LID;STATUS\r\n" +
+		"appt-nobody;;+34600000001;;prac-1;CANCELLED by ADMIN\r\n"
+	if err := os.WriteFile(filepath.Join(r.remote, name), []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = ledger.Record(ctx, tx, ledger.Entry{Direction: ledger.In, Job: "cancels", Path: name, SHA256: "00", Outcome: ledger.OutcomeFailed})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := r.Get(t, console.RoleOperator, "/console/files?direction=in")
+	if code != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`action="/console/files/%d/reprocess"`, id)) {
+		t.Fatalf("files page (%d) lacks the reprocess form:\n%s", code, body)
+	}
+	if code, _ := r.PostForm(t, console.RoleOperator, fmt.Sprintf("/console/files/%d/reprocess", id), nil); code != http.StatusSeeOther {
+		t.Fatalf("reprocess answered %d, want 303", code)
+	}
+	entries, err := ledger.List(ctx, r.st, ledger.Filter{Direction: ledger.In, Job: "cancels"})
+	if err != nil || len(entries) != 2 || entries[0].Path == "" || entries[0].RowsOK+entries[0].RowsFailed != 1 {
+		t.Fatalf("ledger after reprocess = %+v, %v; want a new entry with the file's one row", entries, err)
+	}
+	if rows := r.audit(t, "file.reprocess"); len(rows) != 1 || rows[0].Target != fmt.Sprintf("ledger entry %d (job cancels): done", id) {
+		t.Errorf("audit of the reprocess = %+v", rows)
+	}
+	if code, _ := r.PostForm(t, console.RoleOperator, "/console/files/999/reprocess", nil); code != http.StatusNotFound {
+		t.Errorf("reprocess of a missing entry: %d, want 404", code)
+	}
+	_, body = r.Get(t, console.RoleViewer, "/console/dashboard")
+	if !strings.Contains(body, "<td>cancels</td>") || !strings.Contains(body, entries[0].Path) {
+		t.Errorf("dashboard lacks the feed cancels and its last file:\n%s", body)
+	}
+	if strings.Contains(body, "+34600000001") {
+		t.Error("the dashboard shows a phone of the file")
 	}
 }
