@@ -95,3 +95,28 @@ func TestConsoleUserCLI(t *testing.T) {
 		t.Errorf("CLI audit rows:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestCheckKnowsConsole: check prints the console's state and refuses a
+// console.listen serve could not bind, naming the key.
+func TestCheckKnowsConsole(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, src string
+		code      int
+		want      string
+	}{
+		{"default", "server: {listen: '127.0.0.1:0'}\n", 0, "console auto: on once a console user exists (fhirbridge console user list) at /console/ on 127.0.0.1:0, sessions idle 30m0s, absolute 12h0m0s"},
+		{"off", "server: {listen: '127.0.0.1:0'}\nconsole: {enabled: false}\n", 0, "console OFF (console.enabled: false)"},
+		{"own listener", "server: {listen: '127.0.0.1:0'}\nconsole: {enabled: true, listen: '127.0.0.1:0'}\n", 0, "console on at /console/ on 127.0.0.1:0"},
+		{"unbindable listener", "server: {listen: '127.0.0.1:0'}\nconsole: {listen: '192.0.2.1:8443'}\n", 1, "console.listen 192.0.2.1:8443: serve could not listen"},
+		{"bad enabled", "console: {enabled: maybe}\n", 1, `console.enabled "maybe": want auto, true or false`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, code := run(t, "", "check", "--config", writeConfig(t, dir, "data_dir: "+filepath.Join(dir, "data")+"\n"+tt.src))
+			if code != tt.code || !strings.Contains(out+stderr, tt.want) {
+				t.Errorf("exit %d (want %d), output lacks %q:\n%s%s", code, tt.code, tt.want, out, stderr)
+			}
+		})
+	}
+}
