@@ -45,6 +45,10 @@ func patientJSON(id string) string {
 	 "gender":"male","birthDate":"1983-08-15"}`, id, canaryMRN, canaryName, canaryPhone)
 }
 
+// storeURL names a fresh store for t: an SQLite file, or a new
+// PostgreSQL database while TestPostgres runs the suite.
+var storeURL = func(t *testing.T) string { return filepath.Join(t.TempDir(), "fhirbridge.db") }
+
 // rig is a console on a real store with serve's pieces: a delivery
 // runner sending to Solo's simulator, and the tuOtempO module exporting
 // to a local folder.
@@ -62,7 +66,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "fhirbridge.db"))
+	st, err := store.Open(ctx, storeURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +160,7 @@ func (r *rig) deadLetters(t *testing.T, prefix string, n int) {
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
 		r.put(t, id)
-		if _, err := r.st.DB().Exec(`UPDATE delivery_jobs SET state = 'dlq', attempts = 1, last_error = 'permanent: status 422' WHERE resource_id = ?`, id); err != nil {
+		if _, err := r.st.DB().Exec(r.st.Rebind(`UPDATE delivery_jobs SET state = 'dlq', attempts = 1, last_error = 'permanent: status 422' WHERE resource_id = ?`), id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,7 +252,7 @@ func TestBulkRetryConfirmation(t *testing.T) {
 	r.deadLetters(t, "a", 4)
 	// an old dead letter outside the time filter
 	r.deadLetters(t, "old", 1)
-	if _, err := r.st.DB().Exec(`UPDATE delivery_jobs SET updated_at = ? WHERE resource_id = 'old-0'`, time.Now().Add(-48*time.Hour).UnixMicro()); err != nil {
+	if _, err := r.st.DB().Exec(r.st.Rebind(`UPDATE delivery_jobs SET updated_at = ? WHERE resource_id = 'old-0'`), time.Now().Add(-48*time.Hour).UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	since := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
