@@ -525,3 +525,20 @@ func TestReprocessFromConsole(t *testing.T) {
 		t.Error("the dashboard shows a phone of the file")
 	}
 }
+
+// TestDashboardRefresh: the dashboard reloads itself through the Refresh
+// header (no script), and ?refresh=off stops it; its answer is not cached.
+func TestDashboardRefresh(t *testing.T) {
+	r := newRig(t)
+	for _, c := range []struct{ path, want string }{{"/console/dashboard", "30"}, {"/console/dashboard?refresh=off", ""}} {
+		resp, err := r.Client(console.RoleViewer).Get(r.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Refresh") != c.want || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %d, Refresh %q, Cache-Control %q; want Refresh %q, no-store", c.path, resp.StatusCode,
+				resp.Header.Get("Refresh"), resp.Header.Get("Cache-Control"), c.want)
+		}
+	}
+}
