@@ -58,6 +58,8 @@ type Options struct {
 	LoginLimitUser, LoginLimitRemote int
 	// OIDC, when set, adds the login through an OpenID Connect provider.
 	OIDC *OIDCOptions
+	// Ops are given to the pages as Deps.Ops.
+	Ops Ops
 }
 
 // Server is the console: an http.Handler for the paths under /console/.
@@ -115,7 +117,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("console: parsing its pages: %w", err)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), layout: layout, own: own, dummyHash: dummy,
-		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now}}
+		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now, Ops: opts.Ops}}
 	if o := opts.OIDC; o != nil {
 		if o.Issuer == "" || o.ClientID == "" || o.RedirectURL == "" || len(o.Roles) == 0 {
 			return nil, errors.New("console: OIDC needs an issuer, a client id, a redirect URL and roles")
