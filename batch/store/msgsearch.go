@@ -165,11 +165,13 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		if err != nil {
 			return nil, MessageCursor{}, err
 		}
-		cond, a := resourceCond(refs)
+		// "ident_hash <> ''" lets SQLite use the partial index
+		own := "(ident_hash = ? AND ident_hash <> '')"
 		if len(refs) == 0 {
-			add("ident_hash = ?", valueHash(value))
+			add(own, valueHash(value))
 		} else {
-			add("(ident_hash = ? OR "+cond+")", append([]any{valueHash(value)}, a...)...)
+			cond, a := resourceCond(refs)
+			add("("+own+" OR "+cond+")", append([]any{valueHash(value)}, a...)...)
 		}
 	}
 	if !q.Since.IsZero() {

@@ -10,6 +10,7 @@
 -- The list is newest first, paged by the keyset (at, id): each filter the
 -- page offers has an index ordered by (at, id), so that a page reads only
 -- its own rows. They are appended at the end of their range (at grows), which keeps the writes cheap.
+-- Vendor and status together (a vendor's dead letters) have their own.
 ALTER TABLE messages ADD COLUMN ident_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN job_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
@@ -27,6 +28,7 @@ CREATE INDEX messages_resource_id ON messages (resource_id, resource_type);
 CREATE INDEX messages_status_at ON messages (status, at, id);
 CREATE INDEX messages_kind_at ON messages (kind, at, id);
 CREATE INDEX messages_vendor_at ON messages (vendor, at, id);
+CREATE INDEX messages_vendor_status_at ON messages (vendor, status, at, id);
 CREATE INDEX messages_ident ON messages (ident_hash) WHERE ident_hash <> '';
 CREATE INDEX identifiers_value ON identifiers (value_hash);
 CREATE INDEX crosswalk_vendor_id ON crosswalk (vendor_id);

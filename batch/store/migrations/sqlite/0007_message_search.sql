@@ -10,7 +10,8 @@
 -- The list is newest first, paged by the keyset (at, id): each filter the
 -- page offers has an index ordered by at (SQLite appends the rowid, which
 -- is id), so that a page reads only its own rows. They are appended at
--- the end of their range (at grows), which keeps the writes cheap.
+-- the end of their range (at grows), which keeps the writes cheap; vendor
+-- and status together (a vendor's dead letters) have their own.
 ALTER TABLE messages ADD COLUMN ident_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
@@ -28,6 +29,7 @@ CREATE INDEX messages_resource_id ON messages (resource_id, resource_type);
 CREATE INDEX messages_status_at ON messages (status, at);
 CREATE INDEX messages_kind_at ON messages (kind, at);
 CREATE INDEX messages_vendor_at ON messages (vendor, at);
+CREATE INDEX messages_vendor_status_at ON messages (vendor, status, at);
 CREATE INDEX messages_ident ON messages (ident_hash) WHERE ident_hash <> '';
 CREATE INDEX identifiers_value ON identifiers (value_hash);
 CREATE INDEX crosswalk_vendor_id ON crosswalk (vendor_id);
