@@ -92,10 +92,14 @@ func (r *Runner) retryLater(ctx context.Context, c claimed, flow Flow, runAt tim
 	})
 }
 
-// statusOf is the vendor's HTTP status an error carries, or 0.
+// statusOf is the vendor's HTTP status an error carries (a connector's
+// error with an HTTPStatus method, such as connectors.StatusError), or 0.
 func statusOf(err error) int {
-	if se, ok := errors.AsType[*connectors.StatusError](err); ok {
-		return se.Status
+	if se, ok := errors.AsType[interface {
+		error
+		HTTPStatus() int
+	}](err); ok {
+		return se.HTTPStatus()
 	}
 	return 0
 }

@@ -4,13 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
 )
 
 // The message-list benchmark's store: benchMessages messages over 30 days
@@ -63,6 +65,28 @@ func BenchmarkMessageList(b *testing.B) {
 	runMessageList(b, s)
 }
 
+// BenchmarkMessageListPostgres is BenchmarkMessageList on a throwaway
+// PostgreSQL cluster (filled on every run, which takes a few minutes):
+//
+//	go test -run '^$' -bench BenchmarkMessageListPostgres -benchtime 20x ./batch/store/
+func BenchmarkMessageListPostgres(b *testing.B) {
+	ctx := context.Background()
+	base := pgtest.Start(b)
+	s, err := Open(ctx, pgtest.CreateDatabase(b, base, "bench_messages"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := fillMessages(ctx, s); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	runMessageList(b, s)
+}
+
 // runMessageList runs the page's listings on a filled store, each as a
 // first page and as a deep page, reporting ms per page and failing a
 // listing slower than 200 ms per page.
@@ -86,6 +110,9 @@ func runMessageList(b *testing.B, s *Store) {
 		{"vendor=solo,status=accepted(none)", MessageQuery{Vendor: "solo", Status: StatusAccepted}},
 		{"kind=hl7v2,status=dlq(none)", MessageQuery{Kind: "hl7v2.transaction", Status: StatusDeadLetter}},
 		{"direction=in,status=dlq(none)", MessageQuery{Direction: In, Status: StatusDeadLetter}},
+		{"direction=out,status=accepted(none)", MessageQuery{Direction: Out, Status: StatusAccepted}},
+		{"kind=solo,vendor=tyto(none)", MessageQuery{Kind: "solo.create", Vendor: "tyto"}},
+		{"resource,day", MessageQuery{ResourceID: benchResource(123457), Since: day, Until: day.Add(24 * time.Hour)}},
 		{"resource", MessageQuery{ResourceID: benchResource(123457)}},
 		{"resource,type", MessageQuery{ResourceType: "Appointment", ResourceID: benchResource(123457)}},
 		{"identifier=bundle", MessageQuery{Identifier: benchIdentifier(400000)}},
