@@ -129,7 +129,7 @@ var failTemplate = template.Must(template.New("fail").Parse(`<section class="fai
 func Fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	var buf bytes.Buffer
 	if err := failTemplate.Execute(&buf, struct {
-		Status   int
+		Status    int
 		Text, Msg string
 	}{status, http.StatusText(status), msg}); err != nil {
 		http.Error(w, msg, status)

@@ -180,3 +180,6 @@ func CSRFForCookie(value string) (string, error) {
 
 // CookieName is the name of the console's session cookie.
 const CookieName = cookieName
+
+// newTokenString is the cookie value of token bytes.
+func newTokenString(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }
