@@ -66,9 +66,9 @@ type filters struct {
 
 // listPage is the list's template data.
 type listPage struct {
-	F          filters
-	Messages   []store.Message
-	Next       template.URL // link to the next page, "" on the last
+	F        filters
+	Messages []store.Message
+	Next     template.URL // link to the next page, "" on the last
 	// SearchedTo, when set, is how far back a page that stopped within
 	// its time budget searched (older messages may still match)
 	SearchedTo time.Time
