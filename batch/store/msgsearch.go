@@ -245,8 +245,9 @@ func (s *Store) searchPage(ctx context.Context, where []string, args []any, limi
 // combination of them that matches little (a vendor's messages of
 // another vendor's flow) would make the database walk one filter's whole
 // index. So the search walks back in time windows (the first
-// firstWindow long, each next twice as long), each an indexed range, and
-// stops when the page is full or after searchBudget: then the page holds
+// firstWindow long, each next twice as long while the budget allows),
+// each an indexed range, and stops when the page is full or before the
+// next window would overrun searchBudget: then the page holds
 // what was found so far (possibly nothing) and the cursor continues
 // from the window's start, so every page answers within the budget and
 // paging still reaches every match.
@@ -276,7 +277,8 @@ func (s *Store) searchWindows(ctx context.Context, q MessageQuery, where []strin
 		floor = q.Since
 	}
 	var out []Message
-	for w := firstWindow; ; w *= 2 {
+	for w := firstWindow; ; {
+		began := time.Now()
 		lo := hi.Add(-w)
 		last := !lo.After(floor)
 		cond := append(slices.Clip(where), "at < ?")
@@ -301,7 +303,14 @@ func (s *Store) searchWindows(ctx context.Context, q MessageQuery, where []strin
 			m := out[limit-1]
 			return out, MessageCursor{At: m.At, ID: m.ID}, nil
 		}
-		if time.Since(start) > searchBudget {
+		// the next window is twice as wide when the budget leaves time for
+		// it (it may take twice as long), as wide when it leaves time for
+		// that; else the page ends here
+		took, spent := time.Since(began), time.Since(start)
+		switch {
+		case spent+2*took <= searchBudget:
+			w *= 2
+		case spent+took > searchBudget:
 			// continue before lo: rows at lo itself were in this window,
 			// and every id is at least 1
 			return out, MessageCursor{At: lo, ID: 1}, nil
