@@ -49,8 +49,9 @@ type MessageQuery struct {
 	// Vendor when set), resolved through the crosswalk to the resource.
 	VendorID string
 	// Identifier is an identifier value, or "system|value": it finds the
-	// inbound Bundle with that Bundle.identifier and the messages about
-	// the resources holding it as one of their identifiers.
+	// inbound Bundle with that Bundle.identifier value (the whole text, or
+	// what follows the first '|') and the messages about the resources
+	// holding it as one of their identifiers.
 	Identifier string
 	// Since and Until bound At: Since <= At < Until.
 	Since, Until time.Time
@@ -182,16 +183,19 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		if err != nil {
 			return nil, MessageCursor{}, err
 		}
+		// a Bundle.identifier value may itself hold '|' (HL7 v2's
+		// MSH-3|MSH-4|MSH-10): the whole text is tried as a value too;
 		// "ident_hash <> ''" lets SQLite use the partial index
-		own := "(ident_hash = ? AND ident_hash <> '')"
+		own := "(ident_hash IN (?, ?) AND ident_hash <> '')"
+		hashes := []any{valueHash(value), valueHash(q.Identifier)}
 		if len(refs) == 0 {
-			add(own, valueHash(value))
+			add(own, hashes...)
 		} else {
 			cond, a, err := s.resourceCond(ctx, refs)
 			if err != nil {
 				return nil, MessageCursor{}, err
 			}
-			add("("+own+" OR "+cond+")", append([]any{valueHash(value)}, a...)...)
+			add("("+own+" OR "+cond+")", append(hashes, a...)...)
 		}
 	}
 	if !q.Since.IsZero() {
