@@ -13,8 +13,8 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/console"
 	"github.com/fhirbridge/fhirbridge/batch/console/consoletest"
-	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	_ "github.com/fhirbridge/fhirbridge/batch/console/messages"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
