@@ -1,0 +1,112 @@
+package browsertest
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+)
+
+// site is a tiny cookie-login site: GET / shows who is signed in and a
+// form; POST /login sets the cookie from the form and goes back to /;
+// POST /act answers 403 without the form field token=t.
+func site() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		who := "nobody"
+		if c, err := r.Cookie("who"); err == nil {
+			who = c.Value
+		}
+		fmt.Fprintf(w, `<!doctype html><html><body><p id="who">signed in: %s</p>
+<form method="post" action="/login"><input name="user"><button id="go" type="submit">Go</button></form>
+<div style="height:1500px">tall</div><a id="gone" href="/missing">missing</a></body></html>`, html.EscapeString(who))
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "who", Value: r.FormValue("user"), Path: "/", HttpOnly: true})
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /act", func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("token") != "t" {
+			http.Error(w, "no token", http.StatusForbidden)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+// TestSessions drives the real browser through the helpers: a form post
+// with a redirect, two sessions with their own cookies, the status of a
+// missing page, a fetch with and without a field, and a full-page
+// screenshot as tall as the page.
+func TestSessions(t *testing.T) {
+	srv := httptest.NewServer(site())
+	defer srv.Close()
+	b := Start(t)
+
+	alice := b.NewSession(t)
+	alice.OpenOK(srv.URL + "/")
+	alice.Fill(`input[name=user]`, "alice")
+	if status := alice.Click("#go"); status != http.StatusOK {
+		t.Fatalf("the form's page answered %d, want 200 after the redirect", status)
+	}
+	if got := alice.Text(); !strings.Contains(got, "signed in: alice") {
+		t.Fatalf("after the form: %q", got)
+	}
+	bob := b.NewSession(t)
+	bob.OpenOK(srv.URL + "/")
+	if got := bob.Text(); !strings.Contains(got, "signed in: nobody") {
+		t.Fatalf("a second session shares the first one's cookie: %q", got)
+	}
+	if !alice.Has("#who") || alice.Has("#nope") || alice.Count("form") != 1 {
+		t.Error("Has/Count do not see the page's elements")
+	}
+	if got := alice.Attr("form", "action"); got != "/login" {
+		t.Errorf("form action %q, want /login", got)
+	}
+	if status := alice.Click("#gone"); status != http.StatusNotFound {
+		t.Errorf("a missing page answered %d, want 404", status)
+	}
+	alice.OpenOK(srv.URL + "/")
+	if got := alice.Fetch("POST", srv.URL+"/act", nil); got != http.StatusForbidden {
+		t.Errorf("a POST without the token: %d, want 403", got)
+	}
+	if got := alice.Fetch("POST", srv.URL+"/act", map[string]string{"token": "t"}); got != http.StatusNoContent {
+		t.Errorf("a POST with the token: %d, want 204", got)
+	}
+	alice.WaitFor(srv.URL+"/", "alice's name", func(text string) bool { return strings.Contains(text, "alice") })
+
+	data, err := os.ReadFile(alice.Shot("helper-check"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("the screenshot is no PNG: %v", err)
+	}
+	if cfg.Width != Width || cfg.Height < 1500 {
+		t.Errorf("screenshot %dx%d, want %d wide and the whole page (≥1500) tall", cfg.Width, cfg.Height, Width)
+	}
+	if os.Getenv(EnvScreenshots) == "1" {
+		_ = os.Remove(alice.Shot("helper-check")) // not one of the README's pictures
+	}
+}
+
+// TestShotName refuses names that could leave the folder.
+func TestShotName(t *testing.T) {
+	for _, name := range []string{"login", "one-message", "a1"} {
+		if !shotName.MatchString(name) {
+			t.Errorf("%q refused", name)
+		}
+	}
+	for _, name := range []string{"", "../x", "a/b", "A", "-x", "x.png"} {
+		if shotName.MatchString(name) {
+			t.Errorf("%q accepted", name)
+		}
+	}
+}
