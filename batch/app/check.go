@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
@@ -29,6 +30,15 @@ func CheckConfig(path string) (c *config.Config, note string, err error) {
 	note, err = probeListen(c.Server.Listen)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	if c.Console.Listen != "" && c.Console.Enabled != config.ConsoleFalse {
+		cnote, err := probeListenKey("console.listen", c.Console.Listen)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if cnote != "" {
+			note = strings.TrimSpace(note + "\n" + cnote)
+		}
 	}
 	mods, err := Modules(c)
 	if err != nil {
@@ -76,16 +86,19 @@ func CheckConfig(path string) (c *config.Config, note string, err error) {
 // privileges) fails check. An address in use is only a note: serve may be
 // running already, with check validating its next configuration. Port 0
 // (any free port) is not tried.
-func probeListen(addr string) (note string, err error) {
+func probeListen(addr string) (note string, err error) { return probeListenKey("server.listen", addr) }
+
+// probeListenKey is probeListen for the address of config key key.
+func probeListenKey(key, addr string) (note string, err error) {
 	if _, port, _ := net.SplitHostPort(addr); port == "0" {
 		return "", nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Sprintf("note: server.listen %s is in use now (serve running already?); serve needs it free", addr), nil
+		return fmt.Sprintf("note: %s %s is in use now (serve running already?); serve needs it free", key, addr), nil
 	case err != nil:
-		return "", fmt.Errorf("server.listen %s: serve could not listen: %w", addr, err)
+		return "", fmt.Errorf("%s %s: serve could not listen: %w", key, addr, err)
 	}
 	ln.Close()
 	return "", nil

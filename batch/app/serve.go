@@ -116,6 +116,17 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err := mods.Serve(ctx, env); err != nil {
 		return err
 	}
+	_, stopConsole, err := startConsole(ctx, c, st, log, mux, func(fn func(ctx context.Context)) { bg = append(bg, fn) })
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := stopConsole(sctx); err != nil {
+			log.Warn("console stopped with an error", "error", err.Error())
+		}
+	}()
 	extDone := make(chan struct{}, len(bg))
 	for _, fn := range bg {
 		go func() { fn(runCtx); extDone <- struct{}{} }()

@@ -53,6 +53,8 @@ type Config struct {
 	// HL7v2 receives HL7 v2 messages over MLLP and POST /hl7v2 (see
 	// hl7v2.go).
 	HL7v2 HL7v2 `yaml:"hl7v2"`
+	// Console is the operator's web console (see console.go).
+	Console Console `yaml:"console"`
 
 	dir string // folder of the config file, for relative paths
 }
@@ -303,6 +305,7 @@ func (c *Config) fillDefaults() {
 		c.Database.URL = DatabaseURL{Secret{value: "sqlite://" + filepath.Join(c.DataDir, "fhirbridge.db"), source: "default"}}
 	}
 	c.fillHL7v2Defaults()
+	c.fillConsoleDefaults()
 	if m := c.Mail; m != nil && m.Timeout == 0 {
 		m.Timeout = Duration(30 * time.Second)
 	}
@@ -361,6 +364,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateMailEHR()...)
 	errs = append(errs, c.validateRetention()...)
 	errs = append(errs, c.validateHL7v2()...)
+	errs = append(errs, c.validateConsole()...)
 	if c.Delivery.StallAfter <= Duration(2*time.Minute) {
 		errs = append(errs, fmt.Errorf("delivery.stall_after %s: must be longer than the 2m delivery attempt timeout", time.Duration(c.Delivery.StallAfter)))
 	}

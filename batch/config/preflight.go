@@ -144,6 +144,6 @@ func (c *Config) ServeSummary() string {
 		return "OFF"
 	}
 	t := c.Server.TLS
-	return fmt.Sprintf("serve: listen %s, %s, TLS %s, mutual TLS %s, store %s",
-		c.Server.Listen, auth, onOff(t.CertFile != ""), onOff(t.ClientCAFile != ""), c.Database.URL)
+	return fmt.Sprintf("serve: listen %s, %s, TLS %s, mutual TLS %s, store %s; %s",
+		c.Server.Listen, auth, onOff(t.CertFile != ""), onOff(t.ClientCAFile != ""), c.Database.URL, c.consoleSummary())
 }
