@@ -33,3 +33,6 @@ func (e *StatusError) Error() string {
 
 // Unwrap returns the reason.
 func (e *StatusError) Unwrap() error { return e.Reason }
+
+// HTTPStatus is the vendor's status, for the message log.
+func (e *StatusError) HTTPStatus() int { return e.Status }

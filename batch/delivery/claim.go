@@ -19,6 +19,10 @@ type claimed struct {
 	retryBase int
 	createdAt int64  // when the job was enqueued, µs since the epoch
 	data      string // a worker job's data (see WorkJob)
+	// elapsed and statusCode are this attempt's: how long the vendor took
+	// and its HTTP status when the error says (for the message log)
+	elapsed    time.Duration
+	statusCode int
 }
 
 // claim leases the due jobs of vendor's flows, as many as vendor has free

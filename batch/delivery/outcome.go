@@ -31,7 +31,8 @@ func (r *Runner) finish(ctx context.Context, c claimed, flow Flow, d connectors.
 		}
 		_, err := tx.LogMessage(ctx, store.Message{Direction: store.Out, Kind: c.Flow + "." + string(d.Op),
 			ResourceType: c.ResourceType, ResourceID: c.ResourceID, Vendor: flow.Vendor,
-			Status: store.StatusDelivered, Outcome: outcome, Body: body})
+			Status: store.StatusDelivered, Outcome: outcome, Body: body,
+			JobID: c.id, StatusCode: c.statusCode, Elapsed: c.elapsed})
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -72,7 +73,35 @@ func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) (s
 	}
 	r.log.Info("delivery retry scheduled", "job", c.id, "flow", c.Flow, "attempt", n, "class", class.String(),
 		"delay", delay, "circuit_open", open)
-	return outcomeRetry, r.reschedule(ctx, c, now.Add(delay), sanitise(err), false)
+	return outcomeRetry, r.retryLater(ctx, c, flow, now.Add(delay), sanitise(err))
+}
+
+// retryLater reschedules a failed attempt and records it in the message
+// log (its PHI-free reason, the vendor's status and timing), in one
+// transaction, so that a message's stages show every attempt.
+func (r *Runner) retryLater(ctx context.Context, c claimed, flow Flow, runAt time.Time, reason string) error {
+	return r.st.InTx(ctx, func(tx *store.Tx) error {
+		if err := r.setState(ctx, tx, c, StatePending, c.attempts, runAt, reason); err != nil {
+			return err
+		}
+		_, err := tx.LogMessage(ctx, store.Message{Direction: store.Out, Kind: c.Flow,
+			ResourceType: c.ResourceType, ResourceID: c.ResourceID, Vendor: flow.Vendor,
+			Status: store.StatusPending, Outcome: reason,
+			JobID: c.id, StatusCode: c.statusCode, Elapsed: c.elapsed})
+		return err
+	})
+}
+
+// statusOf is the vendor's HTTP status an error carries (a connector's
+// error with an HTTPStatus method, such as connectors.StatusError), or 0.
+func statusOf(err error) int {
+	if se, ok := errors.AsType[interface {
+		error
+		HTTPStatus() int
+	}](err); ok {
+		return se.HTTPStatus()
+	}
+	return 0
 }
 
 // deadLetter parks a job for an operator with its reason.
@@ -85,7 +114,8 @@ func (r *Runner) deadLetter(ctx context.Context, c claimed, flow Flow, cause err
 		}
 		_, err := tx.LogMessage(ctx, store.Message{Direction: store.Out, Kind: c.Flow,
 			ResourceType: c.ResourceType, ResourceID: c.ResourceID, Vendor: flow.Vendor,
-			Status: store.StatusDeadLetter, Outcome: reason})
+			Status: store.StatusDeadLetter, Outcome: reason,
+			JobID: c.id, StatusCode: c.statusCode, Elapsed: c.elapsed})
 		return err
 	})
 	if err != nil {

@@ -19,6 +19,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestPatientThenAppointment":            TestPatientThenAppointment,
 	"TestAppointmentWaitsForPatient":        TestAppointmentWaitsForPatient,
 	"TestTransient503ThenRecovery":          TestTransient503ThenRecovery,
+	"TestAttemptsLogged":                    TestAttemptsLogged,
 	"TestRetryAfterHonoured":                TestRetryAfterHonoured,
 	"TestPermanentDeadLetteredThenRetried":  TestPermanentDeadLetteredThenRetried,
 	"TestTimeoutAfterCommitCreatesOnce":     TestTimeoutAfterCommitCreatesOnce,

@@ -35,7 +35,9 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 		var res connectors.Result
 		start := time.Now()
 		res, err = flow.Connector.Deliver(actx, d)
-		r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(time.Since(start).Seconds())
+		c.elapsed = time.Since(start)
+		c.statusCode = statusOf(err)
+		r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(c.elapsed.Seconds())
 		cancel()
 		if err == nil {
 			r.cb.success(flow.Vendor)

@@ -240,6 +240,7 @@ func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, str
 		if err != nil {
 			return h.storeError(ctx, reply, out, err)
 		}
+		r.Source = "hl7v2"
 		_, err = h.Backend.Commit(ctx, r)
 		switch {
 		case err == nil:

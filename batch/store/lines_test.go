@@ -33,7 +33,7 @@ var (
 // version; a new migration must be added here (and to legacyTables when
 // it takes over a table).
 var wantLines = map[string]int{
-	store.StoreLine: 6,
+	store.StoreLine: 7,
 	"cluster":       1, // linked in by batch/delivery
 	"delivery":      5,
 	"export":        2,

@@ -52,6 +52,25 @@ type Message struct {
 	Outcome string
 	// Body is the payload, possibly nil.
 	Body []byte
+	// Identifier is an inbound Bundle's identifier value. It is stored
+	// only as its SHA-256 (like the identifier index), so that a search
+	// finds the message by it, and never read back.
+	Identifier string
+	// JobID is the delivery job an outbound message records (0: none).
+	JobID int64
+	// StatusCode is the vendor's HTTP status, when known (0 otherwise).
+	StatusCode int
+	// Elapsed is how long the vendor took to answer, when known.
+	Elapsed time.Duration
+	// Resources are the resource versions an inbound message stored; they
+	// are written with the message and read with [Store.MessageResources].
+	Resources []MessageResource
+}
+
+// MessageResource names one resource version an inbound message stored.
+type MessageResource struct {
+	Type, ID string
+	Version  int
 }
 
 // LogMessage appends m to the message log and returns its id.
@@ -63,11 +82,24 @@ func (tx *Tx) LogMessage(ctx context.Context, m Message) (int64, error) {
 	if m.At.IsZero() {
 		m.At = tx.s.now()
 	}
+	ident := ""
+	if m.Identifier != "" {
+		ident = valueHash(m.Identifier)
+	}
 	var id int64
 	err := tx.s.row(ctx, tx, op, qInsertMessage,
-		[]any{tx.s.ts(m.At), string(m.Direction), m.Kind, m.ResourceType, m.ResourceID, m.Vendor, m.Status, m.Outcome, m.Body},
+		[]any{tx.s.ts(m.At), string(m.Direction), m.Kind, m.ResourceType, m.ResourceID, m.Vendor, m.Status, m.Outcome, m.Body,
+			ident, m.JobID, m.StatusCode, m.Elapsed.Microseconds()},
 		&id)
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range m.Resources {
+		if _, err := tx.exec(ctx, op, qInsertMessageResource, id, r.Type, r.ID, r.Version); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
 }
 
 // SetMessageStatus updates the status and outcome of message id, or returns
@@ -168,6 +200,10 @@ func (s *Store) Prune(ctx context.Context, olderThan time.Time) (int64, error) {
 		args := []any{s.ts(olderThan)}
 		for _, st := range terminalStatuses {
 			args = append(args, st)
+		}
+		if _, err := tx.exec(ctx, "pruning message resources", `DELETE FROM message_resources WHERE message_id IN (
+			SELECT id FROM messages WHERE at < ? AND status IN (`+ph+`))`, args...); err != nil {
+			return err
 		}
 		res, err := tx.exec(ctx, "pruning messages", `DELETE FROM messages WHERE at < ? AND status IN (`+ph+`)`, args...)
 		if err != nil {

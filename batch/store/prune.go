@@ -24,8 +24,22 @@ func (s *Store) PruneMessagesBatch(ctx context.Context, olderThan time.Time, lim
 		args = append(args, st)
 	}
 	args = append(args, limit)
-	return s.deleteBatch(ctx, "pruning messages", `DELETE FROM messages WHERE id IN (
-		SELECT id FROM messages WHERE at < ? AND status IN (`+ph+`) ORDER BY at LIMIT ?)`, args...)
+	sel := `SELECT id FROM messages WHERE at < ? AND status IN (` + ph + `) ORDER BY at LIMIT ?`
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		// the resources an inbound message lists go with it
+		if _, err := tx.exec(ctx, "pruning message resources",
+			`DELETE FROM message_resources WHERE message_id IN (`+sel+`)`, args...); err != nil {
+			return err
+		}
+		res, err := tx.exec(ctx, "pruning messages", `DELETE FROM messages WHERE id IN (`+sel+`)`, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return s.classify("pruning messages", err)
+	})
+	return n, err
 }
 
 // PruneRequestsBatch deletes up to limit remembered requests (stored

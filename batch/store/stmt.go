@@ -31,8 +31,11 @@ const (
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qVendorID      = `SELECT vendor_id FROM crosswalk WHERE vendor = ? AND type = ? AND fhir_id = ?`
 	qInsertMessage = `INSERT INTO messages
-		(at, direction, kind, resource_type, resource_id, vendor, status, outcome, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		(at, direction, kind, resource_type, resource_id, vendor, status, outcome, body,
+		 ident_hash, job_id, status_code, elapsed_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qInsertMessageResource = `INSERT INTO message_resources (message_id, type, id, version)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qSetMessageStatus = `UPDATE messages SET status = ?, outcome = ? WHERE id = ?`
 	qDeleteIndex      = `DELETE FROM resource_index WHERE type = ? AND id = ?`
 	qInsertIndex      = `INSERT INTO resource_index
@@ -45,7 +48,7 @@ const (
 var hotQueries = []string{
 	qCreateResource, qCurrentVersion, qInsertVersion, qUpdateResource,
 	qGetResource, qClaimIdentifier, qFindIdentifier, qRememberRequest,
-	qRequest, qLinkVendorID, qVendorID, qInsertMessage, qSetMessageStatus,
+	qRequest, qLinkVendorID, qVendorID, qInsertMessage, qInsertMessageResource, qSetMessageStatus,
 	qDeleteIndex, qInsertIndex,
 }
 

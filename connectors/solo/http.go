@@ -165,3 +165,6 @@ func vendorReason(body []byte) (code string, fields []string) {
 	}
 	return code, fields
 }
+
+// HTTPStatus is Solo's status, for the message log.
+func (e *StatusError) HTTPStatus() int { return e.Status }

@@ -105,6 +105,9 @@ type Request struct {
 	// HTTP status and body to store under Key. It is deterministic and
 	// cheap; Commit calls it inside its transaction, after assigning ids.
 	Response func(res *Result) (status int, body []byte)
+	// Source names where the request came from for the message log, e.g.
+	// "hl7v2"; "" is the FHIR endpoint.
+	Source string
 }
 
 // Entry is one resource to store, or to delete.

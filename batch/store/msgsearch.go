@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds of a message search.
+const (
+	// DefaultMessagePage is the page size when MessageQuery.Limit is 0.
+	DefaultMessagePage = 50
+	// MaxMessagePage caps MessageQuery.Limit.
+	MaxMessagePage = 500
+	// maxResolved caps the resources an identifier or vendor id resolves
+	// to (an identifier names one resource per type, a vendor id one per
+	// vendor and type, so more means a malformed crosswalk).
+	maxResolved = 50
+	// maxSearchTerm bounds every text field of a MessageQuery.
+	maxSearchTerm = 256
+)
+
+// MessageQuery selects messages for a listing: newest first, one page at
+// a time, paged by keyset ([MessageCursor]), never by offset. Zero fields
+// match everything.
+type MessageQuery struct {
+	// Direction keeps In or Out messages only.
+	Direction Direction
+	// Kind (the source: "bundle-transaction", a flow, …), Status and
+	// Vendor match exactly.
+	Kind, Status, Vendor string
+	// ResourceID finds the messages about a resource: outbound messages
+	// naming it and inbound messages that stored it. ResourceType, when
+	// set, narrows it to that type.
+	ResourceType, ResourceID string
+	// VendorID is a vendor's id of one of our resources (any vendor, or
+	// Vendor when set), resolved through the crosswalk to the resource.
+	VendorID string
+	// Identifier is an identifier value, or "system|value": it finds the
+	// inbound Bundle with that Bundle.identifier and the messages about
+	// the resources holding it as one of their identifiers.
+	Identifier string
+	// Since and Until bound At: Since <= At < Until.
+	Since, Until time.Time
+	// After continues a listing after (older than) this cursor.
+	After MessageCursor
+	// Limit is the page size (0: DefaultMessagePage; at most MaxMessagePage).
+	Limit int
+}
+
+// MessageCursor is the position after a message in a listing: its time
+// and id. The zero cursor is the start.
+type MessageCursor struct {
+	At time.Time
+	ID int64
+}
+
+// IsZero reports whether c is the start of a listing.
+func (c MessageCursor) IsZero() bool { return c.ID == 0 }
+
+// String encodes c for a URL: "<unix microseconds>.<id>", "" for the start.
+func (c MessageCursor) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(c.At.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseMessageCursor decodes what [MessageCursor.String] made; "" is the
+// start.
+func ParseMessageCursor(s string) (MessageCursor, error) {
+	if s == "" {
+		return MessageCursor{}, nil
+	}
+	if len(s) > 64 {
+		return MessageCursor{}, errors.New("page cursor: longer than 64 characters")
+	}
+	at, id, ok := strings.Cut(s, ".")
+	us, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return MessageCursor{}, errors.New("page cursor: want <microseconds>.<id>")
+	}
+	return MessageCursor{At: time.UnixMicro(us).UTC(), ID: n}, nil
+}
+
+// Check reports the first malformed field of q.
+func (q MessageQuery) Check() error {
+	if q.Direction != "" && q.Direction != In && q.Direction != Out {
+		return fmt.Errorf("message search: direction must be %q or %q", In, Out)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"kind", q.Kind}, {"status", q.Status}, {"vendor", q.Vendor}, {"resource type", q.ResourceType},
+		{"resource id", q.ResourceID}, {"vendor id", q.VendorID}, {"identifier", q.Identifier},
+	} {
+		if len(f.v) > maxSearchTerm {
+			return fmt.Errorf("message search: %s longer than %d bytes", f.name, maxSearchTerm)
+		}
+	}
+	if q.Limit < 0 {
+		return errors.New("message search: negative page size")
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return errors.New("message search: the start of the time range is not before its end")
+	}
+	return nil
+}
+
+// resourceRef names a resource; Type "" matches any type.
+type resourceRef struct{ Type, ID string }
+
+// SearchMessages returns one page of the messages matching q, newest
+// first, without their bodies, and the cursor of the next page (zero when
+// this page is the last).
+func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, MessageCursor, error) {
+	const op = "searching messages"
+	if err := q.Check(); err != nil {
+		return nil, MessageCursor{}, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultMessagePage
+	}
+	limit = min(limit, MaxMessagePage)
+	var where []string
+	var args []any
+	add := func(cond string, v ...any) {
+		where = append(where, cond)
+		args = append(args, v...)
+	}
+	if q.Direction != "" {
+		add("direction = ?", string(q.Direction))
+	}
+	for _, c := range []struct{ col, v string }{{"kind", q.Kind}, {"status", q.Status}, {"vendor", q.Vendor}} {
+		if c.v != "" {
+			add(c.col+" = ?", c.v)
+		}
+	}
+	if q.ResourceID != "" {
+		cond, a := resourceCond([]resourceRef{{q.ResourceType, q.ResourceID}})
+		add(cond, a...)
+	} else if q.ResourceType != "" {
+		add("resource_type = ?", q.ResourceType)
+	}
+	if q.VendorID != "" {
+		refs, err := s.resolveVendorID(ctx, q.Vendor, q.VendorID)
+		if err != nil {
+			return nil, MessageCursor{}, err
+		}
+		if len(refs) == 0 {
+			return nil, MessageCursor{}, nil
+		}
+		cond, a := resourceCond(refs)
+		add(cond, a...)
+	}
+	if q.Identifier != "" {
+		system, value, ok := strings.Cut(q.Identifier, "|")
+		if !ok {
+			system, value = "", q.Identifier
+		}
+		refs, err := s.resolveIdentifier(ctx, system, value)
+		if err != nil {
+			return nil, MessageCursor{}, err
+		}
+		// "ident_hash <> ''" lets SQLite use the partial index
+		own := "(ident_hash = ? AND ident_hash <> '')"
+		if len(refs) == 0 {
+			add(own, valueHash(value))
+		} else {
+			cond, a := resourceCond(refs)
+			add("("+own+" OR "+cond+")", append([]any{valueHash(value)}, a...)...)
+		}
+	}
+	if !q.Since.IsZero() {
+		add("at >= ?", s.ts(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("at < ?", s.ts(q.Until))
+	}
+	if !q.After.IsZero() {
+		// at <= ? bounds the index range; the rest breaks ties by id
+		at := s.ts(q.After.At)
+		add("at <= ? AND (at < ? OR id < ?)", at, at, q.After.ID)
+	}
+	query := `SELECT id, at, direction, kind, resource_type, resource_id, vendor, status, outcome,
+		job_id, status_code, elapsed_us FROM messages`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+	out, err := s.scanMessages(ctx, op, query, false, args...)
+	if err != nil {
+		return nil, MessageCursor{}, err
+	}
+	var next MessageCursor
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = MessageCursor{At: last.At, ID: last.ID}
+	}
+	return out, next, nil
+}
+
+// resourceCond matches the messages about any of refs: outbound ones
+// naming the resource, inbound ones that stored it.
+func resourceCond(refs []resourceRef) (string, []any) {
+	var own, listed []string
+	var a1, a2 []any
+	for _, r := range refs {
+		if r.Type == "" {
+			own = append(own, "resource_id = ?")
+			listed = append(listed, "mr.id = ?")
+			a1 = append(a1, r.ID)
+			a2 = append(a2, r.ID)
+			continue
+		}
+		own = append(own, "(resource_id = ? AND resource_type = ?)")
+		listed = append(listed, "(mr.id = ? AND mr.type = ?)")
+		a1 = append(a1, r.ID, r.Type)
+		a2 = append(a2, r.ID, r.Type)
+	}
+	cond := "(" + strings.Join(own, " OR ") + " OR messages.id IN (SELECT mr.message_id FROM message_resources mr WHERE " +
+		strings.Join(listed, " OR ") + "))"
+	return cond, append(a1, a2...)
+}
+
+// resolveVendorID finds the resources the crosswalk knows by vendorID.
+func (s *Store) resolveVendorID(ctx context.Context, vendor, vendorID string) ([]resourceRef, error) {
+	q := `SELECT type, fhir_id FROM crosswalk WHERE vendor_id = ?`
+	args := []any{vendorID}
+	if vendor != "" {
+		q += ` AND vendor = ?`
+		args = append(args, vendor)
+	}
+	return s.refs(ctx, "resolving a vendor id", q+` LIMIT ?`, append(args, maxResolved)...)
+}
+
+// resolveIdentifier finds the resources holding the identifier value
+// (with system, when not "") through the identifier index.
+func (s *Store) resolveIdentifier(ctx context.Context, system, value string) ([]resourceRef, error) {
+	q := `SELECT type, resource_id FROM identifiers WHERE value_hash = ?`
+	args := []any{valueHash(value)}
+	if system != "" {
+		q += ` AND system = ?`
+		args = append(args, system)
+	}
+	return s.refs(ctx, "resolving an identifier", q+` LIMIT ?`, append(args, maxResolved)...)
+}
+
+func (s *Store) refs(ctx context.Context, op, q string, args ...any) ([]resourceRef, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, s.classify(op, err)
+	}
+	defer rows.Close()
+	var out []resourceRef
+	for rows.Next() {
+		var r resourceRef
+		if err := rows.Scan(&r.Type, &r.ID); err != nil {
+			return nil, s.classify(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, s.classify(op, rows.Err())
+}
+
+// scanMessages runs a query selecting the columns of SearchMessages (and
+// body last when withBody).
+func (s *Store) scanMessages(ctx context.Context, op, q string, withBody bool, args ...any) ([]Message, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, s.classify(op, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var dir string
+		var elapsed int64
+		dest := []any{&m.ID, timeCol{&m.At}, &dir, &m.Kind, &m.ResourceType, &m.ResourceID,
+			&m.Vendor, &m.Status, &m.Outcome, &m.JobID, &m.StatusCode, &elapsed}
+		if withBody {
+			dest = append(dest, &m.Body)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, s.classify(op, err)
+		}
+		m.Direction = Direction(dir)
+		m.Elapsed = time.Duration(elapsed) * time.Microsecond
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.classify(op, err)
+	}
+	return out, nil
+}
+
+// Message returns message id with its body, or [ErrNotFound].
+func (s *Store) Message(ctx context.Context, id int64) (Message, error) {
+	op := fmt.Sprintf("reading message %d", id)
+	out, err := s.scanMessages(ctx, op, `SELECT id, at, direction, kind, resource_type, resource_id, vendor, status,
+		outcome, job_id, status_code, elapsed_us, body FROM messages WHERE id = ?`, true, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if len(out) == 0 {
+		return Message{}, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// MessageResources returns the resource versions inbound message id
+// stored, in type and id order.
+func (s *Store) MessageResources(ctx context.Context, id int64) ([]MessageResource, error) {
+	op := fmt.Sprintf("listing the resources of message %d", id)
+	rows, err := s.db.QueryContext(ctx, s.rebind(
+		`SELECT type, id, version FROM message_resources WHERE message_id = ? ORDER BY type, id`), id)
+	if err != nil {
+		return nil, s.classify(op, err)
+	}
+	defer rows.Close()
+	var out []MessageResource
+	for rows.Next() {
+		var r MessageResource
+		if err := rows.Scan(&r.Type, &r.ID, &r.Version); err != nil {
+			return nil, s.classify(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, s.classify(op, rows.Err())
+}
+
+// VendorIDs returns the ids vendors gave resource typ/id (vendor → id),
+// the ids mapped back that a message's stages show.
+func (s *Store) VendorIDs(ctx context.Context, typ, id string) (map[string]string, error) {
+	op := "listing the vendor ids of a resource"
+	rows, err := s.db.QueryContext(ctx, s.rebind(
+		`SELECT vendor, vendor_id FROM crosswalk WHERE type = ? AND fhir_id = ? ORDER BY vendor`), typ, id)
+	if err != nil {
+		return nil, s.classify(op, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var v, vid string
+		if err := rows.Scan(&v, &vid); err != nil {
+			return nil, s.classify(op, err)
+		}
+		out[v] = vid
+	}
+	return out, s.classify(op, rows.Err())
+}
