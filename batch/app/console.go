@@ -11,6 +11,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/config"
 	"github.com/fhirbridge/fhirbridge/batch/console"
+	_ "github.com/fhirbridge/fhirbridge/batch/console/ops" // Dashboard, Deliveries, Exports and files
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
@@ -25,7 +26,7 @@ const consolePruneEvery = 10 * time.Minute
 // (the session pruner). The returned stop shuts the own listener down
 // (a no-op otherwise); addr is where the console answers ("" when off or
 // on mux).
-func startConsole(ctx context.Context, c *config.Config, st *store.Store, log *slog.Logger, mux *http.ServeMux,
+func startConsole(ctx context.Context, c *config.Config, st *store.Store, ops console.Ops, log *slog.Logger, mux *http.ServeMux,
 	goFunc func(func(ctx context.Context))) (addr string, stop func(context.Context) error, err error) {
 	stop = func(context.Context) error { return nil }
 	switch c.Console.Enabled {
@@ -42,7 +43,7 @@ func startConsole(ctx context.Context, c *config.Config, st *store.Store, log *s
 		}
 	}
 	idle, abs := time.Duration(c.Console.IdleTimeout), time.Duration(c.Console.AbsoluteTimeout)
-	srv, err := console.New(console.Options{Store: st, Config: c, Logger: log, IdleTimeout: idle, AbsoluteTimeout: abs})
+	srv, err := console.New(console.Options{Store: st, Config: c, Logger: log, IdleTimeout: idle, AbsoluteTimeout: abs, Ops: ops})
 	if err != nil {
 		return "", stop, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/cluster"
 	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/console"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
 	"github.com/fhirbridge/fhirbridge/batch/retention"
@@ -116,7 +117,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err := mods.Serve(ctx, env); err != nil {
 		return err
 	}
-	_, stopConsole, err := startConsole(ctx, c, st, log, mux, func(fn func(ctx context.Context)) { bg = append(bg, fn) })
+	_, stopConsole, err := startConsole(ctx, c, st, console.Ops{Runner: runner, Modules: mods, Router: router}, log, mux, func(fn func(ctx context.Context)) { bg = append(bg, fn) })
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
@@ -94,6 +96,21 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now outside tests).
 	Now func() time.Time
+	// Ops is serve's delivery runner, vendor modules and router, for the
+	// operations pages (batch/console/ops); its fields are nil outside
+	// serve, and those pages then show what the store alone tells.
+	Ops Ops
+}
+
+// Ops is what the operations pages act through beside the store.
+type Ops struct {
+	// Runner is the delivery runner (circuit and stall states).
+	Runner *delivery.Runner
+	// Modules are the configured vendor modules (export jobs, inbound
+	// file jobs).
+	Modules *bridge.Instances
+	// Router receives what a reprocessed inbound file changes.
+	Router *delivery.Router
 }
 
 // Mux registers a page's routes: each behind the session check, the role

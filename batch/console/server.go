@@ -55,6 +55,8 @@ type Options struct {
 	// LoginLimitUser and LoginLimitRemote bound failed logins per user
 	// name and per remote address in 15 minutes (0: the defaults).
 	LoginLimitUser, LoginLimitRemote int
+	// Ops are given to the pages as Deps.Ops.
+	Ops Ops
 }
 
 // Server is the console: an http.Handler for the paths under /console/.
@@ -111,7 +113,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("console: parsing its pages: %w", err)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), layout: layout, own: own, dummyHash: dummy,
-		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now}}
+		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now, Ops: opts.Ops}}
 	s.mux.HandleFunc("GET /console/login", s.loginForm)
 	s.mux.HandleFunc("POST /console/login", s.login)
 	s.mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(assets)))

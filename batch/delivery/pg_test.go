@@ -45,6 +45,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestFlowLimits":                        TestFlowLimits,
 	"TestDeleteRouted":                      TestDeleteRouted,
 	"TestDeleteWhen":                        TestDeleteWhen,
+	"TestBrowse":                            TestBrowse,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

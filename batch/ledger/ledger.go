@@ -166,7 +166,10 @@ func ByPath(ctx context.Context, tx *store.Tx, dir Direction, job, path string) 
 type Filter struct {
 	Direction Direction
 	Job       string
-	Limit     int // newest first; 0 means 100
+	// Before keeps entries with an id below it: the key of the next page
+	// (the last id of the page before); 0 starts at the newest.
+	Before int64
+	Limit  int // newest first; 0 means 100
 }
 
 // List returns entries, newest first.
@@ -180,6 +183,10 @@ func List(ctx context.Context, st *store.Store, f Filter) ([]Entry, error) {
 	if f.Job != "" {
 		where = append(where, "job = ?")
 		args = append(args, f.Job)
+	}
+	if f.Before > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.Before)
 	}
 	q := `SELECT ` + columns + ` FROM file_ledger`
 	if len(where) > 0 {
@@ -236,6 +243,18 @@ func one(ctx context.Context, tx *store.Tx, cond string, args ...any) (Entry, er
 	}
 	if err != nil {
 		return Entry{}, store.Classify("reading file ledger", err)
+	}
+	return e, nil
+}
+
+// Get returns entry id, or ErrNotFound.
+func Get(ctx context.Context, st *store.Store, id int64) (Entry, error) {
+	e, err := scan(st.DB().QueryRowContext(ctx, st.Rebind(`SELECT `+columns+` FROM file_ledger WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("ledger entry %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, store.Classify(fmt.Sprintf("reading ledger entry %d", id), err)
 	}
 	return e, nil
 }

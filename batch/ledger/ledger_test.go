@@ -66,6 +66,18 @@ func TestLedger(t *testing.T) {
 	if err != nil || len(all) != 3 || all[0].Outcome != OutcomePartial || all[0].Detail == "" {
 		t.Errorf("List(in) = %+v, %v; want 3 entries, newest first", all, err)
 	}
+	if len(all) == 3 {
+		if e, err := Get(ctx, st, all[1].ID); err != nil || e != all[1] {
+			t.Errorf("Get(%d) = %+v, %v; want %+v", all[1].ID, e, err, all[1])
+		}
+		if _, err := Get(ctx, st, 9999); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(9999): %v, want ErrNotFound", err)
+		}
+		page, err := List(ctx, st, Filter{Direction: In, Before: all[0].ID, Limit: 1})
+		if err != nil || len(page) != 1 || page[0].ID != all[1].ID {
+			t.Errorf("List(in, before %d, 1) = %+v, %v; want the second newest", all[0].ID, page, err)
+		}
+	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
 		_, err := Record(ctx, tx, Entry{Direction: "sideways", Job: "x", Path: "p"})
 		return err

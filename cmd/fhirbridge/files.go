@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -97,22 +93,14 @@ func writeLedger(w io.Writer, entries []ledger.Entry) error {
 }
 
 // reprocess re-runs one inbound file through the configured module whose
-// inbound job it is (bridge.FileReprocessor), with the routes' router so
-// that what it changes flows on as under serve.
+// inbound job it is (bridge.PickReprocessor, as the console does), with
+// the routes' router so that what it changes flows on as under serve.
 func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.Store, job, file string) error {
 	mods, err := app.Modules(c)
 	if err != nil {
 		return err
 	}
-	rps := map[string]bridge.FileReprocessor{}
-	for _, name := range mods.Names() {
-		if m, _ := mods.Get(name); m != nil {
-			if rp, ok := m.(bridge.FileReprocessor); ok {
-				rps[name] = rp
-			}
-		}
-	}
-	rp, err := reprocessor(rps, job)
+	rp, err := bridge.PickReprocessor(mods.FileReprocessors(), job)
 	if err != nil {
 		return err
 	}
@@ -121,28 +109,4 @@ func reprocess(ctx context.Context, out io.Writer, c *config.Config, st *store.S
 		return err
 	}
 	return rp.Reprocess(ctx, out, st, rt, job, file)
-}
-
-// reprocessor picks, of the configured modules that read inbound files
-// (by name), the only one (which names an unknown job itself), else the
-// one with job.
-func reprocessor(rps map[string]bridge.FileReprocessor, job string) (bridge.FileReprocessor, error) {
-	all := slices.Sorted(maps.Keys(rps))
-	var withJob []string
-	for _, name := range all {
-		if slices.Contains(rps[name].InboundJobs(), job) {
-			withJob = append(withJob, name)
-		}
-	}
-	switch {
-	case len(all) == 0:
-		return nil, errors.New("no configured connector reads inbound files")
-	case len(all) == 1:
-		return rps[all[0]], nil
-	case job == "":
-		return nil, fmt.Errorf("several connectors read inbound files (%s): name the job with --job", strings.Join(all, ", "))
-	case len(withJob) == 1:
-		return rps[withJob[0]], nil
-	}
-	return nil, fmt.Errorf("inbound job %q: in %d of the connectors that read inbound files (%s)", job, len(withJob), strings.Join(all, ", "))
 }
