@@ -354,3 +354,14 @@ func (s *Session) Shot(name string) string {
 	}
 	return path
 }
+
+// Eval evaluates a JavaScript expression in the page (through the
+// DevTools protocol, which the page's Content-Security-Policy does not
+// govern) and returns its string value.
+func (s *Session) Eval(expr string) (string, error) {
+	v, err := run(s, chromedp.Evaluate[string](expr))
+	if err != nil {
+		return "", fmt.Errorf("evaluating in the page: %w", err)
+	}
+	return v, nil
+}
