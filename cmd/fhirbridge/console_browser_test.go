@@ -71,7 +71,12 @@ func startConsoleBridge(t *testing.T) (*testBridge, *failingSolo) {
 	t.Setenv("BRIDGE_SOLO_KEY", "k-test")
 	b := &testBridge{t: t, Sim: sim, SimURL: simSrv.URL, Dir: t.TempDir()}
 	text := "data_dir: " + b.Dir + "\nserver: {listen: \"127.0.0.1:0\"}\n" +
-		"connectors:\n  solo: {base_url: \"" + simSrv.URL + "\", api_key: {env: BRIDGE_SOLO_KEY}}\n" + soloRoutes
+		"connectors:\n  solo: {base_url: \"" + simSrv.URL + "\", api_key: {env: BRIDGE_SOLO_KEY}}\n" +
+		"  tuotempo:\n    remote: {kind: local, dir: " + filepath.Join(b.Dir, "remote") + "}\n" +
+		"    exports: [{name: nightly, schedule: '30 2 * * *', timezone: UTC}]\n" + soloRoutes
+	if err := os.Mkdir(filepath.Join(b.Dir, "remote"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	b.Config = filepath.Join(b.Dir, "fhirbridge.yaml")
 	if err := os.WriteFile(b.Config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -189,13 +194,12 @@ func TestConsoleBrowser(t *testing.T) {
 
 	anon := br.NewSession(t)
 	anon.OpenOK(base + "/console/login")
-	anon.Shot("login")
+	shot(t, anon, "login")
 	if status := anon.Open(base + "/console/deliveries"); status != http.StatusOK || !strings.Contains(anon.Location(), "/console/login") {
 		t.Errorf("an anonymous Deliveries page: %d at %s, want the login form", status, anon.Location())
 	}
 
 	operator := login(t, br, base, "operator")
-	operator.Shot("dashboard")
 
 	// Solo refuses: the second patient is a dead letter
 	solo.on.Store(true)
@@ -212,7 +216,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if got := operator.Count(`form[action$="/retry"] button`); got != 1 {
 		t.Errorf("%d Retry buttons for the operator on one dead letter, want 1", got)
 	}
-	operator.Shot("deliveries")
+	shot(t, operator, "deliveries")
 	jobURL := base + "/console/deliveries/" + dead
 	stateOf := func(s *browsertest.Session) string {
 		s.OpenOK(jobURL)
@@ -261,7 +265,7 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 		}
 		viewer.OpenOK(base + "/console/messages")
-		viewer.Shot("messages-viewer")
+		shot(t, viewer, "messages-viewer")
 		for _, p := range []string{"/console/workbench", "/console/audit", "/console/users", "/console/deliveries/retry-dead"} {
 			if status := viewer.Open(base + p); status != http.StatusForbidden {
 				t.Errorf("the viewer opened %s: %d, want 403", p, status)
@@ -302,7 +306,6 @@ func TestConsoleBrowser(t *testing.T) {
 		if status := operator.Click(`form[action$="/retry"] button`); status != http.StatusForbidden {
 			t.Errorf("the retry form without its CSRF token: %d, want 403", status)
 		}
-		operator.Shot("csrf-refused")
 		if status := operator.Fetch("POST", jobURL+"/retry", map[string]string{"csrf": "forged-token"}); status != http.StatusForbidden {
 			t.Errorf("the retry with a forged CSRF token: %d, want 403", status)
 		}
@@ -325,7 +328,7 @@ func TestConsoleBrowser(t *testing.T) {
 		if got := strings.TrimSpace(mustText(t, operator, "strong.count")); got != "1" {
 			t.Errorf("the confirmation counts %q dead letters, want 1", got)
 		}
-		operator.Shot("retry-confirm")
+		shot(t, operator, "retry-confirm")
 		if status := operator.Click(`form[action="/console/deliveries/retry-dead"] button[type=submit]`); status != http.StatusOK {
 			t.Fatalf("confirming the retry: %d: %.300s", status, operator.Text())
 		}
@@ -335,22 +338,30 @@ func TestConsoleBrowser(t *testing.T) {
 		operator.WaitFor(jobURL, "the job delivered", func(text string) bool {
 			return regexp.MustCompile(`State\s+delivered\b`).MatchString(text)
 		})
-		operator.Shot("delivery-job")
+		shot(t, operator, "delivery-job")
 		if n := len(b.Sim.Patients()); n != 2 {
 			t.Errorf("Solo holds %d patients after the retry, want 2", n)
 		}
 		operator.OpenOK(base + "/console/deliveries")
-		operator.Shot("deliveries-after-retry")
+		if n, d := operator.Count("td.state-dlq"), operator.Count("td.state-delivered"); n != 0 || d != 3 {
+			t.Errorf("the Deliveries page after the retry: %d dead letters and %d delivered, want 0 and 3", n, d)
+		}
 		operator.OpenOK(base + "/console/dashboard")
-		operator.Shot("dashboard")
+		shot(t, operator, "dashboard")
 		operator.OpenOK(base + "/console/files")
-		operator.Shot("exports")
+		if status := operator.Click(`form[action="/console/files/exports/nightly/run"] button`); status != http.StatusOK {
+			t.Fatalf("running the export now: %d: %.300s", status, operator.Text())
+		}
+		if !strings.Contains(operator.Text(), "The export ran") || !strings.Contains(operator.Text(), "nightly") {
+			t.Errorf("the export's run is not in the ledger: %.600s", operator.Text())
+		}
+		shot(t, operator, "exports")
 	})
 
 	analyst := login(t, br, base, "analyst")
 	t.Run("messages", func(t *testing.T) {
 		analyst.OpenOK(base + "/console/messages")
-		analyst.Shot("messages")
+		shot(t, analyst, "messages")
 		ids := messageLink.FindAllStringSubmatch(analyst.HTML(), -1)
 		if len(ids) == 0 {
 			t.Fatal("no message listed")
@@ -364,7 +375,7 @@ func TestConsoleBrowser(t *testing.T) {
 		if !seen {
 			t.Fatal("no message shows the analyst the patient's name: the viewer's check proves nothing")
 		}
-		analyst.Shot("message")
+		shot(t, analyst, "message")
 	})
 
 	t.Run("workbench", func(t *testing.T) {
@@ -381,7 +392,7 @@ func TestConsoleBrowser(t *testing.T) {
 		now := time.Now().UTC()
 		analyst.Select(`input[name=since]`, now.Add(-time.Hour).Format("2006-01-02T15:04"))
 		analyst.Select(`input[name=until]`, now.Add(time.Hour).Format("2006-01-02T15:04"))
-		analyst.Shot("workbench")
+		shot(t, analyst, "workbench")
 		if status := analyst.Click(`form[action="/console/workbench/run"] button[type=submit]`); status != http.StatusOK {
 			t.Fatalf("running the workbench: %d: %.300s", status, analyst.Text())
 		}
@@ -400,7 +411,7 @@ func TestConsoleBrowser(t *testing.T) {
 				t.Errorf("the diff lacks %q: %.600s", want, text)
 			}
 		}
-		analyst.Shot("workbench-diff")
+		shot(t, analyst, "workbench-diff")
 	})
 
 	t.Run("audit", func(t *testing.T) {
@@ -417,14 +428,14 @@ func TestConsoleBrowser(t *testing.T) {
 				t.Errorf("the audit log carries the patient value %q", v)
 			}
 		}
-		admin.Shot("audit")
+		shot(t, admin, "audit")
 		admin.OpenOK(base + "/console/users")
 		for _, role := range consoleRoles {
 			if !strings.Contains(admin.Text(), role) {
 				t.Errorf("the users page lacks %s", role)
 			}
 		}
-		admin.Shot("users")
+		shot(t, admin, "users")
 	})
 
 	b.Stop()
@@ -481,4 +492,15 @@ func textareaValue(s *browsertest.Session, sel string) (string, error) {
 // forged on another site would lack them, and returns how many it removed.
 func operatorStrip(s *browsertest.Session) (string, error) {
 	return s.Eval(`(() => { const f = document.querySelectorAll('form input[name=csrf]'); f.forEach(e => e.remove()); return String(f.length); })()`)
+}
+
+// shot saves the page as a screenshot after checking that it fits the
+// 1280-pixel viewport's width (nothing unwrapped makes it scroll
+// sideways).
+func shot(t *testing.T, s *browsertest.Session, name string) {
+	t.Helper()
+	if w := s.ScrollWidth(); w > browsertest.Width {
+		t.Errorf("page %s is %d px wide, wider than the %d px viewport: something does not wrap", name, w, browsertest.Width)
+	}
+	s.Shot(name)
 }

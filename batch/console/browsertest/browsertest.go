@@ -365,3 +365,14 @@ func (s *Session) Eval(expr string) (string, error) {
 	}
 	return v, nil
 }
+
+// ScrollWidth is the page's width in CSS pixels, beyond the viewport when
+// something does not wrap.
+func (s *Session) ScrollWidth() int {
+	s.t.Helper()
+	w, err := run(s, chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
+	if err != nil {
+		s.t.Fatalf("reading the page's width: %v", err)
+	}
+	return w
+}
