@@ -36,7 +36,11 @@ const (
 
 // ActionTimeout bounds one browser step (a navigation, a click and the
 // page it loads, a read).
-const ActionTimeout = 20 * time.Second
+const ActionTimeout = 30 * time.Second
+
+// WaitTimeout bounds WaitFor: generous, as CI shares its cores with
+// other tests.
+const WaitTimeout = 60 * time.Second
 
 // browserNames are the executables tried, in order: Debian's chromium
 // first.
@@ -306,10 +310,10 @@ func (s *Session) Fetch(method, url string, form map[string]string) int {
 }
 
 // WaitFor reloads url until cond holds for the page's text, up to
-// ActionTimeout, and fails naming what with the last page's text.
+// WaitTimeout, and fails naming what with the last page's text.
 func (s *Session) WaitFor(url string, what string, cond func(text string) bool) {
 	s.t.Helper()
-	deadline := time.Now().Add(ActionTimeout)
+	deadline := time.Now().Add(WaitTimeout)
 	var text string
 	for {
 		s.Open(url)

@@ -81,7 +81,8 @@ func TestSessions(t *testing.T) {
 	}
 	alice.WaitFor(srv.URL+"/", "alice's name", func(text string) bool { return strings.Contains(text, "alice") })
 
-	data, err := os.ReadFile(alice.Shot("helper-check"))
+	path := alice.Shot("helper-check")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestSessions(t *testing.T) {
 		t.Errorf("screenshot %dx%d, want %d wide and the whole page (≥1500) tall", cfg.Width, cfg.Height, Width)
 	}
 	if os.Getenv(EnvScreenshots) == "1" {
-		_ = os.Remove(alice.Shot("helper-check")) // not one of the README's pictures
+		_ = os.Remove(path) // not one of the README's pictures
 	}
 }
 
