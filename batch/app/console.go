@@ -43,7 +43,20 @@ func startConsole(ctx context.Context, c *config.Config, st *store.Store, ops co
 		}
 	}
 	idle, abs := time.Duration(c.Console.IdleTimeout), time.Duration(c.Console.AbsoluteTimeout)
-	srv, err := console.New(console.Options{Store: st, Config: c, Logger: log, IdleTimeout: idle, AbsoluteTimeout: abs, Ops: ops})
+	opts := console.Options{Store: st, Config: c, Logger: log, IdleTimeout: idle, AbsoluteTimeout: abs, Ops: ops}
+	if o := c.Console.OIDC; o != nil {
+		roles := map[string]console.Role{}
+		for v, name := range o.Roles {
+			r, err := console.ParseRole(name)
+			if err != nil {
+				return "", stop, fmt.Errorf("console.oidc.roles.%s: %w", v, err)
+			}
+			roles[v] = r
+		}
+		opts.OIDC = &console.OIDCOptions{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret.Reveal(),
+			RedirectURL: o.RedirectURL, UserClaim: o.UserClaim, RoleClaim: o.RoleClaim, Roles: roles}
+	}
+	srv, err := console.New(opts)
 	if err != nil {
 		return "", stop, err
 	}

@@ -206,7 +206,7 @@ func TestSessionTimeouts(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	e := consoletest.NewServer(t)
 	c := e.Client(console.RoleOperator)
-	before := opsRan
+	before := opsRan.Load()
 	wrong := e.CSRF(console.RoleAdmin) // a valid token of another session
 	tests := []struct {
 		name string
@@ -236,8 +236,8 @@ func TestCSRF(t *testing.T) {
 			}
 		})
 	}
-	if opsRan != before {
-		t.Fatalf("the action ran %d times without a valid CSRF token", opsRan-before)
+	if opsRan.Load() != before {
+		t.Fatalf("the action ran %d times without a valid CSRF token", opsRan.Load()-before)
 	}
 	// the right token, as a form field and as a header
 	if status, _ := e.PostForm(t, console.RoleOperator, "/console/testpage/act", nil); status != http.StatusSeeOther {
@@ -250,8 +250,8 @@ func TestCSRF(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || opsRan != before+2 {
-		t.Errorf("with the header: %d, ran %d", resp.StatusCode, opsRan-before)
+	if resp.StatusCode != http.StatusSeeOther || opsRan.Load() != before+2 {
+		t.Errorf("with the header: %d, ran %d", resp.StatusCode, opsRan.Load()-before)
 	}
 	// the login form refuses a post without its token (login CSRF)
 	anon := consoletest.NewClient()
@@ -277,6 +277,8 @@ func TestSecurityHeadersAndCookies(t *testing.T) {
 		{anon, "GET", "/console/login", 200},
 		{anon, "GET", "/console/static/style.css", 200},
 		{anon, "GET", "/console/nowhere", 404},
+		{anon, "GET", "/console/static/", 404},
+		{anon, "GET", "/console/static/nothing.js", 404},
 		{anon, "GET", "/console/testpage", 303},
 		{anon, "POST", "/console/testpage/act", 401},
 		{e.Client(console.RoleViewer), "GET", "/console/", 303},

@@ -3,6 +3,7 @@ package console_test
 import (
 	"embed"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/batch/console"
@@ -11,7 +12,7 @@ import (
 
 // The test page: a viewer route, an operator action that records that it
 // ran, and an analyst PHI view.
-var opsRan int
+var opsRan atomic.Int64
 
 func init() {
 	console.RegisterPage(console.Page{Name: "testpage", Title: "Test page", Order: 1, Role: console.RoleViewer,
@@ -24,7 +25,7 @@ func init() {
 				console.Render(w, r, t, "testpage", console.UserOf(r).Name)
 			})
 			m.HandleFunc("POST /console/testpage/act", console.RoleOperator, func(w http.ResponseWriter, r *http.Request) {
-				opsRan++
+				opsRan.Add(1)
 				if err := console.Audit(r, "test.act", "job 7"); err != nil {
 					console.Fail(w, r, http.StatusInternalServerError, "audit failed")
 					return
@@ -67,15 +68,15 @@ func TestRoleGating(t *testing.T) {
 	if rows := auditActions(t, e); !hasAudit(rows, "analyst phi.view message 1 as received") || hasAudit(rows, "operator phi.view message 1 as received") {
 		t.Errorf("PHI views audited: %q", rows)
 	}
-	before := opsRan
+	before := opsRan.Load()
 	if got, _ := e.PostForm(t, console.RoleViewer, "/console/testpage/act", nil); got != 403 {
 		t.Errorf("viewer POST operator action: %d, want 403", got)
 	}
-	if opsRan != before {
+	if opsRan.Load() != before {
 		t.Error("the operator action ran for a viewer")
 	}
-	if got, _ := e.PostForm(t, console.RoleOperator, "/console/testpage/act", nil); got != 303 || opsRan != before+1 {
-		t.Errorf("operator POST: %d, ran %d times; want 303 and once", got, opsRan-before)
+	if got, _ := e.PostForm(t, console.RoleOperator, "/console/testpage/act", nil); got != 303 || opsRan.Load() != before+1 {
+		t.Errorf("operator POST: %d, ran %d times; want 303 and once", got, opsRan.Load()-before)
 	}
 }
 

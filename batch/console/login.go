@@ -11,6 +11,7 @@ import (
 // loginPage is the login form's data.
 type loginPage struct {
 	Error string
+	OIDC  bool
 }
 
 // loginForm shows the login form. Before a session exists the form is
@@ -32,7 +33,7 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 	// the login form is rendered with a pre-session CSRF token
 	st := &reqState{s: s, csrf: csrfFor(raw)}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
-	renderStatus(w, r, status, s.own, "login", loginPage{Error: msg})
+	renderStatus(w, r, status, s.own, "login", loginPage{Error: msg, OIDC: s.oidc != nil})
 }
 
 // login checks the rate limits and the password, then starts a session.

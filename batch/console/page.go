@@ -28,8 +28,7 @@ type Page struct {
 	// Role is the least role that sees the page in the navigation and
 	// opens it.
 	Role Role
-	// Mount registers the page's routes on m; Path, when set, is the
-	// navigation link (default /console/<Name>).
+	// Mount registers the page's routes on m.
 	Mount func(m *Mux, d *Deps)
 	// Path is the navigation link; "" means /console/<Name>.
 	Path string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,6 +58,8 @@ type Options struct {
 	LoginLimitUser, LoginLimitRemote int
 	// Ops are given to the pages as Deps.Ops.
 	Ops Ops
+	// OIDC, when set, adds the login through an OpenID Connect provider.
+	OIDC *OIDCOptions
 }
 
 // Server is the console: an http.Handler for the paths under /console/.
@@ -68,6 +71,7 @@ type Server struct {
 	layout    *template.Template
 	own       *template.Template
 	dummyHash string
+	oidc      *oidcLogin
 }
 
 // New builds the console with every page registered so far.
@@ -114,9 +118,31 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), layout: layout, own: own, dummyHash: dummy,
 		deps: &Deps{Store: opts.Store, Config: opts.Config, Logger: opts.Logger, Now: opts.Now, Ops: opts.Ops}}
+	if o := opts.OIDC; o != nil {
+		if o.Issuer == "" || o.ClientID == "" || o.RedirectURL == "" || len(o.Roles) == 0 {
+			return nil, errors.New("console: OIDC needs an issuer, a client id, a redirect URL and roles")
+		}
+		oo := *o
+		if oo.UserClaim == "" {
+			oo.UserClaim = "preferred_username"
+		}
+		if oo.RoleClaim == "" {
+			oo.RoleClaim = "groups"
+		}
+		s.oidc = &oidcLogin{opts: oo}
+		s.mux.HandleFunc("GET /console/oidc/login", s.oidcStart)
+		s.mux.HandleFunc("GET /console/oidc/callback", s.oidcCallback)
+	}
 	s.mux.HandleFunc("GET /console/login", s.loginForm)
 	s.mux.HandleFunc("POST /console/login", s.login)
-	s.mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(assets)))
+	files := http.StripPrefix("/console/", http.FileServerFS(assets))
+	s.mux.HandleFunc("GET /console/static/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := fs.Stat(assets, "static/"+r.PathValue("file")); err != nil || r.PathValue("file") == "" { // no folder listing
+			Fail(w, r, http.StatusNotFound, "No such console page.")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) { Fail(w, r, http.StatusNotFound, "No such console page.") })
 	core := &Mux{s: s, page: &Page{Name: "home", Role: RoleViewer}}
 	core.HandleFunc("GET /console/{$}", RoleViewer, s.home)
