@@ -45,7 +45,7 @@ func (b *Backend) Commit(ctx context.Context, req *server.Request) (*server.Resu
 		if res, err = b.apply(ctx, tx, req); err != nil {
 			return err
 		}
-		if err := logInbound(ctx, tx, req, res); err != nil {
+		if err := logInboundHook(ctx, tx, req, res); err != nil {
 			return err
 		}
 		if req.Key == "" || req.Response == nil {

@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
@@ -37,5 +40,52 @@ func TestCommitLogsInboundMessage(t *testing.T) {
 	}
 	if got := inboundKind(&server.Request{Kind: "batch", Source: "hl7v2"}); got != "hl7v2.batch" {
 		t.Errorf("inboundKind = %q", got)
+	}
+}
+
+// BenchmarkCommitLogged measures what the message log adds to a commit:
+// 10-entry transactions (one Patient, nine Appointments) into SQLite,
+// with the log row and its resource rows, and without.
+//
+//	go test -run '^$' -bench BenchmarkCommitLogged -benchtime 2000x ./batch/ingest/
+func BenchmarkCommitLogged(b *testing.B) {
+	for _, logged := range []bool{true, false} {
+		name := "logged"
+		if !logged {
+			name = "unlogged"
+		}
+		b.Run(name, func(b *testing.B) {
+			if !logged {
+				saved := logInboundHook
+				logInboundHook = func(context.Context, *store.Tx, *server.Request, *server.Result) error { return nil }
+				defer func() { logInboundHook = saved }()
+			}
+			st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(b.TempDir(), "b.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			be := &Backend{Store: st}
+			ctx := context.Background()
+			for i := 0; b.Loop(); i++ {
+				req := &server.Request{Kind: server.KindTransaction, Key: fmt.Sprintf("identifier:urn:x|b%09d", i)}
+				p, err := fhir.Decode([]byte(`{"resourceType":"Patient","name":[{"family":"X"}]}`), fhir.DecodeOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				req.Entries = append(req.Entries, server.Entry{Method: "POST", Type: "Patient", Resource: p})
+				for range 9 {
+					a, err := fhir.Decode([]byte(`{"resourceType":"Appointment","status":"booked","participant":[{"status":"accepted"}]}`), fhir.DecodeOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Entries = append(req.Entries, server.Entry{Method: "POST", Type: "Appointment", Resource: a})
+				}
+				if _, err := be.Commit(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "bundles/s")
+		})
 	}
 }

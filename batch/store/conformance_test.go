@@ -53,6 +53,7 @@ func runConformance(t *testing.T, h harness) {
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, fresh(t)) })
 	t.Run("Messages", func(t *testing.T) { testMessages(t, fresh(t)) })
 	t.Run("SearchMessages", func(t *testing.T) { testSearchMessages(t, fresh(t)) })
+	t.Run("SearchMessagesWindows", func(t *testing.T) { testSearchWindows(t, fresh(t)) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, fresh(t)) })
 	t.Run("Delete", func(t *testing.T) { testDelete(t, fresh(t)) })
 	t.Run("DeleteTakeOverRace", func(t *testing.T) { testDeleteTakeOverRace(t, fresh(t)) })

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,13 @@ const (
 	// to (an identifier names one resource per type, a vendor id one per
 	// vendor and type, so more means a malformed crosswalk).
 	maxResolved = 50
+	// maxListed caps the inbound messages a resource search finds (the
+	// newest of each resource, in turn): a resource stored by every
+	// Bundle of a feed would otherwise make the list of ids unbounded.
+	maxListed = 1000
+	// firstWindow is the first time window of a filtered listing's walk
+	// back in time (see searchWindows).
+	firstWindow = time.Hour
 	// maxSearchTerm bounds every text field of a MessageQuery.
 	maxSearchTerm = 256
 )
@@ -139,8 +148,13 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 			add(c.col+" = ?", c.v)
 		}
 	}
+	// a resource, vendor id or identifier matches few messages: one query
+	selective := q.ResourceID != "" || q.VendorID != "" || q.Identifier != ""
 	if q.ResourceID != "" {
-		cond, a := resourceCond([]resourceRef{{q.ResourceType, q.ResourceID}})
+		cond, a, err := s.resourceCond(ctx, []resourceRef{{q.ResourceType, q.ResourceID}})
+		if err != nil {
+			return nil, MessageCursor{}, err
+		}
 		add(cond, a...)
 	} else if q.ResourceType != "" {
 		add("resource_type = ?", q.ResourceType)
@@ -153,7 +167,10 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		if len(refs) == 0 {
 			return nil, MessageCursor{}, nil
 		}
-		cond, a := resourceCond(refs)
+		cond, a, err := s.resourceCond(ctx, refs)
+		if err != nil {
+			return nil, MessageCursor{}, err
+		}
 		add(cond, a...)
 	}
 	if q.Identifier != "" {
@@ -170,7 +187,10 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		if len(refs) == 0 {
 			add(own, valueHash(value))
 		} else {
-			cond, a := resourceCond(refs)
+			cond, a, err := s.resourceCond(ctx, refs)
+			if err != nil {
+				return nil, MessageCursor{}, err
+			}
 			add("("+own+" OR "+cond+")", append([]any{valueHash(value)}, a...)...)
 		}
 	}
@@ -185,14 +205,29 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		at := s.ts(q.After.At)
 		add("at <= ? AND (at < ? OR id < ?)", at, at, q.After.ID)
 	}
-	query := `SELECT id, at, direction, kind, resource_type, resource_id, vendor, status, outcome,
+	if selective || len(where) == 0 {
+		return s.searchPage(ctx, where, args, limit)
+	}
+	return s.searchWindows(ctx, q, where, args, limit)
+}
+
+// searchBudget is how long a filtered listing walks back in time before
+// it answers with what it found (see searchWindows); a variable for tests.
+var searchBudget = 120 * time.Millisecond
+
+// messageListColumns are the columns a listing reads (not the body).
+const messageListColumns = `SELECT id, at, direction, kind, resource_type, resource_id, vendor, status, outcome,
 		job_id, status_code, elapsed_us FROM messages`
+
+// searchPage runs one listing query: the newest limit messages matching
+// where, and the cursor after them when there are more.
+func (s *Store) searchPage(ctx context.Context, where []string, args []any, limit int) ([]Message, MessageCursor, error) {
+	query := messageListColumns
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY at DESC, id DESC LIMIT ?"
-	args = append(args, limit+1)
-	out, err := s.scanMessages(ctx, op, query, false, args...)
+	out, err := s.scanMessages(ctx, "searching messages", query, false, append(slices.Clip(args), limit+1)...)
 	if err != nil {
 		return nil, MessageCursor{}, err
 	}
@@ -205,27 +240,130 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 	return out, next, nil
 }
 
+// searchWindows answers a listing filtered by direction, kind, status or
+// vendor only. Each of those has an index ordered by time, but a
+// combination of them that matches little (a vendor's messages of
+// another vendor's flow) would make the database walk one filter's whole
+// index. So the search walks back in time windows (the first
+// firstWindow long, each next twice as long while the budget allows),
+// each an indexed range, and stops when the page is full or before the
+// next window would overrun searchBudget: then the page holds
+// what was found so far (possibly nothing) and the cursor continues
+// from the window's start, so every page answers within the budget and
+// paging still reaches every match.
+func (s *Store) searchWindows(ctx context.Context, q MessageQuery, where []string, args []any, limit int) ([]Message, MessageCursor, error) {
+	const op = "searching messages"
+	start := time.Now()
+	var newest, oldest time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT at FROM messages ORDER BY at DESC LIMIT 1`).Scan(timeCol{&newest})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, MessageCursor{}, nil
+	}
+	if err != nil {
+		return nil, MessageCursor{}, s.classify(op, err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT at FROM messages ORDER BY at LIMIT 1`).Scan(timeCol{&oldest}); err != nil {
+		return nil, MessageCursor{}, s.classify(op, err)
+	}
+	hi := newest.Add(time.Microsecond)
+	if !q.After.IsZero() && q.After.At.Before(hi) {
+		hi = q.After.At.Add(time.Microsecond) // the keyset condition does the rest
+	}
+	if !q.Until.IsZero() && q.Until.Before(hi) {
+		hi = q.Until
+	}
+	floor := oldest
+	if !q.Since.IsZero() && q.Since.After(floor) {
+		floor = q.Since
+	}
+	var out []Message
+	for w := firstWindow; ; {
+		began := time.Now()
+		lo := hi.Add(-w)
+		last := !lo.After(floor)
+		cond := append(slices.Clip(where), "at < ?")
+		a := append(slices.Clip(args), s.ts(hi))
+		if !last {
+			cond = append(cond, "at >= ?")
+			a = append(a, s.ts(lo))
+		}
+		page, next, err := s.searchPage(ctx, cond, a, limit-len(out))
+		if err != nil {
+			return nil, MessageCursor{}, err
+		}
+		out = append(out, page...)
+		if !next.IsZero() {
+			return out, next, nil // the page is full, more in this window
+		}
+		if last {
+			return out, MessageCursor{}, nil
+		}
+		if len(out) == limit {
+			// full at the window's end: continue before the last row
+			m := out[limit-1]
+			return out, MessageCursor{At: m.At, ID: m.ID}, nil
+		}
+		// the next window is twice as wide when the budget leaves time for
+		// it (it may take twice as long), as wide when it leaves time for
+		// that; else the page ends here
+		took, spent := time.Since(began), time.Since(start)
+		switch {
+		case spent+2*took <= searchBudget:
+			w *= 2
+		case spent+took > searchBudget:
+			// continue before lo: rows at lo itself were in this window,
+			// and every id is at least 1
+			return out, MessageCursor{At: lo, ID: 1}, nil
+		}
+		hi = lo
+	}
+}
+
 // resourceCond matches the messages about any of refs: outbound ones
-// naming the resource, inbound ones that stored it.
-func resourceCond(refs []resourceRef) (string, []any) {
-	var own, listed []string
-	var a1, a2 []any
+// naming the resource, inbound ones that stored it (the newest
+// maxListed per resource). The inbound ones' ids are read first, so that
+// the condition is a list of values both databases look up by index (an
+// IN subquery beside an OR makes PostgreSQL scan the table).
+func (s *Store) resourceCond(ctx context.Context, refs []resourceRef) (string, []any, error) {
+	var own []string
+	var args, listed []any
 	for _, r := range refs {
+		q := `SELECT message_id FROM message_resources WHERE id = ?`
+		qa := []any{r.ID}
 		if r.Type == "" {
 			own = append(own, "resource_id = ?")
-			listed = append(listed, "mr.id = ?")
-			a1 = append(a1, r.ID)
-			a2 = append(a2, r.ID)
+			args = append(args, r.ID)
+		} else {
+			own = append(own, "(resource_id = ? AND resource_type = ?)")
+			args = append(args, r.ID, r.Type)
+			q += ` AND type = ?`
+			qa = append(qa, r.Type)
+		}
+		if len(listed) >= maxListed {
 			continue
 		}
-		own = append(own, "(resource_id = ? AND resource_type = ?)")
-		listed = append(listed, "(mr.id = ? AND mr.type = ?)")
-		a1 = append(a1, r.ID, r.Type)
-		a2 = append(a2, r.ID, r.Type)
+		rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY message_id DESC LIMIT ?`), append(qa, maxListed-len(listed))...)
+		if err != nil {
+			return "", nil, s.classify("listing the messages of a resource", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return "", nil, s.classify("listing the messages of a resource", err)
+			}
+			listed = append(listed, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", nil, s.classify("listing the messages of a resource", err)
+		}
 	}
-	cond := "(" + strings.Join(own, " OR ") + " OR messages.id IN (SELECT mr.message_id FROM message_resources mr WHERE " +
-		strings.Join(listed, " OR ") + "))"
-	return cond, append(a1, a2...)
+	if len(listed) > 0 {
+		own = append(own, "id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(listed)), ", ")+")")
+		args = append(args, listed...)
+	}
+	return "(" + strings.Join(own, " OR ") + ")", args, nil
 }
 
 // resolveVendorID finds the resources the crosswalk knows by vendorID.

@@ -201,3 +201,56 @@ func FuzzParseMessageCursor(f *testing.F) {
 		}
 	})
 }
+
+// testSearchWindows pages a filtered listing over messages spread across
+// days, so that it walks many time windows; with no time budget at all
+// every window answers at once with what it found, and paging still
+// reaches every match, in order, once.
+func testSearchWindows(t *testing.T, s *Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var want []int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		for i := range 60 {
+			st := StatusDelivered
+			if i%7 == 0 {
+				st = StatusDeadLetter
+			}
+			id, err := tx.LogMessage(ctx, Message{At: t0.Add(time.Duration(i) * 5 * time.Hour), Direction: Out,
+				Kind: "f", Vendor: "v", Status: st})
+			if err != nil {
+				return err
+			}
+			if st == StatusDeadLetter {
+				want = append([]int64{id}, want...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, budget := range []time.Duration{time.Hour, 0} {
+		saved := searchBudget
+		searchBudget = budget
+		var got []int64
+		q := MessageQuery{Status: StatusDeadLetter, Kind: "f", Limit: 3}
+		for range 500 {
+			page, next, err := s.SearchMessages(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range page {
+				got = append(got, m.ID)
+			}
+			if next.IsZero() {
+				break
+			}
+			q.After = next
+		}
+		searchBudget = saved
+		if !slices.Equal(got, want) {
+			t.Errorf("budget %v: ids %v, want %v", budget, got, want)
+		}
+	}
+}

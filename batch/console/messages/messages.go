@@ -66,9 +66,12 @@ type filters struct {
 
 // listPage is the list's template data.
 type listPage struct {
-	F          filters
-	Messages   []store.Message
-	Next       template.URL // link to the next page, "" on the last
+	F        filters
+	Messages []store.Message
+	Next     template.URL // link to the next page, "" on the last
+	// SearchedTo, when set, is how far back a page that stopped within
+	// its time budget searched (older messages may still match)
+	SearchedTo time.Time
 	Analyst    bool
 	Statuses   []string
 	Directions []string
@@ -161,6 +164,9 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	if !next.IsZero() {
 		// built by url.Values.Encode from our own query: safe as a URL
 		p.Next = template.URL("/console/messages?" + nextQuery(f, next))
+		if len(msgs) < pageSize {
+			p.SearchedTo = next.At
+		}
 	}
 	console.Render(w, r, templates, "list", p)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/console/consoletest"
 	_ "github.com/fhirbridge/fhirbridge/batch/console/messages"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
 
 // canary marks every patient value of the fixture: a page a viewer opens,
@@ -91,7 +92,12 @@ func ids(body string) []string {
 }
 
 func TestListFiltersAndPaging(t *testing.T) {
-	e := consoletest.NewServer(t)
+	storetest.Each(t, "msglist", func(t *testing.T, st *store.Store) {
+		testListFiltersAndPaging(t, consoletest.NewServer(t, consoletest.WithStore(st)))
+	})
+}
+
+func testListFiltersAndPaging(t *testing.T, e *consoletest.Env) {
 	f := fill(t, e.Store)
 	// all: 63 messages, 50 then 13, newest first, no repeats
 	code, body := e.Get(t, console.RoleViewer, "/console/messages")
@@ -150,7 +156,12 @@ func TestListFiltersAndPaging(t *testing.T) {
 }
 
 func TestViewerSeesNoPHI(t *testing.T) {
-	e := consoletest.NewServer(t)
+	storetest.Each(t, "msgviewer", func(t *testing.T, st *store.Store) {
+		testViewerSeesNoPHI(t, consoletest.NewServer(t, consoletest.WithStore(st)))
+	})
+}
+
+func testViewerSeesNoPHI(t *testing.T, e *consoletest.Env) {
 	f := fill(t, e.Store)
 	for _, role := range []console.Role{console.RoleViewer, console.RoleOperator, console.RoleAnalyst} {
 		for _, path := range []string{"/console/messages", fmt.Sprintf("/console/messages/%d", f.in),
@@ -185,7 +196,12 @@ func TestViewerSeesNoPHI(t *testing.T) {
 }
 
 func TestAnalystSeesPHIAudited(t *testing.T) {
-	e := consoletest.NewServer(t)
+	storetest.Each(t, "msganalyst", func(t *testing.T, st *store.Store) {
+		testAnalystSeesPHIAudited(t, consoletest.NewServer(t, consoletest.WithStore(st)))
+	})
+}
+
+func testAnalystSeesPHIAudited(t *testing.T, e *consoletest.Env) {
 	f := fill(t, e.Store)
 	code, body := e.Get(t, console.RoleAnalyst, fmt.Sprintf("/console/messages/%d/phi", f.in))
 	if code != http.StatusOK {

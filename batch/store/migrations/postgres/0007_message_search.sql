@@ -11,6 +11,7 @@
 -- page offers has an index ordered by (at, id), so that a page reads only
 -- its own rows. They are appended at the end of their range (at grows), which keeps the writes cheap.
 -- Vendor and status together (a vendor's dead letters) have their own.
+-- Other combinations are searched in time windows (SearchMessages).
 ALTER TABLE messages ADD COLUMN ident_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN job_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;

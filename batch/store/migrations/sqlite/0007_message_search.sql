@@ -11,7 +11,8 @@
 -- page offers has an index ordered by at (SQLite appends the rowid, which
 -- is id), so that a page reads only its own rows. They are appended at
 -- the end of their range (at grows), which keeps the writes cheap; vendor
--- and status together (a vendor's dead letters) have their own.
+-- and status together (a vendor's dead letters) have their own. Other
+-- combinations are searched in time windows (SearchMessages).
 ALTER TABLE messages ADD COLUMN ident_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN status_code INTEGER NOT NULL DEFAULT 0;
