@@ -92,7 +92,7 @@ func TestStartConsoleOwnListener(t *testing.T) {
 	}
 	var bg []func(context.Context)
 	mux := http.NewServeMux()
-	addr, stop, err := startConsole(ctx, c, st, slog.New(slog.DiscardHandler), mux, func(fn func(context.Context)) { bg = append(bg, fn) })
+	addr, stop, err := startConsole(ctx, c, st, console.Ops{}, slog.New(slog.DiscardHandler), mux, func(fn func(context.Context)) { bg = append(bg, fn) })
 	if err != nil {
 		t.Fatal(err)
 	}

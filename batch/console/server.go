@@ -56,10 +56,10 @@ type Options struct {
 	// LoginLimitUser and LoginLimitRemote bound failed logins per user
 	// name and per remote address in 15 minutes (0: the defaults).
 	LoginLimitUser, LoginLimitRemote int
-	// Ops are given to the pages as Deps.Ops.
-	Ops Ops
 	// OIDC, when set, adds the login through an OpenID Connect provider.
 	OIDC *OIDCOptions
+	// Ops are given to the pages as Deps.Ops.
+	Ops Ops
 }
 
 // Server is the console: an http.Handler for the paths under /console/.

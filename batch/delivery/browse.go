@@ -60,7 +60,9 @@ func (q Query) where() (string, []any) {
 }
 
 // Page returns one page of the jobs q selects, newest (highest id) first,
-// and the key of the next page (0 when this one is the last).
+// and the key of the next page (0 when this one is the last). Several
+// flows (a vendor's) are read flow by flow, each through its index, and
+// merged.
 func (q *Queue) Page(ctx context.Context, f Query) ([]JobInfo, int64, error) {
 	limit := f.Limit
 	switch {
@@ -69,34 +71,57 @@ func (q *Queue) Page(ctx context.Context, f Query) ([]JobInfo, int64, error) {
 	case limit < 0 || limit > MaxPage:
 		return nil, 0, fmt.Errorf("listing delivery jobs: page size %d: want 1 to %d", limit, MaxPage)
 	}
-	cond, args := f.where()
-	if f.Before > 0 {
-		cond, args = cond+" AND id < ?", append(args, f.Before)
+	var out []JobInfo
+	if len(f.Flows) > 1 {
+		for _, flow := range f.Flows {
+			one := f
+			one.Flows = []string{flow}
+			js, err := q.page(ctx, one, limit+1)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, js...)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	} else {
+		var err error
+		if out, err = q.page(ctx, f, limit+1); err != nil {
+			return nil, 0, err
+		}
 	}
 	// one more than the page tells whether a next page exists
-	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(`SELECT `+jobCols+` FROM delivery_jobs WHERE `+cond+
-		` ORDER BY id DESC LIMIT ?`), append(args, limit+1)...)
-	if err != nil {
-		return nil, 0, store.Classify("listing delivery jobs", err)
-	}
-	defer rows.Close()
-	var out []JobInfo
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, 0, store.Classify("listing delivery jobs", err)
-		}
-		out = append(out, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, store.Classify("listing delivery jobs", err)
-	}
 	var next int64
 	if len(out) > limit {
 		out = out[:limit]
 		next = out[limit-1].ID
 	}
 	return out, next, nil
+}
+
+// page reads up to n jobs of f, newest first.
+func (q *Queue) page(ctx context.Context, f Query, n int) ([]JobInfo, error) {
+	cond, args := f.where()
+	if f.Before > 0 {
+		cond, args = cond+" AND id < ?", append(args, f.Before)
+	}
+	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(`SELECT `+jobCols+` FROM delivery_jobs WHERE `+cond+
+		` ORDER BY id DESC LIMIT ?`), append(args, n)...)
+	if err != nil {
+		return nil, store.Classify("listing delivery jobs", err)
+	}
+	defer rows.Close()
+	var out []JobInfo
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, store.Classify("listing delivery jobs", err)
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.Classify("listing delivery jobs", err)
+	}
+	return out, nil
 }
 
 // DeadSelection is what a bulk retry acts on: the dead letters a Query
@@ -163,9 +188,10 @@ type FlowStats struct {
 }
 
 // Stats returns the counts of every flow that has jobs, by flow name, at
-// now. Each query reads an index range: the waiting and dead jobs (few
-// on a healthy queue) and the last day's finished jobs through
-// delivery_jobs_state_updated.
+// now. Each query reads one index range: the waiting jobs (few on a
+// healthy queue) through delivery_jobs_state_id, the dead letters and
+// the last day's delivered jobs through delivery_jobs_state_updated
+// without touching the rows.
 func (q *Queue) Stats(ctx context.Context, now time.Time) ([]FlowStats, error) {
 	by := map[string]*FlowStats{}
 	get := func(flow string) *FlowStats {
@@ -176,67 +202,70 @@ func (q *Queue) Stats(ctx context.Context, now time.Time) ([]FlowStats, error) {
 		}
 		return s
 	}
-	db := q.st.DB()
-	rows, err := db.QueryContext(ctx, q.st.Rebind(`SELECT flow, state, CASE WHEN attempts > retry_base THEN 1 ELSE 0 END, count(*), MIN(created_at)
-		FROM delivery_jobs WHERE state IN (?, ?, ?) GROUP BY flow, state, CASE WHEN attempts > retry_base THEN 1 ELSE 0 END`),
-		StatePending, StateInFlight, StateDeadLetter)
-	if err != nil {
-		return nil, store.Classify("counting waiting delivery jobs", err)
-	}
-	for rows.Next() {
-		var flow string
-		var state State
-		var failed, n int
-		var oldest int64
-		if err := rows.Scan(&flow, &state, &failed, &n, &oldest); err != nil {
-			rows.Close()
-			return nil, store.Classify("counting waiting delivery jobs", err)
-		}
-		s := get(flow)
-		switch {
-		case state == StateDeadLetter:
-			s.Dead += n
-		case state == StateInFlight:
-			s.InFlight += n
-		case failed == 1:
-			s.Retrying += n
-		default:
-			s.Pending += n
-		}
-		if state != StateDeadLetter {
+	hour, day := micros(now.Add(-time.Hour)), micros(now.Add(-24*time.Hour))
+	err := q.each(ctx, "counting waiting delivery jobs", `SELECT state, flow, CASE WHEN attempts > retry_base THEN 1 ELSE 0 END, count(*), MIN(created_at)
+		FROM delivery_jobs WHERE state IN (?, ?) GROUP BY state, flow, CASE WHEN attempts > retry_base THEN 1 ELSE 0 END`,
+		[]any{StatePending, StateInFlight}, func(r scanner) error {
+			var flow string
+			var state State
+			var failed, n int
+			var oldest int64
+			if err := r.Scan(&state, &flow, &failed, &n, &oldest); err != nil {
+				return err
+			}
+			s := get(flow)
+			switch {
+			case state == StateInFlight:
+				s.InFlight += n
+			case failed == 1:
+				s.Retrying += n
+			default:
+				s.Pending += n
+			}
 			if t := time.UnixMicro(oldest).UTC(); s.OldestPending.IsZero() || t.Before(s.OldestPending) {
 				s.OldestPending = t
 			}
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, store.Classify("counting waiting delivery jobs", err)
-	}
-	hour, day := micros(now.Add(-time.Hour)), micros(now.Add(-24*time.Hour))
-	rows, err = db.QueryContext(ctx, q.st.Rebind(`SELECT flow, state, count(*), COALESCE(SUM(CASE WHEN updated_at >= ? THEN 1 ELSE 0 END), 0)
-		FROM delivery_jobs WHERE state IN (?, ?) AND updated_at >= ? GROUP BY flow, state`),
-		hour, StateDelivered, StateDeadLetter, day)
+			return nil
+		})
 	if err != nil {
-		return nil, store.Classify("counting finished delivery jobs", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var flow string
-		var state State
-		var nDay, nHour int
-		if err := rows.Scan(&flow, &state, &nDay, &nHour); err != nil {
-			return nil, store.Classify("counting finished delivery jobs", err)
-		}
-		s := get(flow)
-		if state == StateDelivered {
-			s.DeliveredDay, s.DeliveredHour = nDay, nHour
-		} else {
-			s.DeadDay, s.DeadHour = nDay, nHour
-		}
+	err = q.each(ctx, "counting dead letters", `SELECT flow, count(*), COALESCE(SUM(CASE WHEN updated_at >= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN updated_at >= ? THEN 1 ELSE 0 END), 0) FROM delivery_jobs WHERE state = ? GROUP BY flow`,
+		[]any{hour, day, StateDeadLetter}, func(r scanner) error {
+			var flow string
+			var n, nHour, nDay int
+			if err := r.Scan(&flow, &n, &nHour, &nDay); err != nil {
+				return err
+			}
+			s := get(flow)
+			s.Dead, s.DeadHour, s.DeadDay = n, nHour, nDay
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, store.Classify("counting finished delivery jobs", err)
+	// two plain range counts: cheaper than one count with a CASE per row
+	for _, w := range []struct {
+		since int64
+		set   func(*FlowStats, int)
+	}{
+		{day, func(s *FlowStats, n int) { s.DeliveredDay = n }},
+		{hour, func(s *FlowStats, n int) { s.DeliveredHour = n }},
+	} {
+		err = q.each(ctx, "counting delivered jobs", `SELECT flow, count(*) FROM delivery_jobs WHERE state = ? AND updated_at >= ? GROUP BY flow`,
+			[]any{StateDelivered, w.since}, func(r scanner) error {
+				var flow string
+				var n int
+				if err := r.Scan(&flow, &n); err != nil {
+					return err
+				}
+				w.set(get(flow), n)
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
 	}
 	out := make([]FlowStats, 0, len(by))
 	for _, s := range by {
@@ -244,6 +273,24 @@ func (q *Queue) Stats(ctx context.Context, now time.Time) ([]FlowStats, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Flow < out[j].Flow })
 	return out, nil
+}
+
+// each runs query and calls fn on each row.
+func (q *Queue) each(ctx context.Context, op, query string, args []any, fn func(scanner) error) error {
+	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(query), args...)
+	if err != nil {
+		return store.Classify(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return store.Classify(op, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Classify(op, err)
+	}
+	return nil
 }
 
 // Circuit is a vendor's circuit breaker state as an operator reads it.

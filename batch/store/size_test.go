@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
 )
 
 // TestSize: an SQLite store reports the bytes of its pages, which grow
@@ -28,5 +30,24 @@ func TestSize(t *testing.T) {
 	after, err := s.Size(ctx)
 	if err != nil || after < before+900000 {
 		t.Errorf("Size after 1 MB more = %d (%v), before %d", after, err, before)
+	}
+}
+
+// TestPostgresSize: a PostgreSQL store reports its database's size (skips
+// without the server binaries, like TestPostgres).
+func TestPostgresSize(t *testing.T) {
+	if testing.Short() {
+		pgtest.Skip(t, "-short")
+	}
+	base := pgtest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, base+"/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n, err := s.Size(ctx)
+	if err != nil || n < 1<<20 {
+		t.Errorf("Size = %d, %v; want the database's bytes (a migrated PostgreSQL database takes megabytes)", n, err)
 	}
 }

@@ -24,7 +24,9 @@ func newDeliveriesCmd() *cobra.Command {
 or the embedded defaults). Jobs show ids, flow, resource type/id/version,
 state (pending, in_flight, dlq, delivered, discarded), attempts and the last
 classified reason — never patient values. retry puts a dead-lettered or
-pending job back to run now; discard ends a job that must not be sent.`,
+pending job back to run now; retry-dead does so for every dead letter of a
+flow and time span (the console's bulk retry); discard ends a job that must
+not be sent.`,
 	}
 	cmd.PersistentFlags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
 	withQueue := func(cmd *cobra.Command, fn func(ctx context.Context, q *delivery.Queue) error) error {
@@ -63,7 +65,55 @@ pending job back to run now; discard ends a job that must not be sent.`,
 			},
 		}
 	}
-	cmd.AddCommand(list,
+	var dflow, since, until string
+	var yes bool
+	retryDead := &cobra.Command{
+		Use:   "retry-dead [--flow NAME] [--since TIME] [--until TIME] [--yes]",
+		Short: "Run the dead letters of a flow and time span again now",
+		Long: `retry-dead counts the dead letters of --flow (all flows by default) whose last
+change lies from --since to before --until (RFC 3339, or 2006-01-02T15:04 in
+UTC; open by default) and, with --yes, retries exactly those: a letter that
+dies after the count is left. Without --yes it only prints the count.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := delivery.Query{}
+			if dflow != "" {
+				q.Flows = []string{dflow}
+			}
+			var err error
+			if q.Since, err = cliTime("--since", since); err != nil {
+				return err
+			}
+			if q.Until, err = cliTime("--until", until); err != nil {
+				return err
+			}
+			return withQueue(cmd, func(ctx context.Context, dq *delivery.Queue) error {
+				sel, err := dq.CountDead(ctx, q)
+				if err != nil {
+					return err
+				}
+				if !yes || sel.Count == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "%d dead letters match", sel.Count)
+					if sel.Count > 0 {
+						fmt.Fprint(cmd.OutOrStdout(), "; add --yes to retry them")
+					}
+					fmt.Fprintln(cmd.OutOrStdout())
+					return nil
+				}
+				n, err := dq.RetryDead(ctx, q, sel.MaxID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d dead letters queued to run now\n", n)
+				return nil
+			})
+		},
+	}
+	retryDead.Flags().StringVar(&dflow, "flow", "", "only dead letters of this flow (route name)")
+	retryDead.Flags().StringVar(&since, "since", "", "only dead letters last changed at or after this time")
+	retryDead.Flags().StringVar(&until, "until", "", "only dead letters last changed before this time")
+	retryDead.Flags().BoolVar(&yes, "yes", false, "retry them (without it: only count)")
+	cmd.AddCommand(list, retryDead,
 		one("show", "Show one delivery job", func(ctx context.Context, q *delivery.Queue, id int64, cmd *cobra.Command) error {
 			j, err := q.Show(ctx, id)
 			if err != nil {
@@ -104,4 +154,20 @@ func writeJobs(w io.Writer, jobs []delivery.JobInfo) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s/%s/_history/%d\t%s\t%d\t%s\t%s\n", j.ID, cell(j.Flow, 0), j.ResourceType, cell(j.ResourceID, 0), j.Version, j.State, j.Attempts, nextRun(j), last)
 	}
 	return tw.Flush()
+}
+
+// cliTime reads a time flag: RFC 3339, or 2006-01-02T15:04 in UTC ("" is
+// zero).
+func cliTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q: want RFC 3339 or 2006-01-02T15:04 (UTC)", flag, s)
+	}
+	return t, nil
 }

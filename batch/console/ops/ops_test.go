@@ -45,6 +45,10 @@ func patientJSON(id string) string {
 	 "gender":"male","birthDate":"1983-08-15"}`, id, canaryMRN, canaryName, canaryPhone)
 }
 
+// storeURL names a fresh store for t: an SQLite file, or a new
+// PostgreSQL database while TestPostgres runs the suite.
+var storeURL = func(t *testing.T) string { return filepath.Join(t.TempDir(), "fhirbridge.db") }
+
 // rig is a console on a real store with serve's pieces: a delivery
 // runner sending to Solo's simulator, and the tuOtempO module exporting
 // to a local folder.
@@ -62,7 +66,7 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "fhirbridge.db"))
+	st, err := store.Open(ctx, storeURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +95,7 @@ func newRig(t *testing.T) *rig {
 	}
 	cfgPath := filepath.Join(dir, "fhirbridge.yaml")
 	if err := os.WriteFile(cfgPath, []byte("connectors:\n  tuotempo:\n    remote: {kind: local, dir: "+remote+"}\n"+
-		"    exports: [{name: nightly, schedule: '30 2 * * *', timezone: UTC}]\n"), 0o600); err != nil {
+		"    exports: [{name: nightly, schedule: '30 2 * * *', timezone: UTC}]\n    cancellations: [{name: cancels}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := config.Load(cfgPath, nil)
@@ -156,7 +160,7 @@ func (r *rig) deadLetters(t *testing.T, prefix string, n int) {
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
 		r.put(t, id)
-		if _, err := r.st.DB().Exec(`UPDATE delivery_jobs SET state = 'dlq', attempts = 1, last_error = 'permanent: status 422' WHERE resource_id = ?`, id); err != nil {
+		if _, err := r.st.DB().Exec(r.st.Rebind(`UPDATE delivery_jobs SET state = 'dlq', attempts = 1, last_error = 'permanent: status 422' WHERE resource_id = ?`), id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,7 +252,7 @@ func TestBulkRetryConfirmation(t *testing.T) {
 	r.deadLetters(t, "a", 4)
 	// an old dead letter outside the time filter
 	r.deadLetters(t, "old", 1)
-	if _, err := r.st.DB().Exec(`UPDATE delivery_jobs SET updated_at = ? WHERE resource_id = 'old-0'`, time.Now().Add(-48*time.Hour).UnixMicro()); err != nil {
+	if _, err := r.st.DB().Exec(r.st.Rebind(`UPDATE delivery_jobs SET updated_at = ? WHERE resource_id = 'old-0'`), time.Now().Add(-48*time.Hour).UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	since := time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")
@@ -470,6 +474,71 @@ func TestBadFilters(t *testing.T) {
 			if strings.Contains(body, v) {
 				t.Errorf("GET %s echoes the value %q", c.path, v)
 			}
+		}
+	}
+}
+
+// TestReprocessFromConsole: an operator reprocesses an inbound file the
+// ledger holds: the module whose job it is reads it again from the remote
+// and records a new ledger entry (the next generation); the action is
+// audited with the ledger id and job; the dashboard lists the feed and
+// its last file.
+func TestReprocessFromConsole(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	const name = "cancellations_20261201.csv"
+	csv := "APP_LID;USER_LANDLINE_PHONE;USER_MOBILE_PHONE;USER_EMAIL;RESOURCE_LID;STATUS\r\n" +
+		"appt-nobody;;+34600000001;;prac-1;CANCELLED by ADMIN\r\n"
+	if err := os.WriteFile(filepath.Join(r.remote, name), []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	if err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		id, err = ledger.Record(ctx, tx, ledger.Entry{Direction: ledger.In, Job: "cancels", Path: name, SHA256: "00", Outcome: ledger.OutcomeFailed})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := r.Get(t, console.RoleOperator, "/console/files?direction=in")
+	if code != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`action="/console/files/%d/reprocess"`, id)) {
+		t.Fatalf("files page (%d) lacks the reprocess form:\n%s", code, body)
+	}
+	if code, _ := r.PostForm(t, console.RoleOperator, fmt.Sprintf("/console/files/%d/reprocess", id), nil); code != http.StatusSeeOther {
+		t.Fatalf("reprocess answered %d, want 303", code)
+	}
+	entries, err := ledger.List(ctx, r.st, ledger.Filter{Direction: ledger.In, Job: "cancels"})
+	if err != nil || len(entries) != 2 || entries[0].Path == "" || entries[0].RowsOK+entries[0].RowsFailed != 1 {
+		t.Fatalf("ledger after reprocess = %+v, %v; want a new entry with the file's one row", entries, err)
+	}
+	if rows := r.audit(t, "file.reprocess"); len(rows) != 1 || rows[0].Target != fmt.Sprintf("ledger entry %d (job cancels): done", id) {
+		t.Errorf("audit of the reprocess = %+v", rows)
+	}
+	if code, _ := r.PostForm(t, console.RoleOperator, "/console/files/999/reprocess", nil); code != http.StatusNotFound {
+		t.Errorf("reprocess of a missing entry: %d, want 404", code)
+	}
+	_, body = r.Get(t, console.RoleViewer, "/console/dashboard")
+	if !strings.Contains(body, "<td>cancels</td>") || !strings.Contains(body, entries[0].Path) {
+		t.Errorf("dashboard lacks the feed cancels and its last file:\n%s", body)
+	}
+	if strings.Contains(body, "+34600000001") {
+		t.Error("the dashboard shows a phone of the file")
+	}
+}
+
+// TestDashboardRefresh: the dashboard reloads itself through the Refresh
+// header (no script), and ?refresh=off stops it; its answer is not cached.
+func TestDashboardRefresh(t *testing.T) {
+	r := newRig(t)
+	for _, c := range []struct{ path, want string }{{"/console/dashboard", "30"}, {"/console/dashboard?refresh=off", ""}} {
+		resp, err := r.Client(console.RoleViewer).Get(r.URL + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Refresh") != c.want || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %d, Refresh %q, Cache-Control %q; want Refresh %q, no-store", c.path, resp.StatusCode,
+				resp.Header.Get("Refresh"), resp.Header.Get("Cache-Control"), c.want)
 		}
 	}
 }
