@@ -127,6 +127,7 @@ func consoleBundle(pid string, appt bool) string {
 func login(t *testing.T, br *browsertest.Browser, base, role string) *browsertest.Session {
 	t.Helper()
 	s := br.NewSession(t)
+	noProblems(t, s, role)
 	s.OpenOK(base + "/console/login")
 	s.Fill(`input[name=user]`, role)
 	s.Fill(`input[name=password]`, consolePassword)
@@ -176,7 +177,10 @@ var messageLink = regexp.MustCompile(`href="/console/messages/(\d+)"`)
 //   - the analyst runs the workbench on the stored Patients with an
 //     edited mapping and reads the field diff;
 //   - the admin's audit log names the retry and the PHI views, and holds
-//     no patient value; neither does serve's log.
+//     no patient value; neither does serve's log;
+//   - no page makes the browser report a script error or a blocked
+//     inline script or style (the Content-Security-Policy at work), and
+//     every screenshotted page fits the 1280-pixel width.
 //
 // Each page is saved as a screenshot (docs/console/*.png with
 // FHIRBRIDGE_SCREENSHOTS=1).
@@ -193,6 +197,7 @@ func TestConsoleBrowser(t *testing.T) {
 	})
 
 	anon := br.NewSession(t)
+	noProblems(t, anon, "the anonymous browser")
 	anon.OpenOK(base + "/console/login")
 	shot(t, anon, "login")
 	if status := anon.Open(base + "/console/deliveries"); status != http.StatusOK || !strings.Contains(anon.Location(), "/console/login") {
@@ -503,4 +508,15 @@ func shot(t *testing.T, s *browsertest.Session, name string) {
 		t.Errorf("page %s is %d px wide, wider than the %d px viewport: something does not wrap", name, w, browsertest.Width)
 	}
 	s.Shot(name)
+}
+
+// noProblems fails t, when it ends, if the browser reported an uncaught
+// script error or a security message (an inline script or style the
+// console's Content-Security-Policy blocked, say) on any page of s.
+func noProblems(t *testing.T, s *browsertest.Session, who string) {
+	t.Cleanup(func() {
+		for _, p := range s.Problems() {
+			t.Errorf("the browser of %s reported: %s", who, p)
+		}
+	})
 }

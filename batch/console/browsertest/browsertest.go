@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,6 +133,9 @@ type Session struct {
 	t   testing.TB
 	b   *Browser
 	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string // exceptions and security messages of its pages
 }
 
 // NewSession opens a tab in a fresh browser context with the 1280×800
@@ -146,6 +150,21 @@ func (b *Browser) NewSession(t testing.TB) *Session {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("opening a tab: %v", err)
 	}
+	// subscribe before the first page: a blocked inline script or style
+	// is reported while the page loads
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Source == "security" {
+				s.mu.Lock()
+				s.problems = append(s.problems, m.String())
+				s.mu.Unlock()
+			}
+		}
+	}()
 	if err := s.do(chromedp.EmulateViewport(Width, Height)); err != nil {
 		t.Fatalf("opening a tab: %v", err)
 	}
@@ -379,4 +398,13 @@ func (s *Session) ScrollWidth() int {
 		s.t.Fatalf("reading the page's width: %v", err)
 	}
 	return w
+}
+
+// Problems are what the browser reported about the session's pages so
+// far: uncaught script errors and security messages, such as an inline
+// script or style the Content-Security-Policy blocked.
+func (s *Session) Problems() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.problems...)
 }

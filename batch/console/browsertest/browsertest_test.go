@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // site is a tiny cookie-login site: GET / shows who is signed in and a
@@ -25,6 +26,10 @@ func site() http.Handler {
 		fmt.Fprintf(w, `<!doctype html><html><body><p id="who">signed in: %s</p>
 <form method="post" action="/login"><input name="user"><button id="go" type="submit">Go</button></form>
 <div style="height:1500px">tall</div><a id="gone" href="/missing">missing</a></body></html>`, html.EscapeString(who))
+	})
+	mux.HandleFunc("GET /csp", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		fmt.Fprint(w, `<!doctype html><html><body><p>blocked</p><script>document.title = "ran"</script></body></html>`)
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "who", Value: r.FormValue("user"), Path: "/", HttpOnly: true})
@@ -42,7 +47,8 @@ func site() http.Handler {
 
 // TestSessions drives the real browser through the helpers: a form post
 // with a redirect, two sessions with their own cookies, the status of a
-// missing page, a fetch with and without a field, and a full-page
+// missing page, a fetch with and without a field, an inline script the
+// Content-Security-Policy blocks reported as a problem, and a full-page
 // screenshot as tall as the page.
 func TestSessions(t *testing.T) {
 	srv := httptest.NewServer(site())
@@ -81,6 +87,19 @@ func TestSessions(t *testing.T) {
 	}
 	alice.WaitFor(srv.URL+"/", "alice's name", func(text string) bool { return strings.Contains(text, "alice") })
 
+	if p := alice.Problems(); len(p) != 0 {
+		t.Errorf("problems on pages without any: %q", p)
+	}
+	alice.OpenOK(srv.URL + "/csp")
+	time.Sleep(100 * time.Millisecond) // the report arrives as an event
+	if p := alice.Problems(); len(p) != 1 || !strings.Contains(p[0], "Content Security Policy") {
+		t.Errorf("an inline script the policy blocks: problems %q, want one naming the Content Security Policy", p)
+	}
+	if title, _ := alice.Eval("document.title"); title == "ran" {
+		t.Error("the inline script ran despite the policy")
+	}
+
+	alice.OpenOK(srv.URL + "/")
 	path := alice.Shot("helper-check")
 	data, err := os.ReadFile(path)
 	if err != nil {
