@@ -397,6 +397,13 @@ func TestConsoleBrowser(t *testing.T) {
 		now := time.Now().UTC()
 		analyst.Select(`input[name=since]`, now.Add(-time.Hour).Format("2006-01-02T15:04"))
 		analyst.Select(`input[name=until]`, now.Add(time.Hour).Format("2006-01-02T15:04"))
+		// the screenshot shows the edited line, selected
+		if _, err := analyst.Eval(`(() => { const e = document.querySelector('textarea[name=edited]');
+			const i = e.value.indexOf('gender.upper()'); e.focus(); e.setSelectionRange(i, i + 14);
+			const lh = parseFloat(getComputedStyle(e).lineHeight) || 16;
+			e.scrollTop = Math.max(0, (e.value.slice(0, i).split('\n').length - 8) * lh); return ''; })()`); err != nil {
+			t.Fatal(err)
+		}
 		shot(t, analyst, "workbench")
 		if status := analyst.Click(`form[action="/console/workbench/run"] button[type=submit]`); status != http.StatusOK {
 			t.Fatalf("running the workbench: %d: %.300s", status, analyst.Text())
