@@ -128,6 +128,13 @@ func login(t *testing.T, br *browsertest.Browser, base, role string) *browsertes
 	t.Helper()
 	s := br.NewSession(t)
 	noProblems(t, s, role)
+	signIn(t, s, base, role)
+	return s
+}
+
+// signIn logs role's user in on s through the login form.
+func signIn(t *testing.T, s *browsertest.Session, base, role string) {
+	t.Helper()
 	s.OpenOK(base + "/console/login")
 	s.Fill(`input[name=user]`, role)
 	s.Fill(`input[name=password]`, consolePassword)
@@ -137,7 +144,6 @@ func login(t *testing.T, br *browsertest.Browser, base, role string) *browsertes
 	if !strings.Contains(s.Text(), role+" · "+role) {
 		t.Fatalf("logged in as %s, the header does not say so: %.300s", role, s.Text())
 	}
-	return s
 }
 
 // noCanary fails when the page's markup (hidden fields and attributes
@@ -178,6 +184,8 @@ var messageLink = regexp.MustCompile(`href="/console/messages/(\d+)"`)
 //     edited mapping and reads the field diff;
 //   - the admin's audit log names the retry and the PHI views, and holds
 //     no patient value; neither does serve's log;
+//   - with JavaScript off, the operator logs in, reads every navigation
+//     page and logs out (after which a page asks to log in again);
 //   - no page makes the browser report a script error or a blocked
 //     inline script or style (the Content-Security-Policy at work), and
 //     every screenshotted page fits the 1280-pixel width.
@@ -424,6 +432,32 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 		}
 		shot(t, analyst, "workbench-diff")
+	})
+
+	t.Run("noscript", func(t *testing.T) {
+		// the pages are read, and the forms posted, with JavaScript off
+		s := br.NewSession(t)
+		noProblems(t, s, "the browser without JavaScript")
+		s.NoScript()
+		signIn(t, s, base, "operator")
+		for _, p := range navLinks(t, s) {
+			s.OpenOK(base + p)
+			if !s.Has("main h1") || !s.Has("main table") {
+				t.Errorf("without JavaScript, %s shows no heading or table: %.300s", p, s.Text())
+			}
+		}
+		s.OpenOK(jobURL)
+		if !regexp.MustCompile(`State\s+delivered\b`).MatchString(s.Text()) {
+			t.Errorf("without JavaScript, the job page: %.300s", s.Text())
+		}
+		// logging out ends the session: the next page asks to log in
+		if status := s.Click(`form[action="/console/logout"] button`); status != http.StatusOK || !s.Has(`form[action="/console/login"]`) {
+			t.Errorf("logging out: %d at %s", status, s.Location())
+		}
+		s.Open(base + "/console/deliveries")
+		if !strings.Contains(s.Location(), "/console/login") {
+			t.Errorf("after logging out the Deliveries page opened at %s, want the login form", s.Location())
+		}
 	})
 
 	t.Run("audit", func(t *testing.T) {

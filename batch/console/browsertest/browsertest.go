@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -407,4 +408,17 @@ func (s *Session) Problems() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.problems...)
+}
+
+// NoScript turns off the page's scripts in this session, as a browser
+// with JavaScript disabled: pages and forms must work without them. The
+// helpers that read the page still work (they go through the DevTools
+// protocol, not the page's scripts).
+func (s *Session) NoScript() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, ActionTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		s.t.Fatalf("turning the page's scripts off: %v", err)
+	}
 }

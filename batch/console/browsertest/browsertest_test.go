@@ -31,6 +31,13 @@ func site() http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'")
 		fmt.Fprint(w, `<!doctype html><html><body><p>blocked</p><script>document.title = "ran"</script></body></html>`)
 	})
+	mux.HandleFunc("GET /script", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><html><head><script src="/script.js"></script></head><body><p id="p">static</p></body></html>`)
+	})
+	mux.HandleFunc("GET /script.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `document.addEventListener('DOMContentLoaded', () => { document.getElementById('p').textContent = 'scripted'; });`)
+	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "who", Value: r.FormValue("user"), Path: "/", HttpOnly: true})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -97,6 +104,23 @@ func TestSessions(t *testing.T) {
 	}
 	if title, _ := alice.Eval("document.title"); title == "ran" {
 		t.Error("the inline script ran despite the policy")
+	}
+
+	// scripts run, until NoScript; the helpers read the page either way
+	carol := b.NewSession(t)
+	carol.OpenOK(srv.URL + "/script")
+	if got := carol.Text(); !strings.Contains(got, "scripted") {
+		t.Errorf("the page's script did not run: %q", got)
+	}
+	carol.NoScript()
+	carol.OpenOK(srv.URL + "/script")
+	if got := carol.Text(); !strings.Contains(got, "static") {
+		t.Errorf("the page's script ran under NoScript: %q", got)
+	}
+	carol.OpenOK(srv.URL + "/")
+	carol.Fill(`input[name=user]`, "carol")
+	if status := carol.Click("#go"); status != http.StatusOK || !strings.Contains(carol.Text(), "signed in: carol") {
+		t.Errorf("a form under NoScript: %d %q", status, carol.Text())
 	}
 
 	alice.OpenOK(srv.URL + "/")
