@@ -186,6 +186,8 @@ var messageLink = regexp.MustCompile(`href="/console/messages/(\d+)"`)
 //     no patient value; neither does serve's log;
 //   - with JavaScript off, the operator logs in, reads every navigation
 //     page and logs out (after which a page asks to log in again);
+//   - Back after logging out does not show a page of patient data from
+//     the browser's cache;
 //   - no page makes the browser report a script error or a blocked
 //     inline script or style (the Content-Security-Policy at work), and
 //     every screenshotted page fits the 1280-pixel width.
@@ -457,6 +459,23 @@ func TestConsoleBrowser(t *testing.T) {
 		s.Open(base + "/console/deliveries")
 		if !strings.Contains(s.Location(), "/console/login") {
 			t.Errorf("after logging out the Deliveries page opened at %s, want the login form", s.Location())
+		}
+	})
+
+	t.Run("back-after-logout", func(t *testing.T) {
+		// a page of patient data is not kept by the browser: Back after
+		// logging out asks the server again, which asks to log in
+		s := login(t, br, base, "analyst")
+		s.OpenOK(base + "/console/messages")
+		m := messageLink.FindAllStringSubmatch(s.HTML(), -1)
+		s.OpenOK(base + "/console/messages/" + m[len(m)-1][1] + "/phi")
+		if !strings.Contains(s.HTML(), canaryFamily) {
+			t.Fatalf("the oldest message shows no patient data to the analyst: %.300s", s.Text())
+		}
+		s.Click(`form[action="/console/logout"] button`)
+		s.Back()
+		if html := s.HTML(); strings.Contains(html, canaryFamily) || !strings.Contains(s.Location(), "/console/login") {
+			t.Errorf("Back after logging out shows %s with the patient's data: %t", s.Location(), strings.Contains(html, canaryFamily))
 		}
 	})
 

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -421,4 +423,39 @@ func (s *Session) NoScript() {
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		s.t.Fatalf("turning the page's scripts off: %v", err)
 	}
+}
+
+// Back goes back in the tab's history, as the browser's Back button, and
+// returns once the tab shows another document that has loaded: fetched
+// again (perhaps redirected to the page it left), or restored from the
+// browser's cache (which fires no load event).
+func (s *Session) Back() {
+	s.t.Helper()
+	hist, err := run(s, chromedp.NavigationEntries())
+	if err != nil {
+		s.t.Fatalf("reading the tab's history: %v", err)
+	}
+	cur := int(hist.CurrentIndex)
+	if cur <= 0 || cur >= len(hist.Entries) {
+		s.t.Fatalf("going back: no earlier page in the tab's history")
+	}
+	// a mark on the document being left tells it from the next one
+	if _, err := s.Eval(`(window.browsertestLeft = true, '')`); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.NavigateToHistoryEntry, page.NavigateToHistoryEntryParams{EntryID: hist.Entries[cur-1].ID})
+		return err
+	})); err != nil {
+		s.t.Fatalf("going back: %v", err)
+	}
+	deadline := time.Now().Add(ActionTimeout)
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		state, err := s.Eval(`window.browsertestLeft ? 'old' : document.readyState`)
+		if err == nil && state == "complete" {
+			return
+		}
+	}
+	s.t.Fatalf("going back from %s: no other page loaded", hist.Entries[cur].URL)
 }

@@ -105,6 +105,10 @@ func TestSessions(t *testing.T) {
 	if title, _ := alice.Eval("document.title"); title == "ran" {
 		t.Error("the inline script ran despite the policy")
 	}
+	alice.Back()
+	if loc := alice.Location(); loc != srv.URL+"/" || !strings.Contains(alice.Text(), "signed in: alice") {
+		t.Errorf("Back from /csp: at %s", loc)
+	}
 
 	// scripts run, until NoScript; the helpers read the page either way
 	carol := b.NewSession(t)
