@@ -353,6 +353,13 @@ func testAAAfterCommit(t *testing.T, r *rig) {
 	if _, _, seen, _ = r.h.Backend.Seen(context.Background(), "identifier:"+IdentifierSystem+"|EPIC|HOSP|"+canaryCtl, ""); !seen {
 		t.Errorf("the Bundle.identifier from MSH-3|MSH-4|MSH-10 was not recorded")
 	}
+	// the message log has it as an HL7 v2 message, found by its identifier
+	for _, ident := range []string{"EPIC|HOSP|" + canaryCtl, IdentifierSystem + "|EPIC|HOSP|" + canaryCtl} {
+		msgs, _, err := r.st.SearchMessages(context.Background(), store.MessageQuery{Identifier: ident})
+		if err != nil || len(msgs) != 1 || msgs[0].Kind != "hl7v2.transaction" || msgs[0].Direction != store.In {
+			t.Errorf("message log by identifier: %+v (%v), want one inbound hl7v2.transaction", msgs, err)
+		}
+	}
 	r.acks.Reset() // the ACK echoes MSH-10 by standard; the canary covers the rest
 	r.noCanary()
 }

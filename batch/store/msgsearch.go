@@ -28,6 +28,8 @@ const (
 	// firstWindow is the first time window of a filtered listing's walk
 	// back in time (see searchWindows).
 	firstWindow = time.Hour
+	// maxJobIDs caps MessageQuery.JobIDs.
+	maxJobIDs = 100
 	// maxSearchTerm bounds every text field of a MessageQuery.
 	maxSearchTerm = 256
 )
@@ -49,9 +51,13 @@ type MessageQuery struct {
 	// Vendor when set), resolved through the crosswalk to the resource.
 	VendorID string
 	// Identifier is an identifier value, or "system|value": it finds the
-	// inbound Bundle with that Bundle.identifier and the messages about
-	// the resources holding it as one of their identifiers.
+	// inbound Bundle with that Bundle.identifier value (the whole text, or
+	// what follows the first '|') and the messages about the resources
+	// holding it as one of their identifiers.
 	Identifier string
+	// JobIDs keeps the outbound messages of these delivery jobs (at most
+	// maxJobIDs): a job's attempts.
+	JobIDs []int64
 	// Since and Until bound At: Since <= At < Until.
 	Since, Until time.Time
 	// After continues a listing after (older than) this cursor.
@@ -112,6 +118,14 @@ func (q MessageQuery) Check() error {
 	if q.Limit < 0 {
 		return errors.New("message search: negative page size")
 	}
+	if len(q.JobIDs) > maxJobIDs {
+		return fmt.Errorf("message search: more than %d job ids", maxJobIDs)
+	}
+	for _, id := range q.JobIDs {
+		if id <= 0 {
+			return errors.New("message search: a job id is a positive number")
+		}
+	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return errors.New("message search: the start of the time range is not before its end")
 	}
@@ -149,7 +163,16 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		}
 	}
 	// a resource, vendor id or identifier matches few messages: one query
-	selective := q.ResourceID != "" || q.VendorID != "" || q.Identifier != ""
+	selective := q.ResourceID != "" || q.VendorID != "" || q.Identifier != "" || len(q.JobIDs) > 0
+	if len(q.JobIDs) > 0 {
+		// "job_id <> 0" lets SQLite use the partial index
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(q.JobIDs)), ", ")
+		a := make([]any, len(q.JobIDs))
+		for i, id := range q.JobIDs {
+			a[i] = id
+		}
+		add("(job_id IN ("+ph+") AND job_id <> 0)", a...)
+	}
 	if q.ResourceID != "" {
 		cond, a, err := s.resourceCond(ctx, []resourceRef{{q.ResourceType, q.ResourceID}})
 		if err != nil {
@@ -182,16 +205,19 @@ func (s *Store) SearchMessages(ctx context.Context, q MessageQuery) ([]Message, 
 		if err != nil {
 			return nil, MessageCursor{}, err
 		}
+		// a Bundle.identifier value may itself hold '|' (HL7 v2's
+		// MSH-3|MSH-4|MSH-10): the whole text is tried as a value too;
 		// "ident_hash <> ''" lets SQLite use the partial index
-		own := "(ident_hash = ? AND ident_hash <> '')"
+		own := "(ident_hash IN (?, ?) AND ident_hash <> '')"
+		hashes := []any{valueHash(value), valueHash(q.Identifier)}
 		if len(refs) == 0 {
-			add(own, valueHash(value))
+			add(own, hashes...)
 		} else {
 			cond, a, err := s.resourceCond(ctx, refs)
 			if err != nil {
 				return nil, MessageCursor{}, err
 			}
-			add("("+own+" OR "+cond+")", append([]any{valueHash(value)}, a...)...)
+			add("("+own+" OR "+cond+")", append(hashes, a...)...)
 		}
 	}
 	if !q.Since.IsZero() {

@@ -123,6 +123,9 @@ func runMessageList(b *testing.B, s *Store) {
 		{"day,status=dlq", MessageQuery{Since: day, Until: day.Add(24 * time.Hour), Status: StatusDeadLetter}},
 		{"day,vendor=tyto,status=pending", MessageQuery{Since: day, Until: day.Add(24 * time.Hour), Vendor: "tyto", Status: StatusPending}},
 		{"resource,status=delivered", MessageQuery{ResourceID: benchResource(123457), Status: StatusDelivered}},
+		// the stages page: a version's jobs' attempts, what followed a message
+		{"stages:jobs", MessageQuery{JobIDs: []int64{123457 / 2, 123458 / 2, 123459 / 2}}},
+		{"stages:resource,out,since", MessageQuery{ResourceID: benchResource(123457), Direction: Out, Since: benchEnd.Add(-benchMessages * benchStep).Add(123456 * benchStep)}},
 	}
 	for _, c := range cases {
 		for _, page := range []struct {

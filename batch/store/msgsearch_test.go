@@ -77,6 +77,7 @@ func testSearchMessages(t *testing.T, s *Store) {
 		{"resource identifier", MessageQuery{Identifier: "urn:mrn|MRN-CANARY-1"}, pick(isIn)},
 		{"resource identifier without system", MessageQuery{Identifier: "MRN-CANARY-1"}, pick(isIn)},
 		{"unknown identifier", MessageQuery{Identifier: "nobody"}, nil},
+		{"job ids", MessageQuery{JobIDs: []int64{101, 104, 999}}, []int64{ids[4], ids[1]}},
 		{"vendor id", MessageQuery{VendorID: "V-77"}, pick(func(i int) bool { return !isIn(i) && i%5 == 1 })},
 		{"vendor id at another vendor", MessageQuery{VendorID: "V-77", Vendor: "tyto"}, nil},
 		{"time range", MessageQuery{Since: t0.Add(2 * time.Minute), Until: t0.Add(4 * time.Minute)},
@@ -159,6 +160,8 @@ func TestMessageQueryCheck(t *testing.T) {
 		{MessageQuery{Identifier: long}, "identifier longer"},
 		{MessageQuery{VendorID: long}, "vendor id longer"},
 		{MessageQuery{Limit: -1}, "negative"},
+		{MessageQuery{JobIDs: []int64{0}}, "positive"},
+		{MessageQuery{JobIDs: make([]int64, maxJobIDs+1)}, "more than"},
 		{MessageQuery{Since: time.Unix(10, 0), Until: time.Unix(10, 0)}, "not before"},
 	} {
 		err := c.q.Check()

@@ -12,6 +12,7 @@
 package messages
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/console"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
@@ -175,7 +177,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 type resourceStages struct {
 	Type, ID  string
 	Version   int
-	Received  string // the stored version's body (analyst's view only)
+	Received  string             // the stored version's body (analyst's view only)
+	Jobs      []delivery.JobInfo // the delivery jobs of this version (or of the attempt)
 	Attempts  []store.Message
 	Outputs   map[int64]string // attempt id → mapped output (analyst's view only)
 	VendorIDs map[string]string
@@ -219,10 +222,20 @@ func (h *handler) stages(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, ref := range refs {
 		rs := resourceStages{Type: ref.Type, ID: ref.ID, Version: ref.Version}
+		if rs.Jobs, err = h.jobs(ctx, m, ref); err != nil {
+			h.internal(w, r, "listing delivery jobs", err)
+			return
+		}
 		q := store.MessageQuery{Direction: store.Out, ResourceType: ref.Type, ResourceID: ref.ID, Limit: maxRelated}
-		if m.Direction == store.In {
-			q.Since = m.At // what followed this message
-		} else {
+		switch {
+		case len(rs.Jobs) > 0: // the attempts of those jobs
+			q = store.MessageQuery{Limit: maxRelated}
+			for _, j := range rs.Jobs {
+				q.JobIDs = append(q.JobIDs, j.ID)
+			}
+		case m.Direction == store.In:
+			q.Since = m.At // jobs pruned: what followed this message
+		default:
 			q.Kind = m.Kind // this flow's attempts
 		}
 		if rs.Attempts, _, err = h.d.Store.SearchMessages(ctx, q); err != nil {
@@ -266,6 +279,38 @@ func (h *handler) stages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	console.Render(w, r, templates, "stages", p)
+}
+
+// jobs lists the delivery jobs of what m is about: those of the resource
+// version an inbound message stored, or the job of an attempt. Delivered
+// jobs are pruned after a while (retention.delivered_jobs): then none.
+func (h *handler) jobs(ctx context.Context, m store.Message, ref store.MessageResource) ([]delivery.JobInfo, error) {
+	q := `SELECT id, flow, state, attempts, last_error FROM delivery_jobs WHERE `
+	var args []any
+	switch {
+	case m.Direction == store.Out && m.JobID != 0:
+		q += `id = ?`
+		args = []any{m.JobID}
+	case m.Direction == store.In && ref.Version > 0:
+		q += `resource_type = ? AND resource_id = ? AND version = ?`
+		args = []any{ref.Type, ref.ID, ref.Version}
+	default:
+		return nil, nil
+	}
+	rows, err := h.d.Store.DB().QueryContext(ctx, h.d.Store.Rebind(q+` ORDER BY id LIMIT 100`), args...)
+	if err != nil {
+		return nil, store.Classify("listing delivery jobs", err)
+	}
+	defer rows.Close()
+	var out []delivery.JobInfo
+	for rows.Next() {
+		j := delivery.JobInfo{ResourceType: ref.Type, ResourceID: ref.ID, Version: ref.Version}
+		if err := rows.Scan(&j.ID, &j.Flow, &j.State, &j.Attempts, &j.LastError); err != nil {
+			return nil, store.Classify("listing delivery jobs", err)
+		}
+		out = append(out, j)
+	}
+	return out, store.Classify("listing delivery jobs", rows.Err())
 }
 
 // clip is a body as text, cut at maxBody bytes.

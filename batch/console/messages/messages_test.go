@@ -14,6 +14,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/console"
 	"github.com/fhirbridge/fhirbridge/batch/console/consoletest"
 	_ "github.com/fhirbridge/fhirbridge/batch/console/messages"
+	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
 )
@@ -48,6 +49,10 @@ func fill(t *testing.T, st *store.Store) fixture {
 		if err := tx.LinkVendorID(ctx, "solo", "Patient", "p1", "SOLO-991"); err != nil {
 			return err
 		}
+		// job 1, the one delivery job of Patient/p1 version 1
+		if err := delivery.Enqueue(ctx, tx, delivery.Job{Flow: "solo-patient", ResourceType: "Patient", ResourceID: "p1", Version: 1}); err != nil {
+			return err
+		}
 		var err error
 		if f.in, err = tx.LogMessage(ctx, store.Message{At: t0, Direction: store.In, Kind: "fhir.transaction",
 			Status: store.StatusAccepted, Outcome: "stored", Identifier: "BUNDLE-CANARY-1",
@@ -56,7 +61,7 @@ func fill(t *testing.T, st *store.Store) fixture {
 		}
 		if f.delivered, err = tx.LogMessage(ctx, store.Message{At: t0.Add(time.Minute), Direction: store.Out, Kind: "solo-patient.create",
 			ResourceType: "Patient", ResourceID: "p1", Vendor: "solo", Status: store.StatusDelivered, Outcome: "ok",
-			Body: []byte(`{"lastName":"CANARYNAME"}`), JobID: 7, StatusCode: 201, Elapsed: 42 * time.Millisecond}); err != nil {
+			Body: []byte(`{"lastName":"CANARYNAME"}`), JobID: 1, StatusCode: 201, Elapsed: 42 * time.Millisecond}); err != nil {
 			return err
 		}
 		if f.dead, err = tx.LogMessage(ctx, store.Message{At: t0.Add(2 * time.Minute), Direction: store.Out, Kind: "tyto-appt",
@@ -174,7 +179,7 @@ func testViewerSeesNoPHI(t *testing.T, e *consoletest.Env) {
 	}
 	// the stages show what a viewer may see: ids, statuses, codes, timings
 	_, body := e.Get(t, console.RoleViewer, fmt.Sprintf("/console/messages/%d", f.in))
-	for _, want := range []string{"Patient/p1", "solo-patient.create", "201", "42ms", "SOLO-991", "delivered"} {
+	for _, want := range []string{"Patient/p1", "solo-patient.create", "201", "42ms", "SOLO-991", "delivered", "<td>1</td><td>solo-patient</td>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("viewer's stages lack %q", want)
 		}

@@ -31,6 +31,7 @@ CREATE INDEX messages_kind_at ON messages (kind, at, id);
 CREATE INDEX messages_vendor_at ON messages (vendor, at, id);
 CREATE INDEX messages_vendor_status_at ON messages (vendor, status, at, id);
 CREATE INDEX messages_ident ON messages (ident_hash) WHERE ident_hash <> '';
+CREATE INDEX messages_job ON messages (job_id) WHERE job_id <> 0;
 CREATE INDEX identifiers_value ON identifiers (value_hash);
 CREATE INDEX crosswalk_vendor_id ON crosswalk (vendor_id);
 DROP INDEX messages_at;
