@@ -180,7 +180,8 @@ var messageLink = regexp.MustCompile(`href="/console/messages/(\d+)"`)
 //   - Solo fixed, the operator retries the dead letters from the
 //     Deliveries page through the confirmation showing their count, and
 //     the job turns delivered (and Solo holds the patient);
-//   - the analyst runs the workbench on the stored Patients with an
+//   - the analyst finds the transaction by the patient's identifier (an
+//     unknown one finds nothing), and runs the workbench on the stored Patients with an
 //     edited mapping and reads the field diff;
 //   - the admin's audit log names the retry and the PHI views, and holds
 //     no patient value; neither does serve's log;
@@ -391,6 +392,21 @@ func TestConsoleBrowser(t *testing.T) {
 			t.Fatal("no message shows the analyst the patient's name: the viewer's check proves nothing")
 		}
 		shot(t, analyst, "message")
+
+		// a search by the patient's identifier finds the transaction
+		analyst.OpenOK(base + "/console/messages")
+		analyst.Fill(`input[name=identifier]`, "urn:mrn|"+canaryMRN)
+		if status := analyst.Click(`form.filters button[type=submit]`); status != http.StatusOK {
+			t.Fatalf("searching by identifier: %d: %.300s", status, analyst.Text())
+		}
+		if got := messageLink.FindAllStringSubmatch(analyst.HTML(), -1); len(got) == 0 || !strings.Contains(analyst.Text(), "fhir.transaction") {
+			t.Errorf("the search by the patient's identifier found %d messages, want the transactions: %.400s", len(got), analyst.Text())
+		}
+		analyst.Fill(`input[name=identifier]`, "urn:mrn|MRN-NOBODY")
+		analyst.Click(`form.filters button[type=submit]`)
+		if got := messageLink.FindAllStringSubmatch(analyst.HTML(), -1); len(got) != 0 {
+			t.Errorf("the search by an unknown identifier found %d messages", len(got))
+		}
 	})
 
 	t.Run("workbench", func(t *testing.T) {
