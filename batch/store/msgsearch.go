@@ -45,7 +45,8 @@ type MessageQuery struct {
 	Kind, Status, Vendor string
 	// ResourceID finds the messages about a resource: outbound messages
 	// naming it and inbound messages that stored it. ResourceType, when
-	// set, narrows it to that type.
+	// set, narrows it to that type; alone, it matches the messages whose
+	// own resource has that type (deliveries, single-resource requests).
 	ResourceType, ResourceID string
 	// VendorID is a vendor's id of one of our resources (any vendor, or
 	// Vendor when set), resolved through the crosswalk to the resource.
