@@ -391,6 +391,10 @@ func TestConsoleBrowser(t *testing.T) {
 		if !seen {
 			t.Fatal("no message shows the analyst the patient's name: the viewer's check proves nothing")
 		}
+		// the screenshot shows each route's mapped output, opened
+		if _, err := analyst.Eval(`(document.querySelectorAll('details').forEach(d => d.open = true), '')`); err != nil {
+			t.Fatal(err)
+		}
 		shot(t, analyst, "message")
 
 		// a search by the patient's identifier finds the transaction
