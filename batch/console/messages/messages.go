@@ -34,7 +34,7 @@ var templateFS embed.FS
 var templates = template.Must(console.ParseTemplates(templateFS, "templates/*.html"))
 
 func init() {
-	console.RegisterPage(console.Page{Name: "messages", Title: "Messages", Order: 20, Role: console.RoleViewer, Mount: mount})
+	console.RegisterPage(console.Page{Name: "messages", Title: "Messages", Order: 200, Role: console.RoleViewer, Mount: mount})
 }
 
 // Bounds of the page's inputs.

@@ -25,7 +25,7 @@ var templateFS embed.FS
 var tmpl = template.Must(template.New("").Funcs(console.Funcs()).ParseFS(templateFS, "templates/*.html"))
 
 func init() {
-	console.RegisterPage(console.Page{Name: "workbench", Title: "Mapping workbench", Order: 60,
+	console.RegisterPage(console.Page{Name: "workbench", Title: "Mapping workbench", Order: 500,
 		Role: console.RoleAnalyst, Mount: mount})
 }
 
