@@ -104,24 +104,7 @@ func (q *Queue) page(ctx context.Context, f Query, n int) ([]JobInfo, error) {
 	if f.Before > 0 {
 		cond, args = cond+" AND id < ?", append(args, f.Before)
 	}
-	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(`SELECT `+jobCols+` FROM delivery_jobs WHERE `+cond+
-		` ORDER BY id DESC LIMIT ?`), append(args, n)...)
-	if err != nil {
-		return nil, store.Classify("listing delivery jobs", err)
-	}
-	defer rows.Close()
-	var out []JobInfo
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, store.Classify("listing delivery jobs", err)
-		}
-		out = append(out, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.Classify("listing delivery jobs", err)
-	}
-	return out, nil
+	return q.jobs(ctx, `SELECT `+jobCols+` FROM delivery_jobs WHERE `+cond+` ORDER BY id DESC LIMIT ?`, append(args, n)...)
 }
 
 // DeadSelection is what a bulk retry acts on: the dead letters a Query

@@ -84,6 +84,11 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]JobInfo, error) {
 	if f.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
+	return q.jobs(ctx, query, args...)
+}
+
+// jobs runs query, which selects jobCols, and returns its jobs.
+func (q *Queue) jobs(ctx context.Context, query string, args ...any) ([]JobInfo, error) {
 	rows, err := q.st.DB().QueryContext(ctx, q.st.Rebind(query), args...)
 	if err != nil {
 		return nil, store.Classify("listing delivery jobs", err)

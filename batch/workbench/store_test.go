@@ -9,7 +9,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/batch/store/storetest"
-		"github.com/fhirbridge/fhirbridge/mapping/casetest"
+	"github.com/fhirbridge/fhirbridge/mapping/casetest"
 )
 
 // putAll stores each resource in its own transaction, a little apart in
@@ -128,4 +128,3 @@ func checkCases(t *testing.T, p *Pair, text []byte, n int) {
 		}
 	}
 }
-
