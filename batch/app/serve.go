@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"log/slog"
 	"net"
 	"net/http"
@@ -154,7 +155,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		mux.Handle("/hl7v2", hl7.http)
 	}
 	mux.Handle("/", server.New(backend, opts))
-	srv := server.NewHTTPServer(c.Server.Listen, mux)
+	srv := server.NewHTTPServer(c.Server.Listen, logging.Middleware(logging.AccessLog(log, mux)))
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)
 		if err != nil {

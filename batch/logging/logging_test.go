@@ -140,3 +140,24 @@ func FuzzCleanRequestID(f *testing.F) {
 		}
 	})
 }
+
+func TestAccessLog(t *testing.T) {
+	var buf bytes.Buffer
+	log, _ := New(&buf, "json", "info")
+	h := Middleware(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	})))
+	r := httptest.NewRequest("POST", "/fhir/Patient?name=Canary", nil)
+	r.Header.Set(HeaderRequestID, "req-77")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if m["request_id"] != "req-77" || m["status"] != float64(201) || m["path"] != "/fhir/Patient" || m["method"] != "POST" {
+		t.Errorf("access line %s", buf.String())
+	}
+	if strings.Contains(buf.String(), "Canary") {
+		t.Errorf("the query string was logged: %s", buf.String())
+	}
+}
