@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -84,4 +85,37 @@ func TestJSONLogsFollowRequestID(t *testing.T) {
 func jsonNumber(v any) string {
 	b, _ := json.Marshal(v)
 	return strings.Trim(string(b), `"`)
+}
+
+// TestRequestIDInErrors checks an error's OperationOutcome quotes the
+// request id, kept from the request or generated when unusable.
+func TestRequestIDInErrors(t *testing.T) {
+	b := startBridge(t, "connectors:\n  $SOLO\n"+soloRoutes)
+	for _, tc := range []struct{ header, want string }{
+		{"req-bad-1", "req-bad-1"},
+		{"not a safe id", ""},
+		{"", ""},
+	} {
+		req, _ := http.NewRequest("POST", b.Base+"/fhir", strings.NewReader(`{"resourceType":"Bundle","type":"nonsense"}`))
+		req.Header.Set("Content-Type", "application/fhir+json")
+		if tc.header != "" {
+			req.Header.Set("X-Request-Id", tc.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("X-Request-Id")
+		if resp.StatusCode < 400 || id == "" || (tc.want != "" && id != tc.want) || (tc.want == "" && len(id) != 32) {
+			t.Errorf("header %q: status %d, X-Request-Id %q", tc.header, resp.StatusCode, id)
+		}
+		if !strings.Contains(string(body), "(request id: "+id+")") {
+			t.Errorf("header %q: the OperationOutcome lacks the request id %q: %s", tc.header, id, body)
+		}
+		if strings.Contains(string(body), "not a safe id") {
+			t.Errorf("an unusable id was echoed: %s", body)
+		}
+	}
 }
