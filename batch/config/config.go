@@ -9,7 +9,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 

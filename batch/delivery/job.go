@@ -33,10 +33,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"strconv"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"slices"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
