@@ -144,7 +144,7 @@ func FuzzCleanRequestID(f *testing.F) {
 func TestAccessLog(t *testing.T) {
 	var buf bytes.Buffer
 	log, _ := New(&buf, "json", "info")
-	h := Middleware(AccessLog(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Middleware(AccessLog(log, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 	})))
 	r := httptest.NewRequest("POST", "/fhir/Patient?name=Canary", nil)
