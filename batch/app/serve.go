@@ -22,6 +22,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/console"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/ingest"
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/retention"
 	"github.com/fhirbridge/fhirbridge/batch/search"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -154,7 +155,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		mux.Handle("/hl7v2", hl7.http)
 	}
 	mux.Handle("/", server.New(backend, opts))
-	srv := server.NewHTTPServer(c.Server.Listen, mux)
+	srv := server.NewHTTPServer(c.Server.Listen, logging.Middleware(logging.AccessLog(log, func(r *http.Request) string { return logRoute(mux, r) }, mux)))
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)
 		if err != nil {
@@ -230,4 +231,17 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (addr string
 	case err := <-errc:
 		return "", nil, err
 	}
+}
+
+// logRoute is what the access log shows of r's path: the FHIR endpoint's
+// path (types and ids of our store), else the pattern of the route that
+// serves r, so that a secret in a path (a webhook's token) is never logged.
+func logRoute(mux *http.ServeMux, r *http.Request) string {
+	if p := r.URL.Path; p == "/fhir" || strings.HasPrefix(p, "/fhir/") {
+		return p
+	}
+	if _, pattern := mux.Handler(r); pattern != "" {
+		return pattern
+	}
+	return "(no route)"
 }

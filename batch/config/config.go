@@ -22,6 +22,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
@@ -55,8 +56,19 @@ type Config struct {
 	HL7v2 HL7v2 `yaml:"hl7v2"`
 	// Console is the operator's web console (see console.go).
 	Console Console `yaml:"console"`
+	// Log is the format and level of serve's log (the --log-format and
+	// --log-level flags win over it).
+	Log Log `yaml:"log"`
 
 	dir string // folder of the config file, for relative paths
+}
+
+// Log configures the log (see package logging).
+type Log struct {
+	// Format is text (default) or json: one JSON object per line.
+	Format string `yaml:"format"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
 }
 
 // Server configures the HTTP endpoint.
@@ -321,6 +333,12 @@ func (c *Config) Dir() string { return c.dir }
 // which also fills its defaults).
 func (c *Config) Validate() error {
 	var errs []error
+	if _, err := logging.ParseFormat(c.Log.Format); err != nil {
+		errs = append(errs, fmt.Errorf("log.format: %w", err))
+	}
+	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
+		errs = append(errs, fmt.Errorf("log.level: %w", err))
+	}
 	host, port, err := net.SplitHostPort(c.Server.Listen)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("server.listen %q: want host:port", c.Server.Listen))

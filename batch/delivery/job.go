@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 )
 
@@ -85,7 +86,9 @@ func (j Job) Key() string {
 // Enqueue adds job j inside the caller's store transaction, so that the job
 // exists exactly when the transaction that stored the resource commits,
 // and wakes the runners when it does (see wake.go).
-// Enqueueing the same (flow, type, id, version) again is a no-op.
+// Enqueueing the same (flow, type, id, version) again is a no-op. The
+// request id ctx carries (package logging) is kept with the job and put in
+// the log lines of its attempts.
 func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 	op := "enqueueing " + j.Flow + " delivery of " + j.ResourceType + "/" + j.ResourceID
 	if j.Flow == "" || j.ResourceType == "" || j.ResourceID == "" || j.Version < 1 {
@@ -93,9 +96,9 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 	}
 	now := micros(time.Now())
 	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
-		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING`),
-		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now)
+		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, request_id)
+		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?, ?) ON CONFLICT DO NOTHING`),
+		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now, logging.RequestID(ctx))
 	if err != nil {
 		return store.Classify(op, err)
 	}

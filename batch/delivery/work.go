@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
@@ -19,6 +20,9 @@ var errWait = errors.New("waiting")
 // work makes one attempt at a held job and records the outcome.
 func (r *Runner) work(ctx context.Context, c claimed) {
 	flow := r.flows[c.Flow]
+	if c.requestID != "" { // the attempt's log lines name the request
+		ctx = logging.WithRequestID(ctx, c.requestID)
+	}
 	if flow.Work != nil {
 		r.doWork(ctx, c, flow)
 		return
@@ -39,6 +43,7 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 		c.statusCode = statusOf(err)
 		r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(c.elapsed.Seconds())
 		cancel()
+		r.logAttempt(ctx, c, flow, res, err)
 		if err == nil {
 			r.cb.success(flow.Vendor)
 			count(outcomeDelivered)
@@ -69,6 +74,21 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 	if err != nil {
 		r.log.Warn("recording delivery outcome", "job", c.id, "flow", c.Flow, "err", err)
 	}
+}
+
+// logAttempt logs one delivery attempt with the ids that apply (request
+// id from ctx, flow, vendor, job, attempt, resource type/id) and the
+// vendor's answer: its id of the record, or the error's class and HTTP
+// status. The error text is not logged (it may quote a vendor's body).
+func (r *Runner) logAttempt(ctx context.Context, c claimed, flow Flow, res connectors.Result, err error) {
+	attrs := []any{"job", c.id, "flow", c.Flow, "vendor", flow.Vendor, "attempt", c.attempts,
+		"type", c.ResourceType, "id", c.ResourceID, "duration_ms", c.elapsed.Milliseconds()}
+	if err == nil {
+		r.log.InfoContext(ctx, "delivery attempt", append(attrs, "outcome", outcomeDelivered, "vendor_id", res.VendorID)...)
+		return
+	}
+	class, _ := connectors.Classify(err)
+	r.log.WarnContext(ctx, "delivery attempt", append(attrs, "outcome", "failed", "class", class.String(), "status", c.statusCode)...)
 }
 
 // prepare loads the job's resource version, finds the vendor ids it needs

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/app"
 	"github.com/fhirbridge/fhirbridge/batch/config"
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -53,6 +53,12 @@ func startBridge(t *testing.T, yaml string) *testBridge {
 // the API key k-test.
 func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *testBridge {
 	t.Helper()
+	return startBridgeLog(t, sim, yaml, "text")
+}
+
+// startBridgeLog is startBridgeOn logging in format (text or json).
+func startBridgeLog(t *testing.T, sim *solosim.Sim, yaml, format string) *testBridge {
+	t.Helper()
 	b := &testBridge{t: t, Sim: sim}
 	simSrv := httptest.NewServer(b.Sim)
 	t.Cleanup(simSrv.Close)
@@ -76,7 +82,12 @@ func startBridgeOn(t *testing.T, sim *solosim.Sim, yaml string) *testBridge {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	addr, done, err := app.Start(ctx, c, slog.New(slog.NewTextHandler(lockedWriter{&b.mu, &b.logs}, nil)))
+	log, err := logging.New(lockedWriter{&b.mu, &b.logs}, format, "info")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	addr, done, err := app.Start(ctx, c, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

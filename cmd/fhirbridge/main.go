@@ -65,6 +65,7 @@ Start with:
 	}
 	root.AddCommand(newDemoCmd(), newMapCmd(), newValidateCmd(), newServeCmd(), newDeliveriesCmd(), newFilesCmd(), newExportCmd(), newImportCmd(), newSandboxCmd(), newCheckCmd(), newTokenCmd(), newTestCmd(), newMappingsCmd(), newVersionCmd(), newStoreCmd(), newConsoleCmd())
 	root.AddCommand(moduleCmds()...)
+	addLogFlags(root)
 	addModuleSubcommands(root, bridge.Modules())
 	return root
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -48,9 +47,13 @@ requests in flight finish (up to 30 s).`,
 			if err := c.Preflight(); err != nil {
 				return err
 			}
+			log, err := commandLogger(cmd, c)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return app.Serve(ctx, c, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil)
+			return app.Serve(ctx, c, log, nil)
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")

@@ -288,7 +288,20 @@ func (h *handler) writeError(w http.ResponseWriter, e *apiError) {
 		secs := int((h.opt.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
-	writeJSON(w, e.status, e.oo.JSON())
+	writeJSON(w, e.status, withRequestID(e.oo, w.Header().Get("X-Request-Id")).JSON())
+}
+
+// withRequestID is oo with "(request id: ID)" after its first issue's
+// diagnostics, so that a client can quote it when asking about an error;
+// oo itself is not changed (it may be shared). The id was checked by the
+// request-id middleware before it was put in the response header.
+func withRequestID(oo *fhir.OperationOutcome, id string) *fhir.OperationOutcome {
+	if id == "" || oo == nil || len(oo.Issues) == 0 {
+		return oo
+	}
+	c := &fhir.OperationOutcome{Issues: append([]fhir.Issue(nil), oo.Issues...)}
+	c.Issues[0].Diagnostics = strings.TrimSpace(c.Issues[0].Diagnostics + " (request id: " + id + ")")
+	return c
 }
 
 // writeJSON sends a FHIR JSON body.
