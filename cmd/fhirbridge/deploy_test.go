@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// buildStamped builds the binary with `go build` from the module root, as an
+// operator would, so that the toolchain stamps the VCS revision into it.
+func buildStamped(t *testing.T, bin string) {
+	t.Helper()
+	// -buildvcs=true: the default ("auto") stamps too, but a GOFLAGS of
+	// -buildvcs=false in the environment would silently turn it off.
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/fhirbridge")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// TestVersionOfBuiltBinary: `go build` then `fhirbridge version` prints a
+// VCS revision, not "dev" alone.
+func TestVersionOfBuiltBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot(t), ".git")); err != nil {
+		t.Skip("not a git checkout: the build has no VCS data to stamp")
+	}
+	bin := filepath.Join(t.TempDir(), "fhirbridge")
+	buildStamped(t, bin)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^revision: [0-9a-f]{12,40}( \(modified\))?$`).Match(out) {
+		t.Errorf("version printed no revision:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^time: \d{4}-\d\d-\d\dT`).Match(out) {
+		t.Errorf("version printed no commit time:\n%s", out)
+	}
+	if !strings.HasPrefix(string(out), "fhirbridge ") {
+		t.Errorf("version output %q", out)
+	}
+}
