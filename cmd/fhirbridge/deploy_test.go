@@ -9,14 +9,25 @@ import (
 	"testing"
 )
 
-// buildStamped builds the binary with `go build` from the module root, as an
+// buildStamped builds the binary with `go build` in a git checkout, as an
 // operator would, so that the toolchain stamps the VCS revision into it.
+// The toolchain recognises only a .git directory, not the .git file of a
+// linked worktree, so such a checkout is first cloned (its HEAD) into a
+// temporary directory.
 func buildStamped(t *testing.T, bin string) {
 	t.Helper()
+	dir := repoRoot(t)
+	if fi, err := os.Stat(filepath.Join(dir, ".git")); err != nil || !fi.IsDir() {
+		clone := filepath.Join(t.TempDir(), "src")
+		if out, err := exec.Command("git", "clone", "--quiet", dir, clone).CombinedOutput(); err != nil {
+			t.Fatalf("git clone: %v\n%s", err, out)
+		}
+		dir = clone
+	}
 	// -buildvcs=true: the default ("auto") stamps too, but a GOFLAGS of
 	// -buildvcs=false in the environment would silently turn it off.
 	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
+	build.Dir = dir
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
