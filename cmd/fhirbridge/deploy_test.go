@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,5 +58,27 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), "fhirbridge ") {
 		t.Errorf("version output %q", out)
+	}
+}
+
+func TestHealthCmd(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		url  string
+		ok  bool
+	}{
+		{srv.URL + "/readyz", true},
+		{srv.URL + "/other", false},
+		{"http://127.0.0.1:1/readyz", false},
+	}
+	for _, tt := range tests {
+		if _, _, code := run(t, "", "health", "--url", tt.url); (code == 0) != tt.ok {
+			t.Errorf("health --url %s: exit %d, want success %v", tt.url, code, tt.ok)
+		}
 	}
 }
