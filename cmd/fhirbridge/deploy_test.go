@@ -82,3 +82,62 @@ func TestHealthCmd(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdUnitVerify runs `systemd-analyze verify` on
+// deploy/fhirbridge.service, with ExecStart pointed at a freshly built
+// binary (verify checks that the command exists). Skipped without
+// systemd-analyze unless FHIRBRIDGE_REQUIRE_SYSTEMD=1.
+func TestSystemdUnitVerify(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("FHIRBRIDGE_REQUIRE_SYSTEMD") == "1" {
+			t.Fatal("FHIRBRIDGE_REQUIRE_SYSTEMD=1 but systemd-analyze is not installed (apt-get install systemd)")
+		}
+		t.Skip("systemd-analyze not installed")
+	}
+	unit, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "fhirbridge.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const installed = "/usr/local/bin/fhirbridge"
+	if !strings.Contains(string(unit), "ExecStart="+installed+" ") {
+		t.Fatalf("the unit's ExecStart does not run %s", installed)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fhirbridge")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "fhirbridge.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), installed, bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(sa, "verify", path).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestDockerImageBuild builds the Dockerfile when docker or podman works on
+// this machine (skipped otherwise, and under -short).
+func TestDockerImageBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an image")
+	}
+	var tool string
+	for _, name := range []string{"docker", "podman"} {
+		if p, err := exec.LookPath(name); err == nil && exec.Command(p, "info").Run() == nil {
+			tool = p
+			break
+		}
+	}
+	if tool == "" {
+		t.Skip("no working docker or podman")
+	}
+	out, err := exec.Command(tool, "build", "-q", "-t", "fhirbridge:test", repoRoot(t)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s build: %v\n%s", tool, err, out)
+	}
+}
