@@ -12,7 +12,7 @@ RUN go mod download
 COPY . .
 # modernc.org/sqlite is pure Go: no cgo, a fully static binary.
 RUN CGO_ENABLED=0 GOFLAGS=-buildvcs=auto go build -trimpath \
-      -ldflags "-s -w -X github.com/fhirbridge/fhirbridge/buildinfo.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/fhirbridge/fhirbridge/fhir/buildinfo.Version=${VERSION}" \
       -o /out/fhirbridge ./cmd/fhirbridge \
  && mkdir -p /out/data
 

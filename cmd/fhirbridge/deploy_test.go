@@ -69,7 +69,7 @@ func TestHealthCmd(t *testing.T) {
 	}))
 	defer srv.Close()
 	tests := []struct {
-		url  string
+		url string
 		ok  bool
 	}{
 		{srv.URL + "/readyz", true},

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/fhirbridge/fhirbridge/buildinfo"
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 	"github.com/spf13/cobra"
 )
 

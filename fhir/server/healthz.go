@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/fhirbridge/fhirbridge/buildinfo"
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 )
 
 // healthz is the /healthz answer: the process is alive, and which build it is.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fhirbridge/fhirbridge/buildinfo"
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 )
 
 func TestHealthzBuildInfo(t *testing.T) {

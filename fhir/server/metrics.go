@@ -2,7 +2,7 @@ package server
 
 import (
 	"errors"
-	"github.com/fhirbridge/fhirbridge/buildinfo"
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 	"net/http"
 	"strconv"
 	"time"

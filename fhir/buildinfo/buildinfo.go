@@ -18,7 +18,7 @@ import (
 // Info describes the running binary.
 type Info struct {
 	// Version is the module version ("v1.2.3"), the value set with
-	// -ldflags "-X github.com/fhirbridge/fhirbridge/buildinfo.Version=…",
+	// -ldflags "-X github.com/fhirbridge/fhirbridge/fhir/buildinfo.Version=…",
 	// or "dev" when neither is known.
 	Version string `json:"version"`
 	// Revision is the VCS commit the binary was built from; empty when
