@@ -3,25 +3,38 @@ package main
 import (
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; it
+// overrides the module version from the build information.
 var version = "dev"
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the fhirbridge version",
+		Short: "Print the fhirbridge version, VCS revision, commit time and dirty flag",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
+			in := buildinfo.Get()
+			if version != "dev" {
+				in.Version = version
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "fhirbridge %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			rev := in.Revision
+			if rev == "" {
+				rev = "unknown (built without VCS data)"
+			}
+			if in.Modified {
+				rev += " (modified)"
+			}
+			t := in.Time
+			if t == "" {
+				t = "unknown"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "fhirbridge %s\nrevision: %s\ntime: %s\ngo: %s %s/%s\n",
+				in.Version, rev, t, in.GoVersion, runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}

@@ -128,8 +128,7 @@ func safeMethod(m string) string {
 func (h *handler) route(w http.ResponseWriter, r *http.Request) string {
 	switch r.URL.Path {
 	case "/healthz":
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+		writeHealthz(w)
 		return routeHealthz
 	case "/readyz":
 		h.ready(w, r)

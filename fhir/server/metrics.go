@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
 	"net/http"
 	"strconv"
 	"time"
@@ -67,6 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.duration = register(reg, m.duration)
 	m.rejected = register(reg, m.rejected)
 	m.identifierConflicts = register(reg, m.identifierConflicts)
+	_ = buildinfo.Register(reg) // a clash only loses the gauge, never a request
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {
