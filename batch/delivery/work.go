@@ -8,8 +8,12 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // errWait marks a job that cannot be sent yet (its parent is not
@@ -19,12 +23,18 @@ var errWait = errors.New("waiting")
 // work makes one attempt at a held job and records the outcome.
 func (r *Runner) work(ctx context.Context, c claimed) {
 	flow := r.flows[c.Flow]
+	ctx, span := startAttempt(ctx, c, flow)
+	defer span.End()
 	if flow.Work != nil {
 		r.doWork(ctx, c, flow)
 		return
 	}
-	d, body, err := r.prepare(ctx, c, flow)
+	mctx, mspan := tracing.Tracer().Start(ctx, "map "+c.Flow, trace.WithAttributes(
+		attribute.String("fhirbridge.flow", c.Flow), attribute.String("fhirbridge.resource_type", c.ResourceType)))
+	d, body, err := r.prepare(mctx, c, flow)
+	tracing.End(mspan, err)
 	count := func(outcome string) {
+		span.SetAttributes(attribute.String("fhirbridge.outcome", outcome))
 		r.metrics.attempts.WithLabelValues(flow.Vendor, c.Flow, outcome).Inc()
 	}
 	if err == nil && d.Body == nil && d.Op != connectors.Cancel {
@@ -69,6 +79,20 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 	if err != nil {
 		r.log.Warn("recording delivery outcome", "job", c.id, "flow", c.Flow, "err", err)
 	}
+}
+
+// startAttempt starts the span of one delivery attempt, a child of the
+// span that enqueued the job when its traceparent was stored (so the
+// attempt joins the trace of the POST that caused it, however much later
+// it runs), else a new trace.
+func startAttempt(ctx context.Context, c claimed, flow Flow) (context.Context, trace.Span) {
+	if sc := tracing.FromTraceparent(c.trace.String); sc.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
+	return tracing.Tracer().Start(ctx, "deliver "+c.Flow, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("fhirbridge.vendor", flow.Vendor), attribute.String("fhirbridge.flow", c.Flow),
+			attribute.Int64("fhirbridge.job_id", c.id), attribute.Int("fhirbridge.attempt", c.attempts),
+			attribute.String("fhirbridge.resource_type", c.ResourceType)))
 }
 
 // prepare loads the job's resource version, finds the vendor ids it needs
