@@ -181,9 +181,9 @@ func routeOf(path string) string {
 		return "/"
 	}
 	out := "/" + segs[0]
-	if len(segs) > 1 && segs[1] != "" && len(segs[1]) <= 64 {
+	if len(segs) > 1 && segs[1] != "" {
 		c := segs[1][0]
-		if c == '$' || c == '_' || (c >= 'A' && c <= 'Z') {
+		if len(segs[1]) <= 64 && (c == '$' || c == '_' || (c >= 'A' && c <= 'Z')) {
 			out += "/" + segs[1]
 		} else {
 			out += "/{id}"
