@@ -182,3 +182,39 @@ func FuzzFromTraceparent(f *testing.F) {
 		}
 	})
 }
+
+// TestSetupExportsOTLPHTTP: with only OTEL_EXPORTER_OTLP_ENDPOINT set,
+// Setup turns tracing on and shutdown flushes a span by OTLP/HTTP to
+// /v1/traces; with nothing set it stays off.
+func TestSetupExportsOTLPHTTP(t *testing.T) {
+	t.Cleanup(func() { Install(trace.NewNoopTracerProvider()) })
+	for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+		t.Setenv(k, "")
+	}
+	if on, _, err := Setup(context.Background()); on || err != nil {
+		t.Fatalf("Setup without OTEL_* = %v, %v; want off", on, err)
+	}
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.URL.Path
+	}))
+	defer srv.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	on, shutdown, err := Setup(context.Background())
+	if !on || err != nil {
+		t.Fatalf("Setup = %v, %v; want on", on, err)
+	}
+	_, span := Tracer().Start(context.Background(), "x")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		if req != "POST /v1/traces" {
+			t.Errorf("the collector got %s", req)
+		}
+	default:
+		t.Fatal("no span exported by shutdown")
+	}
+}

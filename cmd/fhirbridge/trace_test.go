@@ -85,6 +85,9 @@ func TestServeTraceSpanTree(t *testing.T) {
 			if parent != "POST /fhir" {
 				t.Errorf("%q is a child of %q, want POST /fhir", name, parent)
 			}
+			if name == "validate Bundle" && attr(s, "fhirbridge.valid") != "true" {
+				t.Errorf("validate span of a valid Bundle: %v", s.Attributes())
+			}
 		case strings.HasPrefix(name, "route "):
 			if parent != "store commit" {
 				t.Errorf("%q is a child of %q, want store commit", name, parent)

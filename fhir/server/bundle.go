@@ -57,7 +57,11 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 		entries[i], oo = h.checkEntry(&b.Entries[i])
 		per[i] = per[i].Merge(oo)
 	}
-	span.SetAttributes(attribute.Bool("fhirbridge.valid", !whole.HasErrors()))
+	valid := !whole.HasErrors()
+	for _, oo := range per {
+		valid = valid && !oo.HasErrors()
+	}
+	span.SetAttributes(attribute.Bool("fhirbridge.valid", valid))
 	span.End()
 	key := bundleKey(v, data)
 	release() // the costly part is done; the Backend is not bounded here
