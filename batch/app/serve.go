@@ -26,6 +26,7 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/retention"
 	"github.com/fhirbridge/fhirbridge/batch/search"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 )
 
@@ -38,6 +39,21 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		if err := os.MkdirAll(filepath.Dir(strings.TrimPrefix(db, "sqlite://")), 0o750); err != nil {
 			return fmt.Errorf("creating the data directory: %w", err)
 		}
+	}
+	tracingOn, stopTracing, err := tracing.Setup(ctx)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { // last: flushes the spans of the shutdown too
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("tracing stopped with an error", "error", err.Error())
+		}
+	}()
+	log = slog.New(tracing.LogHandler(log.Handler()))
+	if tracingOn {
+		log.Info("tracing on: exporting spans by OTLP")
 	}
 	st, err := store.Open(ctx, c.Database.URL.Reveal())
 	if err != nil {
@@ -154,7 +170,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if hl7.http != nil {
 		mux.Handle("/hl7v2", hl7.http)
 	}
-	mux.Handle("/", server.New(backend, opts))
+	mux.Handle("/", tracing.Middleware(server.New(backend, opts)))
 	srv := server.NewHTTPServer(c.Server.Listen, logging.Middleware(logging.AccessLog(log, func(r *http.Request) string { return logRoute(mux, r) }, mux)))
 	if c.Server.TLS.CertFile != "" {
 		tc, err := tlsConfig(c.Server.TLS)

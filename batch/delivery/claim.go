@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"sort"
@@ -20,6 +21,8 @@ type claimed struct {
 	createdAt int64  // when the job was enqueued, µs since the epoch
 	data      string // a worker job's data (see WorkJob)
 	requestID string // of the request that enqueued it, "" when none
+	// trace is the traceparent stored by Enqueue ("" when none)
+	trace sql.NullString
 	// elapsed and statusCode are this attempt's: how long the vendor took
 	// and its HTTP status when the error says (for the message log)
 	elapsed    time.Duration
@@ -237,7 +240,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 		args = append(args, f)
 	}
 	args = append(args, state, at, StatePending, StateInFlight, n)
-	q := `SELECT id, flow, resource_type, resource_id, version, data, attempts, retry_base, run_at, created_at, request_id FROM delivery_jobs j
+	q := `SELECT id, flow, resource_type, resource_id, version, data, attempts, retry_base, run_at, created_at, request_id, traceparent FROM delivery_jobs j
 		WHERE flow IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(flows)), ", ") + `)
 		  AND ` + cond + `
 		  AND NOT EXISTS (SELECT 1 FROM delivery_jobs p
@@ -252,7 +255,7 @@ func (r *Runner) claimable(ctx context.Context, tx *store.Tx, flows []string, co
 	var out []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.data, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt, &c.requestID); err != nil {
+		if err := rows.Scan(&c.id, &c.Flow, &c.ResourceType, &c.ResourceID, &c.Version, &c.data, &c.attempts, &c.retryBase, &c.runAt, &c.createdAt, &c.requestID, &c.trace); err != nil {
 			return nil, store.Classify("reading claimable delivery jobs", err)
 		}
 		out = append(out, c)

@@ -27,6 +27,7 @@ func TestEHRPushMigration(t *testing.T) {
 		`DELETE FROM schema_migrations WHERE line = 'delivery' AND version >= 2`,
 		`ALTER TABLE delivery_jobs DROP COLUMN data`,
 		`ALTER TABLE delivery_jobs DROP COLUMN owner`,
+		`ALTER TABLE delivery_jobs DROP COLUMN traceparent`,
 		`ALTER TABLE delivery_jobs DROP COLUMN request_id`,
 		`DROP TABLE delivery_rate`,
 		`DROP TABLE delivery_flow_rate`,
@@ -84,7 +85,7 @@ func TestEHRPushMigration(t *testing.T) {
 	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'ehrpush'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("line ehrpush recorded %d times (%v), want gone", n, err)
 	}
-	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'delivery'`).Scan(&n); err != nil || n != 7 {
-		t.Errorf("line delivery has %d versions (%v), want 7", n, err)
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE line = 'delivery'`).Scan(&n); err != nil || n != 8 {
+		t.Errorf("line delivery has %d versions (%v), want 8", n, err)
 	}
 }

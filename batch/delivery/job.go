@@ -38,6 +38,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
 )
 
 // State is a job's state, as stored in delivery_jobs.state.
@@ -96,9 +97,9 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 	}
 	now := micros(time.Now())
 	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
-		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, request_id)
-		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?, ?) ON CONFLICT DO NOTHING`),
-		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now, logging.RequestID(ctx))
+		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, request_id, traceparent)
+		VALUES (?, ?, ?, ?, ?, 0, 0, ?, 0, '', ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		j.Flow, j.ResourceType, j.ResourceID, j.Version, StatePending, now, now, now, logging.RequestID(ctx), traceparent(ctx))
 	if err != nil {
 		return store.Classify(op, err)
 	}
@@ -106,6 +107,15 @@ func Enqueue(ctx context.Context, tx *store.Tx, j Job) error {
 		return store.Classify(op, err)
 	} else if n == 1 {
 		return notify(ctx, tx, j.Flow) // wake the runners on commit
+	}
+	return nil
+}
+
+// traceparent is the W3C traceparent of ctx's span, stored with a job so
+// its delivery attempts join the trace that enqueued it; NULL without one.
+func traceparent(ctx context.Context) any {
+	if tp := tracing.Traceparent(ctx); tp != "" {
+		return tp
 	}
 	return nil
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping"
 	"github.com/fhirbridge/fhirbridge/mapping/fhirpath"
+
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Route sends resources of one type that pass When (a compiled FHIRPath
@@ -96,17 +100,26 @@ func (r *Router) Route(ctx context.Context, tx *store.Tx, typ, id string, versio
 				continue
 			}
 		}
-		if rt.Check != nil {
-			if err := rt.Check(res); err != nil {
-				return fmt.Errorf("%w: route %s: %w", server.ErrRefused, rt.Flow, err)
-			}
-		}
-		if err := rt.intake(ctx, tx, typ, res); err != nil {
-			return fmt.Errorf("route %s: %w", rt.Flow, err)
-		}
-		if err := Enqueue(ctx, tx, Job{Flow: rt.Flow, ResourceType: typ, ResourceID: id, Version: version}); err != nil {
+		if err := r.enqueue(ctx, tx, rt, typ, id, version, res); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// enqueue checks a matching route and enqueues its job, in a span of its
+// own (the parent of the job's delivery attempts, see startAttempt).
+func (r *Router) enqueue(ctx context.Context, tx *store.Tx, rt Route, typ, id string, version int, res *fhir.Value) (err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "route "+rt.Flow, trace.WithAttributes(
+		attribute.String("fhirbridge.flow", rt.Flow), attribute.String("fhirbridge.resource_type", typ)))
+	defer func() { tracing.End(span, err) }()
+	if rt.Check != nil {
+		if err := rt.Check(res); err != nil {
+			return fmt.Errorf("%w: route %s: %w", server.ErrRefused, rt.Flow, err)
+		}
+	}
+	if err := rt.intake(ctx, tx, typ, res); err != nil {
+		return fmt.Errorf("route %s: %w", rt.Flow, err)
+	}
+	return Enqueue(ctx, tx, Job{Flow: rt.Flow, ResourceType: typ, ResourceID: id, Version: version})
 }

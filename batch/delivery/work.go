@@ -9,8 +9,12 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // errWait marks a job that cannot be sent yet (its parent is not
@@ -23,12 +27,18 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 	if c.requestID != "" { // the attempt's log lines name the request
 		ctx = logging.WithRequestID(ctx, c.requestID)
 	}
+	ctx, span := startAttempt(ctx, c, flow)
+	defer span.End()
 	if flow.Work != nil {
 		r.doWork(ctx, c, flow)
 		return
 	}
-	d, body, err := r.prepare(ctx, c, flow)
+	mctx, mspan := tracing.Tracer().Start(ctx, "map "+c.Flow, trace.WithAttributes(
+		attribute.String("fhirbridge.flow", c.Flow), attribute.String("fhirbridge.resource_type", c.ResourceType)))
+	d, body, err := r.prepare(mctx, c, flow)
+	tracing.End(mspan, err)
 	count := func(outcome string) {
+		span.SetAttributes(attribute.String("fhirbridge.outcome", outcome))
 		r.metrics.attempts.WithLabelValues(flow.Vendor, c.Flow, outcome).Inc()
 	}
 	if err == nil && d.Body == nil && d.Op != connectors.Cancel {
@@ -89,6 +99,20 @@ func (r *Runner) logAttempt(ctx context.Context, c claimed, flow Flow, res conne
 	}
 	class, _ := connectors.Classify(err)
 	r.log.WarnContext(ctx, "delivery attempt", append(attrs, "outcome", "failed", "class", class.String(), "status", c.statusCode)...)
+}
+
+// startAttempt starts the span of one delivery attempt, a child of the
+// span that enqueued the job when its traceparent was stored (so the
+// attempt joins the trace of the POST that caused it, however much later
+// it runs), else a new trace.
+func startAttempt(ctx context.Context, c claimed, flow Flow) (context.Context, trace.Span) {
+	if sc := tracing.FromTraceparent(c.trace.String); sc.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
+	return tracing.Tracer().Start(ctx, "deliver "+c.Flow, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("fhirbridge.vendor", flow.Vendor), attribute.String("fhirbridge.flow", c.Flow),
+			attribute.Int64("fhirbridge.job_id", c.id), attribute.Int("fhirbridge.attempt", c.attempts),
+			attribute.String("fhirbridge.resource_type", c.ResourceType)))
 }
 
 // prepare loads the job's resource version, finds the vendor ids it needs

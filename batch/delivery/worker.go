@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/fhirbridge/fhirbridge/batch/store"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Worker flows.
@@ -72,9 +75,9 @@ func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err 
 	}
 	now := micros(time.Now())
 	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
-		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, data)
-		VALUES (?, ?, ?, 1, ?, 0, 0, ?, 0, '', ?, ?, ?) ON CONFLICT DO NOTHING`),
-		j.Flow, j.Kind, j.Key, StatePending, now, now, now, string(j.Data))
+		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, data, traceparent)
+		VALUES (?, ?, ?, 1, ?, 0, 0, ?, 0, '', ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		j.Flow, j.Kind, j.Key, StatePending, now, now, now, string(j.Data), traceparent(ctx))
 	if err != nil {
 		return false, store.Classify(op, err)
 	}
@@ -93,7 +96,9 @@ func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err 
 // doWork makes one attempt at a held worker job and records the outcome,
 // as work does for a resource's job.
 func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
+	span := trace.SpanFromContext(ctx) // the attempt's, started by work
 	count := func(outcome string) {
+		span.SetAttributes(attribute.String("fhirbridge.outcome", outcome))
 		r.metrics.attempts.WithLabelValues(flow.Vendor, c.Flow, outcome).Inc()
 	}
 	actx, cancel := context.WithTimeout(ctx, r.opt.AttemptTimeout)

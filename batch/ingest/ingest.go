@@ -16,6 +16,10 @@ import (
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
+
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Router queues the deliveries of one stored resource version inside the
@@ -38,9 +42,11 @@ type Backend struct {
 var _ server.Backend = (*Backend)(nil)
 
 // Commit stores the entries of req atomically; see server.Backend.
-func (b *Backend) Commit(ctx context.Context, req *server.Request) (*server.Result, error) {
+func (b *Backend) Commit(ctx context.Context, req *server.Request) (_ *server.Result, err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "store commit", trace.WithAttributes(attribute.Int("fhirbridge.entries", len(req.Entries))))
+	defer func() { tracing.End(span, err) }()
 	var res *server.Result
-	err := b.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = b.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if res, err = b.apply(ctx, tx, req); err != nil {
 			return err

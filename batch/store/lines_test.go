@@ -35,7 +35,7 @@ var (
 var wantLines = map[string]int{
 	store.StoreLine: 7,
 	"cluster":       1, // linked in by batch/delivery
-	"delivery":      7,
+	"delivery":      8,
 	"export":        2,
 	"ledger":        2,
 	"solostatus":    2,

@@ -7,6 +7,10 @@ import (
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // postBundle serves POST /fhir: a transaction or batch Bundle.
@@ -44,6 +48,8 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 			"not a Bundle"))
 		return
 	}
+	_, span := otel.Tracer(tracerName).Start(r.Context(), "validate Bundle",
+		trace.WithAttributes(attribute.String("fhirbridge.bundle_type", typ), attribute.Int("fhirbridge.entries", len(b.Entries))))
 	whole, per := fhir.Validate(v, "").ByEntry()
 	entries := make([]Entry, len(b.Entries))
 	for i := range b.Entries {
@@ -51,6 +57,12 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 		entries[i], oo = h.checkEntry(&b.Entries[i])
 		per[i] = per[i].Merge(oo)
 	}
+	valid := !whole.HasErrors()
+	for _, oo := range per {
+		valid = valid && !oo.HasErrors()
+	}
+	span.SetAttributes(attribute.Bool("fhirbridge.valid", valid))
+	span.End()
 	key := bundleKey(v, data)
 	release() // the costly part is done; the Backend is not bounded here
 	if typ == KindTransaction {
@@ -63,6 +75,10 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 	}
 	h.batch(w, r, key, v, entries, per)
 }
+
+// tracerName is the instrumentation scope of the server's spans (the
+// global provider's: a no-op one unless the application installs one).
+const tracerName = "github.com/fhirbridge/fhirbridge"
 
 // bundleKey is the idempotency key of a Bundle: its identifier when it
 // has one (system|value), else the SHA-256 of the body.

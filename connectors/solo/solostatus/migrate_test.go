@@ -31,8 +31,9 @@ func TestWebhookEventsMigration(t *testing.T) {
 	for _, q := range []string{
 		`DELETE FROM schema_migrations WHERE (line = 'delivery' AND version >= 3) OR (line = 'solostatus' AND version >= 2)`,
 		`ALTER TABLE delivery_jobs DROP COLUMN data`,
-		`ALTER TABLE delivery_jobs DROP COLUMN owner`,      // delivery 0004, reapplied after 0003
-		`ALTER TABLE delivery_jobs DROP COLUMN request_id`, // delivery 0007
+		`ALTER TABLE delivery_jobs DROP COLUMN owner`,       // delivery 0004, reapplied after 0003
+		`ALTER TABLE delivery_jobs DROP COLUMN request_id`,  // delivery 0007
+		`ALTER TABLE delivery_jobs DROP COLUMN traceparent`, // delivery 0008
 		`DROP TABLE delivery_rate`,
 		`CREATE TABLE solo_webhook_events (hash TEXT NOT NULL PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL,
 			object_id TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
