@@ -138,8 +138,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
+	drain := c.Server.Drain()
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
 		if err := stopConsole(sctx); err != nil {
 			log.Warn("console stopped with an error", "error", err.Error())
@@ -161,7 +162,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		return err
 	}
 	defer func() { // before the store closes: messages in hand are committed and acknowledged
-		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		sctx, cancel := context.WithTimeout(context.Background(), drain)
 		defer cancel()
 		if err := hl7.shutdown(sctx); err != nil {
 			log.Warn("MLLP listener stopped with an error", "error", err.Error())
@@ -204,8 +205,13 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Draining: the listener closes at once (new connections are
+	// refused), requests in flight get the drain time to be answered; the
+	// deferred stops then close the MLLP listener the same way, stop the
+	// delivery workers (an attempt in flight is interrupted and its job
+	// handed back, due now) and leave the cluster, releasing its claims.
+	log.Info("shutting down", "drain_timeout", drain.String())
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)

@@ -96,6 +96,25 @@ type Server struct {
 	// MetricsAuth puts /metrics behind the bearer tokens (default false,
 	// for Prometheus scrapers without credentials).
 	MetricsAuth bool `yaml:"metrics_auth"`
+	// DrainTimeout bounds a graceful stop on SIGTERM or SIGINT (default
+	// 30s, at most 1h): new connections are refused at once, and
+	// requests and MLLP messages in hand get this long to finish before
+	// their connections are closed.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+}
+
+// DefaultDrainTimeout is server.drain_timeout when absent or 0.
+const DefaultDrainTimeout = 30 * time.Second
+
+// MaxDrainTimeout is the largest server.drain_timeout accepted.
+const MaxDrainTimeout = time.Hour
+
+// Drain is the drain time serve allows on a graceful stop.
+func (s Server) Drain() time.Duration {
+	if s.DrainTimeout == 0 {
+		return DefaultDrainTimeout
+	}
+	return time.Duration(s.DrainTimeout)
 }
 
 // TLS names the certificate files.
@@ -358,6 +377,9 @@ func (c *Config) Validate() error {
 		if f.n < 0 {
 			errs = append(errs, fmt.Errorf("server.%s: must not be negative (0 or absent: the default)", f.key))
 		}
+	}
+	if c.Server.DrainTimeout < 0 || time.Duration(c.Server.DrainTimeout) > MaxDrainTimeout {
+		errs = append(errs, fmt.Errorf("server.drain_timeout %s: want 0 (the default, 30s) up to %s", time.Duration(c.Server.DrainTimeout), MaxDrainTimeout))
 	}
 	for i, t := range c.Server.Tokens {
 		if h, ok := strings.CutPrefix(t, "sha256:"); !ok || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" {

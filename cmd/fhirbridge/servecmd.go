@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,8 +35,11 @@ listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
 may name the file instead of --config. Every key can be overridden by an
 environment variable (see the README's configuration reference).
 
-SIGINT or SIGTERM stops it gracefully: new connections are refused and
-requests in flight finish (up to 30 s).`,
+SIGINT or SIGTERM stops it gracefully: new connections are refused,
+requests and MLLP messages in flight finish (up to server.drain_timeout,
+30 s by default), delivery attempts in flight are interrupted and their
+jobs handed back, due now. SIGHUP is logged and ignored: there is no
+reload; restart (replica by replica) to apply a new configuration.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configFile == "" {
@@ -53,9 +58,35 @@ requests in flight finish (up to 30 s).`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			defer ignoreHangup(ctx, log)()
 			return app.Serve(ctx, c, log, nil)
 		},
 	}
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file (default: embedded defaults, or $FHIRBRIDGE_CONFIG)")
 	return cmd
+}
+
+// ignoreHangup keeps SIGHUP (whose default action ends the process) from
+// stopping serve until the returned func is called: each one is logged.
+// Mappings, routes and schedules are built once at start and held by
+// running workers, so a reload is not supported; a restart applies a new
+// configuration, and a rolling restart of replicas keeps the bridge up.
+func ignoreHangup(ctx context.Context, log *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-hup:
+				log.Warn("SIGHUP ignored: serve does not reload its configuration; restart it to apply changes")
+			case <-ctx.Done():
+				return
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(quit); <-done }
 }
