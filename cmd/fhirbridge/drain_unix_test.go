@@ -240,6 +240,9 @@ func testServeDrainHang(t *testing.T, bin string) {
 	if took := time.Since(stopped); took < drain || took > drain+2*time.Second {
 		t.Errorf("serve took %s to stop, drain_timeout is %s", took, drain)
 	}
+	if !strings.Contains(logBuf.String(), "still running at the end of the drain time") {
+		t.Errorf("no log line for the interrupted attempt; output:\n%s", logBuf.String())
+	}
 	if out := s.jobs(t, bin, "in_flight"); strings.Contains(out, "pat-1") {
 		t.Errorf("the interrupted job is still in flight:\n%s", out)
 	}
@@ -318,7 +321,7 @@ func testServeDrainSlow(t *testing.T, bin string) {
 	if out := s.jobs(t, bin, "delivered"); !strings.Contains(out, "pat-1") {
 		t.Errorf("the job is not delivered after the stop:\n%s\nserve's output:\n%s", out, s.output.String())
 	}
-	if strings.Contains(s.output.String(), "interrupted") {
+	if strings.Contains(s.output.String(), "still running at the end of the drain time") {
 		t.Errorf("an attempt was interrupted; output:\n%s", s.output.String())
 	}
 }
