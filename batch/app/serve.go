@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,16 +93,29 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
+	// The stop has one deadline, server.drain_timeout after it begins
+	// (see Draining below): every stage gets what remains of it.
+	drain := c.Server.Drain()
+	var stopOnce sync.Once
+	var stopBy time.Time
+	stopCtx := func() (context.Context, context.CancelFunc) {
+		stopOnce.Do(func() { stopBy = time.Now().Add(drain) })
+		return context.WithDeadline(context.Background(), stopBy)
+	}
 	conc, vendorLimits, flowLimits := c.Delivery.DeliveryOptions()
 	runner, err := delivery.NewRunner(ctx, st, fl, delivery.Options{Logger: log, StallAfter: time.Duration(c.Delivery.StallAfter), Router: router,
-		Node: node, Concurrency: conc, Vendors: vendorLimits, Flows: flowLimits})
+		Node: node, Concurrency: conc, Vendors: vendorLimits, Flows: flowLimits, Grace: drain})
 	if err != nil {
 		return fmt.Errorf("starting delivery: %w", err)
 	}
-	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
+	// Stopping the runner ends its claims; its attempts in flight get
+	// the drain time (Grace) from then. It is stopped when the stop
+	// begins, before the node leaves (the deferred stop below runs after
+	// the others).
+	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
 	runnerDone := make(chan error, 1)
-	go func() { runnerDone <- runner.Run(runCtx) }()
-	defer func() { stopRunner(); <-runnerDone }()
+	go func() { runnerDone <- runner.Run(deliverCtx) }()
+	defer func() { stopDelivering(); <-runnerDone }()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(node.Collectors()...)
 	reg.MustRegister(delivery.NewCollector(st), runner.Metrics(),
@@ -138,14 +152,14 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	drain := c.Server.Drain()
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), drain)
+		sctx, cancel := stopCtx()
 		defer cancel()
 		if err := stopConsole(sctx); err != nil {
 			log.Warn("console stopped with an error", "error", err.Error())
 		}
 	}()
+	runCtx, stopRunner := context.WithCancel(context.WithoutCancel(ctx)) // the background work's
 	extDone := make(chan struct{}, len(bg))
 	for _, fn := range bg {
 		go func() { fn(runCtx); extDone <- struct{}{} }()
@@ -161,13 +175,16 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	if err != nil {
 		return err
 	}
-	defer func() { // before the store closes: messages in hand are committed and acknowledged
-		sctx, cancel := context.WithTimeout(context.Background(), drain)
+	// stopHL7 closes the MLLP listener; messages in hand are committed
+	// and acknowledged (before the store closes) within the stop's time.
+	stopHL7 := sync.OnceFunc(func() {
+		sctx, cancel := stopCtx()
 		defer cancel()
 		if err := hl7.shutdown(sctx); err != nil {
 			log.Warn("MLLP listener stopped with an error", "error", err.Error())
 		}
-	}()
+	})
+	defer stopHL7()
 	if hl7.http != nil {
 		mux.Handle("/hl7v2", hl7.http)
 	}
@@ -205,14 +222,22 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		return err
 	case <-ctx.Done():
 	}
-	// Draining: the listener closes at once (new connections are
-	// refused), requests in flight get the drain time to be answered; the
-	// deferred stops then close the MLLP listener the same way, stop the
-	// delivery workers (an attempt in flight is interrupted and its job
-	// handed back, due now) and leave the cluster, releasing its claims.
+	// Draining, within one deadline (server.drain_timeout from now): at
+	// once the delivery runner claims no more jobs, and the HTTP and MLLP
+	// listeners close (new connections are refused); together, the
+	// requests and MLLP messages in flight are answered and the delivery
+	// attempts in flight finish and record their outcome. An attempt still
+	// running at the deadline is interrupted and its job handed back, due
+	// now, with no owner nor lease. Then the background work and the
+	// console stop (within what remains), and the node leaves the
+	// cluster, releasing its claims.
 	log.Info("shutting down", "drain_timeout", drain.String())
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	sctx, cancel := stopCtx()
 	defer cancel()
+	stopDelivering()
+	hl7Stopped := make(chan struct{})
+	go func() { defer close(hl7Stopped); stopHL7() }()
+	defer func() { <-hl7Stopped }()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}

@@ -46,6 +46,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestDeleteRouted":                      TestDeleteRouted,
 	"TestDeleteWhen":                        TestDeleteWhen,
 	"TestBrowse":                            TestBrowse,
+	"TestDrainGrace":                        TestDrainGrace,
 }
 
 // TestPostgres runs the store-backed tests against a throwaway PostgreSQL

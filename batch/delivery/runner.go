@@ -134,6 +134,12 @@ type Options struct {
 	// Router, when set, routes the resources a delivery's answer stores
 	// (connectors.Result.Related), as the endpoint routes ingested ones.
 	Router *Router
+	// Grace is how long the attempts in flight when Run's ctx ends may
+	// go on (0: none, they are interrupted at once). Run claims nothing
+	// after its ctx ends; an attempt that finishes within Grace records
+	// its outcome as usual, and those still running when Grace is up are
+	// interrupted and their jobs handed back, due now.
+	Grace time.Duration
 }
 
 // RetryEvent describes one retry the Runner scheduled.
@@ -285,20 +291,29 @@ func withDefaults(o Options) Options {
 // Queue returns the operator view of the runner's queue.
 func (r *Runner) Queue() *Queue { return r.q }
 
-// Run claims and delivers due jobs until ctx is done, then waits for the
-// jobs in hand to finish (an interrupted one returns to pending) and
-// returns ctx's error.
+// Run claims and delivers due jobs until ctx is done, then claims no
+// more and waits for the jobs in hand: their attempts run on a context
+// of their own (with ctx's values) that ends Options.Grace after ctx, or
+// at once when Grace is 0. An attempt that ends within the grace records
+// its outcome; one interrupted by the grace's end returns its job to
+// pending, due now. Run returns ctx's error.
 func (r *Runner) Run(ctx context.Context) error {
 	r.restartProgress()
 	stopWaking := r.startWaking(ctx)
 	defer stopWaking()
+	// attempts outlive ctx by the grace: see drain
+	attemptCtx, interrupt := context.WithCancel(context.WithoutCancel(ctx))
+	defer interrupt()
 	done := make(chan struct{}, 64)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer r.drain(&wg, interrupt)
 	tick := time.NewTicker(r.opt.PollInterval)
 	defer tick.Stop()
 	for {
 		for vendor := range r.dests {
+			if ctx.Err() != nil { // stopping: no new claims
+				return ctx.Err()
+			}
 			jobs, err := r.claim(ctx, vendor)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -311,7 +326,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					r.work(ctx, c)
+					r.work(attemptCtx, c)
 					r.release(vendor)
 					select {
 					case done <- struct{}{}:
@@ -328,6 +343,26 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-r.wake:
 		}
 	}
+}
+
+// drain waits for the attempts of wg once Run's ctx has ended: up to
+// Options.Grace, then it interrupts the rest (their jobs are handed back)
+// and waits for them to record that.
+func (r *Runner) drain(wg *sync.WaitGroup, interrupt context.CancelFunc) {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	if r.opt.Grace > 0 {
+		grace := time.NewTimer(r.opt.Grace)
+		defer grace.Stop()
+		select {
+		case <-finished:
+			return
+		case <-grace.C:
+			r.log.Warn("delivery attempts still running at the end of the drain time: interrupting them, their jobs are handed back")
+		}
+	}
+	interrupt()
+	<-finished
 }
 
 // slots reserves up to the free worker slots of vendor, respecting its

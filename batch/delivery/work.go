@@ -59,11 +59,15 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 			count(outcomeDelivered)
 			r.metrics.latency.WithLabelValues(flow.Vendor, c.Flow).Observe(
 				max(time.Since(time.UnixMicro(c.createdAt)).Seconds(), 0)) // created_at is wall time (Enqueue)
-			err = r.finish(ctx, c, flow, d, body, res, "ok")
-			if err != nil { // the vendor has it: a re-claim after the lease looks it up
+			// the vendor has it: record that even if the attempts are
+			// being interrupted meanwhile (see recordCtx)
+			rctx, cancel := recordCtx(ctx)
+			err = r.finish(rctx, c, flow, d, body, res, "ok")
+			cancel()
+			if err != nil { // a re-claim after the lease looks it up
 				r.log.Warn("recording delivery", "job", c.id, "flow", c.Flow, "err", err)
-				return
 			}
+			return
 		} else if ctx.Err() == nil {
 			var outcome string
 			outcome, err = r.failed(ctx, c, flow, err)
@@ -84,6 +88,14 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 	if err != nil {
 		r.log.Warn("recording delivery outcome", "job", c.id, "flow", c.Flow, "err", err)
 	}
+}
+
+// recordCtx is the context that records the outcome of an attempt that
+// reached the vendor: ctx's values without its end (a stop that
+// interrupts the attempts just after this one succeeded must not lose
+// its record), bounded by the time a store write may take.
+func recordCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
 // logAttempt logs one delivery attempt with the ids that apply (request

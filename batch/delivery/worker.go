@@ -112,7 +112,12 @@ func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
 		r.cb.success(flow.Vendor)
 		count(outcomeDelivered)
 		r.metrics.latency.WithLabelValues(flow.Vendor, c.Flow).Observe(max(time.Since(time.UnixMicro(c.createdAt)).Seconds(), 0))
-		err = r.setState(ctx, nil, c, StateDelivered, c.attempts, r.opt.Clock(), "")
+		rctx, cancel := recordCtx(ctx) // done: record it even if interrupted meanwhile
+		defer cancel()
+		if err := r.setState(rctx, nil, c, StateDelivered, c.attempts, r.opt.Clock(), ""); err != nil {
+			r.log.Warn("recording work outcome", "job", c.id, "flow", c.Flow, "err", err)
+		}
+		return
 	case ctx.Err() == nil:
 		var outcome string
 		outcome, err = r.failed(ctx, c, flow, err)

@@ -35,10 +35,11 @@ listening on 127.0.0.1:8080 with no token (loopback only). FHIRBRIDGE_CONFIG
 may name the file instead of --config. Every key can be overridden by an
 environment variable (see the README's configuration reference).
 
-SIGINT or SIGTERM stops it gracefully: new connections are refused,
-requests and MLLP messages in flight finish (up to server.drain_timeout,
-30 s by default), delivery attempts in flight are interrupted and their
-jobs handed back, due now. SIGHUP is logged and ignored: there is no
+SIGINT or SIGTERM stops it gracefully, within server.drain_timeout (30 s
+by default) in all: new connections are refused and no more delivery
+jobs are claimed at once; requests, MLLP messages and delivery attempts
+in flight finish meanwhile; an attempt still running when the drain time
+is up is interrupted and its job handed back, due now. SIGHUP is logged and ignored: there is no
 reload; restart (replica by replica) to apply a new configuration.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
