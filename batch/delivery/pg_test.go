@@ -1,8 +1,6 @@
 package delivery
 
 import (
-	"database/sql"
-	"fmt"
 	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
 	"go/ast"
 	"go/parser"
@@ -55,25 +53,9 @@ var pgTests = map[string]func(*testing.T){
 // FHIRBRIDGE_REQUIRE_POSTGRES=1.
 func TestPostgres(t *testing.T) {
 	checkPGTests(t)
-	if testing.Short() {
-		pgtest.Skip(t, "-short")
-	}
-	base := pgtest.Start(t)
-	admin, err := sql.Open("pgx", base+"/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	n := 0
+	newDB := pgtest.Databases(t, "delivery")
 	defer func(old func(*testing.T) string) { storeURL = old }(storeURL)
-	storeURL = func(t *testing.T) string {
-		n++
-		name := fmt.Sprintf("delivery_%d", n)
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatalf("creating database: %v", err)
-		}
-		return base + "/" + name
-	}
+	storeURL = func(t *testing.T) string { return newDB(t) }
 	for _, name := range slices.Sorted(maps.Keys(pgTests)) {
 		t.Run(name, pgTests[name])
 	}

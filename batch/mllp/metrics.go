@@ -1,10 +1,11 @@
 package mllp
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fhirbridge/fhirbridge/fhir/promreg"
 )
 
 // Outcomes of a message or framing attempt (label values of
@@ -53,25 +54,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
 	}
-	m.open = register(reg, m.open)
-	m.conns = register(reg, m.conns)
-	m.messages = register(reg, m.messages)
-	m.duration = register(reg, m.duration)
+	m.open = promreg.Register(reg, m.open)
+	m.conns = promreg.Register(reg, m.conns)
+	m.messages = promreg.Register(reg, m.messages)
+	m.duration = promreg.Register(reg, m.duration)
 	return m
-}
-
-// register registers c, or returns the equal collector already there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		// A clash with a different collector: keep counting, unexported.
-	}
-	return c
 }
 
 func (m *metrics) message(outcome string, d time.Duration) {

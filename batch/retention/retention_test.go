@@ -215,14 +215,9 @@ func TestSQLite(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	if testing.Short() {
-		pgtest.Skip(t, "-short")
-	}
-	base := pgtest.Start(t)
-	n := 0
+	newDB := pgtest.Databases(t, "ret")
 	runCases(t, func(t *testing.T) *store.Store {
-		n++
-		st, err := store.Open(context.Background(), pgtest.CreateDatabase(t, base, fmt.Sprintf("ret_%d", n)))
+		st, err := store.Open(context.Background(), newDB(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,10 +1,10 @@
 package workbench
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/fhirbridge/fhirbridge/fhir"
+	"github.com/fhirbridge/fhirbridge/mapping/casetest"
 )
 
 // Change is one field-level difference between two outputs.
@@ -55,57 +55,18 @@ func (c Change) Field() string {
 	return b.String()
 }
 
-// Diff compares two JSON values field by field: one Change per leaf (or
-// per subtree present on one side only) that differs. Numbers compare by
-// value; object member order is ignored. The root is "$" when it alone
-// differs.
+// Diff compares two JSON values field by field, as a case failure does
+// (casetest.Diff): one Change per leaf (or per subtree present on one side
+// only) that differs. Numbers compare by value; object member order is
+// ignored. The root is "$" when it alone differs.
 func Diff(before, after *fhir.Value) []Change {
-	var out []Change
-	diff(&out, "", before, after)
+	cs := casetest.Diff(before, after)
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]Change, len(cs))
+	for i, c := range cs {
+		out[i] = Change{Path: c.Path, Before: c.Want, After: c.Got}
+	}
 	return out
-}
-
-func diff(out *[]Change, p string, a, b *fhir.Value) {
-	label := strings.TrimPrefix(p, ".")
-	if label == "" {
-		label = "$"
-	}
-	if a == nil || b == nil || a.Kind != b.Kind {
-		if a != nil || b != nil {
-			*out = append(*out, Change{Path: label, Before: a, After: b})
-		}
-		return
-	}
-	switch a.Kind {
-	case fhir.Object:
-		for _, m := range a.Members {
-			diff(out, p+"."+m.Key, m.Value, b.Get(m.Key))
-		}
-		for _, m := range b.Members {
-			if a.Get(m.Key) == nil {
-				diff(out, p+"."+m.Key, nil, m.Value)
-			}
-		}
-	case fhir.Array:
-		for i := 0; i < max(len(a.Items), len(b.Items)); i++ {
-			var x, y *fhir.Value
-			if i < len(a.Items) {
-				x = a.Items[i]
-			}
-			if i < len(b.Items) {
-				y = b.Items[i]
-			}
-			diff(out, p+"["+strconv.Itoa(i)+"]", x, y)
-		}
-	case fhir.Number:
-		af, e1 := strconv.ParseFloat(a.Str, 64)
-		bf, e2 := strconv.ParseFloat(b.Str, 64)
-		if e1 != nil || e2 != nil || af != bf {
-			*out = append(*out, Change{Path: label, Before: a, After: b})
-		}
-	default:
-		if a.Str != b.Str {
-			*out = append(*out, Change{Path: label, Before: a, After: b})
-		}
-	}
 }

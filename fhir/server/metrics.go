@@ -1,8 +1,8 @@
 package server
 
 import (
-	"errors"
 	"github.com/fhirbridge/fhirbridge/fhir/buildinfo"
+	"github.com/fhirbridge/fhirbridge/fhir/promreg"
 	"net/http"
 	"strconv"
 	"time"
@@ -64,10 +64,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Requests refused with 409 because their Bundle.identifier was already used for a different Bundle.",
 		}),
 	}
-	m.requests = register(reg, m.requests)
-	m.duration = register(reg, m.duration)
-	m.rejected = register(reg, m.rejected)
-	m.identifierConflicts = register(reg, m.identifierConflicts)
+	m.requests = promreg.Register(reg, m.requests)
+	m.duration = promreg.Register(reg, m.duration)
+	m.rejected = promreg.Register(reg, m.rejected)
+	m.identifierConflicts = promreg.Register(reg, m.identifierConflicts)
 	_ = buildinfo.Register(reg) // a clash only loses the gauge, never a request
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
@@ -75,20 +75,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.gatherer = prometheus.DefaultGatherer
 	}
 	return m
-}
-
-// register registers c, or returns the equal collector already there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-		// A clash with a different collector: keep counting, unexported.
-	}
-	return c
 }
 
 // observe records one finished request.

@@ -91,7 +91,7 @@ func runCase(fsys fs.FS, mp string, c Case) Result {
 		r.Diff = []string{"error: want success, got " + strconv.Quote(err.Error())}
 		return r
 	}
-	r.Diff = Diff(fhir.NewArray(c.Expect...), fhir.NewArray(got...))
+	r.Diff = Lines(fhir.NewArray(c.Expect...), fhir.NewArray(got...))
 	r.Pass = len(r.Diff) == 0
 	return r
 }

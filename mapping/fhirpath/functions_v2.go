@@ -263,47 +263,30 @@ func v2Value(c *ctx, in, _ Collection, cl *call) (Collection, error) {
 }
 
 func v2Segments(c *ctx, in, _ Collection, cl *call) (Collection, error) {
-	if len(in) == 0 {
-		return nil, nil
-	}
-	m, err := v2Message(c, "v2segments")
-	if err != nil {
-		return nil, err
-	}
-	name := cl.data.(string)
-	segs := m.Segments()
-	var out Collection
-	for _, it := range in {
-		if it.k != kV2Msg && it.k != kV2Group {
-			return nil, v2InputErr("v2segments", "an HL7 v2 message or group")
-		}
-		lo, hi := v2Bounds(m, it)
-		for i := lo; i < hi; i++ {
-			if segs[i].Name == name {
-				if out == nil {
-					out = c.alloc(hi - i)
-				}
-				out = append(out, Item{k: kV2Seg, i: int64(i)})
-			}
-		}
-	}
-	return out, nil
+	return v2Split(c, in, "v2segments", cl.data.(string), false)
 }
 
 func v2Groups(c *ctx, in, _ Collection, cl *call) (Collection, error) {
+	return v2Split(c, in, "v2groups", cl.data.(string), true)
+}
+
+// v2Split is v2segments and v2groups: within each message or group of in,
+// it finds the segments named name and returns them (groups false), or
+// the groups they start, each running to the next one or to the end of
+// the focus (groups true). fn names the function in errors.
+func v2Split(c *ctx, in Collection, fn, name string, groups bool) (Collection, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
-	m, err := v2Message(c, "v2groups")
+	m, err := v2Message(c, fn)
 	if err != nil {
 		return nil, err
 	}
-	name := cl.data.(string)
 	segs := m.Segments()
 	var out Collection
 	for _, it := range in {
 		if it.k != kV2Msg && it.k != kV2Group {
-			return nil, v2InputErr("v2groups", "an HL7 v2 message or group")
+			return nil, v2InputErr(fn, "an HL7 v2 message or group")
 		}
 		lo, hi := v2Bounds(m, it)
 		start := -1
@@ -311,7 +294,13 @@ func v2Groups(c *ctx, in, _ Collection, cl *call) (Collection, error) {
 			if i < hi && segs[i].Name != name {
 				continue
 			}
-			if start >= 0 {
+			switch {
+			case !groups && i < hi:
+				if out == nil {
+					out = c.alloc(hi - i)
+				}
+				out = append(out, Item{k: kV2Seg, i: int64(i)})
+			case groups && start >= 0:
 				if out == nil {
 					out = c.alloc(4)
 				}

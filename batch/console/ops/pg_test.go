@@ -1,8 +1,6 @@
 package ops_test
 
 import (
-	"database/sql"
-	"fmt"
 	"testing"
 
 	"github.com/fhirbridge/fhirbridge/batch/store/pgtest"
@@ -12,25 +10,9 @@ import (
 // cluster, one new database per test. It skips without the server
 // binaries (or with -short), or fails when FHIRBRIDGE_REQUIRE_POSTGRES=1.
 func TestPostgres(t *testing.T) {
-	if testing.Short() {
-		pgtest.Skip(t, "-short")
-	}
-	base := pgtest.Start(t)
-	admin, err := sql.Open("pgx", base+"/postgres")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	n := 0
+	newDB := pgtest.Databases(t, "console_ops")
 	defer func(old func(*testing.T) string) { storeURL = old }(storeURL)
-	storeURL = func(t *testing.T) string {
-		n++
-		name := fmt.Sprintf("console_ops_%d", n)
-		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-			t.Fatalf("creating database: %v", err)
-		}
-		return base + "/" + name
-	}
+	storeURL = func(t *testing.T) string { return newDB(t) }
 	for name, test := range map[string]func(*testing.T){
 		"TestDeadLetterRetriedFromConsole": TestDeadLetterRetriedFromConsole,
 		"TestBulkRetryConfirmation":        TestBulkRetryConfirmation,

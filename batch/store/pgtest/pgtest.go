@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,4 +131,22 @@ func CreateDatabase(t testing.TB, base, name string) string {
 		t.Fatalf("creating database %s: %v", name, err)
 	}
 	return base + "/" + name
+}
+
+// Databases starts a cluster for a test that runs other tests on
+// PostgreSQL, one new database each: it skips under -short (or fails when
+// FHIRBRIDGE_REQUIRE_POSTGRES=1), as Start does without the server, and
+// returns a function that creates the next database, prefix_1, prefix_2
+// …, and returns its URL. The function may be called from parallel tests.
+func Databases(t testing.TB, prefix string) func(testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		Skip(t, "-short")
+	}
+	base := Start(t)
+	var n atomic.Int64
+	return func(t testing.TB) string {
+		t.Helper()
+		return CreateDatabase(t, base, fmt.Sprintf("%s_%d", prefix, n.Add(1)))
+	}
 }
