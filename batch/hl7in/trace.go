@@ -2,8 +2,6 @@ package hl7in
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -33,8 +31,7 @@ func MessageHash(msh *hl7v2.Segment) string {
 	if msh == nil {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(msh.Raw(3) + "|" + msh.Raw(4) + "|" + msh.Raw(10)))
-	return hex.EncodeToString(sum[:6])
+	return tracing.ShortHash(msh.Raw(3) + "|" + msh.Raw(4) + "|" + msh.Raw(10))
 }
 
 // received is what the handling of one message learnt for its span and
