@@ -103,14 +103,16 @@ func Run(ctx context.Context, st *store.Store, remote connectors.Remote, spec Sp
 	if clock == nil {
 		clock = SystemClock{}
 	}
+	ctx, span := startRun(ctx, j.Name, opt)
 	start := clock.Now()
 	res, err := j.run(ctx, st, remote, at, opt, clock)
 	res.Duration = clock.Now().Sub(start)
 	opt.Metrics.observe(j.Name, res, opt.DryRun, err, clock.Now())
+	endRun(span, res, opt.DryRun, err)
 	if opt.Log != nil && err == nil {
 		// a failure is the caller's to report (the Runner logs it once
 		// per streak, a command prints it)
-		opt.Log.Info("export", "job", j.Name, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount,
+		opt.Log.InfoContext(ctx, "export", "job", j.Name, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount,
 			"attempts", res.Attempts, "dry_run", opt.DryRun)
 	}
 	return res, err
@@ -126,7 +128,9 @@ func (j *job) run(ctx context.Context, st *store.Store, remote connectors.Remote
 		buf = new(bytes.Buffer)
 		out = buf
 	}
-	c, err := j.build(ctx, st, w, opt.TempDir, out)
+	bctx, bspan := startBuild(ctx)
+	c, err := j.build(bctx, st, w, opt.TempDir, out)
+	endBuild(bspan, c, err)
 	if err != nil {
 		return res, j.fail(ctx, st, res, nil, opt, clock, err)
 	}
@@ -154,11 +158,18 @@ func (j *job) run(ctx context.Context, st *store.Store, remote connectors.Remote
 	if up.deadline.IsZero() {
 		up.deadline = clock.Now().Add(DefaultRetryFor)
 	}
-	_, err = up.put(ctx, file, c.reader)
+	uctx, uspan := startUpload(ctx)
+	files := 0
+	_, err = up.put(uctx, file, c.reader)
 	if err == nil {
-		_, err = up.put(ctx, res.ManifestFile, func() (io.Reader, error) { return bytes.NewReader(res.ManifestJSON), nil })
+		files++
+		_, err = up.put(uctx, res.ManifestFile, func() (io.Reader, error) { return bytes.NewReader(res.ManifestJSON), nil })
+	}
+	if err == nil {
+		files++
 	}
 	res.Attempts = up.attempts
+	endUpload(ctx, uspan, files, up.attempts, err)
 	if up.remote != nil && up.remote != remote {
 		up.remote.Close() // a session Run opened through Reopen
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
@@ -130,7 +131,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	cursor := r.Clock.Now()
 	streak, err := loadStreak(ctx, r.Store, r.Spec.Name)
 	if err != nil && r.Options.Log != nil {
-		r.Options.Log.Warn("export failure streak unknown; starting a new one", "job", r.Spec.Name, "err", err)
+		r.Options.Log.WarnContext(ctx, "export failure streak unknown; starting a new one", "job", r.Spec.Name, "err", err)
 	}
 	r.streak = streak
 	if slot, ok := r.missed(ctx, cursor); ok {
@@ -172,7 +173,7 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 	}
 	last, ran, err := loadCursor(ctx, r.Store, r.Spec.Name)
 	if err != nil {
-		r.failed(Slot{Key: "catch-up"}, Result{Job: r.Spec.Name}, err)
+		r.failed(ctx, Slot{Key: "catch-up"}, Result{Job: r.Spec.Name}, err)
 		return Slot{}, false
 	}
 	var todo []Slot
@@ -182,7 +183,7 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 		}
 		done, err := SlotDone(ctx, r.Store, r.Spec.Name, s.Key)
 		if err != nil {
-			r.failed(s, Result{Job: r.Spec.Name}, err)
+			r.failed(ctx, s, Result{Job: r.Spec.Name}, err)
 			return Slot{}, false
 		}
 		if !done {
@@ -202,7 +203,7 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 		return latest, true
 	}
 	if r.superseded = len(todo) - 1; r.superseded > 0 && r.Options.Log != nil {
-		r.Options.Log.Warn("export slots missed while not running; running only the latest", "job", r.Spec.Name,
+		r.Options.Log.WarnContext(ctx, "export slots missed while not running; running only the latest", "job", r.Spec.Name,
 			"missed", r.superseded, "first", todo[0].Key, "running", latest.Key)
 	}
 	return latest, true
@@ -211,13 +212,15 @@ func (r *Runner) missed(ctx context.Context, now time.Time) (Slot, bool) {
 // runSlot exports one slot unless it is done (or, with Claims, another
 // process runs it).
 func (r *Runner) runSlot(ctx context.Context, slot Slot) {
+	// the slot's run id: its lines, the run's and the failure's, carry it
+	ctx = logging.WithRequestID(ctx, logging.NewRequestID())
 	done, err := SlotDone(ctx, r.Store, r.Spec.Name, slot.Key)
 	if err != nil {
-		r.failed(slot, Result{Job: r.Spec.Name}, err)
+		r.failed(ctx, slot, Result{Job: r.Spec.Name}, err)
 		return
 	}
 	if done {
-		r.info("export slot already done", slot)
+		r.info(ctx, "export slot already done", slot)
 		return
 	}
 	opt := r.Options
@@ -248,7 +251,7 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	res, err := Run(ctx, r.Store, nil, r.Spec, slot.At, opt)
 	if cerr := saveCursor(context.WithoutCancel(ctx), r.Store, r.Spec.Name, slot.At); cerr != nil && r.Options.Log != nil {
 		// the worst case: slots missed before the next start are not counted
-		r.Options.Log.Warn("export slot not recorded as reached", "job", r.Spec.Name, "slot", slot.Key, "err", cerr)
+		r.Options.Log.WarnContext(ctx, "export slot not recorded as reached", "job", r.Spec.Name, "slot", slot.Key, "err", cerr)
 	}
 	if claim != "" {
 		// a failed slot keeps its claim until its deadline: the other
@@ -259,17 +262,17 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 		switch {
 		case errors.Is(err, ErrClaimLost):
 			if r.Options.Log != nil {
-				r.Options.Log.Warn("export slot taken over by another process before it was recorded here; that process records and reports it",
+				r.Options.Log.WarnContext(ctx, "export slot taken over by another process before it was recorded here; that process records and reports it",
 					"job", r.Spec.Name, "slot", slot.Key)
 			}
 			return
 		case err != nil && ctx.Err() != nil:
-			r.info("export stopped mid-slot; its claim is handed back to the other processes", slot)
+			r.info(ctx, "export stopped mid-slot; its claim is handed back to the other processes", slot)
 			return
 		}
 	}
 	if err != nil {
-		r.failed(slot, res, err)
+		r.failed(ctx, slot, res, err)
 		return
 	}
 	r.superseded = 0
@@ -279,14 +282,14 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	ended, ok, err := endStreak(context.WithoutCancel(ctx), r.Store, r.Spec.Name)
 	if err != nil {
 		if r.Options.Log != nil {
-			r.Options.Log.Warn("export failure streak not ended", "job", r.Spec.Name, "err", err)
+			r.Options.Log.WarnContext(ctx, "export failure streak not ended", "job", r.Spec.Name, "err", err)
 		}
 		ended, ok = r.streak, r.streak.Failures > 0
 	}
 	r.streak = Streak{}
 	if ok {
 		if r.Options.Log != nil {
-			r.Options.Log.Info("export recovered", "job", r.Spec.Name, "slot", slot.Key, "failures", ended.Failures, "missed", ended.Missed)
+			r.Options.Log.InfoContext(ctx, "export recovered", "job", r.Spec.Name, "slot", slot.Key, "failures", ended.Failures, "missed", ended.Missed)
 		}
 		if r.OnRecover != nil {
 			r.OnRecover(slot, res, ended)
@@ -312,29 +315,29 @@ func (r *Runner) claim(ctx context.Context, slot Slot, name string, deadline tim
 			if err != nil || done {
 				r.release(ctx, slot, name)
 				if err != nil {
-					r.failed(slot, Result{Job: r.Spec.Name}, err)
+					r.failed(ctx, slot, Result{Job: r.Spec.Name}, err)
 				} else {
-					r.info("export slot done by another process", slot)
+					r.info(ctx, "export slot done by another process", slot)
 				}
 				return false
 			}
 			if waiting {
-				r.info("export slot taken over from a process that stopped", slot)
+				r.info(ctx, "export slot taken over from a process that stopped", slot)
 			}
 			return true
 		}
 		if err != nil && ctx.Err() == nil && r.Options.Log != nil {
-			r.Options.Log.Warn("claiming export slot", "job", r.Spec.Name, "slot", slot.Key, "err", err)
+			r.Options.Log.WarnContext(ctx, "claiming export slot", "job", r.Spec.Name, "slot", slot.Key, "err", err)
 		}
 		if !waiting && err == nil {
-			r.info("export slot claimed by another process; waiting for it", slot)
+			r.info(ctx, "export slot claimed by another process; waiting for it", slot)
 			waiting = true
 		}
 		if !r.Clock.Now().Add(poll).Before(deadline) {
 			if err != nil {
-				r.failed(slot, Result{Job: r.Spec.Name}, err)
+				r.failed(ctx, slot, Result{Job: r.Spec.Name}, err)
 			} else {
-				r.info("export slot left to the process that claimed it: its deadline passed", slot)
+				r.info(ctx, "export slot left to the process that claimed it: its deadline passed", slot)
 			}
 			return false
 		}
@@ -345,7 +348,7 @@ func (r *Runner) claim(ctx context.Context, slot Slot, name string, deadline tim
 		}
 		done, err := SlotDone(ctx, r.Store, r.Spec.Name, slot.Key)
 		if err == nil && done {
-			r.info("export slot done by another process", slot)
+			r.info(ctx, "export slot done by another process", slot)
 			return false
 		}
 	}
@@ -356,14 +359,14 @@ func (r *Runner) release(ctx context.Context, slot Slot, name string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := r.Claims.Release(rctx, name); err != nil && r.Options.Log != nil {
-		r.Options.Log.Warn("export slot claim not released; it frees at its deadline", "job", r.Spec.Name, "slot", slot.Key, "err", err)
+		r.Options.Log.WarnContext(ctx, "export slot claim not released; it frees at its deadline", "job", r.Spec.Name, "slot", slot.Key, "err", err)
 	}
 }
 
 // info logs one line about a slot at INFO.
-func (r *Runner) info(msg string, slot Slot) {
+func (r *Runner) info(ctx context.Context, msg string, slot Slot) {
 	if r.Options.Log != nil {
-		r.Options.Log.Info(msg, "job", r.Spec.Name, "slot", slot.Key)
+		r.Options.Log.InfoContext(ctx, msg, "job", r.Spec.Name, "slot", slot.Key)
 	}
 }
 
@@ -372,14 +375,14 @@ func (r *Runner) info(msg string, slot Slot) {
 // WARN. The streak is counted in the store, shared with the other
 // processes running the job; when the store cannot be written, the
 // Runner's own copy decides.
-func (r *Runner) failed(slot Slot, res Result, err error) {
+func (r *Runner) failed(ctx context.Context, slot Slot, res Result, err error) {
 	now := r.Clock.Now().UTC()
 	// a cancelled context: keep the streak as counted; the next start
 	// reads what was saved
 	s, notify, serr := addFailure(context.Background(), r.Store, r.Spec.Name, r.superseded, now)
 	if serr != nil {
 		if r.Options.Log != nil {
-			r.Options.Log.Warn("export failure streak not recorded", "job", r.Spec.Name, "err", serr)
+			r.Options.Log.WarnContext(ctx, "export failure streak not recorded", "job", r.Spec.Name, "err", serr)
 		}
 		if r.streak.Failures == 0 {
 			r.streak.Since = now
@@ -395,12 +398,12 @@ func (r *Runner) failed(slot Slot, res Result, err error) {
 	r.superseded = 0
 	if !notify {
 		if r.Options.Log != nil {
-			r.Options.Log.Warn("export failed again", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "failures", s.Failures, "err", err)
+			r.Options.Log.WarnContext(ctx, "export failed again", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "failures", s.Failures, "err", err)
 		}
 		return
 	}
 	if r.Options.Log != nil {
-		r.Options.Log.Error("export failed", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "missed", s.Missed, "err", err)
+		r.Options.Log.ErrorContext(ctx, "export failed", "job", r.Spec.Name, "slot", slot.Key, "attempts", res.Attempts, "missed", s.Missed, "err", err)
 	}
 	if r.OnFailure != nil {
 		r.OnFailure(slot, res, err, s)

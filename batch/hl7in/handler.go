@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fhirbridge/fhirbridge/batch/mllp"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
@@ -116,10 +119,18 @@ func (h *Handler) Init() {
 func (h *Handler) Process(ctx context.Context, raw []byte, transport string) ([]byte, Outcome) {
 	h.Init()
 	start := time.Now()
-	ack, out, why := h.process(ctx, raw)
+	ctx, span := startReceive(ctx, transport)
+	var rc received
+	ack, out, why := h.process(ctx, raw, &rc)
 	h.met.observe(out, transport, time.Since(start))
 	attrs := []slog.Attr{slog.String("transport", transport), slog.String("type", out.Type),
 		slog.String("ack", ackLabel(out.Code)), slog.Duration("duration", time.Since(start))}
+	if rc.message != "" {
+		attrs = append(attrs, slog.String("message", rc.message))
+	}
+	if rc.mapping != "" {
+		attrs = append(attrs, slog.String("mapping", rc.mapping))
+	}
 	if id, ok := mllp.ConnID(ctx); ok {
 		attrs = append([]slog.Attr{slog.Uint64("conn", id)}, attrs...)
 	}
@@ -133,7 +144,8 @@ func (h *Handler) Process(ctx context.Context, raw []byte, transport string) ([]
 			level = slog.LevelWarn
 		}
 	}
-	h.log().LogAttrs(context.Background(), level, "hl7v2 message", attrs...)
+	h.log().LogAttrs(ctx, level, "hl7v2 message", attrs...) // ctx: request_id, trace_id
+	endReceive(span, out, rc, why)
 	return ack, out
 }
 
@@ -150,7 +162,7 @@ const maxAttempts = 3
 
 // process returns the ACK, the outcome and, when the message was not
 // simply accepted, a value-free reason for the log.
-func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, string) {
+func (h *Handler) process(ctx context.Context, raw []byte, rc *received) ([]byte, Outcome, string) {
 	msg, err := h.Parse.Parse(raw)
 	if err != nil {
 		e := &hl7v2.AckError{Code: hl7v2.CodeDataType, Text: "the message could not be parsed"}
@@ -174,6 +186,8 @@ func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, str
 	}
 	code, event := msg.Type()
 	out := Outcome{Type: typeLabel(h.Translators, code, event)}
+	msh := msg.Segment("MSH", 1)
+	rc.message, rc.trigger = MessageHash(msh), triggerLabel(event)
 	reply := func(c string, e *hl7v2.AckError, why string) ([]byte, Outcome, string) {
 		ack, err := h.Acker.Ack(msg, c, e)
 		out.Code = c
@@ -188,12 +202,16 @@ func (h *Handler) process(ctx context.Context, raw []byte) ([]byte, Outcome, str
 		return reply(hl7v2.AckReject, &hl7v2.AckError{Loc: hl7v2.Path{Segment: "MSH", Field: 9},
 			Code: hl7v2.CodeUnsupportedType, Text: "this message type is not taken"}, "unsupported message type")
 	}
-	msh := msg.Segment("MSH", 1)
+	if n, ok := tr.(named); ok {
+		rc.mapping = n.Name()
+	}
 	if msh.Raw(10) == "" {
 		return reply(hl7v2.AckErr, &hl7v2.AckError{Loc: hl7v2.Path{Segment: "MSH", Field: 10},
 			Code: hl7v2.CodeRequiredMissing, Text: "MSH-10 (message control id) is required"}, "no control id")
 	}
+	_, mspan := tracing.Tracer().Start(ctx, SpanMap, trace.WithAttributes(attribute.String("fhirbridge.mapping", rc.mapping)))
 	bundle, err := tr.Translate(msg)
+	mapped(mspan, bundle, err)
 	if err != nil {
 		e := &hl7v2.AckError{Code: hl7v2.CodeDataType, Text: "the message could not be mapped to FHIR"}
 		var me *MappingError

@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/fhirbridge/fhirbridge/fhir/server"
 	"github.com/fhirbridge/fhirbridge/mapping/hl7v2"
 )
@@ -71,7 +73,10 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "the body could not be read")
 		return
 	}
-	ack, _ := h.Handler.Process(r.Context(), body, "http")
+	// the request id is the X-Request-Id middleware's; a traceparent the
+	// sender gave makes the message's span a child of its span
+	ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ack, _ := h.Handler.Process(ctx, body, "http")
 	if ack == nil {
 		w.Header().Set("Retry-After", "5")
 		fail(http.StatusServiceUnavailable, "the message was not processed; send it again")

@@ -55,3 +55,7 @@ func (t *MappingTranslator) Translate(msg *hl7v2.Message) (*fhir.Value, error) {
 	}
 	return b, nil
 }
+
+// Name is the mapping's name (e.g. "hl7v2/adt"), the mapping attribute of
+// a message's span.
+func (t *MappingTranslator) Name() string { return t.name }

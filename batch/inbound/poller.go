@@ -58,8 +58,10 @@ func (p *Poller) Spec() Spec { return p.spec }
 // It returns an error only when the folder cannot be listed; failures of
 // single files are in the Report (see Report.Err) and are retried on the
 // next Poll.
-func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, error) {
-	rep := Report{Job: p.spec.Name}
+func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (rep Report, err error) {
+	ctx, span := startPoll(ctx, p.spec.Name)
+	defer func() { endPoll(span, rep, err) }()
+	rep = Report{Job: p.spec.Name}
 	files, err := remote.List(ctx, p.spec.Dir)
 	if err != nil {
 		return rep, fmt.Errorf("listing inbound folder of job %s: %w", p.spec.Name, err)

@@ -24,8 +24,10 @@ var ErrTooLarge = errors.New("file exceeds the size limit")
 // its listed size), download, decide and apply in chunks of store
 // transactions, then the remote move. again is true for Reprocess. A
 // file another process took comes back with errElsewhere in Err.
-func (p *Poller) process(ctx context.Context, remote connectors.Remote, name string, size int64, again bool) FileReport {
-	fr := FileReport{Path: name}
+func (p *Poller) process(ctx context.Context, remote connectors.Remote, name string, size int64, again bool) (fr FileReport) {
+	ctx, span := startFile(ctx, p.spec.Name, name)
+	defer func() { endFile(ctx, span, &fr) }()
+	fr = FileReport{Path: name}
 	claim := ""
 	if p.opt.Claims != nil {
 		claim = p.claimName(name, size)

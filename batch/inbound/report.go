@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 )
 
@@ -57,6 +59,10 @@ type FileReport struct {
 	// Err is a failure to download, apply or move the file (nil when
 	// none); the file stays where it was and is tried again next poll.
 	Err error
+	// RequestID is the file's request id (the delivery jobs its rows
+	// enqueued carry it) and SpanContext its span's; see LogContext.
+	RequestID   string
+	SpanContext trace.SpanContext
 }
 
 // LineError is one refused row.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 )
 
 // Handler handles one message and returns the ACK to send back (without
@@ -275,8 +277,13 @@ func (c *conn) endIdle() (stopping bool) {
 }
 
 func (c *conn) logAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
+	c.logCtx(context.Background(), level, msg, attrs...)
+}
+
+// logCtx logs with ctx, so that a message's lines carry its request id.
+func (c *conn) logCtx(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
 	attrs = append([]slog.Attr{slog.Uint64("conn", c.id), slog.String("remote_port", c.port)}, attrs...)
-	c.s.log().LogAttrs(context.Background(), level, msg, attrs...)
+	c.s.log().LogAttrs(ctx, level, msg, attrs...)
 }
 
 func (c *conn) serve() {
@@ -343,18 +350,21 @@ func (c *conn) serve() {
 			return
 		}
 		start := time.Now()
-		ack := s.Handler.Handle(context.WithValue(s.baseCtx, connIDKey{}, c.id), msg)
+		// each message gets a request id of its own: the handler's lines,
+		// the jobs it enqueues and these lines carry it
+		mctx := logging.WithRequestID(context.WithValue(s.baseCtx, connIDKey{}, c.id), logging.NewRequestID())
+		ack := s.Handler.Handle(mctx, msg)
 		if ack == nil {
 			s.met.message(OutcomeNoAck, 0)
 			reason = OutcomeNoAck
-			c.logAttrs(slog.LevelWarn, "mllp message not acknowledged: handler gave no ACK")
+			c.logCtx(mctx, slog.LevelWarn, "mllp message not acknowledged: handler gave no ACK")
 			return
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err := WriteFrame(c.nc, ack); err != nil {
 			s.met.message(OutcomeWriteFailed, 0)
 			reason = OutcomeWriteFailed
-			c.logAttrs(slog.LevelWarn, "mllp ACK not written", slog.String("error", errText(err)))
+			c.logCtx(mctx, slog.LevelWarn, "mllp ACK not written", slog.String("error", errText(err)))
 			return
 		}
 		messages++

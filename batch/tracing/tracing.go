@@ -10,6 +10,8 @@ package tracing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -234,3 +236,21 @@ func (l logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+// ShortHash is the first 12 hex digits of the SHA-256 of s: a value-free
+// handle on a name that may not be carried as is (an HL7 v2 control id, a
+// file name), for span attributes and log lines.
+func ShortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Detached returns ctx with the span context sc (of a span that may have
+// ended) instead of its own span, so that lines logged later about
+// what span did carry its trace id (see LogHandler).
+func Detached(ctx context.Context, sc trace.SpanContext) context.Context {
+	if !sc.IsValid() {
+		return ctx
+	}
+	return trace.ContextWithSpanContext(ctx, sc)
+}

@@ -230,7 +230,8 @@ func (f *files) reportInbound(ctx context.Context, rep inbound.Report) {
 		if fr.Err != nil {
 			level = slog.LevelWarn // retried on every poll: the operator must see it
 		}
-		f.log.Log(ctx, level, "inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
+		// the file's request id and trace: those of the jobs it enqueued
+		f.log.Log(fr.LogContext(ctx), level, "inbound file", "job", rep.Job, "file", fr.Path, "outcome", fr.Outcome, "rows_ok", fr.RowsOK,
 			"rows_failed", fr.RowsFailed, "cancelled", fr.CancelledCount, "moved_to", fr.MovedTo, "err", fr.Err)
 		if fr.Err != nil || fr.Recovered {
 			continue

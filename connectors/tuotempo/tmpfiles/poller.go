@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/fhirbridge/fhirbridge/batch/inbound"
 	"github.com/fhirbridge/fhirbridge/batch/ledger"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -93,6 +95,10 @@ type FileReport struct {
 	MovedTo   string
 	// Err is a failure that leaves the file in place, retried next poll.
 	Err error
+	// RequestID is the file's request id and SpanContext its span's; see
+	// LogContext.
+	RequestID   string
+	SpanContext trace.SpanContext
 }
 
 // LineError is one refused row: its physical line and a reason without
@@ -104,8 +110,10 @@ type LineError struct {
 
 // Poll lists the job's folder and processes every stable file in name
 // order. It returns an error only when the folder cannot be listed.
-func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (Report, error) {
-	rep := Report{Job: p.job.Name}
+func (p *Poller) Poll(ctx context.Context, remote connectors.Remote) (rep Report, err error) {
+	ctx, span := startPoll(ctx, p.job.Name)
+	defer func() { endPoll(span, rep, err) }()
+	rep = Report{Job: p.job.Name}
 	files, err := remote.List(ctx, p.job.Dir)
 	if err != nil {
 		return rep, fmt.Errorf("listing the folder of job %s: %w", p.job.Name, err)
@@ -153,8 +161,10 @@ func (p *Poller) full(name string) string {
 
 // process takes one file: download and hash, the ledger's decision, the
 // rows through the Booker, the ledger entry, then the move.
-func (p *Poller) process(ctx context.Context, remote connectors.Remote, name string) FileReport {
-	fr := FileReport{Path: name}
+func (p *Poller) process(ctx context.Context, remote connectors.Remote, name string) (fr FileReport) {
+	ctx, span := startFile(ctx, p.job.Name, name)
+	defer func() { endFile(ctx, span, &fr) }()
+	fr = FileReport{Path: name}
 	tmp, size, sum, err := p.download(ctx, remote, name)
 	if tmp != nil {
 		defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
@@ -441,7 +451,7 @@ func PollOnce(ctx context.Context, p *Poller, open func(context.Context) (connec
 		if f.Err != nil || f.Outcome != ledger.OutcomeOK {
 			level = slog.LevelWarn
 		}
-		log.Log(ctx, level, "temporary table file", "job", rep.Job, "file", f.Path, "outcome", f.Outcome,
+		log.Log(f.LogContext(ctx), level, "temporary table file", "job", rep.Job, "file", f.Path, "outcome", f.Outcome,
 			"rows_ok", f.RowsOK, "rows_failed", f.RowsFailed, "recovered", f.Recovered, "moved_to", f.MovedTo, "err", f.Err)
 	}
 }
