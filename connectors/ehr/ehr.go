@@ -116,6 +116,7 @@ func New(ep Endpoint) (*Connector, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	client = connectors.TracedClient(client)
 	return &Connector{ep: ep, base: u, client: client, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil
 }
 
