@@ -186,7 +186,7 @@ func (c *Connector) read(ctx context.Context, u, typ, id string) (*fhir.Value, s
 		return nil, "", fmt.Errorf("reading the EHR's copy: %w", err)
 	}
 	defer resp.Body.Close()
-	c.log.Debug("ehr call", "method", "GET", "path", "/{type}/{id}", "type", typ, "id", id, "status", resp.StatusCode)
+	c.log.DebugContext(ctx, "ehr call", "method", "GET", "path", "/{type}/{id}", "type", typ, "id", id, "status", resp.StatusCode)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResource+1))
 	if err != nil {
 		return nil, "", connectors.Transiently(fmt.Errorf("reading the EHR's copy: %w", err), 0)
@@ -257,7 +257,7 @@ func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatc
 		return 0, err
 	}
 	defer resp.Body.Close()
-	c.log.Debug("ehr call", "method", "PUT", "path", "/{type}/{id}", "type", res.ResourceType(), "id", res.GetString("id"), "status", resp.StatusCode, "conditional", ifMatch != "")
+	c.log.DebugContext(ctx, "ehr call", "method", "PUT", "path", "/{type}/{id}", "type", res.ResourceType(), "id", res.GetString("id"), "status", resp.StatusCode, "conditional", ifMatch != "")
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if s := resp.StatusCode; s/100 == 2 || (s == http.StatusPreconditionFailed && ifMatch != "") {
 		return s, nil
