@@ -120,6 +120,10 @@ func New(ep Endpoint) (*Connector, error) {
 	return &Connector{ep: ep, base: u, client: client, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil
 }
 
+// resourcePath is the template of the EHR's resource URLs, the name of
+// their client spans (connectors.Transport); it holds no value.
+var resourcePath = connectors.PathOf("/{type}/{id}", "Type", "id")
+
 // MaxConflicts bounds the re-reads after 412 answers within one Deliver:
 // the write is tried at most MaxConflicts+1 times.
 const MaxConflicts = 3
@@ -176,7 +180,7 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 // to send in If-Match ("" when the EHR gave none).
 func (c *Connector) read(ctx context.Context, u, typ, id string) (*fhir.Value, string, error) {
 	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, resourcePath), http.MethodGet, u, nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/fhir+json")
 		}
@@ -243,7 +247,7 @@ func versionOf(v *fhir.Value, etag string) string {
 func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatch string) (int, error) {
 	sent := res.JSON()
 	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(sent))
+		req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, resourcePath), http.MethodPut, u, bytes.NewReader(sent))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/fhir+json")
 			req.Header.Set("Accept", "application/fhir+json")
