@@ -3,8 +3,11 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/fhirbridge/fhirbridge/batch/delivery"
 	"github.com/fhirbridge/fhirbridge/batch/store"
@@ -88,6 +91,21 @@ type CommandConfig struct {
 	// command that stores resources (an imported report) so that they
 	// flow on like any update, without delivering them itself.
 	Router func() (*delivery.Router, error)
+	// Logger is the logger of command cmd on its stderr, as every command
+	// of the application logs: the --log-format and --log-level flags
+	// when given, else the configuration's log section, else text at
+	// info. Nil (a test's CommandConfig) logs text at info to cmd's
+	// stderr; use Log, which handles that.
+	Logger func(cmd *cobra.Command) (*slog.Logger, error)
+}
+
+// Log is cc.Logger(cmd), or a text logger on cmd's stderr when cc has no
+// Logger.
+func (cc *CommandConfig) Log(cmd *cobra.Command) (*slog.Logger, error) {
+	if cc.Logger == nil {
+		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), nil
+	}
+	return cc.Logger(cmd)
 }
 
 // ExitError is what a module's command returns to end fhirbridge with

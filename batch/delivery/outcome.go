@@ -71,7 +71,7 @@ func (r *Runner) failed(ctx context.Context, c claimed, flow Flow, err error) (s
 	if r.opt.OnRetry != nil {
 		r.opt.OnRetry(RetryEvent{JobID: c.id, Flow: c.Flow, Attempt: n, Class: class, Cap: limit, Delay: delay, RetryAfter: retryAfter})
 	}
-	r.log.InfoContext(ctx, "delivery retry scheduled", "job", c.id, "flow", c.Flow, "attempt", n, "class", class.String(),
+	r.jobLog(c, flow).InfoContext(ctx, "delivery retry scheduled", "retry_attempt", n, "class", class.String(),
 		"delay", delay, "circuit_open", open)
 	return outcomeRetry, r.retryLater(ctx, c, flow, now.Add(delay), sanitise(err))
 }
@@ -107,7 +107,7 @@ func statusOf(err error) int {
 // deadLetter parks a job for an operator with its reason.
 func (r *Runner) deadLetter(ctx context.Context, c claimed, flow Flow, cause error) error {
 	reason := sanitise(cause)
-	r.log.WarnContext(ctx, "delivery dead-lettered", "job", c.id, "flow", c.Flow, "type", c.ResourceType, "id", c.ResourceID, "reason", reason)
+	r.jobLog(c, flow).WarnContext(ctx, "delivery dead-lettered", "type", c.ResourceType, "id", c.ResourceID, "reason", reason)
 	err := r.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := r.setState(ctx, tx, c, StateDeadLetter, c.attempts, time.UnixMicro(0), reason); err != nil {
 			return err

@@ -38,6 +38,7 @@ var pgTests = map[string]func(*testing.T){
 	"TestDeadNodeJobsReclaimed":             TestDeadNodeJobsReclaimed,
 	"TestLeaveHandsJobsBack":                TestLeaveHandsJobsBack,
 	"TestEnqueueWakesRunner":                TestEnqueueWakesRunner,
+	"TestEnqueueWorkKeepsRequestID":         TestEnqueueWorkKeepsRequestID,
 	"TestReclaimBySameOwnerFences":          TestReclaimBySameOwnerFences,
 	"TestLimitsChecked":                     TestLimitsChecked,
 	"TestFlowLimits":                        TestFlowLimits,

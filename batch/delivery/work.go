@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -29,8 +30,9 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 	}
 	ctx, span := startAttempt(ctx, c, flow)
 	defer span.End()
+	log := r.jobLog(c, flow)
 	if flow.Work != nil {
-		r.doWork(ctx, c, flow)
+		r.doWork(ctx, c, flow, log)
 		return
 	}
 	mctx, mspan := tracing.Tracer().Start(ctx, "map "+c.Flow, trace.WithAttributes(
@@ -53,7 +55,7 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 		c.statusCode = statusOf(err)
 		r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(c.elapsed.Seconds())
 		cancel()
-		r.logAttempt(ctx, c, flow, res, err)
+		logAttempt(ctx, log, c, res, err)
 		if err == nil {
 			r.cb.success(flow.Vendor)
 			count(outcomeDelivered)
@@ -65,7 +67,7 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 			err = r.finish(rctx, c, flow, d, body, res, "ok")
 			cancel()
 			if err != nil { // a re-claim after the lease looks it up
-				r.log.Warn("recording delivery", "job", c.id, "flow", c.Flow, "err", err)
+				log.WarnContext(ctx, "recording delivery", "err", err)
 			}
 			return
 		} else if ctx.Err() == nil {
@@ -86,7 +88,7 @@ func (r *Runner) work(ctx context.Context, c claimed) {
 		err = r.reschedule(bg, c, r.opt.Clock(), "interrupted by shutdown", false)
 	}
 	if err != nil {
-		r.log.Warn("recording delivery outcome", "job", c.id, "flow", c.Flow, "err", err)
+		log.WarnContext(ctx, "recording delivery outcome", "err", err)
 	}
 }
 
@@ -98,19 +100,27 @@ func recordCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
-// logAttempt logs one delivery attempt with the ids that apply (request
-// id from ctx, flow, vendor, job, attempt, resource type/id) and the
-// vendor's answer: its id of the record, or the error's class and HTTP
-// status. The error text is not logged (it may quote a vendor's body).
-func (r *Runner) logAttempt(ctx context.Context, c claimed, flow Flow, res connectors.Result, err error) {
-	attrs := []any{"job", c.id, "flow", c.Flow, "vendor", flow.Vendor, "attempt", c.attempts,
-		"type", c.ResourceType, "id", c.ResourceID, "duration_ms", c.elapsed.Milliseconds()}
+// jobLog is the logger of one attempt at job c: every line names the
+// job, flow, vendor and attempt. Its lines are logged with the attempt's
+// context (the *Context methods, or logging.Bind), which adds the
+// request id stored with the job and the attempt span's trace id.
+func (r *Runner) jobLog(c claimed, flow Flow) *slog.Logger {
+	return r.log.With("job", c.id, "flow", c.Flow, "vendor", flow.Vendor, "attempt", c.attempts)
+}
+
+// logAttempt logs one delivery attempt on the attempt's logger (request
+// id and trace from ctx; job, flow, vendor, attempt from log) with the
+// resource type/id and the vendor's answer: its id of the record, or the
+// error's class and HTTP status. The error text is not logged (it may
+// quote a vendor's body).
+func logAttempt(ctx context.Context, log *slog.Logger, c claimed, res connectors.Result, err error) {
+	attrs := []any{"type", c.ResourceType, "id", c.ResourceID, "duration_ms", c.elapsed.Milliseconds()}
 	if err == nil {
-		r.log.InfoContext(ctx, "delivery attempt", append(attrs, "outcome", outcomeDelivered, "vendor_id", res.VendorID)...)
+		log.InfoContext(ctx, "delivery attempt", append(attrs, "outcome", outcomeDelivered, "vendor_id", res.VendorID)...)
 		return
 	}
 	class, _ := connectors.Classify(err)
-	r.log.WarnContext(ctx, "delivery attempt", append(attrs, "outcome", "failed", "class", class.String(), "status", c.statusCode)...)
+	log.WarnContext(ctx, "delivery attempt", append(attrs, "outcome", "failed", "class", class.String(), "status", c.statusCode)...)
 }
 
 // startAttempt starts the span of one delivery attempt, a child of the

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/batch/store"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -67,7 +68,9 @@ type WorkJob struct {
 
 // EnqueueWork adds worker job j inside the caller's store transaction
 // and reports whether it is new (false: a job with the same flow and key
-// exists already, and nothing was added).
+// exists already, and nothing was added). Like Enqueue, it keeps the
+// request id and span ctx carries with the job, for the log lines and
+// spans of its attempts.
 func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err error) {
 	op := "enqueueing " + j.Flow + " work"
 	if j.Flow == "" || j.Kind == "" || j.Key == "" {
@@ -75,9 +78,9 @@ func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err 
 	}
 	now := micros(time.Now())
 	res, err := tx.SQL().ExecContext(ctx, tx.Rebind(`INSERT INTO delivery_jobs
-		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, data, traceparent)
-		VALUES (?, ?, ?, 1, ?, 0, 0, ?, 0, '', ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-		j.Flow, j.Kind, j.Key, StatePending, now, now, now, string(j.Data), traceparent(ctx))
+		(flow, resource_type, resource_id, version, state, attempts, retry_base, run_at, lease_until, last_error, created_at, updated_at, data, request_id, traceparent)
+		VALUES (?, ?, ?, 1, ?, 0, 0, ?, 0, '', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		j.Flow, j.Kind, j.Key, StatePending, now, now, now, string(j.Data), logging.RequestID(ctx), traceparent(ctx))
 	if err != nil {
 		return false, store.Classify(op, err)
 	}
@@ -95,7 +98,7 @@ func EnqueueWork(ctx context.Context, tx *store.Tx, j WorkJob) (fresh bool, err 
 
 // doWork makes one attempt at a held worker job and records the outcome,
 // as work does for a resource's job.
-func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
+func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow, log *slog.Logger) {
 	span := trace.SpanFromContext(ctx) // the attempt's, started by work
 	count := func(outcome string) {
 		span.SetAttributes(attribute.String("fhirbridge.outcome", outcome))
@@ -104,7 +107,7 @@ func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
 	actx, cancel := context.WithTimeout(ctx, r.opt.AttemptTimeout)
 	start := time.Now()
 	err := flow.Work(actx, Work{JobID: c.id, Flow: c.Flow, Kind: c.ResourceType, Key: c.ResourceID, Data: []byte(c.data),
-		Attempt: c.attempts, Fresh: c.attempts == 1, Store: r.st, Log: r.log})
+		Attempt: c.attempts, Fresh: c.attempts == 1, Store: r.st, Log: logging.Bind(log, ctx)})
 	r.metrics.duration.WithLabelValues(flow.Vendor, c.Flow).Observe(time.Since(start).Seconds())
 	cancel()
 	switch {
@@ -115,7 +118,7 @@ func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
 		rctx, cancel := recordCtx(ctx) // done: record it even if interrupted meanwhile
 		defer cancel()
 		if err := r.setState(rctx, nil, c, StateDelivered, c.attempts, r.opt.Clock(), ""); err != nil {
-			r.log.Warn("recording work outcome", "job", c.id, "flow", c.Flow, "err", err)
+			log.WarnContext(ctx, "recording work outcome", "err", err)
 		}
 		return
 	case ctx.Err() == nil:
@@ -129,7 +132,7 @@ func (r *Runner) doWork(ctx context.Context, c claimed, flow Flow) {
 		err = r.reschedule(bg, c, r.opt.Clock(), "interrupted by shutdown", false)
 	}
 	if err != nil {
-		r.log.Warn("recording work outcome", "job", c.id, "flow", c.Flow, "err", err)
+		log.WarnContext(ctx, "recording work outcome", "err", err)
 	}
 }
 

@@ -155,3 +155,40 @@ func Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
 	})
 }
+
+// Bind returns l with ctx bound to it: a line logged without a context
+// (Info, Warn, … which pass context.Background) is handled as if logged
+// with ctx, so it carries ctx's request id and span like the *Context
+// calls do. A line logged with its own context keeps that one. Code that
+// is handed a logger rather than a context (a delivery worker's Work.Log)
+// thus still logs the attempt's ids.
+func Bind(l *slog.Logger, ctx context.Context) *slog.Logger {
+	if l == nil || ctx == nil {
+		return l
+	}
+	return slog.New(bound{l.Handler(), ctx})
+}
+
+type bound struct {
+	slog.Handler
+	ctx context.Context
+}
+
+func (b bound) pick(ctx context.Context) context.Context {
+	if ctx == nil || ctx == context.Background() {
+		return b.ctx
+	}
+	return ctx
+}
+
+func (b bound) Enabled(ctx context.Context, l slog.Level) bool {
+	return b.Handler.Enabled(b.pick(ctx), l)
+}
+
+func (b bound) Handle(ctx context.Context, r slog.Record) error {
+	return b.Handler.Handle(b.pick(ctx), r)
+}
+
+func (b bound) WithAttrs(as []slog.Attr) slog.Handler { return bound{b.Handler.WithAttrs(as), b.ctx} }
+
+func (b bound) WithGroup(name string) slog.Handler { return bound{b.Handler.WithGroup(name), b.ctx} }

@@ -161,3 +161,40 @@ func TestAccessLog(t *testing.T) {
 		t.Errorf("the query string was logged: %s", buf.String())
 	}
 }
+
+func TestBind(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "json", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := Bind(log, WithRequestID(context.Background(), "req-bound"))
+	other := WithRequestID(context.Background(), "req-other")
+	for _, tc := range []struct {
+		name string
+		log  func()
+		want string // request_id; "" none
+	}{
+		{"no context", func() { bound.Info("a") }, "req-bound"},
+		{"background", func() { bound.InfoContext(context.Background(), "b") }, "req-bound"},
+		{"own context", func() { bound.InfoContext(other, "c") }, "req-other"},
+		{"with attrs", func() { bound.With("job", 1).Warn("d") }, "req-bound"},
+		{"unbound", func() { log.Info("f") }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf.Reset()
+			tc.log()
+			var m map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+				t.Fatalf("%v: %s", err, buf.String())
+			}
+			got, _ := m["request_id"].(string)
+			if got != tc.want {
+				t.Errorf("request_id %q, want %q: %s", got, tc.want, buf.String())
+			}
+		})
+	}
+	if Bind(nil, context.Background()) != nil {
+		t.Error("Bind(nil) is not nil")
+	}
+}

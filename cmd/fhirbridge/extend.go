@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,8 @@ func loadCommandConfig(name, path string) (*bridge.CommandConfig, error) {
 	}
 	return &bridge.CommandConfig{App: c, Section: c.ConnectorSection(name), DataDir: c.DataDir,
 		OpenStore: func(ctx context.Context) (*store.Store, error) { return openStore(ctx, c) },
-		Router:    func() (*delivery.Router, error) { return app.Router(c) }}, nil
+		Router:    func() (*delivery.Router, error) { return app.Router(c) },
+		Logger:    func(cmd *cobra.Command) (*slog.Logger, error) { return commandLogger(cmd, c) }}, nil
 }
 
 // openStore opens the store of c, creating a SQLite file's folder first

@@ -19,7 +19,8 @@ import (
 // commit are its children; each route's enqueueing is a child of the
 // commit; and every delivery attempt, run later by the runner, is a child
 // of its route's span, in the same trace, with vendor, flow, job id,
-// attempt and outcome, and no patient value anywhere in the spans.
+// attempt and outcome, its calls to Solo client spans under it, and no
+// patient value anywhere in the spans.
 func TestServeTraceSpanTree(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -104,6 +105,10 @@ func TestServeTraceSpanTree(t *testing.T) {
 		case strings.HasPrefix(name, "map "):
 			if !strings.HasPrefix(parent, "deliver ") {
 				t.Errorf("%q is a child of %q, want a delivery attempt", name, parent)
+			}
+		case s.SpanKind() == trace.SpanKindClient: // a call to the vendor (connectors.Transport)
+			if !strings.HasPrefix(parent, "deliver ") {
+				t.Errorf("client span %q is a child of %q, want a delivery attempt", name, parent)
 			}
 		default:
 			t.Errorf("unexpected span %q (child of %q)", name, parent)

@@ -85,7 +85,8 @@ func (c *client) do(ctx context.Context, r request) (int, []byte, error) {
 	if r.room != "" {
 		vals = append(vals, r.room)
 	}
-	u, err := connectors.PathOf(r.tmpl, vals...).URL(c.base)
+	path := connectors.PathOf(r.tmpl, vals...)
+	u, err := path.URL(c.base)
 	if err != nil {
 		return 0, nil, connectors.Permanently(fmt.Errorf("refusing %s %s: %w", r.method, r.tmpl, err))
 	}
@@ -94,7 +95,7 @@ func (c *client) do(ctx context.Context, r request) (int, []byte, error) {
 		rd = bytes.NewReader(r.body)
 	}
 	var wrote atomic.Bool // set by the transport's write loop
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+	ctx = httptrace.WithClientTrace(connectors.WithPathTemplate(ctx, path), &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), rd)
 	if err != nil {

@@ -80,7 +80,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	c := &Connector{s: s, now: time.Now, c: client{base: s.base, key: s.apiKey, header: s.userHeader,
-		http: &http.Client{Timeout: s.timeout,
+		http: &http.Client{Timeout: s.timeout, Transport: connectors.Transport(nil),
 			// a redirected POST could be replayed elsewhere: report it instead
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}}
 	c.log.Store(slog.New(slog.DiscardHandler))

@@ -235,7 +235,7 @@ func (c *Connector) links(ctx context.Context, roomID string, w wireRoom) map[st
 				reason = fmt.Sprintf("HTTP %d: %v", se.Status, se.Reason)
 			}
 			out[p.ref+":linkError"] = reason
-			c.log.Load().Warn("bandyer access link", "participant", p.ref, "reason", reason)
+			c.log.Load().WarnContext(ctx, "bandyer access link", "participant", p.ref, "reason", reason)
 			continue
 		}
 		out[p.ref+":accessLinkURL"] = l.AccessLinkURL

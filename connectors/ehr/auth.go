@@ -73,7 +73,7 @@ func (ep *Endpoint) do(ctx context.Context, client *http.Client, build func(ctx 
 		resp.Body.Close()
 		ep.Tokens.Invalidate(tok)
 		if log != nil {
-			log.Info("the EHR refused the access token (401): renewing it", "method", req.Method, "renewed_before", attempt)
+			log.InfoContext(ctx, "the EHR refused the access token (401): renewing it", "method", req.Method, "renewed_before", attempt)
 		}
 		if attempt > 0 {
 			return nil, connectors.NeedsReconnect(ErrUnauthorized)

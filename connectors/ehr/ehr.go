@@ -116,8 +116,13 @@ func New(ep Endpoint) (*Connector, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	client = connectors.TracedClient(client)
 	return &Connector{ep: ep, base: u, client: client, now: time.Now, log: slog.New(slog.DiscardHandler)}, nil
 }
+
+// resourcePath is the template of the EHR's resource URLs, the name of
+// their client spans (connectors.Transport); it holds no value.
+var resourcePath = connectors.PathOf("/{type}/{id}", "Type", "id")
 
 // MaxConflicts bounds the re-reads after 412 answers within one Deliver:
 // the write is tried at most MaxConflicts+1 times.
@@ -175,7 +180,7 @@ func (c *Connector) Deliver(ctx context.Context, d connectors.Delivery) (connect
 // to send in If-Match ("" when the EHR gave none).
 func (c *Connector) read(ctx context.Context, u, typ, id string) (*fhir.Value, string, error) {
 	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, resourcePath), http.MethodGet, u, nil)
 		if err == nil {
 			req.Header.Set("Accept", "application/fhir+json")
 		}
@@ -185,7 +190,7 @@ func (c *Connector) read(ctx context.Context, u, typ, id string) (*fhir.Value, s
 		return nil, "", fmt.Errorf("reading the EHR's copy: %w", err)
 	}
 	defer resp.Body.Close()
-	c.log.Debug("ehr call", "method", "GET", "path", "/{type}/{id}", "type", typ, "id", id, "status", resp.StatusCode)
+	c.log.DebugContext(ctx, "ehr call", "method", "GET", "path", "/{type}/{id}", "type", typ, "id", id, "status", resp.StatusCode)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResource+1))
 	if err != nil {
 		return nil, "", connectors.Transiently(fmt.Errorf("reading the EHR's copy: %w", err), 0)
@@ -242,7 +247,7 @@ func versionOf(v *fhir.Value, etag string) string {
 func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatch string) (int, error) {
 	sent := res.JSON()
 	resp, err := c.ep.do(ctx, c.client, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(sent))
+		req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, resourcePath), http.MethodPut, u, bytes.NewReader(sent))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/fhir+json")
 			req.Header.Set("Accept", "application/fhir+json")
@@ -256,7 +261,7 @@ func (c *Connector) write(ctx context.Context, u string, res *fhir.Value, ifMatc
 		return 0, err
 	}
 	defer resp.Body.Close()
-	c.log.Debug("ehr call", "method", "PUT", "path", "/{type}/{id}", "type", res.ResourceType(), "id", res.GetString("id"), "status", resp.StatusCode, "conditional", ifMatch != "")
+	c.log.DebugContext(ctx, "ehr call", "method", "PUT", "path", "/{type}/{id}", "type", res.ResourceType(), "id", res.GetString("id"), "status", resp.StatusCode, "conditional", ifMatch != "")
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if s := resp.StatusCode; s/100 == 2 || (s == http.StatusPreconditionFailed && ifMatch != "") {
 		return s, nil

@@ -37,7 +37,7 @@ func (c *Connector) extDo(ctx context.Context, r extRequest) (int, []byte, error
 	if r.body != nil {
 		rd = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), rd)
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, r.path), r.method, u.String(), rd)
 	if err != nil {
 		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", r.method, r.path, err))
 	}

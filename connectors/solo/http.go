@@ -73,7 +73,7 @@ func (c *Connector) call(ctx context.Context, method string, path connectors.Pat
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), method, u.String(), rd)
 	if err != nil {
 		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", method, path, err))
 	}

@@ -181,7 +181,7 @@ func (c *Connector) download(ctx context.Context, path connectors.Path, query st
 	u.RawQuery = query
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return 0, connectors.Permanently(fmt.Errorf("building GET %s: %w", path, err))
 	}

@@ -112,7 +112,8 @@ func New(cfg Config) (*Connector, error) {
 		base: u,
 		key:  cfg.APIKey,
 		client: &http.Client{
-			Timeout: cfg.Timeout,
+			Transport: connectors.Transport(nil),
+			Timeout:   cfg.Timeout,
 			// A redirected POST could be replayed elsewhere: report it instead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},

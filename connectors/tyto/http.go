@@ -78,7 +78,8 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 	if strings.Contains(c.tmpl, "{identifier}") { // configuration checks it appears at most once
 		vals = append(vals, c.id)
 	}
-	u, err := connectors.PathOf(c.tmpl, vals...).URL(t.base)
+	path := connectors.PathOf(c.tmpl, vals...)
+	u, err := path.URL(t.base)
 	if err != nil {
 		reason := ErrInvalidIdentifier // "." or ".."
 		if c.id == "" {
@@ -90,7 +91,7 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 	if c.body != nil {
 		rd = bytes.NewReader(c.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u.String(), rd)
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), c.method, u.String(), rd)
 	if err != nil {
 		return 0, nil, connectors.Permanently(fmt.Errorf("building %s %s: %w", c.method, c.tmpl, err))
 	}
@@ -107,13 +108,13 @@ func (t *TenantConnector) do(ctx context.Context, c call) (int, []byte, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL, which holds the identifier
 		}
-		log.Warn("tyto call", "flow", c.flow, "resource", c.res, "tenant", t.name, "method", c.method, "path", c.tmpl,
+		log.WarnContext(ctx, "tyto call", "flow", c.flow, "resource", c.res, "tenant", t.name, "method", c.method, "path", c.tmpl,
 			"status", 0, "ms", time.Since(start).Milliseconds(), "err", err)
 		return 0, nil, connectors.Transiently(fmt.Errorf("sending %s %s: %w", c.method, c.tmpl, err), 0)
 	}
 	defer resp.Body.Close()
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	log.Info("tyto call", "flow", c.flow, "resource", c.res, "tenant", t.name, "method", c.method, "path", c.tmpl,
+	log.InfoContext(ctx, "tyto call", "flow", c.flow, "resource", c.res, "tenant", t.name, "method", c.method, "path", c.tmpl,
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds())
 	if rerr != nil {
 		return 0, nil, connectors.Transiently(fmt.Errorf("reading answer to %s %s: %w", c.method, c.tmpl, rerr), 0)

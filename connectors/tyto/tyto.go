@@ -229,7 +229,7 @@ func newTenant(name string, t Tenant, timeout time.Duration) (*TenantConnector, 
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return &TenantConnector{name: name, base: u, user: t.Username, pass: t.Password, paths: p,
-		client: &http.Client{Timeout: timeout,
+		client: &http.Client{Timeout: timeout, Transport: connectors.Transport(nil),
 			// a redirected POST could be replayed elsewhere: report it instead
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }

@@ -90,7 +90,8 @@ func (c *client) do(ctx context.Context, r request) ([]byte, error) {
 	if r.id != "" {
 		vals = append(vals, r.id)
 	}
-	u, err := connectors.PathOf(r.tmpl, vals...).URL(c.base)
+	path := connectors.PathOf(r.tmpl, vals...)
+	u, err := path.URL(c.base)
 	if err != nil {
 		return nil, connectors.Permanently(fmt.Errorf("refusing %s %s: %w", r.method, r.tmpl, err))
 	}
@@ -99,7 +100,7 @@ func (c *client) do(ctx context.Context, r request) ([]byte, error) {
 		rd = bytes.NewReader(r.body)
 	}
 	var wrote atomic.Bool // set by the transport's write loop
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+	ctx = httptrace.WithClientTrace(connectors.WithPathTemplate(ctx, path), &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), rd)
 	if err != nil {

@@ -132,7 +132,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	c := &Connector{s: s, c: client{base: s.base, key: s.key, secret: s.secret,
-		http: &http.Client{Timeout: s.timeout,
+		http: &http.Client{Timeout: s.timeout, Transport: connectors.Transport(nil),
 			// a redirected POST could be replayed elsewhere: report it instead
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}}
 	c.log.Store(slog.New(slog.DiscardHandler))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -35,14 +36,14 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request, key string, bund
 			pending = append(pending, i)
 			continue
 		}
-		if e := h.settle(fixed, i, v, err, bundle); e != nil {
+		if e := h.settle(r.Context(), fixed, i, v, err, bundle); e != nil {
 			h.writeError(w, e)
 			return
 		}
 	}
 	for _, i := range pending {
 		v, err := h.batchEntry(r, entryKey(key, i), hash, &entries[i])
-		if e := h.settle(fixed, i, v, err, bundle); e != nil {
+		if e := h.settle(r.Context(), fixed, i, v, err, bundle); e != nil {
 			h.writeError(w, e)
 			return
 		}
@@ -57,15 +58,15 @@ func entryKey(key string, i int) string { return key + "#entry/" + strconv.Itoa(
 // outcome of err, and returns the error that stops the whole batch
 // instead: a reused Bundle.identifier (409) or an unavailable backend
 // (503).
-func (h *handler) settle(fixed map[int]*fhir.Value, i int, v *fhir.Value, err error, bundle *fhir.Value) *apiError {
+func (h *handler) settle(ctx context.Context, fixed map[int]*fhir.Value, i int, v *fhir.Value, err error, bundle *fhir.Value) *apiError {
 	if err == nil {
 		fixed[i] = v
 		return nil
 	}
 	if errors.Is(err, ErrKeyReused) {
-		return h.reusedKey(routeBundle, bundle)
+		return h.reusedKey(ctx, routeBundle, bundle)
 	}
-	e := h.entryError(err)
+	e := h.entryError(ctx, err)
 	if e.status == http.StatusServiceUnavailable {
 		return e
 	}
@@ -106,9 +107,9 @@ func (h *handler) seenEntry(r *http.Request, key, hash string) (*fhir.Value, boo
 }
 
 // entryError maps a backend error of one batch entry (nil when none).
-func (h *handler) entryError(err error) *apiError {
+func (h *handler) entryError(ctx context.Context, err error) *apiError {
 	if err == nil {
 		return nil
 	}
-	return h.backendError(routeBundle, err)
+	return h.backendError(ctx, routeBundle, err)
 }

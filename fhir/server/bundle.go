@@ -31,6 +31,12 @@ func (h *handler) postBundle(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, e)
 		return
 	}
+	if tag := bundleTag(v); tag != "" {
+		r = r.WithContext(withBundle(r.Context(), tag))
+		if rec, ok := w.(*recorder); ok {
+			rec.bundle = tag
+		}
+	}
 	typ := v.GetString("type")
 	if typ != KindTransaction && typ != KindBatch {
 		h.writeError(w, newError(http.StatusBadRequest, reasonInvalid, "not-supported", "Bundle.type",

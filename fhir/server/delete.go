@@ -55,18 +55,18 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request, route string, e
 		err = errors.New("deleting: backend returned a result of the wrong length")
 	}
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.backendError(r.Context(), route, err))
 		return
 	}
 	er := res.Entries[0]
 	if er.ID == "" {
-		h.log.Info("conditional delete matched nothing", "route", route, "type", ent.Type)
+		h.logger(r.Context()).InfoContext(r.Context(), "conditional delete matched nothing", "route", route, "type", ent.Type)
 	} else {
 		// The id may be the sender's (PUT) and hold a record number: the
 		// log carries the first 12 hex digits of its SHA-256, enough to
 		// find the resource, never the id itself.
 		sum := sha256.Sum256([]byte(er.ID))
-		h.log.Info("resource deleted", "route", route, "type", ent.Type,
+		h.logger(r.Context()).InfoContext(r.Context(), "resource deleted", "route", route, "type", ent.Type,
 			"id_sha256", hex.EncodeToString(sum[:6]), "version", er.Version)
 	}
 	if er.Version > 0 {

@@ -44,9 +44,9 @@ func errClass(err error) string {
 
 // backendError maps a backend error to the response. Only the class of
 // err is used (and, for ErrRefused, an OperationOutcome in its chain).
-func (h *handler) backendError(route string, err error) *apiError {
+func (h *handler) backendError(ctx context.Context, route string, err error) *apiError {
 	class := errClass(err)
-	h.log.Warn("backend call failed", "route", route, "class", class)
+	h.logger(ctx).WarnContext(ctx, "backend call failed", "route", route, "class", class)
 	switch class {
 	case "unavailable", "deadline":
 		return newError(http.StatusServiceUnavailable, "", "transient", "",
@@ -62,7 +62,7 @@ func (h *handler) backendError(route string, err error) *apiError {
 		return newError(http.StatusConflict, "", "conflict", "",
 			"the request conflicts with the stored state; nothing was stored")
 	case "key_reused":
-		return h.reusedKey(route, nil)
+		return h.reusedKey(ctx, route, nil)
 	case "precondition":
 		return preconditionError(err)
 	case "not_found":

@@ -68,6 +68,7 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	size   int
+	bundle string // bundleTag of the posted Bundle, for the request line
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -97,7 +98,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			// The panic value may hold request data: log only the stack.
-			h.log.Error("panic serving a request", "route", route, "stack", string(debug.Stack()))
+			h.logger(r.Context()).ErrorContext(r.Context(), "panic serving a request", "route", route, "stack", string(debug.Stack()))
 			if rec.status == 0 {
 				h.writeError(rec, newError(http.StatusInternalServerError, "", fhir.CodeException, "",
 					"internal error"))
@@ -105,10 +106,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		d := time.Since(start)
 		h.m.observe(route, rec.status, d)
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", safeMethod(r.Method)), slog.String("route", route),
+		attrs := []slog.Attr{slog.String("method", safeMethod(r.Method)), slog.String("route", route),
 			slog.Int("status", rec.status), slog.Int64("in_bytes", max(r.ContentLength, -1)),
-			slog.Int("out_bytes", rec.size), slog.Duration("duration", d))
+			slog.Int("out_bytes", rec.size), slog.Duration("duration", d)}
+		if rec.bundle != "" {
+			attrs = append(attrs, slog.String("bundle", rec.bundle))
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}()
 	route = h.route(rec, r)
 }
@@ -270,7 +274,7 @@ func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := h.b.Ready(ctx); err != nil {
-		h.log.Warn("not ready", "class", errClass(err))
+		h.log.WarnContext(ctx, "not ready", "class", errClass(err))
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready\n"))
 		return

@@ -84,7 +84,7 @@ func (h *handler) readVersioned(w http.ResponseWriter, r *http.Request, vb Versi
 		err = errors.New("reading a version: backend returned another version")
 	}
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.backendError(r.Context(), route, err))
 		return
 	}
 	if nm, e := notModified(r, v.Version, v.LastUpdated); e != nil {
@@ -96,7 +96,7 @@ func (h *handler) readVersioned(w http.ResponseWriter, r *http.Request, vb Versi
 	}
 	res, err := versionResource(v, id)
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.backendError(r.Context(), route, err))
 		return
 	}
 	body := res.JSON()
@@ -170,7 +170,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request, typ, id string
 	q.Count++ // one more tells whether there is a next page
 	versions, err := vb.History(r.Context(), q)
 	if err != nil {
-		h.writeError(w, h.backendError(routeHistory, err))
+		h.writeError(w, h.backendError(r.Context(), routeHistory, err))
 		return
 	}
 	q.Count = want
@@ -185,14 +185,14 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request, typ, id string
 	for i := range versions {
 		v := &versions[i]
 		if v.Version < 1 || !fhir.ValidID(v.ID) || (id != "" && v.ID != id) {
-			h.writeError(w, h.backendError(routeHistory, errors.New("history: backend returned a malformed version")))
+			h.writeError(w, h.backendError(r.Context(), routeHistory, errors.New("history: backend returned a malformed version")))
 			return
 		}
 		var res *fhir.Value
 		if !v.Deleted {
 			var err error
 			if res, err = versionResource(v, v.ID); err != nil {
-				h.writeError(w, h.backendError(routeHistory, err))
+				h.writeError(w, h.backendError(r.Context(), routeHistory, err))
 				return
 			}
 		}

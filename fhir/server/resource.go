@@ -165,7 +165,7 @@ func (h *handler) single(w http.ResponseWriter, r *http.Request, route, key stri
 		return
 	}
 	if err != nil {
-		h.writeError(w, h.backendError(route, err))
+		h.writeError(w, h.backendError(r.Context(), route, err))
 		return
 	}
 	setResourceHeaders(w, body)
@@ -249,7 +249,7 @@ func (h *handler) read(w http.ResponseWriter, r *http.Request, typ, id string) {
 	}
 	body, version, err := h.b.Read(r.Context(), typ, id)
 	if err != nil {
-		h.writeError(w, h.backendError(routeInstance, err))
+		h.writeError(w, h.backendError(r.Context(), routeInstance, err))
 		return
 	}
 	if nm, e := notModified(r, version, time.Time{}); e != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,11 +43,11 @@ func bundleBodyHash(key string, bundle *fhir.Value) string {
 
 // requestError maps a Commit or Seen error of a request about bundle (nil
 // for a single resource) to the response.
-func (h *handler) requestError(route string, bundle *fhir.Value, err error) *apiError {
+func (h *handler) requestError(ctx context.Context, route string, bundle *fhir.Value, err error) *apiError {
 	if errors.Is(err, ErrKeyReused) {
-		return h.reusedKey(route, bundle)
+		return h.reusedKey(ctx, route, bundle)
 	}
-	return h.backendError(route, err)
+	return h.backendError(ctx, route, err)
 }
 
 // reusedKey answers a request whose idempotency key was already committed
@@ -57,11 +58,11 @@ func (h *handler) requestError(route string, bundle *fhir.Value, err error) *api
 // SHA-256 of its value, never the value: a message id may be built from
 // record numbers. The sender can hash its own value to find the message;
 // the log line carries the system only.
-func (h *handler) reusedKey(route string, bundle *fhir.Value) *apiError {
+func (h *handler) reusedKey(ctx context.Context, route string, bundle *fhir.Value) *apiError {
 	h.m.identifierConflicts.Inc()
 	id := bundle.Get("identifier")
 	if id == nil {
-		h.log.Warn("idempotency key reused for a different body", "route", route)
+		h.logger(ctx).WarnContext(ctx, "idempotency key reused for a different body", "route", route)
 		return newError(http.StatusConflict, "", "conflict", "",
 			"this request's idempotency key was already used for a different request; nothing was stored or delivered")
 	}
@@ -70,7 +71,7 @@ func (h *handler) reusedKey(route string, bundle *fhir.Value) *apiError {
 		system = system[:maxSystemShown] + "…"
 	}
 	sum := sha256.Sum256([]byte(id.GetString("value")))
-	h.log.Warn("Bundle.identifier reused for a different Bundle", "route", route, "system", system)
+	h.logger(ctx).WarnContext(ctx, "Bundle.identifier reused for a different Bundle", "route", route, "system", system)
 	return newError(http.StatusConflict, "", "conflict", "Bundle.identifier", fmt.Sprintf(
 		"Bundle.identifier (system %q, value SHA-256 %s…) was already used for a different Bundle; "+
 			"nothing was stored or delivered. Resend the original Bundle unchanged to get its response, "+

@@ -308,12 +308,12 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, typ string, s *
 			return
 		}
 		if page, err = s.Query(r.Context(), req); err != nil {
-			h.writeError(w, h.searchError(err))
+			h.writeError(w, h.searchError(r.Context(), err))
 			return
 		}
 	} else {
 		if page.Matches, err = s.Search(r.Context(), q); err != nil {
-			h.writeError(w, h.searchError(err))
+			h.writeError(w, h.searchError(r.Context(), err))
 			return
 		}
 		page.Total = len(page.Matches)
@@ -400,12 +400,12 @@ func ignoredOutcome(names []string) *fhir.Value {
 }
 
 // searchError maps a SearchFunc error to the response by its class only.
-func (h *handler) searchError(err error) *apiError {
+func (h *handler) searchError(ctx context.Context, err error) *apiError {
 	class := errClass(err)
 	if errors.Is(err, ErrInvalidSearch) {
 		class = "invalid"
 	}
-	h.log.Warn("search failed", "route", routeSearch, "class", class)
+	h.logger(ctx).WarnContext(ctx, "search failed", "route", routeSearch, "class", class)
 	switch class {
 	case "invalid":
 		var oo *fhir.OperationOutcome

@@ -40,7 +40,7 @@ func (h *handler) commit(w http.ResponseWriter, r *http.Request, route string, r
 		return
 	}
 	if err != nil {
-		h.writeError(w, h.requestError(route, bundle, err))
+		h.writeError(w, h.requestError(r.Context(), route, bundle, err))
 		return
 	}
 	writeJSON(w, status, body)
@@ -80,13 +80,13 @@ func (h *handler) replay(w http.ResponseWriter, r *http.Request, route string, r
 	}
 	status, body, ok, err := h.b.Seen(r.Context(), req.Key, req.BodyHash)
 	if err != nil {
-		h.writeError(w, h.requestError(route, bundle, err))
+		h.writeError(w, h.requestError(r.Context(), route, bundle, err))
 		return true
 	}
 	if !ok {
 		return false
 	}
-	h.log.Info("idempotent replay", "route", route, "status", status)
+	h.logger(r.Context()).InfoContext(r.Context(), "idempotent replay", "route", route, "status", status)
 	if route == routeType {
 		setResourceHeaders(w, body)
 	}

@@ -114,6 +114,7 @@ func New(cfg Config) (*Source, error) {
 		client = &http.Client{Timeout: 30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
+	client = connectors.TracedClient(client)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -219,7 +218,11 @@ func newWebhooksReplayCmd(configFile *string) *cobra.Command {
 				return fmt.Errorf("opening the store: %w", err)
 			}
 			defer st.Close()
-			syncer, err := NewSyncer(s, cc.App, st, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			log, err := cc.Log(cmd)
+			if err != nil {
+				return err
+			}
+			syncer, err := NewSyncer(s, cc.App, st, log)
 			if err != nil {
 				return err
 			}

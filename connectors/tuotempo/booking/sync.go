@@ -207,6 +207,7 @@ func (s *Service) pull(ctx context.Context, ep *ehr.Endpoint, base, next *url.UR
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	client = connectors.TracedClient(client)
 	schIdx, slotIdx := map[string]int{}, map[string]int{}
 	entries := 0
 	for next != nil {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -234,7 +233,10 @@ The store's user needs the CREATEROLE attribute.`,
 				return fmt.Errorf("opening the store: %w", err)
 			}
 			defer st.Close()
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			log, err := cc.Log(cmd)
+			if err != nil {
+				return err
+			}
 			s, err := newWith(ctx, cfg, st, nil, log, Views, "")
 			if err != nil {
 				return err

@@ -46,6 +46,7 @@ import (
 
 	"github.com/fhirbridge/fhirbridge/batch/bridge"
 	"github.com/fhirbridge/fhirbridge/batch/store"
+	"github.com/fhirbridge/fhirbridge/connectors"
 	"github.com/fhirbridge/fhirbridge/fhir"
 	"github.com/fhirbridge/fhirbridge/mapping"
 )
@@ -104,7 +105,7 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger, client *http.Clie
 	if client == nil {
 		client = &http.Client{}
 	}
-	c := *client
+	c := *connectors.TracedClient(client)
 	c.Timeout = 0 // the request's context bounds the call
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	tokens := make([][]byte, len(cfg.Tokens))

@@ -53,6 +53,7 @@ func NewClient(baseURL string, transport string, auth ClientAuth, hc *http.Clien
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	hc = connectors.TracedClient(hc)
 	return &Client{base: baseURL, transport: transport, auth: auth, hc: hc}
 }
 
