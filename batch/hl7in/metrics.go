@@ -1,10 +1,11 @@
 package hl7in
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fhirbridge/fhirbridge/fhir/promreg"
 )
 
 // KnownEvents are the trigger events a type label names; others of a
@@ -53,23 +54,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"transport"}),
 	}
-	m.messages = register(reg, m.messages)
-	m.replays = register(reg, m.replays)
-	m.duration = register(reg, m.duration)
+	m.messages = promreg.Register(reg, m.messages)
+	m.replays = promreg.Register(reg, m.replays)
+	m.duration = promreg.Register(reg, m.duration)
 	return m
-}
-
-// register registers c, or returns the equal collector already there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-		}
-	}
-	return c
 }
 
 func (m *metrics) observe(o Outcome, transport string, d time.Duration) {
