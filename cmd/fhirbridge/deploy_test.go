@@ -141,3 +141,24 @@ func TestDockerImageBuild(t *testing.T) {
 		t.Fatalf("%s build: %v\n%s", tool, err, out)
 	}
 }
+
+// TestAlertRules checks deploy/alerts.yaml with promtool: the rules file
+// loads (`promtool check rules`), and the unit tests of
+// deploy/alerts_test.yaml pass (`promtool test rules`): every alert fires
+// on the series it is written for and stays quiet on healthy ones.
+// Skipped without promtool unless FHIRBRIDGE_REQUIRE_PROMTOOL=1.
+func TestAlertRules(t *testing.T) {
+	promtool := lookTool(t, "promtool", "FHIRBRIDGE_REQUIRE_PROMTOOL", "prometheus")
+	deploy := filepath.Join(repoRoot(t), "deploy")
+	for _, args := range [][]string{
+		{"check", "rules", "alerts.yaml"},
+		{"test", "rules", "alerts_test.yaml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = deploy
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "SUCCESS") {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
