@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fhirbridge/fhirbridge/batch/logging"
@@ -38,13 +37,10 @@ func endPoll(span trace.Span, rep Report, err error) {
 	tracing.End(span, err)
 }
 
-// startFile gives ctx a request id of the file's own (the delivery jobs
-// its rows enqueue carry it) and starts its span. The file is named by a
-// hash of its path: a vendor may put patient data in a file name.
+// startFile gives ctx a request id of the file's own and starts its span
+// (see tracing.StartFile).
 func startFile(ctx context.Context, feed, name string) (context.Context, trace.Span) {
-	ctx = logging.WithRequestID(ctx, logging.NewRequestID())
-	return tracing.Tracer().Start(ctx, SpanFile, trace.WithAttributes(attribute.String("fhirbridge.feed", feed),
-		attribute.String("fhirbridge.file", tracing.ShortHash(name))))
+	return tracing.StartFile(ctx, SpanFile, feed, name)
 }
 
 // endFile sets the file's outcome and counts, keeps the ids for the
@@ -64,19 +60,13 @@ func endFile(ctx context.Context, span trace.Span, fr *FileReport) {
 		attribute.Int("fhirbridge.rows_ok", fr.RowsOK), attribute.Int("fhirbridge.rows_failed", fr.RowsFailed),
 		attribute.Int("fhirbridge.updated", fr.Updated))
 	if fr.Err != nil && outcome == "error" {
-		// not the error's text: it names the file
-		span.SetStatus(codes.Error, "the file was not processed; it is tried again next poll")
+		tracing.FileFailed(span)
 	}
 	span.End()
 }
 
 // LogContext is parent with the file's request id and span context, for
-// the line that reports the file (its trace_id and request_id are then
-// those of the file's span and of the jobs its rows enqueued).
+// the line that reports the file (see tracing.FileLogContext).
 func (fr FileReport) LogContext(parent context.Context) context.Context {
-	ctx := parent
-	if fr.RequestID != "" {
-		ctx = logging.WithRequestID(ctx, fr.RequestID)
-	}
-	return tracing.Detached(ctx, fr.SpanContext)
+	return tracing.FileLogContext(parent, fr.RequestID, fr.SpanContext)
 }
