@@ -11,12 +11,9 @@ import (
 	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -29,11 +26,7 @@ import (
 // identifier value nor any patient value is in the log, a span name or a
 // span attribute.
 func TestDeliveryObservability(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prev := otel.GetTracerProvider()
-	tracing.Install(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := recordSpans(t)
 
 	sim := solosim.New(solosim.Options{APIKey: "k-test", WaitingRooms: []string{"General Practice", "Telehealth"}})
 	var mu sync.Mutex
@@ -69,30 +62,12 @@ func TestDeliveryObservability(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST status %d", resp.StatusCode)
 	}
-	delivered := func() (n int) {
-		for _, s := range rec.Ended() {
-			if strings.HasPrefix(s.Name(), "deliver ") && attr(s, "fhirbridge.outcome") == "delivered" {
-				n++
-			}
-		}
-		return n
-	}
-	b.Wait("3 delivered attempts", func() bool { return delivered() == 3 })
+	b.Wait("3 delivered attempts", func() bool { return deliveredAttempts(rec, "") == 3 })
 	b.Stop()
 
 	// The span tree: client spans under the attempts, in the POST's trace.
 	spans := rec.Ended()
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	var root sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		byID[s.SpanContext().SpanID()] = s
-		if s.Name() == "POST /fhir" {
-			root = s
-		}
-	}
-	if root == nil {
-		t.Fatalf("no POST /fhir span among %d", len(spans))
-	}
+	byID, root := spanTree(t, spans, "POST /fhir")
 	traceID := root.SpanContext().TraceID()
 	clients := map[string]sdktrace.ReadOnlySpan{} // by span id
 	canaries := []string{ident, "0d1f2a8e", "Ejemplo", "Lucía", "600 000 001", "lucia.ejemplo", "MRN-DEMO-0001", "k-test"}

@@ -6,12 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	"go.opentelemetry.io/otel/trace"
-
-	"github.com/fhirbridge/fhirbridge/batch/tracing"
 	"github.com/fhirbridge/fhirbridge/connectors/solo/solosim"
 )
 
@@ -22,10 +16,7 @@ import (
 // request_id (and the receive's the message hash, not the control id);
 // no patient value of the message is in the log or a span.
 func TestObsIntakeHL7Trace(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	prev := otel.GetTracerProvider()
-	tracing.Install(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := recordSpans(t)
 
 	mllpAddr := freeAddr(t)
 	sim := solosim.New(solosim.Options{APIKey: "k-test", WaitingRooms: []string{"General Practice", "Telehealth"}})
@@ -34,34 +25,15 @@ func TestObsIntakeHL7Trace(t *testing.T) {
 	if code, loc := mllpAck(t, mllpAddr, siuMessage("S12", "SIU-0001", start)); code != "AA" {
 		t.Fatalf("S12: %s at %q, want AA", code, loc)
 	}
-	delivered := func(flow string) bool {
-		for _, s := range rec.Ended() {
-			if s.Name() == "deliver "+flow && attr(s, "fhirbridge.outcome") == "delivered" {
-				return true
-			}
-		}
-		return false
-	}
-	b.Wait("the appointment delivered to Solo", func() bool { return delivered("solo-appointments") && len(sim.Appointments()) == 1 })
+	b.Wait("the appointment delivered to Solo", func() bool {
+		return deliveredAttempts(rec, "solo-appointments") > 0 && len(sim.Appointments()) == 1
+	})
 	b.Wait("the attempts' log lines", func() bool { return strings.Count(b.Log(), `"msg":"delivery attempt"`) >= 1 })
 	b.Stop()
 
 	// the span tree: every delivery attempt descends from the receive span
 	spans := rec.Ended()
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	var recv sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		byID[s.SpanContext().SpanID()] = s
-		if s.Name() == "hl7v2 receive" {
-			if recv != nil {
-				t.Fatal("two receive spans for one message")
-			}
-			recv = s
-		}
-	}
-	if recv == nil {
-		t.Fatalf("no hl7v2 receive span among %d", len(spans))
-	}
+	byID, recv := spanTree(t, spans, "hl7v2 receive")
 	for k, v := range map[string]string{"fhirbridge.message_type": "SIU^S12", "fhirbridge.trigger": "S12",
 		"fhirbridge.ack": "AA", "fhirbridge.transport": "mllp", "fhirbridge.mapping": "hl7v2/siu-appointment"} {
 		if got := attr(recv, k); got != v {

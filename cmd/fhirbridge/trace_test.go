@@ -22,40 +22,15 @@ import (
 // attempt and outcome, its calls to Solo client spans under it, and no
 // patient value anywhere in the spans.
 func TestServeTraceSpanTree(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	prev := otel.GetTracerProvider()
-	tracing.Install(tp)
-	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	rec := recordSpans(t)
 
 	b := startBridge(t, "connectors:\n  $SOLO\n"+soloRoutes)
 	post(t, b.Base+"/fhir", benchBundle(424242), http.StatusOK)
-	delivered := func() (n int) {
-		for _, s := range rec.Ended() {
-			if strings.HasPrefix(s.Name(), "deliver ") && attr(s, "fhirbridge.outcome") == "delivered" {
-				n++
-			}
-		}
-		return n
-	}
-	b.Wait("7 delivered attempts", func() bool { return delivered() == 7 })
+	b.Wait("7 delivered attempts", func() bool { return deliveredAttempts(rec, "") == 7 })
 	b.Stop()
 
 	spans := rec.Ended()
-	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
-	var root sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		byID[s.SpanContext().SpanID()] = s
-		if s.Name() == "POST /fhir" {
-			if root != nil {
-				t.Fatal("two POST spans")
-			}
-			root = s
-		}
-	}
-	if root == nil {
-		t.Fatalf("no POST /fhir span among %d", len(spans))
-	}
+	byID, root := spanTree(t, spans, "POST /fhir")
 	if root.Parent().IsValid() || root.SpanKind() != trace.SpanKindServer {
 		t.Errorf("the POST span is not a server root span (parent %v, kind %v)", root.Parent(), root.SpanKind())
 	}
@@ -138,4 +113,47 @@ func attrInt(s sdktrace.ReadOnlySpan, key string) int64 {
 		}
 	}
 	return -1
+}
+
+// recordSpans installs, for the test's length, a tracer provider that
+// records every ended span in memory.
+func recordSpans(t *testing.T) *tracetest.SpanRecorder {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	prev := otel.GetTracerProvider()
+	tracing.Install(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	t.Cleanup(func() { otel.SetTracerProvider(prev) })
+	return rec
+}
+
+// deliveredAttempts counts the ended delivery attempt spans of flow ("":
+// of every flow) whose outcome is delivered.
+func deliveredAttempts(rec *tracetest.SpanRecorder, flow string) (n int) {
+	for _, s := range rec.Ended() {
+		if (s.Name() == "deliver "+flow || flow == "" && strings.HasPrefix(s.Name(), "deliver ")) && attr(s, "fhirbridge.outcome") == "delivered" {
+			n++
+		}
+	}
+	return n
+}
+
+// spanTree indexes spans by id and returns the one span named root,
+// failing the test when there is none or more than one.
+func spanTree(t *testing.T, spans []sdktrace.ReadOnlySpan, root string) (map[trace.SpanID]sdktrace.ReadOnlySpan, sdktrace.ReadOnlySpan) {
+	t.Helper()
+	byID := map[trace.SpanID]sdktrace.ReadOnlySpan{}
+	var found sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		byID[s.SpanContext().SpanID()] = s
+		if s.Name() == root {
+			if found != nil {
+				t.Fatalf("two %q spans", root)
+			}
+			found = s
+		}
+	}
+	if found == nil {
+		t.Fatalf("no %q span among %d", root, len(spans))
+	}
+	return byID, found
 }
