@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -119,12 +118,7 @@ func TestChaosCluster(t *testing.T) {
 	dir := t.TempDir()
 
 	dbURL := pgtest.CreateDatabase(t, pgtest.Start(t), "chaos")
-	bin := filepath.Join(dir, "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 
 	// the vendor: Solo, slow enough that kills land between its commit
 	// and the bridge's mark-done

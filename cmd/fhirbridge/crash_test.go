@@ -72,12 +72,7 @@ func TestCrashSafetySIGKILL(t *testing.T) {
 	start := time.Now()
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	t.Logf("built in %s", time.Since(start).Round(time.Millisecond))
 
 	sim := solosim.New(solosim.Options{APIKey: "k-crash", WaitingRooms: []string{"General Practice", "Telehealth"}})

@@ -104,12 +104,7 @@ func TestSystemdUnitVerify(t *testing.T) {
 		t.Fatalf("the unit's ExecStart does not run %s", installed)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	path := filepath.Join(dir, "fhirbridge.service")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), installed, bin)), 0o644); err != nil {
 		t.Fatal(err)

@@ -36,13 +36,7 @@ func TestServeDrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	t.Run("hang", func(t *testing.T) { testServeDrainHang(t, bin) })
 	t.Run("slow answer", func(t *testing.T) { testServeDrainSlow(t, bin) })
 }

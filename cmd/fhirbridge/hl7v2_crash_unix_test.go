@@ -33,12 +33,7 @@ func TestHL7v2CrashAfterCommit(t *testing.T) {
 		t.Skip("builds the binary; skipped with -short")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	mapping := filepath.Join(repoRoot(t), "batch", "hl7in", "testdata", "adt-test.yaml")
 	mllpAddr := freeAddr(t)
 	cfg := filepath.Join(dir, "fhirbridge.yaml")

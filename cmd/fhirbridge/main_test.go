@@ -38,7 +38,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 }
 
 // repoRoot is the module root, where fixtures/ lives.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs("../..")
 	if err != nil {

@@ -119,7 +119,7 @@ func TestBackupRestoreSQLite(t *testing.T) {
 		t.Skip("builds and runs serve")
 	}
 	sqlite3 := lookTool(t, "sqlite3", "FHIRBRIDGE_REQUIRE_SQLITE3", "sqlite3")
-	bin := buildServe(t)
+	bin := buildBinary(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	live := startServeProc(t, bin, dir, "data_dir: "+data+"\n")
@@ -199,7 +199,7 @@ func TestBackupRestorePostgres(t *testing.T) {
 	dump, restore := pgTool(t, "pg_dump"), pgTool(t, "pg_restore")
 	base := pgtest.Start(t)
 	srcURL := pgtest.CreateDatabase(t, base, "fhirbridge_live")
-	bin := buildServe(t)
+	bin := buildBinary(t)
 	dir := t.TempDir()
 	live := startServeProc(t, bin, dir, "data_dir: "+filepath.Join(dir, "data")+"\ndatabase: {url: \""+srcURL+"\"}\n")
 	postBundles(t, live.Base, 1, 21)

@@ -12,29 +12,6 @@ import (
 	"time"
 )
 
-// buildServe builds the fhirbridge binary into a temporary folder.
-func buildServe(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "fhirbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/fhirbridge")
-	build.Dir = repoRootTB(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// repoRootTB is repoRoot for benchmarks too: the module root, two levels
-// above this package.
-func repoRootTB(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // serveProc is `fhirbridge serve` running as its own process.
 type serveProc struct {
 	Base string

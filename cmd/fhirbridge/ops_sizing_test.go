@@ -59,7 +59,7 @@ func TestSizingMemoryPerRequest(t *testing.T) {
 		}
 		seconds = n
 	}
-	bin := buildServe(t)
+	bin := buildBinary(t)
 	levels := []int{1, 16, 64}
 	var xs, ys []float64
 	for _, c := range levels {
