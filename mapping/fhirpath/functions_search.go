@@ -12,26 +12,29 @@ const searchEscaped = `\|,$`
 const upperHex = "0123456789ABCDEF"
 
 // queryKeep reports whether byte b may stand unencoded in the value of a
-// URL query parameter: RFC 3986's unreserved characters and the query
+// URL query parameter: RFC 3986's unreserved characters, the query
 // characters that no form decoder reads as syntax (':', '@', '/', '?',
-// '!', '$', '\'', '(', ')', '*', ','). '&', ';', '=', '+', '#' and '%' are
-// syntax in a query (or, for '+', a space), so they are encoded, as are
-// '\', '|', spaces, controls, other punctuation and every byte of a
-// non-ASCII character.
+// '!', '$', '\”, '(', ')', '*', ','), and FHIR search's own '\' and '|'.
+// Those two are kept as FHIR writes them (identifier=system|value, \|),
+// like the '|' between system and value that a mapping writes itself;
+// url.ParseQuery reads them as they are. '&', ';', '=', '+', '#' and '%'
+// are syntax in a query (or, for '+', a space), so they are encoded, as
+// are spaces, controls, '"', '<', '>', '[', ']', '{', '}', '^', '`' and
+// every byte of a non-ASCII character.
 func queryKeep(b byte) bool {
 	switch {
 	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
 		return true
 	}
-	return strings.IndexByte("-._~:@/?!$'()*,", b) >= 0
+	return strings.IndexByte("-._~:@/?!$'()*,\\|", b) >= 0
 }
 
 // searchValueOf returns s written as one value of a FHIR search parameter
-// in a URL query (the project function searchValue()): first FHIR's search
-// escapes (\ | , $ each preceded by a backslash), then percent-encoding
-// of every byte queryKeep refuses. The literal '|' of system|value and the
-// ',' between alternatives are left to the caller, so a bare '|' or ','
-// in the result's context is always a separator. Decoding the query
+// in a URL query (the project function searchValue()): FHIR's search
+// escapes (\ | , $ each preceded by a backslash), and percent-encoding of
+// every other byte queryKeep refuses. The '|' of system|value and the ','
+// between alternatives are left to the caller, so an unescaped '|' or ','
+// around the result is always a separator. Decoding the query
 // (url.ParseQuery, whose '+' would be a space: here a space is %20 and a
 // '+' is %2B) and then FHIR's unescaping gives s back, byte for byte.
 func searchValueOf(s string) string {
@@ -40,7 +43,7 @@ func searchValueOf(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if strings.IndexByte(searchEscaped, c) >= 0 {
-			b.WriteString("%5C") // FHIR's escaping backslash, percent-encoded
+			b.WriteByte('\\') // FHIR's escape
 		}
 		if queryKeep(c) {
 			b.WriteByte(c)
