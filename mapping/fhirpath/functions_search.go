@@ -12,15 +12,17 @@ const searchEscaped = `\|,$`
 const upperHex = "0123456789ABCDEF"
 
 // queryKeep reports whether byte b may stand unencoded in the value of a
-// URL query parameter: RFC 3986's unreserved characters, the query
-// characters that no form decoder reads as syntax (':', '@', '/', '?',
-// '!', '$', '\”, '(', ')', '*', ','), and FHIR search's own '\' and '|'.
+// URL query parameter: RFC 3986's unreserved characters; the query
+// characters that no form decoder reads as syntax: colon, at sign, slash,
+// question mark, exclamation mark, dollar, apostrophe, parentheses,
+// asterisk and comma; and FHIR search's own backslash and vertical bar.
 // Those two are kept as FHIR writes them (identifier=system|value, \|),
-// like the '|' between system and value that a mapping writes itself;
-// url.ParseQuery reads them as they are. '&', ';', '=', '+', '#' and '%'
-// are syntax in a query (or, for '+', a space), so they are encoded, as
-// are spaces, controls, '"', '<', '>', '[', ']', '{', '}', '^', '`' and
-// every byte of a non-ASCII character.
+// like the bar between system and value that a mapping writes itself;
+// url.ParseQuery reads them as they are. Ampersand, semicolon, equals,
+// plus, hash and percent are syntax in a query (plus: a space), so they
+// are encoded, as are spaces, controls, double quotes, angle brackets,
+// square brackets, braces, caret, backquote and every byte of a non-ASCII
+// character.
 func queryKeep(b byte) bool {
 	switch {
 	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
