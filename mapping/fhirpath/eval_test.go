@@ -276,7 +276,8 @@ func TestConcurrentEval(t *testing.T) {
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{"name.given", "identifier.where(system='x').value", "1 + 2 * 3", "@2014-01-01T10:00 + 1 day",
 		"iif(a, b, c)", "'x'.matches('[a-')", "repeat(item)", "(1|2).aggregate($total+$this, 0)", "%resource.id", "`a b`.c",
-		"x is FHIR.string", "descendants().count()", "5 'mg' < 1 'g'", "a.b[0].c"} {
+		"x is FHIR.string", "descendants().count()", "5 'mg' < 1 'g'", "a.b[0].c",
+		"'Patient?identifier=' + name.family.searchValue() + '|' + ('a|b,c$d\\\\e f+g%h&i#j;k').searchValue()"} {
 		f.Add(s)
 	}
 	res := mustDecode(f, miniPatient)
