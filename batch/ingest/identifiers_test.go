@@ -65,6 +65,13 @@ func TestIdentifiersOfLaterVersions(t *testing.T) {
 			{"deletes that resource", "DELETE", "?identifier=urn:visit|V9", "", nil, 204, "", 1},
 			{"a deleted holder's identifier is taken over by the next version holding it", "PUT", "/{x}", identPatient("{x}", "L", "urn:placer|P1", "urn:filler|F1"), nil, 200, "x", 1},
 			{"which it then finds", "PUT", "?identifier=urn:filler|F1", identPatient("", "M", "urn:placer|P1", "urn:filler|F1"), nil, 200, "x", 1},
+			// If-None-Exist is read as a conditional update's query: percent
+			// decoding, then FHIR's escapes, so both find one identifier
+			{"conditional create of an identifier with | , space and +", "POST", "", identPatient("", "N", "urn:mrn|MRN|77 +1,2"), []string{"If-None-Exist", `identifier=urn:mrn|MRN\|77%20%2B1\,2`}, 201, "z", 2},
+			{"conditional update by it finds that resource", "PUT", `?identifier=urn:mrn|MRN\|77%20%2B1\,2`, identPatient("", "O", "urn:mrn|MRN|77 +1,2"), nil, 200, "z", 2},
+			{"and conditional create by it matches", "POST", "", identPatient("", "P", "urn:mrn|MRN|77 +1,2"), []string{"If-None-Exist", `identifier=urn:mrn|MRN\|77%20%2B1\,2`}, 200, "z", 2},
+			{"If-None-Exist with two alternatives is refused", "POST", "", identPatient("", "Q", "urn:mrn|A"), []string{"If-None-Exist", "identifier=urn:mrn|A,urn:mrn|B"}, 422, "", 2},
+			{"If-None-Exist by _id is refused", "POST", "", identPatient("", "R", "urn:mrn|A"), []string{"If-None-Exist", "_id=abc"}, 422, "", 2},
 		}
 		fill := func(s string) string {
 			for k, v := range ids {

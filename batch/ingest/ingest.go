@@ -245,14 +245,30 @@ func classify(err error) error {
 }
 
 // identifierQuery reads the If-None-Exist query the bridge supports:
-// identifier=system|value.
+// identifier=system|value, one alternative. The query is read as the
+// server reads a conditional update's (server.ParseCondition): percent
+// decoding, then FHIR's search escapes (\| \, \$ \\), so a conditional
+// create claims the identifier the resource holds and a conditional update
+// of the same identifier finds it, whatever characters it has.
 func identifierQuery(q string) (system, value string, err error) {
-	v, ok := strings.CutPrefix(q, "identifier=")
-	sys, val, ok2 := strings.Cut(v, "|")
-	if !ok || !ok2 || sys == "" || val == "" || strings.ContainsAny(v, "&,") {
-		return "", "", fmt.Errorf("%w: If-None-Exist supports identifier=system|value only", server.ErrRefused)
+	refuse := func(why string) error {
+		return fmt.Errorf("%w: If-None-Exist supports identifier=system|value only (%s)", server.ErrRefused, why)
 	}
-	return sys, val, nil
+	if !strings.HasPrefix(q, "identifier=") {
+		return "", "", refuse("no identifier parameter first")
+	}
+	cond, err := server.ParseCondition(q)
+	if err != nil {
+		msg := err.Error()
+		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+			msg = msg[i+1:]
+		}
+		return "", "", refuse(msg)
+	}
+	if len(cond.IDs) > 0 || len(cond.Identifiers) != 1 {
+		return "", "", refuse("exactly one system|value, and no _id")
+	}
+	return cond.Identifiers[0].System, cond.Identifiers[0].Value, nil
 }
 
 func (b *Backend) newID() string {
