@@ -86,7 +86,7 @@ func buildBundle(ctx context.Context, st *store.Store, wb writeBack, idSystem st
 		}
 		ifNone := ""
 		if ids := pat.Get("identifier"); ids != nil && ids.Kind == fhir.Array && len(ids.Items) > 0 {
-			ifNone = "identifier=" + ids.Items[0].GetString("system") + "|" + ids.Items[0].GetString("value")
+			ifNone = "identifier=" + fhir.QuerySearchValue(ids.Items[0].GetString("system")) + "|" + fhir.QuerySearchValue(ids.Items[0].GetString("value"))
 		}
 		if ifNone != "" {
 			uuid := "urn:uuid:" + uuidOf(wb.Patient)
