@@ -85,7 +85,7 @@ func startReplica(t *testing.T, st *store.Store, remote connectors.Remote, beat 
 		Claims:    node,
 		ClaimPoll: 20 * time.Millisecond,
 		OnFailure: func(Slot, Result, error, Streak) { rp.notices.Add(1) },
-		OnSuccess: func(Slot, Result) { rp.uploads.Add(1) },
+		OnSuccess: func(context.Context, Slot, Result) { rp.uploads.Add(1) },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rp.cancel = cancel

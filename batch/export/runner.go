@@ -67,8 +67,9 @@ type Runner struct {
 	// not be made, e.g. the store is down) of a failure streak; res may be
 	// empty. The caller alerts, once per streak.
 	OnFailure func(slot Slot, res Result, err error, streak Streak)
-	// OnSuccess, when set, is called after each uploaded export.
-	OnSuccess func(slot Slot, res Result)
+	// OnSuccess, when set, is called after each uploaded export, with the
+	// run's context (its request id and span, for the caller's log line).
+	OnSuccess func(ctx context.Context, slot Slot, res Result)
 	// OnRecover, when set, is called after an uploaded export that ends a
 	// failure streak, with the streak it ended.
 	OnRecover func(slot Slot, res Result, streak Streak)
@@ -277,7 +278,7 @@ func (r *Runner) runSlot(ctx context.Context, slot Slot) {
 	}
 	r.superseded = 0
 	if r.OnSuccess != nil {
-		r.OnSuccess(slot, res)
+		r.OnSuccess(ctx, slot, res)
 	}
 	ended, ok, err := endStreak(context.WithoutCancel(ctx), r.Store, r.Spec.Name)
 	if err != nil {

@@ -75,7 +75,7 @@ func runLifetimes(t *testing.T, spans []lifetime) (map[string]*jobTally, map[slo
 				},
 				OnFailure: func(_ Slot, _ Result, _ error, s Streak) { tl.notices++; tl.missed = s.Missed },
 				OnRecover: func(Slot, Result, Streak) { tl.recoveries++ },
-				OnSuccess: func(Slot, Result) { tl.uploads++ },
+				OnSuccess: func(context.Context, Slot, Result) { tl.uploads++ },
 			}
 			wg.Add(1)
 			go func() {

@@ -169,8 +169,8 @@ func (f *files) run(ctx context.Context, st *store.Store, node *cluster.Node) {
 					WindowStart: slot.At.Add(-before(j.spec.Window)), WindowEnd: slot.At.Add(after(j.spec.Window)), Attempts: res.Attempts,
 					Reason: reasonCode(err), At: time.Now(), Missed: streak.Missed}))
 			},
-			OnSuccess: func(slot export.Slot, res export.Result) {
-				f.log.Info("export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
+			OnSuccess: func(ctx context.Context, slot export.Slot, res export.Result) {
+				f.log.InfoContext(ctx, "export uploaded", "job", j.spec.Name, "slot", slot.Key, "file", res.File, "rows", res.Rows, "refused", res.RefusedCount)
 			},
 		}
 		if node != nil {
@@ -208,7 +208,7 @@ func (f *files) run(ctx context.Context, st *store.Store, node *cluster.Node) {
 func (f *files) pollOnce(ctx context.Context, p *inbound.Poller) {
 	remote, err := f.open(ctx)
 	if err != nil {
-		f.log.Warn("inbound poll: connecting", "job", p.Spec().Name, "err", err)
+		f.log.WarnContext(ctx, "inbound poll: connecting", "job", p.Spec().Name, "err", err)
 		return
 	}
 	defer remote.Close()
