@@ -282,11 +282,12 @@ func Discover(ctx context.Context, client *http.Client, base string) (Configurat
 	if err != nil {
 		return Configuration{}, connectors.NeedsReconnect(errors.New("SMART discovery: the FHIR base is not a URL"))
 	}
-	u, err := connectors.PathOf("/.well-known/smart-configuration").URL(b)
+	path := connectors.PathOf("/.well-known/smart-configuration")
+	u, err := path.URL(b)
 	if err != nil {
 		return Configuration{}, connectors.NeedsReconnect(fmt.Errorf("SMART discovery: %w", err))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return Configuration{}, connectors.NeedsReconnect(fmt.Errorf("SMART discovery: %w", err))
 	}

@@ -175,11 +175,12 @@ func (c *Client) callREST(ctx context.Context, operation string, p map[string]st
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: encoding the parameters of %s: %w", operation, err)
 	}
-	u, err := c.url(connectors.PathOf("/rest/{operation}", operation))
+	path := connectors.PathOf("/rest/{operation}", operation)
+	u, err := c.url(path)
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}
@@ -243,11 +244,12 @@ func (c *Client) callSOAP(ctx context.Context, operation string, p map[string]st
 		body.WriteString("<tns:" + k + ">" + escape(p[k]) + "</tns:" + k + ">")
 	}
 	body.WriteString("</tns:" + operation + ">")
-	u, err := c.url(connectors.PathOf("/soap"))
+	path := connectors.PathOf("/soap")
+	u, err := c.url(path)
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(soapEnvelope(body.String())))
+	req, err := http.NewRequestWithContext(connectors.WithPathTemplate(ctx, path), http.MethodPost, u, bytes.NewReader(soapEnvelope(body.String())))
 	if err != nil {
 		return nil, fmt.Errorf("wsapi: %s: %w", operation, err)
 	}
