@@ -75,7 +75,9 @@ func runnerRuns(t *testing.T, r *Runner, start, end time.Time) []string {
 	clock := &fakeClock{now: start, end: end, stop: cancel}
 	var runs []string
 	r.Clock = clock
-	r.OnSuccess = func(_ context.Context, s Slot, res Result) { runs = append(runs, clock.Now().UTC().Format(time.RFC3339)+" "+res.File) }
+	r.OnSuccess = func(_ context.Context, s Slot, res Result) {
+		runs = append(runs, clock.Now().UTC().Format(time.RFC3339)+" "+res.File)
+	}
 	r.OnFailure = func(s Slot, res Result, err error, _ Streak) { t.Errorf("slot %s: %v", s.Key, err) }
 	if err := r.Run(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run: %v", err)

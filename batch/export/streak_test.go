@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhirbridge/fhirbridge/batch/logging"
 	"github.com/fhirbridge/fhirbridge/connectors"
 )
 
@@ -75,7 +76,12 @@ func runLifetimes(t *testing.T, spans []lifetime) (map[string]*jobTally, map[slo
 				},
 				OnFailure: func(_ Slot, _ Result, _ error, s Streak) { tl.notices++; tl.missed = s.Missed },
 				OnRecover: func(Slot, Result, Streak) { tl.recoveries++ },
-				OnSuccess: func(context.Context, Slot, Result) { tl.uploads++ },
+				OnSuccess: func(ctx context.Context, _ Slot, _ Result) {
+					if logging.RequestID(ctx) == "" { // the caller's "uploaded" line names the run
+						t.Error("OnSuccess's context carries no run id")
+					}
+					tl.uploads++
+				},
 			}
 			wg.Add(1)
 			go func() {
