@@ -166,9 +166,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	}
 	defer func() {
 		stopRunner()
-		for range bg {
-			<-extDone
-		}
+		sctx, cancel := stopCtx()
+		defer cancel()
+		waitBackground(sctx, extDone, len(bg), log)
 	}()
 	backend := readyBackend{&ingest.Backend{Store: st, Router: router}, runner}
 	hl7, err := startHL7v2(c, backend, st, opts.Types, tokens, log, reg)
@@ -229,8 +229,9 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 	// attempts in flight finish and record their outcome. An attempt still
 	// running at the deadline is interrupted and its job handed back, due
 	// now, with no owner nor lease. Then the background work and the
-	// console stop (within what remains), and the node leaves the
-	// cluster, releasing its claims.
+	// console stop (within what remains: background work still running at
+	// the deadline is not waited for), and the node leaves the cluster,
+	// releasing its claims.
 	log.Info("shutting down", "drain_timeout", drain.String())
 	sctx, cancel := stopCtx()
 	defer cancel()
@@ -245,6 +246,23 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger, ready func(a
 		return err
 	}
 	return nil
+}
+
+// waitBackground waits for n background tasks to report on done, until
+// ctx ends (the drain deadline): a task that ignores its cancelled context
+// (a vendor call blocked without a deadline) must not hold the stop past
+// server.drain_timeout. It logs how many were left and returns; the
+// process then exits, and what they held is handed back by the cluster's
+// release or the lease.
+func waitBackground(ctx context.Context, done <-chan struct{}, n int, log *slog.Logger) {
+	for left := n; left > 0; left-- {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			log.Warn("background work still running at the end of the drain time: not waited for", "tasks", left)
+			return
+		}
+	}
 }
 
 // tlsConfig requires client certificates signed by ClientCAFile when set
