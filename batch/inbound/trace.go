@@ -19,9 +19,9 @@ const (
 	SpanFile = "inbound file"
 )
 
-// startPoll starts the span of a poll pass of feed.
+// startPoll starts the span of a poll pass (see tracing.StartPoll).
 func startPoll(ctx context.Context, feed string) (context.Context, trace.Span) {
-	return tracing.Tracer().Start(ctx, SpanPoll, trace.WithAttributes(attribute.String("fhirbridge.feed", feed)))
+	return tracing.StartPoll(ctx, SpanPoll, feed)
 }
 
 // endPoll sets the pass's counts and ends its span.
@@ -32,9 +32,7 @@ func endPoll(span trace.Span, rep Report, err error) {
 			failed++
 		}
 	}
-	span.SetAttributes(attribute.Int("fhirbridge.files", len(rep.Files)), attribute.Int("fhirbridge.files_failed", failed),
-		attribute.Int("fhirbridge.waiting", len(rep.Waiting)), attribute.Int("fhirbridge.rejected", len(rep.Rejected)))
-	tracing.End(span, err)
+	tracing.EndPoll(span, len(rep.Files), failed, len(rep.Waiting), err, attribute.Int("fhirbridge.rejected", len(rep.Rejected)))
 }
 
 // startFile gives ctx a request id of the file's own and starts its span

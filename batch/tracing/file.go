@@ -38,3 +38,18 @@ func FileLogContext(parent context.Context, requestID string, sc trace.SpanConte
 	}
 	return Detached(ctx, sc)
 }
+
+// StartPoll starts the span named spanName of one poll pass of feed: the
+// listing and the files taken, each a StartFile span under it.
+func StartPoll(ctx context.Context, spanName, feed string) (context.Context, trace.Span) {
+	return Tracer().Start(ctx, spanName, trace.WithAttributes(attribute.String("fhirbridge.feed", feed)))
+}
+
+// EndPoll sets a poll pass's counts (files taken, of which failed; files
+// waiting to settle; and any extra counts) and ends its span with err.
+func EndPoll(span trace.Span, files, failed, waiting int, err error, extra ...attribute.KeyValue) {
+	span.SetAttributes(attribute.Int("fhirbridge.files", files), attribute.Int("fhirbridge.files_failed", failed),
+		attribute.Int("fhirbridge.waiting", waiting))
+	span.SetAttributes(extra...)
+	End(span, err)
+}

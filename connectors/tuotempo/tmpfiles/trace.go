@@ -18,10 +18,12 @@ const (
 	SpanFile = "tmpfiles file"
 )
 
+// startPoll starts the span of a poll pass (see tracing.StartPoll).
 func startPoll(ctx context.Context, job string) (context.Context, trace.Span) {
-	return tracing.Tracer().Start(ctx, SpanPoll, trace.WithAttributes(attribute.String("fhirbridge.feed", job)))
+	return tracing.StartPoll(ctx, SpanPoll, job)
 }
 
+// endPoll sets the pass's counts and ends its span.
 func endPoll(span trace.Span, rep Report, err error) {
 	failed := 0
 	for _, f := range rep.Files {
@@ -29,9 +31,7 @@ func endPoll(span trace.Span, rep Report, err error) {
 			failed++
 		}
 	}
-	span.SetAttributes(attribute.Int("fhirbridge.files", len(rep.Files)), attribute.Int("fhirbridge.files_failed", failed),
-		attribute.Int("fhirbridge.waiting", len(rep.Waiting)))
-	tracing.End(span, err)
+	tracing.EndPoll(span, len(rep.Files), failed, len(rep.Waiting), err)
 }
 
 // startFile gives ctx a request id of the file's own and starts its span
